@@ -1,0 +1,139 @@
+// The log store: one interface, two implementations (durable files, memory) that pass the same
+// contract tests (test/log/contract.test.ts).
+//
+// The store holds record batches (magic v2) exactly as validated by the produce path; it never
+// re-encodes them. Offsets are bigint on the surface (Kafka offsets are int64).
+//
+// The API is synchronous on purpose: like Kafka's request threads, Brook appends to and reads from
+// the page cache directly; with one event loop this keeps appends to one partition strictly
+// ordered without locks. fsync (log.flush.interval.messages=1) blocks the loop; that is the cost
+// of the setting, as it is in Kafka.
+
+export interface LogConfig {
+  /** segment.bytes: roll to a new segment when the active one would exceed this. */
+  segmentBytes: number;
+  /** segment.ms: roll when the active segment's first batch is older than this. */
+  segmentMs: number;
+  /** log.flush.interval.messages: fsync after this many messages (1 = before acknowledging). */
+  flushIntervalMessages: number;
+  /** log.index.interval.bytes: bytes between sparse offset/time index entries. */
+  indexIntervalBytes: number;
+  /** retention.ms (-1 = forever). Enforcement comes with the retention issue. */
+  retentionMs: number;
+  /** retention.bytes (-1 = unlimited). */
+  retentionBytes: number;
+}
+
+export const DEFAULT_LOG_CONFIG: LogConfig = {
+  segmentBytes: 1073741824,
+  segmentMs: 604800000,
+  flushIntervalMessages: Number.MAX_SAFE_INTEGER,
+  indexIntervalBytes: 4096,
+  retentionMs: 604800000,
+  retentionBytes: -1,
+};
+
+export interface TopicMetadata {
+  name: string;
+  /** Kafka Uuid as base64url (22 chars). */
+  topicId: string;
+  numPartitions: number;
+  replicationFactor: number;
+  /** Topic-level config overrides (Kafka names, string values). */
+  configs: Record<string, string>;
+}
+
+export interface AppendInfo {
+  /** Offset assigned to the first record of the first batch. */
+  baseOffset: bigint;
+  /** Offset of the last record appended. */
+  lastOffset: bigint;
+  logStartOffset: bigint;
+}
+
+export interface ReadResult {
+  /**
+   * Whole stored batches, in order, starting with the batch that contains the fetch offset.
+   * Buffers are views of stored bytes (memory) or fresh reads (file); never re-encoded.
+   */
+  chunks: Buffer[];
+  bytes: number;
+}
+
+export interface TimestampLookup {
+  offset: bigint;
+  timestamp: bigint;
+  leaderEpoch: number;
+}
+
+export interface PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  /** First offset still in the log. */
+  readonly logStartOffset: bigint;
+  /** Next offset to be assigned (= high watermark on a single node). */
+  readonly logEndOffset: bigint;
+  /** Current leader epoch of this partition; persisted, never goes backwards. */
+  readonly leaderEpoch: number;
+
+  /**
+   * Appends validated v2 batches. The store assigns offsets by patching each batch's baseOffset
+   * and partitionLeaderEpoch in place (the CRC does not cover them); the caller hands over the
+   * buffers. Batches must already carry their final attributes/maxTimestamp (LogAppendTime is
+   * stamped by the caller before append, with a fresh CRC).
+   */
+  append(batches: readonly Buffer[]): AppendInfo;
+
+  /**
+   * Reads whole batches starting at the batch containing `offset`, up to `maxBytes`, stopping
+   * before `maxOffset` (exclusive: batches whose baseOffset >= maxOffset are not returned).
+   * With `minOneBatch` the first batch is returned even if larger than maxBytes (KIP-74).
+   * Caller checks offset range first (logStartOffset <= offset <= logEndOffset).
+   */
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean, maxOffset?: bigint): ReadResult;
+
+  /** First record with timestamp >= ts (ListOffsets by time), or undefined if none. */
+  offsetForTimestamp(ts: bigint): TimestampLookup | undefined;
+
+  /** Record with the largest timestamp (ListOffsets MAX_TIMESTAMP, -3), earliest on ties. */
+  maxTimestamp(): TimestampLookup | undefined;
+
+  /** Raises the leader epoch (persisted). Ignores values <= the current one. */
+  bumpLeaderEpoch(epoch: number): void;
+
+  /** Makes everything appended so far durable (fsync for the file store). */
+  flush(): void;
+}
+
+export interface LogStore {
+  /** true for the file store. */
+  readonly durable: boolean;
+  /** Cluster id, persisted with the data (Kafka's meta.properties). */
+  readonly clusterId: string;
+
+  listTopics(): TopicMetadata[];
+  getTopic(name: string): TopicMetadata | undefined;
+  getTopicById(topicId: string): TopicMetadata | undefined;
+  /** Creates the topic and its partitions (empty logs). Throws if it exists. */
+  createTopic(meta: TopicMetadata): void;
+  /** Removes the topic and all its data. */
+  deleteTopic(name: string): void;
+  /** Grows the partition count to `total`. */
+  createPartitions(name: string, total: number): void;
+  /** Replaces the topic's config overrides. */
+  setTopicConfigs(name: string, configs: Record<string, string>): void;
+  partition(topic: string, partition: number): PartitionLog | undefined;
+
+  flush(): void;
+  close(): void;
+}
+
+/** Options both stores take when opened. */
+export interface StoreOptions {
+  /** Broker-wide defaults; topic overrides (segment.bytes, ...) are applied on top. */
+  logConfig: LogConfig;
+  /** Used by the file store for recovery warnings. */
+  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Injected clock (ms since epoch) for segment.ms rolling. */
+  now?: () => number;
+}
