@@ -1,0 +1,131 @@
+// Assembles a broker: config, log store, cluster view, topic and replica managers, the dispatch
+// table and the TCP server. `startBroker()` is both what the CLI runs and what a test suite calls
+// in-process (ephemeral port, memory store, injected clock).
+
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { systemClock, type Clock } from './common/clock.js';
+import { createLogger, silentLogger, type Logger } from './common/logger.js';
+import { BrokerConfig } from './config/config.js';
+import { ClusterView } from './cluster/cluster.js';
+import { ReplicaManager } from './cluster/replica-manager.js';
+import { TopicManager } from './cluster/topics.js';
+import { HANDLERS, advertisedRanges, buildHandlerTable } from './handlers/index.js';
+import type { RequestContext } from './handlers/types.js';
+import { openFileStore } from './log/file-store.js';
+import { createMemoryStore } from './log/memory-store.js';
+import type { LogStore } from './log/types.js';
+import { createProcessor } from './server/dispatcher.js';
+import { Server } from './server/server.js';
+
+export interface BrokerOptions {
+  /** Listener host (default 127.0.0.1). */
+  host?: string;
+  /** Listener port; 0 picks a free one (default 0 in-process, 9092 from the CLI). */
+  port?: number;
+  /** Address advertised to clients in Metadata/FindCoordinator (defaults to the bound one). */
+  advertisedHost?: string;
+  advertisedPort?: number;
+  /** Durable data directory (Kafka's log.dirs). Ignored with `memory`. */
+  dataDir?: string;
+  /** Keep everything in memory (default true in-process unless dataDir is given). */
+  memory?: boolean;
+  /** Kafka-named broker configs, e.g. { 'num.partitions': '3' }. */
+  config?: Record<string, string>;
+  clock?: Clock;
+  logger?: Logger;
+  /** Log level when no logger is given ('silent' in-process by default). */
+  logLevel?: string;
+}
+
+export interface Broker {
+  readonly host: string;
+  readonly port: number;
+  /** "host:port" for client bootstrap lists. */
+  readonly bootstrap: string;
+  readonly clusterId: string;
+  readonly config: BrokerConfig;
+  readonly store: LogStore;
+  readonly topics: TopicManager;
+  readonly clock: Clock;
+  /** Drops every client connection at once (fault injection). */
+  dropConnections(): void;
+  /** Stops accepting, finishes in-flight requests, flushes and closes the log. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const config = new BrokerConfig(options.config ?? {});
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
+  const memory = options.memory ?? options.dataDir === undefined;
+  const logConfig = config.logConfig();
+
+  let store: LogStore;
+  let dataDir: string | null = null;
+  if (memory) {
+    store = createMemoryStore({ logConfig, logger, now: () => clock.now() });
+  } else {
+    dataDir = resolve(options.dataDir ?? config.get('log.dirs') ?? './data');
+    mkdirSync(dataDir, { recursive: true });
+    store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now() });
+  }
+
+  const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
+  const topics = new TopicManager(store, config, () => cluster.brokers().length);
+  const replicas = new ReplicaManager(store, config, clock);
+  const table = buildHandlerTable(HANDLERS);
+  const apiRanges = advertisedRanges(table);
+
+  const processor = createProcessor(table, (header, connection): RequestContext => ({
+    header,
+    connection,
+    config,
+    cluster,
+    topics,
+    replicas,
+    clock,
+    logger,
+    apiRanges,
+  }));
+
+  const server = new Server(
+    processor,
+    {
+      maxFrameBytes: config.int('socket.request.max.bytes'),
+      maxInFlight: config.int('queued.max.requests'),
+      maxBufferedBytes: config.int('queued.max.request.bytes'),
+      idleMs: config.int('connections.max.idle.ms'),
+    },
+    logger,
+  );
+  const bound = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  cluster.bound(bound.host, bound.port);
+  logger.info(
+    { listener: `${bound.host}:${bound.port}`, advertised: `${cluster.local.host}:${cluster.local.port}`, dataDir: dataDir ?? '(memory)', clusterId: store.clusterId, nodeId: cluster.nodeId },
+    'brook started',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: bound.host,
+    port: bound.port,
+    bootstrap: `${cluster.local.host}:${cluster.local.port}`,
+    clusterId: store.clusterId,
+    config,
+    store,
+    topics,
+    clock,
+    dropConnections: () => server.dropConnections(),
+    close() {
+      closing ??= (async () => {
+        replicas.shutdown();
+        await server.close();
+        store.flush();
+        store.close();
+        logger.info({ clusterId: store.clusterId }, 'brook stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// Topic lifecycle: name validation, creation (explicit and automatic), deletion, partition growth,
+// config overrides. Kafka outcomes are returned as error codes, never thrown.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import { randomUuid } from '../../protocol/primitives/uuid.js';
+import { checkTopicConfig, type BrokerConfig } from '../config/config.js';
+import type { LogStore, TopicMetadata } from '../log/types.js';
+
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
+/** Partition count Brook accepts per topic (guards memory and file handles). */
+export const MAX_PARTITIONS = 10000;
+
+export interface TopicResult {
+  errorCode: number;
+  errorMessage: string | null;
+  topic?: TopicMetadata;
+}
+
+export interface TopicListener {
+  onTopicDeleted?(topic: TopicMetadata): void;
+}
+
+/** Kafka's topic name rules (Topic.validate). Returns an error text or null. */
+export function topicNameError(name: string): string | null {
+  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+  }
+  if (!LEGAL_TOPIC_NAME.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+/** '.' and '_' collide in metric names, so Kafka refuses topics that differ only by them. */
+function collisionKey(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
+export class TopicManager {
+  private readonly listeners: TopicListener[] = [];
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly config: BrokerConfig,
+    private readonly brokerCount: () => number,
+  ) {}
+
+  addListener(l: TopicListener): void {
+    this.listeners.push(l);
+  }
+
+  get(name: string): TopicMetadata | undefined {
+    return this.store.getTopic(name);
+  }
+
+  getById(id: string): TopicMetadata | undefined {
+    return this.store.getTopicById(id);
+  }
+
+  list(): TopicMetadata[] {
+    return this.store.listTopics();
+  }
+
+  isInternal(name: string): boolean {
+    return INTERNAL_TOPICS.has(name);
+  }
+
+  /** CreateTopics semantics. numPartitions/replicationFactor of -1 take the broker defaults. */
+  create(
+    name: string,
+    numPartitions: number,
+    replicationFactor: number,
+    configs: Record<string, string | null>,
+    validateOnly = false,
+  ): TopicResult {
+    const nameErr = topicNameError(name);
+    if (nameErr) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameErr };
+    if (this.store.getTopic(name)) {
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `Topic '${name}' already exists.` };
+    }
+    const clash = this.store.listTopics().find((t) => collisionKey(t.name) === collisionKey(name));
+    if (clash) {
+      return {
+        errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+        errorMessage: `Topic '${name}' collides with existing topic: ${clash.name}`,
+      };
+    }
+    const partitions = numPartitions === -1 ? this.config.int('num.partitions') : numPartitions;
+    if (partitions <= 0 || partitions > MAX_PARTITIONS) {
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        errorMessage: `Number of partitions must be between 1 and ${MAX_PARTITIONS}.`,
+      };
+    }
+    const rf = replicationFactor === -1 ? this.config.int('default.replication.factor') : replicationFactor;
+    if (rf <= 0) {
+      return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: 'Replication factor must be larger than 0.' };
+    }
+    if (rf > this.brokerCount()) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        errorMessage: `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${this.brokerCount()} broker(s) are registered.`,
+      };
+    }
+    const overrides: Record<string, string> = {};
+    for (const [k, v] of Object.entries(configs)) {
+      const err = checkTopicConfig(k, v);
+      if (err) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: err };
+      if (v !== null) overrides[k] = v;
+    }
+    const meta: TopicMetadata = {
+      name,
+      topicId: randomUuid(),
+      numPartitions: partitions,
+      replicationFactor: rf,
+      configs: overrides,
+    };
+    if (!validateOnly) this.store.createTopic(meta);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: meta };
+  }
+
+  /** Auto-creation (Metadata with allow_auto_topic_creation) with broker defaults. */
+  autoCreate(name: string): TopicResult {
+    return this.create(name, -1, -1, {});
+  }
+
+  get autoCreateEnabled(): boolean {
+    return this.config.bool('auto.create.topics.enable');
+  }
+
+  delete(name: string): TopicResult {
+    const meta = this.store.getTopic(name);
+    if (!meta) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+    }
+    if (!this.config.bool('delete.topic.enable')) {
+      return { errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'Topic deletion is disabled.' };
+    }
+    this.store.deleteTopic(name);
+    for (const l of this.listeners) l.onTopicDeleted?.(meta);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: meta };
+  }
+
+  /** CreatePartitions semantics: the count can only grow. */
+  createPartitions(name: string, total: number, validateOnly: boolean): TopicResult {
+    const meta = this.store.getTopic(name);
+    if (!meta) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+    }
+    if (total < meta.numPartitions) {
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        errorMessage: `Topic currently has ${meta.numPartitions} partitions, which is higher than the requested ${total}.`,
+      };
+    }
+    if (total === meta.numPartitions) {
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Topic already has ${meta.numPartitions} partitions.` };
+    }
+    if (total > MAX_PARTITIONS) {
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Number of partitions must be at most ${MAX_PARTITIONS}.` };
+    }
+    if (!validateOnly) this.store.createPartitions(name, total);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
+  }
+}

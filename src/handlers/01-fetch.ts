@@ -1,0 +1,105 @@
+// Fetch (key 1), v4-v17 (v0-v3 need legacy message formats: compat issue).
+// - Returns stored batches as they are, starting with the batch that contains the fetch offset;
+//   at least one whole batch even above the limits (KIP-74); max_bytes across the response,
+//   partition_max_bytes per partition.
+// - Long poll: answers at once when min_bytes are available, on any partition error, or when
+//   max_wait_ms is 0; otherwise waits for an append to one of the partitions or the deadline.
+// - high watermark, last stable offset (= high watermark until transactions exist), log start
+//   offset; OFFSET_OUT_OF_RANGE outside [log start, log end]; current_leader_epoch fencing (v9+).
+// - Topic ids from v13 (UNKNOWN_TOPIC_ID for unknown ones).
+// - Fetch sessions (KIP-227) are declined: session id 0 in every answer, which tells clients to
+//   send full fetches; an incremental fetch for an unknown session gets FETCH_SESSION_ID_NOT_FOUND.
+// - READ_COMMITTED gets an empty aborted-transactions list, READ_UNCOMMITTED null.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  FetchApi,
+  decodeFetchRequest,
+  encodeFetchResponse,
+  type FetchRequest,
+  type FetchResponse,
+} from '../../protocol/generated/01-fetch.js';
+import type { Encodable } from '../../protocol/primitives/writer.js';
+import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
+import { defineHandler, type RequestContext } from './types.js';
+import { leaderEpochError } from './epochs.js';
+
+type TopicOut = Encodable<FetchResponse['responses'][number]>;
+const READ_COMMITTED = 1;
+
+interface Target {
+  topic: string | null;
+  topicId: string;
+  partitions: FetchRequest['topics'][number]['partitions'];
+}
+
+function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
+  let budget = req.maxBytes;
+  let bytes = 0;
+  let errors = false;
+  const aborted = req.isolationLevel === READ_COMMITTED ? [] : null;
+  const topics = targets.map((t): TopicOut => ({
+    topic: t.topic ?? '',
+    topicId: t.topicId,
+    partitions: t.partitions.map((p) => {
+      const base = { partitionIndex: p.partition, abortedTransactions: aborted, preferredReadReplica: -1 };
+      const unknown = (errorCode: number) => {
+        errors = true;
+        return { ...base, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+      };
+      if (t.topic === null) return unknown(ErrorCode.UNKNOWN_TOPIC_ID);
+      const log = ctx.replicas.partition(t.topic, p.partition);
+      if (!log) return unknown(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+      if (epochErr !== ErrorCode.NONE) return unknown(epochErr);
+      const limit = Math.max(0, Math.min(p.partitionMaxBytes, budget));
+      const r = ctx.replicas.read(t.topic, p.partition, p.fetchOffset, limit, bytes === 0);
+      if (r.errorCode !== ErrorCode.NONE) errors = true;
+      const records = r.records && r.records.bytes > 0 ? Buffer.concat(r.records.chunks, r.records.bytes) : null;
+      if (records) {
+        bytes += records.length;
+        budget -= records.length;
+      }
+      return {
+        ...base,
+        errorCode: r.errorCode,
+        highWatermark: r.highWatermark,
+        lastStableOffset: r.lastStableOffset,
+        logStartOffset: r.logStartOffset,
+        records: records ?? (r.errorCode === ErrorCode.NONE ? Buffer.alloc(0) : null),
+      };
+    }),
+  }));
+  return { topics, bytes, errors };
+}
+
+export default defineHandler<FetchRequest, FetchResponse>({
+  api: FetchApi,
+  minVersion: 4,
+  maxVersion: 17,
+  decode: decodeFetchRequest,
+  encode: encodeFetchResponse,
+  async handle(req, ctx) {
+    const version = ctx.header.apiVersion;
+    if (version >= 7 && req.sessionId !== 0) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    const targets: Target[] = req.topics.map((t) => {
+      if (version >= 13) {
+        const meta = ctx.topics.getById(t.topicId);
+        return { topic: meta?.name ?? null, topicId: t.topicId, partitions: t.partitions };
+      }
+      return { topic: t.topic, topicId: ctx.topics.get(t.topic)?.topicId ?? ZERO_UUID, partitions: t.partitions };
+    });
+    const keys = targets.flatMap((t) => (t.topic === null ? [] : t.partitions.map((p) => [t.topic!, p.partition] as const)));
+    const deadline = ctx.clock.now() + Math.max(0, req.maxWaitMs);
+    for (;;) {
+      const result = readAll(req, targets, ctx);
+      const remaining = deadline - ctx.clock.now();
+      if (result.bytes >= Math.max(1, req.minBytes) || result.errors || remaining <= 0 || keys.length === 0) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.topics };
+      }
+      await ctx.replicas.waitForAppend(keys, remaining);
+    }
+  },
+});

@@ -1,0 +1,73 @@
+// ListOffsets (key 2), v0-v10.
+// Special timestamps: -1 latest (the last stable offset for READ_COMMITTED; equal to the high
+// watermark until transactions exist), -2 earliest, -3 the record with the largest timestamp
+// (v7+), -4 earliest local (v8+; no tiered storage, so earliest), -5 latest tiered (v9+; no tiered
+// storage: offset -1). Any other timestamp: the first record whose timestamp is >= it, found
+// through the time index; none -> offset -1 and timestamp -1.
+// v0 answers the old-style offsets array (at most max_num_offsets entries).
+// current_leader_epoch fencing from v4.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  ListOffsetsApi,
+  decodeListOffsetsRequest,
+  encodeListOffsetsResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+} from '../../protocol/generated/02-list-offsets.js';
+import type { Encodable } from '../../protocol/primitives/writer.js';
+import { leaderEpochError } from './epochs.js';
+import { defineHandler } from './types.js';
+
+type PartitionOut = Encodable<ListOffsetsResponse['topics'][number]['partitions'][number]>;
+
+export const LATEST = -1n;
+export const EARLIEST = -2n;
+export const MAX_TIMESTAMP = -3n;
+export const EARLIEST_LOCAL = -4n;
+export const LATEST_TIERED = -5n;
+
+export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
+  api: ListOffsetsApi,
+  minVersion: 0,
+  maxVersion: 10,
+  decode: decodeListOffsetsRequest,
+  encode: encodeListOffsetsResponse,
+  handle(req, ctx) {
+    const version = ctx.header.apiVersion;
+    const topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p): PartitionOut => {
+        const out = (errorCode: number, offset = -1n, timestamp = -1n, leaderEpoch = -1): PartitionOut => ({
+          partitionIndex: p.partitionIndex,
+          errorCode,
+          oldStyleOffsets: errorCode === ErrorCode.NONE && offset >= 0n ? [offset] : [],
+          timestamp,
+          offset,
+          leaderEpoch,
+        });
+        const log = ctx.replicas.partition(t.name, p.partitionIndex);
+        if (!log) return out(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+        if (epochErr !== ErrorCode.NONE) return out(epochErr);
+        const ts = p.timestamp;
+        const epoch = log.leaderEpoch;
+        if (ts === LATEST) return out(ErrorCode.NONE, log.logEndOffset, -1n, epoch);
+        if (ts === EARLIEST || (ts === EARLIEST_LOCAL && version >= 8)) return out(ErrorCode.NONE, log.logStartOffset, -1n, epoch);
+        if (ts === LATEST_TIERED && version >= 9) return out(ErrorCode.NONE, -1n, -1n, -1);
+        if (ts === MAX_TIMESTAMP && version >= 7) {
+          const m = log.maxTimestamp();
+          return m ? out(ErrorCode.NONE, m.offset, m.timestamp, m.leaderEpoch) : out(ErrorCode.NONE);
+        }
+        if (ts < 0n) return out(ErrorCode.NONE);
+        const found = log.offsetForTimestamp(ts);
+        if (!found) {
+          // v0 clients expect the log end offset when nothing is newer.
+          return version === 0 ? out(ErrorCode.NONE, log.logEndOffset) : out(ErrorCode.NONE);
+        }
+        return out(ErrorCode.NONE, found.offset, found.timestamp, found.leaderEpoch);
+      }),
+    }));
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,106 @@
+// Metadata (key 3), v0-v12 (v13 is not in the spec snapshot Brook generates from).
+// - v0: an empty topic list means all topics; v1+: null means all topics, empty means none
+//   (librdkafka's broker-only refresh sends the empty form).
+// - A named topic that does not exist is auto-created when the broker allows it
+//   (auto.create.topics.enable) and the request does too (allow_auto_topic_creation, v4+; older
+//   versions always allow); that response answers LEADER_NOT_AVAILABLE for it, as Kafka does, and
+//   clients retry. Otherwise UNKNOWN_TOPIC_OR_PARTITION; invalid names INVALID_TOPIC_EXCEPTION.
+//   "All topics" never creates anything.
+// - v10+ topics may be named by id (honoured from v12 as in Kafka): unknown ids get UNKNOWN_TOPIC_ID.
+// - Leader epochs come from the log (persisted, never reset).
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  MetadataApi,
+  decodeMetadataRequest,
+  encodeMetadataResponse,
+  type MetadataRequest,
+  type MetadataResponse,
+} from '../../protocol/generated/03-metadata.js';
+import type { Encodable } from '../../protocol/primitives/writer.js';
+import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
+import type { TopicMetadata } from '../log/types.js';
+import { topicNameError } from '../cluster/topics.js';
+import { defineHandler, type RequestContext } from './types.js';
+
+type TopicOut = Encodable<MetadataResponse['topics'][number]>;
+
+/** Without ACLs every operation is allowed: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
+export const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
+const NOT_REQUESTED = -2147483648;
+
+export function describeTopic(meta: TopicMetadata, ctx: RequestContext, authorizedOps: number): TopicOut {
+  const partitions = [];
+  for (let p = 0; p < meta.numPartitions; p++) {
+    const log = ctx.replicas.partition(meta.name, p);
+    const leader = ctx.cluster.leaderOf(meta.name, p);
+    const replicas = [leader];
+    partitions.push({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p,
+      leaderId: leader,
+      leaderEpoch: log?.leaderEpoch ?? 0,
+      replicaNodes: replicas,
+      isrNodes: replicas,
+      offlineReplicas: [],
+    });
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    name: meta.name,
+    topicId: meta.topicId,
+    isInternal: ctx.topics.isInternal(meta.name),
+    partitions,
+    topicAuthorizedOperations: authorizedOps,
+  };
+}
+
+export default defineHandler<MetadataRequest, MetadataResponse>({
+  api: MetadataApi,
+  minVersion: 0,
+  maxVersion: 12,
+  decode: decodeMetadataRequest,
+  encode: encodeMetadataResponse,
+  handle(req, ctx) {
+    const version = ctx.header.apiVersion;
+    const ops = req.includeTopicAuthorizedOperations ? ALL_TOPIC_OPERATIONS : NOT_REQUESTED;
+    const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
+    const topics: TopicOut[] = [];
+    if (allTopics) {
+      for (const meta of ctx.topics.list()) topics.push(describeTopic(meta, ctx, ops));
+    } else {
+      const allowAuto = ctx.topics.autoCreateEnabled && (version < 4 || req.allowAutoTopicCreation);
+      for (const t of req.topics!) {
+        if (version >= 10 && t.name === null) {
+          const meta = t.topicId !== ZERO_UUID && version >= 12 ? ctx.topics.getById(t.topicId) : undefined;
+          if (meta) topics.push(describeTopic(meta, ctx, ops));
+          else topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] });
+          continue;
+        }
+        const name = t.name ?? '';
+        const meta = ctx.topics.get(name);
+        if (meta) {
+          topics.push(describeTopic(meta, ctx, ops));
+        } else if (topicNameError(name) !== null) {
+          topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
+        } else if (allowAuto) {
+          const created = ctx.topics.autoCreate(name);
+          const errorCode = created.errorCode === ErrorCode.NONE || created.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
+            ? ErrorCode.LEADER_NOT_AVAILABLE
+            : created.errorCode;
+          topics.push({ errorCode, name, topicId: created.topic?.topicId ?? ZERO_UUID, partitions: [] });
+        } else {
+          topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+        }
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: ctx.cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterId: ctx.cluster.clusterId,
+      controllerId: ctx.cluster.controllerId,
+      topics,
+      clusterAuthorizedOperations: NOT_REQUESTED,
+    };
+  },
+});

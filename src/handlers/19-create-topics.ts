@@ -1,0 +1,66 @@
+// CreateTopics (key 19), v0-v7.
+// num_partitions / replication_factor of -1 take the broker defaults (KIP-464, v4+). Manual
+// replica assignments must name this broker and come without num_partitions/replication_factor.
+// validate_only checks everything and creates nothing. v5+ answers with the partition count,
+// replication factor and the topic's configs; v7 with the topic id. A name repeated in one
+// request fails with INVALID_REQUEST for every occurrence.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  CreateTopicsApi,
+  decodeCreateTopicsRequest,
+  encodeCreateTopicsResponse,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+} from '../../protocol/generated/19-create-topics.js';
+import { describeTopicConfigs } from './32-describe-configs.js';
+import { defineHandler } from './types.js';
+
+export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
+  api: CreateTopicsApi,
+  minVersion: 0,
+  maxVersion: 7,
+  decode: decodeCreateTopicsRequest,
+  encode: encodeCreateTopicsResponse,
+  handle(req, ctx) {
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const topics = req.topics.map((t) => {
+      const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage, configs: null });
+      if (counts.get(t.name)! > 1) return fail(ErrorCode.INVALID_REQUEST, `Create topics request from client contains multiple entries for topic ${t.name}`);
+      let numPartitions = t.numPartitions;
+      let replicationFactor = t.replicationFactor;
+      if (t.assignments.length > 0) {
+        if (numPartitions !== -1 || replicationFactor !== -1) {
+          return fail(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
+        }
+        const nodes = new Set(ctx.cluster.brokers().map((b) => b.nodeId));
+        const sorted = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+        const bad = sorted.some((a, i) => a.partitionIndex !== i || a.brokerIds.length === 0 || a.brokerIds.some((id) => !nodes.has(id)) || new Set(a.brokerIds).size !== a.brokerIds.length);
+        if (bad) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Invalid replica assignment');
+        numPartitions = sorted.length;
+        replicationFactor = sorted[0]!.brokerIds.length;
+      }
+      const configs: Record<string, string | null> = {};
+      for (const c of t.configs) configs[c.name] = c.value;
+      const r = ctx.topics.create(t.name, numPartitions, replicationFactor, configs, req.validateOnly);
+      if (r.errorCode !== ErrorCode.NONE || !r.topic) return fail(r.errorCode, r.errorMessage ?? '');
+      return {
+        name: t.name,
+        topicId: r.topic.topicId,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        numPartitions: r.topic.numPartitions,
+        replicationFactor: r.topic.replicationFactor,
+        configs: describeTopicConfigs(ctx.config, r.topic.configs, null, false, false).map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          configSource: c.configSource,
+          isSensitive: c.isSensitive,
+        })),
+      };
+    });
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,37 @@
+// DeleteTopics (key 20), v0-v6: by name (all versions) or by topic id (v6).
+// Unknown names: UNKNOWN_TOPIC_OR_PARTITION; unknown ids: UNKNOWN_TOPIC_ID. Deleting a topic
+// removes its data at once and tells subscribed subsystems (committed offsets, later).
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  DeleteTopicsApi,
+  decodeDeleteTopicsRequest,
+  encodeDeleteTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+} from '../../protocol/generated/20-delete-topics.js';
+import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
+import { defineHandler } from './types.js';
+
+export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
+  api: DeleteTopicsApi,
+  minVersion: 0,
+  maxVersion: 6,
+  decode: decodeDeleteTopicsRequest,
+  encode: encodeDeleteTopicsResponse,
+  handle(req, ctx) {
+    const wanted = ctx.header.apiVersion >= 6
+      ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
+      : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    const responses = wanted.map(({ name, topicId }) => {
+      if (name === null) {
+        const meta = ctx.topics.getById(topicId);
+        if (!meta) return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' };
+        name = meta.name;
+      }
+      const r = ctx.topics.delete(name);
+      return { name, topicId: r.topic?.topicId ?? topicId, errorCode: r.errorCode, errorMessage: r.errorMessage };
+    });
+    return { throttleTimeMs: 0, responses };
+  },
+});

@@ -1,0 +1,38 @@
+// CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks).
+// Manual assignments must name this broker, one list per new partition.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  CreatePartitionsApi,
+  decodeCreatePartitionsRequest,
+  encodeCreatePartitionsResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+} from '../../protocol/generated/37-create-partitions.js';
+import { defineHandler } from './types.js';
+
+export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
+  api: CreatePartitionsApi,
+  minVersion: 0,
+  maxVersion: 3,
+  decode: decodeCreatePartitionsRequest,
+  encode: encodeCreatePartitionsResponse,
+  handle(req, ctx) {
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const nodes = new Set(ctx.cluster.brokers().map((b) => b.nodeId));
+    const results = req.topics.map((t) => {
+      if (seen.get(t.name)! > 1) return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
+      const meta = ctx.topics.get(t.name);
+      if (meta && t.assignments !== null) {
+        const added = t.count - meta.numPartitions;
+        if (t.assignments.length !== added || t.assignments.some((a) => a.brokerIds.length === 0 || a.brokerIds.some((id) => !nodes.has(id)))) {
+          return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Invalid replica assignment.' };
+        }
+      }
+      const r = ctx.topics.createPartitions(t.name, t.count, req.validateOnly);
+      return { name: t.name, errorCode: r.errorCode, errorMessage: r.errorMessage };
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});

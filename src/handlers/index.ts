@@ -1,0 +1,45 @@
+// The dispatch table: one handler per API key. ApiVersions is derived from it.
+// Building the table rejects duplicate keys and advertised ranges outside the generated specs.
+
+import type { Handler } from './types.js';
+import produce from './00-produce.js';
+import fetch from './01-fetch.js';
+import listOffsets from './02-list-offsets.js';
+import metadata from './03-metadata.js';
+import apiVersions from './18-api-versions.js';
+import createTopics from './19-create-topics.js';
+import deleteTopics from './20-delete-topics.js';
+import describeConfigs from './32-describe-configs.js';
+import createPartitions from './37-create-partitions.js';
+import describeCluster from './60-describe-cluster.js';
+
+export const HANDLERS: readonly Handler[] = [
+  produce,
+  fetch,
+  listOffsets,
+  metadata,
+  apiVersions,
+  createTopics,
+  deleteTopics,
+  describeConfigs,
+  createPartitions,
+  describeCluster,
+];
+
+export function buildHandlerTable(handlers: readonly Handler[]): Map<number, Handler> {
+  const table = new Map<number, Handler>();
+  for (const h of handlers) {
+    const { apiKey, name } = h.api;
+    if (table.has(apiKey)) throw new Error(`duplicate handler for api key ${apiKey} (${name})`);
+    if (h.minVersion < 0 || h.minVersion > h.maxVersion) throw new Error(`bad range ${h.minVersion}-${h.maxVersion} for ${name}`);
+    if (h.maxVersion > h.api.maxVersion || h.minVersion < h.api.minVersion) {
+      throw new Error(`${name} advertises ${h.minVersion}-${h.maxVersion} outside the spec's ${h.api.minVersion}-${h.api.maxVersion}`);
+    }
+    table.set(apiKey, h);
+  }
+  return new Map([...table.entries()].sort((a, b) => a[0] - b[0]));
+}
+
+export function advertisedRanges(table: ReadonlyMap<number, Handler>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
+  return [...table.values()].map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+}

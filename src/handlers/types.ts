@@ -1,0 +1,56 @@
+// What every handler sees: its decoded request and a narrow context. Handlers return the
+// response (Kafka errors as data, at the narrowest level) and do not throw for expected outcomes;
+// a thrown error closes the connection.
+
+import type { RequestHeader } from '../../protocol/framing.js';
+import type { Reader } from '../../protocol/primitives/reader.js';
+import type { Encodable, Writer } from '../../protocol/primitives/writer.js';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { BrokerConfig } from '../config/config.js';
+import type { ClusterView } from '../cluster/cluster.js';
+import type { ReplicaManager } from '../cluster/replica-manager.js';
+import type { TopicManager } from '../cluster/topics.js';
+import type { ConnectionInfo } from '../server/connection.js';
+
+export interface RequestContext {
+  header: RequestHeader;
+  connection: ConnectionInfo;
+  config: BrokerConfig;
+  cluster: ClusterView;
+  topics: TopicManager;
+  replicas: ReplicaManager;
+  clock: Clock;
+  logger: Logger;
+  /** The advertised API ranges (ApiVersions builds its answer from this). */
+  apiRanges: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>;
+}
+
+/** A handler's answer when the protocol wants no response (acks=0 Produce). */
+export class NoResponse {
+  constructor(readonly closeReason: string | null = null) {}
+}
+
+/** Facts about an API, from the generated codecs. */
+export interface ApiMeta {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly flexibleMin: number;
+  readonly responseFlexibleMin?: number;
+}
+
+export interface Handler<Req = any, Resp = any> {
+  readonly api: ApiMeta;
+  /** Advertised range; must lie within the spec's range. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  decode(r: Reader, version: number): Req;
+  encode(w: Writer, m: Encodable<Resp>, version: number): void;
+  handle(req: Req, ctx: RequestContext): Encodable<Resp> | NoResponse | Promise<Encodable<Resp> | NoResponse>;
+}
+
+export function defineHandler<Req, Resp>(h: Handler<Req, Resp>): Handler<Req, Resp> {
+  return h;
+}

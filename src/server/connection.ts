@@ -1,0 +1,249 @@
+// One client connection: framing, in-order responses, backpressure.
+//
+// - A frame's size is checked as soon as its 4-byte prefix arrives: negative or above
+//   socket.request.max.bytes closes the connection before anything is buffered (one log line).
+// - Requests are numbered as they arrive and may complete out of order (a long-poll Fetch behind
+//   a Produce); responses are written strictly in request order, because Java, librdkafka,
+//   kafka-python and sarama match each response to their oldest outstanding request.
+// - A request answered with no response (acks=0 Produce) simply leaves its slot empty.
+// - Reading pauses while too many requests are in flight or too many request bytes are buffered,
+//   and while the socket's write buffer is full (socket.write() returned false); it resumes on
+//   completion / 'drain'.
+// - A thrown error (malformed frame, unknown API) closes this connection only.
+
+import type { Socket } from 'node:net';
+import type { Logger } from '../common/logger.js';
+
+export interface ConnectionLimits {
+  maxFrameBytes: number;
+  maxInFlight: number;
+  maxBufferedBytes: number;
+  idleMs: number;
+}
+
+/** What a request produced: a frame to send, nothing, or nothing and close (acks=0 failure). */
+export type Outcome = Buffer | null | { close: true; reason: string };
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remote: string;
+  /** Per-connection state a handler may keep (e.g. SASL state later). */
+  readonly attributes: Map<string, unknown>;
+}
+
+export type RequestProcessor = (frame: Buffer, conn: ConnectionInfo) => Outcome | Promise<Outcome>;
+
+interface Slot {
+  done: boolean;
+  outcome: Outcome;
+  bytes: number;
+}
+
+export class Connection implements ConnectionInfo {
+  readonly attributes = new Map<string, unknown>();
+  readonly remote: string;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Size of the frame being assembled, or -1 while its prefix is incomplete. */
+  private frameSize = -1;
+  private readonly slots: Slot[] = [];
+  private inFlightBytes = 0;
+  private writeBlocked = false;
+  private paused = false;
+  private stopped = false;
+  private closed = false;
+  private idleEmitted = false;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly process: RequestProcessor,
+    private readonly limits: ConnectionLimits,
+    private readonly logger: Logger,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateFlow();
+    });
+    socket.on('error', (err) => {
+      this.logger.debug({ conn: this.id, remote: this.remote, err: err.message }, 'socket error');
+    });
+    socket.on('close', () => this.finalize());
+    if (limits.idleMs > 0) {
+      socket.setTimeout(limits.idleMs, () => {
+        if (this.slots.length === 0 && !this.idleEmitted) {
+          this.idleEmitted = true;
+          this.logger.debug({ conn: this.id, remote: this.remote }, 'closing idle connection');
+          socket.destroy();
+        }
+      });
+    }
+  }
+
+  get inFlight(): number {
+    return this.slots.length;
+  }
+
+  /** Closes the connection with one log line. */
+  close(reason: string, level: 'warn' | 'info' | 'debug' = 'warn', extra: object = {}): void {
+    if (this.closed) return;
+    this.logger[level]({ conn: this.id, remote: this.remote, ...extra }, `closing connection: ${reason}`);
+    this.closed = true;
+    this.chunks = [];
+    this.socket.destroy();
+  }
+
+  /** Stops reading new requests (shutdown); in-flight ones still complete. */
+  stopReading(): void {
+    this.stopped = true;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /** Resolves when every in-flight request has been answered (or the connection closed). */
+  async drained(): Promise<void> {
+    while (!this.closed && this.slots.length > 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private finalize(): void {
+    this.closed = true;
+    this.chunks = [];
+    this.slots.length = 0;
+    this.onClose(this);
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closed) return;
+    this.idleEmitted = false;
+    this.chunks.push(data);
+    this.buffered += data.length;
+    this.extractFrames();
+  }
+
+  private extractFrames(): void {
+    while (!this.closed && !this.stopped && this.slots.length < this.limits.maxInFlight) {
+      if (this.frameSize < 0) {
+        if (this.buffered < 4) break;
+        const size = this.peekInt32();
+        if (size < 0 || size > this.limits.maxFrameBytes) {
+          this.close(`frame size ${size} outside 0..${this.limits.maxFrameBytes}`);
+          return;
+        }
+        this.frameSize = size;
+        this.consume(4);
+      }
+      if (this.buffered < this.frameSize) break;
+      const frame = this.consume(this.frameSize);
+      this.frameSize = -1;
+      this.dispatch(frame);
+    }
+    this.updateFlow();
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    return Buffer.concat(this.chunks, 4).readInt32BE(0);
+  }
+
+  /** Removes n bytes from the front of the buffered chunks (a view when they lie in one chunk). */
+  private consume(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (n === 0) return Buffer.alloc(0);
+    if (first && first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const take = Math.min(c.length, n - at);
+      c.copy(out, at, 0, take);
+      at += take;
+      if (take === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(take);
+    }
+    return out;
+  }
+
+  private dispatch(frame: Buffer): void {
+    const slot: Slot = { done: false, outcome: null, bytes: frame.length };
+    this.slots.push(slot);
+    this.inFlightBytes += frame.length;
+    let result: Outcome | Promise<Outcome>;
+    try {
+      result = this.process(frame, this);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (o) => this.complete(slot, o),
+        (err) => this.fail(err),
+      );
+    } else {
+      this.complete(slot, result);
+    }
+  }
+
+  private fail(err: unknown): void {
+    const e = err as { message?: string; code?: string };
+    this.close(e?.message ?? String(err), 'warn', { code: e?.code });
+  }
+
+  private complete(slot: Slot, outcome: Outcome): void {
+    if (this.closed) return;
+    slot.done = true;
+    slot.outcome = outcome;
+    this.flushInOrder();
+  }
+
+  private flushInOrder(): void {
+    while (this.slots.length > 0 && this.slots[0]!.done && !this.closed) {
+      const slot = this.slots.shift()!;
+      this.inFlightBytes -= slot.bytes;
+      const o = slot.outcome;
+      if (o === null) continue;
+      if (Buffer.isBuffer(o)) {
+        if (!this.socket.write(o)) this.writeBlocked = true;
+      } else {
+        this.close(o.reason, 'info');
+        return;
+      }
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    if (this.closed || this.stopped) return;
+    const over =
+      this.writeBlocked ||
+      this.slots.length >= this.limits.maxInFlight ||
+      this.inFlightBytes + this.buffered > this.limits.maxBufferedBytes;
+    if (over && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!over && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+      // Frames already buffered while paused are processed now.
+      if (this.buffered > 0) setImmediate(() => this.extractFrames());
+    }
+  }
+}

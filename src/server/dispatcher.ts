@@ -1,0 +1,79 @@
+// Turns one request frame into one response frame through the dispatch table.
+//
+// Kafka's rules: an unknown API key or an unsupported version of any API but ApiVersions closes
+// the connection (the request cannot be parsed); ApiVersions at an unsupported version is answered
+// with a v0 body carrying UNSUPPORTED_VERSION and our ApiVersions range, without reading the body
+// (KIP-511). Request header v2 (tagged fields) goes with flexible request versions.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import { API_VERSIONS_KEY, encodeResponseFrame, readHeaderTags, readRequestHeader, responseHeaderIsV1, type RequestHeader } from '../../protocol/framing.js';
+import { Reader } from '../../protocol/primitives/reader.js';
+import { Writer } from '../../protocol/primitives/writer.js';
+import { NoResponse, type Handler, type RequestContext } from '../handlers/types.js';
+import type { ConnectionInfo, Outcome, RequestProcessor } from './connection.js';
+
+export class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export type HandlerTable = ReadonlyMap<number, Handler>;
+
+export type ContextFactory = (header: RequestHeader, conn: ConnectionInfo) => RequestContext;
+
+function isFlexible(version: number, flexibleMin: number | undefined): boolean {
+  return flexibleMin !== undefined && flexibleMin >= 0 && version >= flexibleMin;
+}
+
+export function createProcessor(table: HandlerTable, makeContext: ContextFactory): RequestProcessor {
+  return (frame: Buffer, conn: ConnectionInfo): Outcome | Promise<Outcome> => {
+    const r = new Reader(frame);
+    const header = readRequestHeader(r);
+    if (r.error !== undefined) throw new RequestError(`malformed request header: ${r.error}`, 'ERR_BAD_HEADER');
+    const handler = table.get(header.apiKey);
+    if (!handler) {
+      throw new RequestError(`unknown api key ${header.apiKey} (client ${header.clientId})`, 'ERR_UNKNOWN_API');
+    }
+    if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
+      if (header.apiKey === API_VERSIONS_KEY) return unsupportedApiVersions(header, handler);
+      throw new RequestError(
+        `unsupported version ${header.apiVersion} of ${handler.api.name} (supported ${handler.minVersion}-${handler.maxVersion}, client ${header.clientId})`,
+        'ERR_UNSUPPORTED_VERSION',
+      );
+    }
+    if (isFlexible(header.apiVersion, handler.api.flexibleMin)) readHeaderTags(r);
+    const req = handler.decode(r, header.apiVersion);
+    if (r.error !== undefined) {
+      throw new RequestError(`malformed ${handler.api.name} v${header.apiVersion} request: ${r.error}`, 'ERR_MALFORMED_REQUEST');
+    }
+    const ctx = makeContext(header, conn);
+    const result = handler.handle(req, ctx);
+    return result instanceof Promise ? result.then((res) => respond(handler, header, res)) : respond(handler, header, result);
+  };
+}
+
+function respond(handler: Handler, header: RequestHeader, res: unknown): Outcome {
+  if (res instanceof NoResponse) return res.closeReason === null ? null : { close: true, reason: res.closeReason };
+  const flexible = isFlexible(header.apiVersion, handler.api.responseFlexibleMin ?? handler.api.flexibleMin);
+  return encodeResponseFrame(header.correlationId, responseHeaderIsV1(header.apiKey, flexible), (w) =>
+    handler.encode(w, res as never, header.apiVersion),
+  );
+}
+
+/** KIP-511: a v0 body with UNSUPPORTED_VERSION and our ApiVersions range, header v0. */
+function unsupportedApiVersions(header: RequestHeader, handler: Handler): Buffer {
+  return encodeResponseFrame(header.correlationId, false, (w: Writer) =>
+    handler.encode(
+      w,
+      {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: [{ apiKey: API_VERSIONS_KEY, minVersion: handler.minVersion, maxVersion: handler.maxVersion }],
+      } as never,
+      0,
+    ),
+  );
+}
