@@ -1,0 +1,49 @@
+// CRC-32C (Castagnoli) for record batches and legacy CRC-32 (IEEE).
+//
+// CRC-32C uses the SIMD implementation from @node-rs/crc32 when its native module loads, else the
+// pure-JS table implementation from crc-32 (`crc-32/crc32c`). Both return unsigned 32-bit values.
+
+import { createRequire } from 'node:module';
+
+type CrcModule = { buf(data: Uint8Array, seed?: number): number };
+type NativeCrc = { crc32c(input: Uint8Array, initialState?: number | null): number };
+
+const require = createRequire(import.meta.url);
+
+const jsCrc32c = require('crc-32/crc32c') as CrcModule;
+const jsCrc32 = require('crc-32') as CrcModule;
+
+function loadNative(): NativeCrc['crc32c'] | undefined {
+  if (process.env['BROOK_CRC32C'] === 'js') return undefined;
+  try {
+    const mod = require('@node-rs/crc32') as NativeCrc;
+    // Sanity check with the standard test vector before trusting it.
+    if (mod.crc32c(Buffer.from('123456789')) >>> 0 !== 0xe3069283) return undefined;
+    return mod.crc32c;
+  } catch {
+    return undefined;
+  }
+}
+
+const native = loadNative();
+
+/** Which CRC-32C implementation is in use. */
+export const crc32cImplementation: 'native' | 'js' = native ? 'native' : 'js';
+
+/** Pure-JS CRC-32C (always available; used as fallback and in tests). */
+export function crc32cJs(data: Uint8Array): number {
+  return jsCrc32c.buf(data) >>> 0;
+}
+
+/** Native (SIMD) CRC-32C, or undefined when the native module did not load. */
+export const crc32cNative: ((data: Uint8Array) => number) | undefined = native
+  ? (data: Uint8Array): number => native(data) >>> 0
+  : undefined;
+
+/** CRC-32C (Castagnoli) of `data`, unsigned. */
+export const crc32c: (data: Uint8Array) => number = crc32cNative ?? crc32cJs;
+
+/** Legacy CRC-32 (IEEE, as used by message format v0/v1), unsigned. */
+export function crc32(data: Uint8Array): number {
+  return jsCrc32.buf(data) >>> 0;
+}
