@@ -1,0 +1,207 @@
+// The few record-batch (magic v2) fields the log store needs, parsed directly from stored bytes.
+// The store never re-encodes batches; it only reads header fields, patches baseOffset and
+// partitionLeaderEpoch on append, verifies CRCs during recovery and walks records to answer
+// timestamp lookups.
+//
+// v2 batch header layout (big-endian):
+//   0  baseOffset int64          27 baseTimestamp int64
+//   8  batchLength int32         35 maxTimestamp int64
+//  12  partitionLeaderEpoch i32  43 producerId int64
+//  16  magic int8                51 producerEpoch int16
+//  17  crc uint32 (CRC-32C of    53 baseSequence int32
+//      bytes 21..end)            57 recordCount int32
+//  21  attributes int16          61 first record
+//  23  lastOffsetDelta int32
+
+import { gunzipSync } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
+
+/** Bytes before the part counted by batchLength (baseOffset + batchLength). */
+export const LOG_OVERHEAD = 12;
+/** Size of the fixed v2 header; the first record starts here. */
+export const BATCH_HEADER_SIZE = 61;
+/** Smallest legal batchLength value (a header with no records). */
+export const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
+
+export const OFF_BASE_OFFSET = 0;
+export const OFF_BATCH_LENGTH = 8;
+export const OFF_PARTITION_LEADER_EPOCH = 12;
+export const OFF_MAGIC = 16;
+export const OFF_CRC = 17;
+export const OFF_ATTRIBUTES = 21;
+export const OFF_LAST_OFFSET_DELTA = 23;
+export const OFF_BASE_TIMESTAMP = 27;
+export const OFF_MAX_TIMESTAMP = 35;
+export const OFF_RECORD_COUNT = 57;
+
+export const COMPRESSION_MASK = 0x07;
+export const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
+
+export const CODEC_NONE = 0;
+export const CODEC_GZIP = 1;
+
+export interface BatchHeader {
+  baseOffset: bigint;
+  /** Total stored size: LOG_OVERHEAD + batchLength. */
+  size: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  recordCount: number;
+}
+
+/** Parses the header at `off`; the caller guarantees BATCH_HEADER_SIZE bytes are there. */
+export function readBatchHeader(buf: Buffer, off = 0): BatchHeader {
+  return {
+    baseOffset: buf.readBigInt64BE(off + OFF_BASE_OFFSET),
+    size: LOG_OVERHEAD + buf.readInt32BE(off + OFF_BATCH_LENGTH),
+    partitionLeaderEpoch: buf.readInt32BE(off + OFF_PARTITION_LEADER_EPOCH),
+    magic: buf.readInt8(off + OFF_MAGIC),
+    attributes: buf.readInt16BE(off + OFF_ATTRIBUTES),
+    lastOffsetDelta: buf.readInt32BE(off + OFF_LAST_OFFSET_DELTA),
+    baseTimestamp: buf.readBigInt64BE(off + OFF_BASE_TIMESTAMP),
+    maxTimestamp: buf.readBigInt64BE(off + OFF_MAX_TIMESTAMP),
+    recordCount: buf.readInt32BE(off + OFF_RECORD_COUNT),
+  };
+}
+
+/**
+ * Structural sanity of a header found at some file position with `available` bytes from the
+ * header start to the end of the data. Returns undefined if sane, else a short reason.
+ */
+export function headerProblem(h: BatchHeader, available: number): string | undefined {
+  if (h.magic !== 2) return `unsupported magic ${h.magic}`;
+  if (h.size - LOG_OVERHEAD < MIN_BATCH_LENGTH) return `batchLength ${h.size - LOG_OVERHEAD} too small`;
+  if (h.size > available) return `batch of ${h.size} bytes extends past the end of the data`;
+  if (h.lastOffsetDelta < 0) return `negative lastOffsetDelta ${h.lastOffsetDelta}`;
+  if (h.recordCount < 0) return `negative recordCount ${h.recordCount}`;
+  return undefined;
+}
+
+/** true if the stored CRC-32C (uint32 at 17) matches bytes 21..end of `batch` (one whole batch). */
+export function batchCrcOk(batch: Buffer): boolean {
+  return crc32c(batch.subarray(OFF_ATTRIBUTES)) === batch.readUInt32BE(OFF_CRC);
+}
+
+export class InvalidBatchError extends Error {
+  readonly code = 'ERR_INVALID_BATCH';
+}
+
+/**
+ * Minimal checks before a buffer is stored: exactly one whole v2 batch. The produce path has
+ * already validated records and CRC; this only protects the store's own framing.
+ */
+export function checkAppendable(buf: Buffer): BatchHeader {
+  if (buf.length < BATCH_HEADER_SIZE) throw new InvalidBatchError(`batch of ${buf.length} bytes is shorter than a v2 header`);
+  const h = readBatchHeader(buf);
+  const problem = headerProblem(h, buf.length);
+  if (problem !== undefined) throw new InvalidBatchError(problem);
+  if (h.size !== buf.length) throw new InvalidBatchError(`batchLength says ${h.size} bytes, buffer holds ${buf.length}`);
+  return h;
+}
+
+// ---- record walk (timestamp lookups) ----
+
+export interface RecordHit {
+  offset: bigint;
+  timestamp: bigint;
+  /** false when the answer is an approximation (compression codec the store cannot decode). */
+  exact: boolean;
+}
+
+/**
+ * Finds the first record in `batch` whose timestamp satisfies `pred`.
+ *
+ * - LogAppendTime batches: every record carries maxTimestamp, so the answer is the first record.
+ * - Uncompressed and gzip batches: records are walked (gzip is inflated with node:zlib).
+ * - snappy / lz4 / zstd batches are not decoded here: if the batch's baseTimestamp (the first
+ *   record's timestamp as written by producers) satisfies `pred` the first record is returned,
+ *   otherwise `fallbackOffset` with the batch's maxTimestamp, marked inexact.
+ * - A malformed record section also yields the inexact fallback.
+ *
+ * Returns undefined only when the batch provably holds no matching record.
+ */
+export function findRecord(
+  batch: Buffer,
+  pred: (ts: bigint) => boolean,
+  fallbackOffset: (h: BatchHeader) => bigint,
+): RecordHit | undefined {
+  const h = readBatchHeader(batch);
+  if ((h.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0) {
+    return pred(h.maxTimestamp) ? { offset: h.baseOffset, timestamp: h.maxTimestamp, exact: true } : undefined;
+  }
+  const codec = h.attributes & COMPRESSION_MASK;
+  let records: Buffer | undefined;
+  if (codec === CODEC_NONE) {
+    records = batch.subarray(BATCH_HEADER_SIZE);
+  } else if (codec === CODEC_GZIP) {
+    try {
+      records = gunzipSync(batch.subarray(BATCH_HEADER_SIZE));
+    } catch {
+      records = undefined;
+    }
+  }
+  if (records !== undefined) {
+    const walked = walkRecords(records, h, pred);
+    if (walked !== 'malformed') return walked;
+  } else if (pred(h.baseTimestamp)) {
+    return { offset: h.baseOffset, timestamp: h.baseTimestamp, exact: false };
+  }
+  if (!pred(h.maxTimestamp)) return undefined;
+  return { offset: fallbackOffset(h), timestamp: h.maxTimestamp, exact: false };
+}
+
+function walkRecords(
+  buf: Buffer,
+  h: BatchHeader,
+  pred: (ts: bigint) => boolean,
+): RecordHit | undefined | 'malformed' {
+  const cur = { pos: 0 };
+  for (let i = 0; i < h.recordCount; i++) {
+    const length = readVarint(buf, cur);
+    if (length === undefined || length < 0) return 'malformed';
+    const start = cur.pos;
+    const end = start + length;
+    if (end > buf.length || length < 1) return 'malformed';
+    cur.pos += 1; // record attributes (unused)
+    const tsDelta = readVarlong(buf, cur);
+    const offsetDelta = readVarint(buf, cur);
+    if (tsDelta === undefined || offsetDelta === undefined || cur.pos > end) return 'malformed';
+    const ts = h.baseTimestamp + tsDelta;
+    if (pred(ts)) return { offset: h.baseOffset + BigInt(offsetDelta), timestamp: ts, exact: true };
+    cur.pos = end;
+  }
+  return undefined;
+}
+
+/** Zig-zag varint (int32). undefined if truncated or longer than 5 bytes. */
+export function readVarint(buf: Buffer, cur: { pos: number }): number | undefined {
+  let raw = 0;
+  let shift = 0;
+  for (;;) {
+    if (cur.pos >= buf.length || shift > 28) return undefined;
+    const b = buf[cur.pos++]!;
+    raw |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+  }
+  return (raw >>> 1) ^ -(raw & 1);
+}
+
+/** Zig-zag varlong (int64) as bigint. undefined if truncated or longer than 10 bytes. */
+export function readVarlong(buf: Buffer, cur: { pos: number }): bigint | undefined {
+  let raw = 0n;
+  let shift = 0n;
+  for (;;) {
+    if (cur.pos >= buf.length || shift > 63n) return undefined;
+    const b = buf[cur.pos++]!;
+    raw |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7n;
+  }
+  raw = BigInt.asUintN(64, raw);
+  return (raw >> 1n) ^ -(raw & 1n);
+}

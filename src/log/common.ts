@@ -1,0 +1,84 @@
+// Pieces shared by the memory and file stores: errors, topic-name rules, effective log config.
+
+import type { LogConfig, TopicMetadata } from './types.js';
+
+export type LogStoreErrorCode =
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'INVALID_TOPIC'
+  | 'INVALID_PARTITIONS'
+  | 'INVALID_CONFIG'
+  | 'STORAGE_ERROR';
+
+/** Errors the stores throw for caller mistakes; `code` maps onto a Kafka error code. */
+export class LogStoreError extends Error {
+  constructor(
+    readonly code: LogStoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LogStoreError';
+  }
+}
+
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
+
+/** Kafka's topic-name rule: 1..249 of [a-zA-Z0-9._-], and not "." or "..". */
+export function validateTopicName(name: string): void {
+  if (name.length === 0) throw new LogStoreError('INVALID_TOPIC', 'topic name is empty');
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    throw new LogStoreError('INVALID_TOPIC', `topic name is longer than ${MAX_TOPIC_NAME_LENGTH} characters`);
+  }
+  if (name === '.' || name === '..') throw new LogStoreError('INVALID_TOPIC', `topic name cannot be "${name}"`);
+  if (!TOPIC_NAME.test(name)) {
+    throw new LogStoreError('INVALID_TOPIC', `topic name ${JSON.stringify(name)} has characters outside [a-zA-Z0-9._-]`);
+  }
+}
+
+export function validateNewTopic(meta: TopicMetadata): void {
+  validateTopicName(meta.name);
+  if (!Number.isInteger(meta.numPartitions) || meta.numPartitions < 1) {
+    throw new LogStoreError('INVALID_PARTITIONS', `numPartitions must be a positive integer, got ${meta.numPartitions}`);
+  }
+  if (typeof meta.topicId !== 'string' || meta.topicId.length === 0) {
+    throw new LogStoreError('INVALID_TOPIC', 'topicId is missing');
+  }
+}
+
+export function copyTopic(meta: TopicMetadata): TopicMetadata {
+  return {
+    name: meta.name,
+    topicId: meta.topicId,
+    numPartitions: meta.numPartitions,
+    replicationFactor: meta.replicationFactor,
+    configs: { ...meta.configs },
+  };
+}
+
+const TOPIC_LOG_CONFIGS: ReadonlyArray<[string, keyof LogConfig]> = [
+  ['segment.bytes', 'segmentBytes'],
+  ['segment.ms', 'segmentMs'],
+  ['flush.messages', 'flushIntervalMessages'],
+  ['index.interval.bytes', 'indexIntervalBytes'],
+  ['retention.ms', 'retentionMs'],
+  ['retention.bytes', 'retentionBytes'],
+];
+
+/**
+ * Broker defaults with the topic's overrides (Kafka topic-level names) applied. Values that do
+ * not parse as integers are ignored here; config validation belongs to the admin handlers.
+ */
+export function effectiveLogConfig(base: LogConfig, configs: Record<string, string>): LogConfig {
+  const out: LogConfig = { ...base };
+  for (const [name, key] of TOPIC_LOG_CONFIGS) {
+    const raw = configs[name];
+    if (raw === undefined || !/^-?\d+$/.test(raw.trim())) continue;
+    const n = Number(raw.trim());
+    if (Number.isSafeInteger(n)) out[key] = n;
+    else if (n > 0) out[key] = Number.MAX_SAFE_INTEGER;
+  }
+  return out;
+}
+
+export const INT32_MAX = 2147483647;

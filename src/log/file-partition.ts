@@ -1,0 +1,394 @@
+// One partition of the file store: a directory `<topic>-<partition>/` holding segments,
+// `partition.metadata` (the owning topic id) and `leader-epoch-checkpoint`.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  checkAppendable,
+  findRecord,
+  headerProblem,
+  OFF_BASE_OFFSET,
+  OFF_PARTITION_LEADER_EPOCH,
+  type BatchHeader,
+} from './batch-header.js';
+import { LogStoreError } from './common.js';
+import { fsyncDir, removeTempFiles, writeFileAtomic } from './fs-util.js';
+import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE } from './segment.js';
+import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
+
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
+
+export interface PartitionContext {
+  cache: SegmentCache;
+  now: () => number;
+  logger?: StoreOptions['logger'];
+}
+
+interface EpochEntry {
+  epoch: number;
+  startOffset: bigint;
+}
+
+export function readPartitionTopicId(dir: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, PARTITION_METADATA_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^topic_id:\s*(\S+)\s*$/m.exec(text);
+  return m?.[1];
+}
+
+function formatEpochCheckpoint(entries: readonly EpochEntry[]): string {
+  return `0\n${entries.length}\n${entries.map((e) => `${e.epoch} ${e.startOffset}\n`).join('')}`;
+}
+
+function parseEpochCheckpoint(text: string): EpochEntry[] | undefined {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines[0]?.trim() !== '0') return undefined;
+  const n = Number(lines[1]);
+  if (!Number.isInteger(n) || n < 0 || lines.length !== n + 2) return undefined;
+  const out: EpochEntry[] = [];
+  for (const line of lines.slice(2)) {
+    const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(line);
+    if (m === null) return undefined;
+    out.push({ epoch: Number(m[1]), startOffset: BigInt(m[2]!) });
+  }
+  return out;
+}
+
+/** A batch located in the log: its segment, file position and header. */
+interface Located {
+  segIndex: number;
+  pos: number;
+  header: BatchHeader;
+}
+
+export class FilePartitionLog implements PartitionLog {
+  private segments: Segment[] = [];
+  private leo = 0n;
+  private epoch = 0;
+  private epochEntries: EpochEntry[] = [];
+  private unflushedMessages = 0;
+  /** Largest batch maxTimestamp in the log (-1 if none) and the lastOffset of its batch. */
+  private maxTs = -1n;
+  private maxTsBatchLastOffset = -1n;
+  /** When the active segment got its first batch (ctx.now() clock). */
+  private activeSince = 0;
+  private gone: string | undefined;
+
+  private constructor(
+    private readonly ctx: PartitionContext,
+    readonly dir: string,
+    readonly topic: string,
+    readonly partition: number,
+    public config: LogConfig,
+  ) {}
+
+  /** Creates the directory of a new, empty partition (replacing any stale directory). */
+  static create(ctx: PartitionContext, dir: string, topic: string, partition: number, topicId: string, config: LogConfig): FilePartitionLog {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir);
+    writeFileAtomic(path.join(dir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
+    const log = new FilePartitionLog(ctx, dir, topic, partition, config);
+    log.segments.push(Segment.create(dir, 0n));
+    fsyncDir(dir);
+    fsyncDir(path.dirname(dir));
+    return log;
+  }
+
+  /** Opens an existing partition directory, recovering its last segment. */
+  static open(ctx: PartitionContext, dir: string, topic: string, partition: number, config: LogConfig): FilePartitionLog {
+    const log = new FilePartitionLog(ctx, dir, topic, partition, config);
+    log.load();
+    return log;
+  }
+
+  private warn(obj: object, msg: string): void {
+    this.ctx.logger?.warn({ topic: this.topic, partition: this.partition, dir: this.dir, ...obj }, msg);
+  }
+
+  private load(): void {
+    removeTempFiles(this.dir);
+    const bases: bigint[] = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = SEGMENT_LOG_FILE.exec(name);
+      if (m !== null) bases.push(BigInt(m[1]!));
+    }
+    bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Index files whose .log is gone are leftovers.
+    const baseSet = new Set(bases.map((b) => b.toString().padStart(20, '0')));
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
+      if (m !== null && !baseSet.has(m[1]!)) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
+
+    let lastEpochInLog: number | undefined;
+    if (bases.length === 0) {
+      this.segments.push(Segment.create(this.dir, 0n));
+      fsyncDir(this.dir);
+    } else {
+      for (const base of bases.slice(0, -1)) {
+        const { seg, rebuilt } = Segment.openInactive(this.dir, base, this.config.indexIntervalBytes);
+        if (rebuilt !== undefined) this.warn({ segment: seg.logPath, reason: rebuilt }, 'rebuilt indexes of log segment');
+        this.segments.push(seg);
+      }
+      const lastBase = bases[bases.length - 1]!;
+      const { seg, scan, fileSize } = Segment.recoverActive(this.dir, lastBase, this.config.indexIntervalBytes);
+      if (scan.validBytes < fileSize) {
+        this.warn(
+          { segment: seg.logPath, reason: scan.problem, validBytes: scan.validBytes, truncatedBytes: fileSize - scan.validBytes },
+          'truncated corrupt or incomplete tail of log segment',
+        );
+      }
+      this.segments.push(seg);
+      lastEpochInLog = scan.lastEpoch;
+      this.leo = scan.lastOffset !== undefined ? scan.lastOffset + 1n : lastBase;
+      // segment.ms for a reopened active segment counts from the time of opening (record
+      // timestamps are producer clocks and not comparable with now()).
+      this.activeSince = this.ctx.now();
+    }
+
+    for (const s of this.segments) {
+      if (s.maxTimestamp > this.maxTs) {
+        this.maxTs = s.maxTimestamp;
+        this.maxTsBatchLastOffset = s.offsetOfMaxTimestamp;
+      }
+    }
+
+    const file = path.join(this.dir, LEADER_EPOCH_FILE);
+    if (fs.existsSync(file)) {
+      const entries = parseEpochCheckpoint(fs.readFileSync(file, 'utf8'));
+      if (entries === undefined) this.warn({ file }, 'ignoring malformed leader-epoch-checkpoint');
+      else this.epochEntries = entries;
+    }
+    for (const e of this.epochEntries) if (e.epoch > this.epoch) this.epoch = e.epoch;
+    // Never behind an epoch already stamped on stored data (e.g. if the checkpoint was lost).
+    if (lastEpochInLog !== undefined && lastEpochInLog > this.epoch) this.epoch = lastEpochInLog;
+  }
+
+  get logStartOffset(): bigint {
+    return this.segments[0]!.base;
+  }
+
+  get logEndOffset(): bigint {
+    return this.leo;
+  }
+
+  get leaderEpoch(): number {
+    return this.epoch;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private checkUsable(): void {
+    if (this.gone !== undefined) {
+      throw new LogStoreError(this.gone === 'deleted' ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'STORAGE_ERROR', `${this.topic}-${this.partition} is ${this.gone}`);
+    }
+  }
+
+  append(batches: readonly Buffer[]): AppendInfo {
+    this.checkUsable();
+    const headers = batches.map((b) => checkAppendable(b));
+    const first = this.leo;
+    for (let i = 0; i < batches.length; i++) {
+      const buf = batches[i]!;
+      const h = headers[i]!;
+      const base = this.leo;
+      const last = base + BigInt(h.lastOffsetDelta);
+      buf.writeBigInt64BE(base, OFF_BASE_OFFSET);
+      buf.writeInt32BE(this.epoch, OFF_PARTITION_LEADER_EPOCH);
+      this.maybeRoll(buf.length, last);
+      const seg = this.active;
+      const wasEmpty = seg.size === 0;
+      seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
+      if (wasEmpty) this.activeSince = this.ctx.now();
+      if (h.maxTimestamp > this.maxTs) {
+        this.maxTs = h.maxTimestamp;
+        this.maxTsBatchLastOffset = last;
+      }
+      this.leo = last + 1n;
+      this.unflushedMessages += h.recordCount;
+    }
+    if (this.unflushedMessages >= this.config.flushIntervalMessages) this.flush();
+    return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  private maybeRoll(batchSize: number, lastOffset: bigint): void {
+    const seg = this.active;
+    if (seg.size === 0) return;
+    const full = seg.size + batchSize > this.config.segmentBytes;
+    const old = this.ctx.now() - this.activeSince > this.config.segmentMs;
+    if (!full && !old && seg.canHold(lastOffset)) return;
+    seg.deactivate();
+    this.ctx.cache.use(seg);
+    this.segments.push(Segment.create(this.dir, this.leo));
+    fsyncDir(this.dir);
+    this.unflushedMessages = 0; // deactivate() synced everything before the new segment
+  }
+
+  /** Index of the segment with the largest base <= offset (0 if offset precedes them all). */
+  private segmentIndexFor(offset: bigint): number {
+    let lo = 0;
+    let hi = this.segments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.base <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return Math.max(0, lo - 1);
+  }
+
+  /**
+   * The batch containing `offset`, or the first batch after it if `offset` falls in a gap;
+   * undefined at/after the end of the log.
+   */
+  private locate(offset: bigint): Located | undefined {
+    for (let si = this.segmentIndexFor(offset); si < this.segments.length; si++) {
+      const seg = this.segments[si]!;
+      this.ctx.cache.use(seg);
+      const scanner = new BatchScanner(seg.fd!, seg.size);
+      let pos = seg.offsetIndex!.lookup(seg.rel(offset));
+      for (;;) {
+        const h = scanner.header(pos);
+        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        if (h.baseOffset + BigInt(h.lastOffsetDelta) >= offset) return { segIndex: si, pos, header: h };
+        pos += h.size;
+      }
+    }
+    return undefined;
+  }
+
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean, maxOffset?: bigint): ReadResult {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    if (this.gone !== undefined || offset >= this.leo) return { chunks, bytes };
+    const start = this.locate(offset);
+    if (start === undefined) return { chunks, bytes };
+    let stop = false;
+    let pos = start.pos;
+    for (let si = start.segIndex; si < this.segments.length && !stop; si++, pos = 0) {
+      const seg = this.segments[si]!;
+      this.ctx.cache.use(seg);
+      const scanner = new BatchScanner(seg.fd!, seg.size);
+      const from = pos;
+      const sizes: number[] = [];
+      for (;;) {
+        const h = scanner.header(pos);
+        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        if (maxOffset !== undefined && h.baseOffset >= maxOffset) {
+          stop = true;
+          break;
+        }
+        if (bytes + h.size > maxBytes && !(minOneBatch && chunks.length === 0 && sizes.length === 0)) {
+          stop = true;
+          break;
+        }
+        sizes.push(h.size);
+        bytes += h.size;
+        pos += h.size;
+        if (bytes >= maxBytes) {
+          stop = true;
+          break;
+        }
+      }
+      if (sizes.length === 0) continue;
+      const data = seg.readRange(from, pos - from);
+      let at = 0;
+      for (const size of sizes) {
+        chunks.push(data.subarray(at, at + size));
+        at += size;
+      }
+    }
+    return { chunks, bytes };
+  }
+
+  private readBatch(loc: Located): Buffer {
+    const seg = this.segments[loc.segIndex]!;
+    this.ctx.cache.use(seg);
+    return seg.readRange(loc.pos, loc.header.size);
+  }
+
+  offsetForTimestamp(ts: bigint): TimestampLookup | undefined {
+    if (this.gone !== undefined) return undefined;
+    for (let si = 0; si < this.segments.length; si++) {
+      const seg = this.segments[si]!;
+      if (seg.maxTimestamp < ts) continue;
+      this.ctx.cache.use(seg);
+      // Every batch up to the one named by the last time-index entry <= ts has maxTimestamp <= ts
+      // (and only that batch can equal it), so scanning may start there.
+      const rel = seg.timeIndex!.lookup(ts);
+      let pos = rel === undefined ? 0 : seg.offsetIndex!.lookup(rel);
+      const scanner = new BatchScanner(seg.fd!, seg.size);
+      for (;;) {
+        const h = scanner.header(pos);
+        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        if (h.maxTimestamp >= ts) {
+          const batch = seg.readRange(pos, h.size);
+          const hit = findRecord(batch, (t) => t >= ts, (hh) => hh.baseOffset);
+          if (hit !== undefined) return { offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: h.partitionLeaderEpoch };
+        }
+        pos += h.size;
+      }
+    }
+    return undefined;
+  }
+
+  maxTimestamp(): TimestampLookup | undefined {
+    if (this.gone !== undefined || this.maxTs < 0n) return undefined;
+    const max = this.maxTs;
+    const loc = this.locate(this.maxTsBatchLastOffset);
+    if (loc === undefined) return undefined;
+    const batch = this.readBatch(loc);
+    const hit = findRecord(batch, (t) => t === max, (h) => h.baseOffset + BigInt(h.lastOffsetDelta));
+    return {
+      offset: hit?.offset ?? loc.header.baseOffset + BigInt(loc.header.lastOffsetDelta),
+      timestamp: max,
+      leaderEpoch: loc.header.partitionLeaderEpoch,
+    };
+  }
+
+  bumpLeaderEpoch(epoch: number): void {
+    this.checkUsable();
+    if (!Number.isInteger(epoch) || epoch <= this.epoch) return;
+    const entries = this.epochEntries.filter((e) => e.startOffset < this.leo);
+    entries.push({ epoch, startOffset: this.leo });
+    writeFileAtomic(path.join(this.dir, LEADER_EPOCH_FILE), formatEpochCheckpoint(entries));
+    this.epochEntries = entries;
+    this.epoch = epoch;
+  }
+
+  flush(): void {
+    if (this.gone !== undefined) return;
+    this.active.flush();
+    this.unflushedMessages = 0;
+  }
+
+  /** Flushes and releases every fd; the object is unusable afterwards. */
+  close(): void {
+    if (this.gone !== undefined) return;
+    try {
+      this.active.flush();
+    } finally {
+      this.release('closed');
+    }
+  }
+
+  /** Releases fds before the directory is removed; the object is unusable afterwards. */
+  markDeleted(): void {
+    if (this.gone !== undefined) return;
+    this.release('deleted');
+  }
+
+  private release(state: string): void {
+    for (const s of this.segments) {
+      this.ctx.cache.forget(s);
+      s.close();
+    }
+    this.gone = state;
+  }
+}

@@ -1,0 +1,67 @@
+// Small synchronous file helpers for the file store.
+//
+// `fs` is used through its default export (fs.openSync, fs.fsyncSync, ...) so that tests can
+// spy on individual calls.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
+export function readFully(fd: number, buf: Buffer, offset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, offset + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Writes all of `buf` at `position`. */
+export function writeFully(fd: number, buf: Buffer, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
+  }
+}
+
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms cannot fsync directories; the data itself is synced.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Replaces `file` atomically: write a temp file in the same directory, fsync, rename, fsync dir. */
+export function writeFileAtomic(file: string, data: string | Buffer): void {
+  const dir = path.dirname(file);
+  // Short temp name: the target name may already be close to NAME_MAX (249-char topic + ".json").
+  const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    writeFully(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, 0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+/** Removes leftover temp files written by writeFileAtomic. */
+export function removeTempFiles(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith('.tmp-')) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}

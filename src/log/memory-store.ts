@@ -1,0 +1,232 @@
+// In-memory LogStore: each partition keeps its stored batches as Buffers in an array, with
+// parallel arrays of base/last offsets for binary search. Used by tests and `brook start --memory`.
+
+import { randomUuid } from '../../protocol/primitives/uuid.js';
+import {
+  checkAppendable,
+  findRecord,
+  OFF_BASE_OFFSET,
+  OFF_PARTITION_LEADER_EPOCH,
+} from './batch-header.js';
+import { copyTopic, effectiveLogConfig, LogStoreError, validateNewTopic } from './common.js';
+import type {
+  AppendInfo,
+  LogConfig,
+  LogStore,
+  PartitionLog,
+  ReadResult,
+  StoreOptions,
+  TimestampLookup,
+  TopicMetadata,
+} from './types.js';
+
+class MemoryPartitionLog implements PartitionLog {
+  private readonly batches: Buffer[] = [];
+  private readonly baseOffsets: bigint[] = [];
+  private readonly lastOffsets: bigint[] = [];
+  private readonly maxTimestamps: bigint[] = [];
+  private readonly epochs: number[] = [];
+  /** runningMax[i] = max(maxTimestamps[0..i]); non-decreasing, so binary-searchable. */
+  private readonly runningMax: bigint[] = [];
+  /** Index of the first batch holding the largest timestamp, -1 if none >= 0. */
+  private maxBatch = -1;
+  private leo = 0n;
+  private epoch = 0;
+  private deleted = false;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    public config: LogConfig,
+  ) {}
+
+  get logStartOffset(): bigint {
+    return this.baseOffsets.length > 0 ? this.baseOffsets[0]! : this.leo;
+  }
+
+  get logEndOffset(): bigint {
+    return this.leo;
+  }
+
+  get leaderEpoch(): number {
+    return this.epoch;
+  }
+
+  markDeleted(): void {
+    this.deleted = true;
+  }
+
+  append(batches: readonly Buffer[]): AppendInfo {
+    if (this.deleted) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `${this.topic}-${this.partition} was deleted`);
+    const headers = batches.map((b) => checkAppendable(b));
+    const first = this.leo;
+    for (let i = 0; i < batches.length; i++) {
+      const buf = batches[i]!;
+      const h = headers[i]!;
+      const base = this.leo;
+      const last = base + BigInt(h.lastOffsetDelta);
+      buf.writeBigInt64BE(base, OFF_BASE_OFFSET);
+      buf.writeInt32BE(this.epoch, OFF_PARTITION_LEADER_EPOCH);
+      const idx = this.batches.length;
+      this.batches.push(buf);
+      this.baseOffsets.push(base);
+      this.lastOffsets.push(last);
+      this.maxTimestamps.push(h.maxTimestamp);
+      this.epochs.push(this.epoch);
+      const prevMax = idx > 0 ? this.runningMax[idx - 1]! : -1n;
+      this.runningMax.push(h.maxTimestamp > prevMax ? h.maxTimestamp : prevMax);
+      if (h.maxTimestamp >= 0n && (this.maxBatch < 0 || h.maxTimestamp > this.maxTimestamps[this.maxBatch]!)) {
+        this.maxBatch = idx;
+      }
+      this.leo = last + 1n;
+    }
+    return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  /** Index of the first batch whose lastOffset >= offset (the containing batch, or the next one). */
+  private batchIndexFor(offset: bigint): number {
+    let lo = 0;
+    let hi = this.lastOffsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.lastOffsets[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean, maxOffset?: bigint): ReadResult {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    if (this.deleted || offset >= this.leo) return { chunks, bytes };
+    for (let i = this.batchIndexFor(offset); i < this.batches.length; i++) {
+      if (maxOffset !== undefined && this.baseOffsets[i]! >= maxOffset) break;
+      const b = this.batches[i]!;
+      if (bytes + b.length > maxBytes && !(chunks.length === 0 && minOneBatch)) break;
+      chunks.push(b);
+      bytes += b.length;
+      if (bytes >= maxBytes) break;
+    }
+    return { chunks, bytes };
+  }
+
+  offsetForTimestamp(ts: bigint): TimestampLookup | undefined {
+    // First batch whose maxTimestamp >= ts == first index where the running max reaches ts.
+    let lo = 0;
+    let hi = this.runningMax.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.runningMax[mid]! < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.batches.length; i++) {
+      if (this.maxTimestamps[i]! < ts) continue;
+      const hit = findRecord(this.batches[i]!, (t) => t >= ts, (h) => h.baseOffset);
+      if (hit !== undefined) return { offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: this.epochs[i]! };
+    }
+    return undefined;
+  }
+
+  maxTimestamp(): TimestampLookup | undefined {
+    if (this.maxBatch < 0) return undefined;
+    const i = this.maxBatch;
+    const max = this.maxTimestamps[i]!;
+    const hit = findRecord(this.batches[i]!, (t) => t === max, (h) => h.baseOffset + BigInt(h.lastOffsetDelta));
+    return {
+      offset: hit?.offset ?? this.lastOffsets[i]!,
+      timestamp: max,
+      leaderEpoch: this.epochs[i]!,
+    };
+  }
+
+  bumpLeaderEpoch(epoch: number): void {
+    if (epoch > this.epoch) this.epoch = epoch;
+  }
+
+  flush(): void {}
+}
+
+interface MemoryTopic {
+  meta: TopicMetadata;
+  partitions: MemoryPartitionLog[];
+}
+
+class MemoryStore implements LogStore {
+  readonly durable = false;
+  private readonly topics = new Map<string, MemoryTopic>();
+  private readonly byId = new Map<string, string>();
+
+  constructor(
+    readonly clusterId: string,
+    private readonly opts: StoreOptions,
+  ) {}
+
+  listTopics(): TopicMetadata[] {
+    return [...this.topics.values()].map((t) => copyTopic(t.meta));
+  }
+
+  getTopic(name: string): TopicMetadata | undefined {
+    const t = this.topics.get(name);
+    return t && copyTopic(t.meta);
+  }
+
+  getTopicById(topicId: string): TopicMetadata | undefined {
+    const name = this.byId.get(topicId);
+    return name === undefined ? undefined : this.getTopic(name);
+  }
+
+  createTopic(meta: TopicMetadata): void {
+    validateNewTopic(meta);
+    if (this.topics.has(meta.name)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic ${meta.name} already exists`);
+    if (this.byId.has(meta.topicId)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic id ${meta.topicId} is in use`);
+    const m = copyTopic(meta);
+    const cfg = effectiveLogConfig(this.opts.logConfig, m.configs);
+    const partitions: MemoryPartitionLog[] = [];
+    for (let p = 0; p < m.numPartitions; p++) partitions.push(new MemoryPartitionLog(m.name, p, cfg));
+    this.topics.set(m.name, { meta: m, partitions });
+    this.byId.set(m.topicId, m.name);
+  }
+
+  deleteTopic(name: string): void {
+    const t = this.mustGet(name);
+    for (const p of t.partitions) p.markDeleted();
+    this.topics.delete(name);
+    this.byId.delete(t.meta.topicId);
+  }
+
+  createPartitions(name: string, total: number): void {
+    const t = this.mustGet(name);
+    if (!Number.isInteger(total) || total < t.meta.numPartitions) {
+      throw new LogStoreError('INVALID_PARTITIONS', `topic ${name} has ${t.meta.numPartitions} partitions; cannot change to ${total}`);
+    }
+    const cfg = effectiveLogConfig(this.opts.logConfig, t.meta.configs);
+    for (let p = t.meta.numPartitions; p < total; p++) t.partitions.push(new MemoryPartitionLog(name, p, cfg));
+    t.meta.numPartitions = total;
+  }
+
+  setTopicConfigs(name: string, configs: Record<string, string>): void {
+    const t = this.mustGet(name);
+    t.meta.configs = { ...configs };
+    const cfg = effectiveLogConfig(this.opts.logConfig, t.meta.configs);
+    for (const p of t.partitions) p.config = cfg;
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.topics.get(topic)?.partitions[partition];
+  }
+
+  flush(): void {}
+
+  close(): void {}
+
+  private mustGet(name: string): MemoryTopic {
+    const t = this.topics.get(name);
+    if (t === undefined) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+    return t;
+  }
+}
+
+/** A LogStore that keeps everything in memory (nothing survives the process). */
+export function createMemoryStore(opts: StoreOptions & { clusterId?: string }): LogStore {
+  return new MemoryStore(opts.clusterId ?? randomUuid(), opts);
+}
