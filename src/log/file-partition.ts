@@ -4,9 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  BATCH_HEADER_SIZE,
   checkAppendable,
   findRecord,
   headerProblem,
+  readBatchHeader,
   OFF_BASE_OFFSET,
   OFF_PARTITION_LEADER_EPOCH,
   type BatchHeader,
@@ -269,40 +271,37 @@ export class FilePartitionLog implements PartitionLog {
     if (this.gone !== undefined || offset >= this.leo) return { chunks, bytes };
     const start = this.locate(offset);
     if (start === undefined) return { chunks, bytes };
-    let stop = false;
     let pos = start.pos;
-    for (let si = start.segIndex; si < this.segments.length && !stop; si++, pos = 0) {
+    // One read per segment of at most the remaining byte budget (or the whole first batch under
+    // minOneBatch), then whole batches are cut out of it; a partial batch at the end is dropped.
+    for (let si = start.segIndex; si < this.segments.length; si++, pos = 0) {
       const seg = this.segments[si]!;
       this.ctx.cache.use(seg);
-      const scanner = new BatchScanner(seg.fd!, seg.size);
-      const from = pos;
-      const sizes: number[] = [];
-      for (;;) {
-        const h = scanner.header(pos);
-        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
-        if (maxOffset !== undefined && h.baseOffset >= maxOffset) {
-          stop = true;
-          break;
-        }
-        if (bytes + h.size > maxBytes && !(minOneBatch && chunks.length === 0 && sizes.length === 0)) {
-          stop = true;
-          break;
-        }
-        sizes.push(h.size);
-        bytes += h.size;
-        pos += h.size;
-        if (bytes >= maxBytes) {
-          stop = true;
-          break;
-        }
-      }
-      if (sizes.length === 0) continue;
-      const data = seg.readRange(from, pos - from);
+      let want = Math.min(Math.max(0, maxBytes - bytes), seg.size - pos);
+      if (minOneBatch && chunks.length === 0 && si === start.segIndex) want = Math.max(want, start.header.size);
+      if (want <= 0) break;
+      const data = seg.readRange(pos, want);
       let at = 0;
-      for (const size of sizes) {
-        chunks.push(data.subarray(at, at + size));
-        at += size;
+      let stop = false;
+      while (at < data.length) {
+        if (data.length - at < BATCH_HEADER_SIZE) {
+          stop = true;
+          break;
+        }
+        const h = readBatchHeader(data, at);
+        if (
+          headerProblem(h, data.length - at) !== undefined ||
+          (maxOffset !== undefined && h.baseOffset >= maxOffset) ||
+          (bytes + h.size > maxBytes && !(minOneBatch && chunks.length === 0))
+        ) {
+          stop = true;
+          break;
+        }
+        chunks.push(data.subarray(at, at + h.size));
+        bytes += h.size;
+        at += h.size;
       }
+      if (stop || pos + want < seg.size || bytes >= maxBytes) break;
     }
     return { chunks, bytes };
   }

@@ -149,7 +149,7 @@ export class BatchScanner {
   constructor(
     private readonly fd: number,
     private readonly end: number,
-    windowSize = 64 * 1024,
+    windowSize = 16 * 1024,
   ) {
     this.win = Buffer.allocUnsafe(windowSize);
   }

@@ -796,3 +796,56 @@ describe('file store', () => {
     expect(offsets(p.read(0n, 1 << 20, true).chunks).length).toBe(10);
   });
 });
+
+describe('file store agrees with the memory store', () => {
+  it('on random appends, reads and timestamp lookups across small segments', () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const cfg = { segmentBytes: 700, indexIntervalBytes: 150 };
+    const dir = tmpDir();
+    const mem = memoryHarness().open({ logConfig: cfg });
+    let file = fileHarness(dir).open({ logConfig: cfg });
+    const meta = topicMeta('fuzz');
+    mem.createTopic(meta);
+    file.createTopic(meta);
+    const mp = mem.partition('fuzz', 0)!;
+    let fp = file.partition('fuzz', 0)!;
+    let clock = 10_000;
+    for (let i = 0; i < 120; i++) {
+      const n = 1 + rand(5);
+      const ts = Array.from({ length: n }, () => clock + rand(400) - 100);
+      clock += rand(50);
+      const spec = { timestamps: ts, valueSize: rand(120), codec: rand(4) === 0 ? 1 : 0, logAppendTime: rand(10) === 0 };
+      if (rand(15) === 0) {
+        mp.bumpLeaderEpoch(mp.leaderEpoch + 1);
+        fp.bumpLeaderEpoch(fp.leaderEpoch + 1);
+      }
+      expect(fp.append([makeBatch(spec)])).toEqual(mp.append([makeBatch(spec)]));
+      if (i === 60) {
+        file.close();
+        file = fileHarness(dir).open({ logConfig: cfg });
+        fp = file.partition('fuzz', 0)!;
+      }
+    }
+    expect(fs.readdirSync(path.join(dir, 'fuzz-0')).filter((f) => f.endsWith('.log')).length).toBeGreaterThan(10);
+    const leo = Number(mp.logEndOffset);
+    for (let i = 0; i < 400; i++) {
+      const off = BigInt(rand(leo + 2));
+      const maxBytes = rand(3000);
+      const one = rand(2) === 0;
+      const maxOff = rand(3) === 0 ? BigInt(rand(leo + 2)) : undefined;
+      const a = mp.read(off, maxBytes, one, maxOff);
+      const b = fp.read(off, maxBytes, one, maxOff);
+      expect(b.bytes).toBe(a.bytes);
+      expect(Buffer.concat(b.chunks).equals(Buffer.concat(a.chunks))).toBe(true);
+      expect(b.chunks.length).toBe(a.chunks.length);
+    }
+    for (let t = 9_800; t < clock + 400; t += 7) {
+      expect(fp.offsetForTimestamp(BigInt(t))).toEqual(mp.offsetForTimestamp(BigInt(t)));
+    }
+    expect(fp.maxTimestamp()).toEqual(mp.maxTimestamp());
+  });
+});
