@@ -141,6 +141,9 @@ class FileStore implements FileLogStore {
     removeTempFiles(this.topicsDir);
     removeTempFiles(dir);
     this.loadTopics();
+    let partitions = 0;
+    for (const t of this.topics.values()) partitions += t.partitions.length;
+    opts.logger?.info({ dir, clusterId: this.clusterId, topics: this.topics.size, partitions }, 'opened log store');
   }
 
   private get ctx() {
