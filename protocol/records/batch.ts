@@ -240,6 +240,9 @@ export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
   w.reserve(BATCH_HEADER_SIZE);
   encodeRecords(w, records, baseTimestamp);
   let batch = w.finish();
+  if (compression === Compression.NONE && batch.buffer.byteLength > batch.length + (batch.length >> 2) + 4096) {
+    batch = Buffer.from(batch); // the writer over-allocated: do not pin the slack in the log
+  }
   if (compression !== Compression.NONE) {
     const body = compress(compression, batch.subarray(RECORDS_OFFSET), opts.compressionOptions);
     const out = Buffer.allocUnsafe(BATCH_HEADER_SIZE + body.length);
@@ -283,6 +286,8 @@ function batchBody(batch: Buffer): { header: BatchHeader; body: Buffer } {
   }
   if (header.recordCount < 0) throw new RecordBatchDecodeError(`negative record count ${header.recordCount}`);
   const raw = batch.subarray(RECORDS_OFFSET, header.sizeInBytes);
+  // Empty batches (e.g. left by compaction) may keep a codec bit but have no body to decompress.
+  if (raw.length === 0 && header.recordCount === 0) return { header, body: raw };
   let body: Buffer;
   try {
     body = decompress(header.compression, raw);

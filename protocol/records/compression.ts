@@ -69,6 +69,11 @@ function xerialDecode(data: Buffer): Buffer {
   const parts: Buffer[] = [];
   let p = XERIAL_HEADER_SIZE;
   while (p < data.length) {
+    // snappy-java also reads concatenated streams: a new magic header may start at a chunk boundary.
+    if (data.length - p >= XERIAL_HEADER_SIZE && data.subarray(p, p + 8).equals(XERIAL_MAGIC)) {
+      p += XERIAL_HEADER_SIZE;
+      continue;
+    }
     if (p + 4 > data.length) throw new Error('truncated xerial snappy chunk header');
     const n = data.readInt32BE(p);
     p += 4;

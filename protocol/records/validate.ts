@@ -162,7 +162,7 @@ export function validateRecords(records: Buffer | null, opts: ValidateRecordsOpt
     if (buf.readInt8(at + MAGIC_OFFSET) !== CURRENT_MAGIC) {
       return fail(ErrorCode.INVALID_RECORD, `record batch ${i} has magic ${buf.readInt8(at + MAGIC_OFFSET)}; only magic 2 is supported`);
     }
-    if (fromClient && size >= 8 && buf.readBigInt64BE(at) !== 0n) {
+    if (fromClient && buf.readBigInt64BE(at) !== 0n) {
       return fail(ErrorCode.INVALID_RECORD, `record batch ${i} has baseOffset ${buf.readBigInt64BE(at)}; clients must send 0`);
     }
     if (size > opts.maxBatchBytes) {

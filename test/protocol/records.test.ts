@@ -608,6 +608,17 @@ describe('codecs', () => {
     expect(isXerialSnappy(raw)).toBe(false);
     expect(decompress(Compression.SNAPPY, raw).equals(data)).toBe(true);
     expect(decompress(Compression.SNAPPY, testXerialEncode(data, 1000)).equals(data)).toBe(true);
+    // concatenated xerial streams (snappy-java reads these too)
+    const twice = Buffer.concat([testXerialEncode(data), testXerialEncode(data, 999)]);
+    expect(decompress(Compression.SNAPPY, twice).equals(Buffer.concat([data, data]))).toBe(true);
+  });
+
+  it('an empty batch with a codec bit decodes to no records', () => {
+    const b = encodeRecordBatch({ records: [], baseTimestamp: T0 });
+    b.writeInt16BE(Compression.GZIP, 21);
+    writeBatchCrc(b);
+    expect(decodeRecordBatch(b).records).toEqual([]);
+    expect(recordTimestamps(b)).toEqual([]);
   });
 
   it('xxh32 known vectors', () => {
