@@ -68,7 +68,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   } else {
     dataDir = resolve(options.dataDir ?? config.get('log.dirs') ?? './data');
     mkdirSync(dataDir, { recursive: true });
-    store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now() });
+    store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
   }
 
   const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
