@@ -13,6 +13,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { FetchApi, decodeFetchResponse, encodeFetchRequest } from '../../protocol/generated/01-fetch.js';
 import { MetadataApi, decodeMetadataResponse, encodeMetadataRequest, type MetadataResponse } from '../../protocol/generated/03-metadata.js';
 import { ProduceApi, decodeProduceResponse, encodeProduceRequest } from '../../protocol/generated/00-produce.js';
+import { ApiVersionsApi, decodeApiVersionsResponse, encodeApiVersionsRequest } from '../../protocol/generated/18-api-versions.js';
 import { decodeBatches, type RecordHeader } from '../../protocol/records/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -43,6 +44,14 @@ export function rawClient(broker: { host: string; port: number }): Promise<RawCl
 export const fetchApi = clientApi(FetchApi, encodeFetchRequest, decodeFetchResponse);
 export const metadataApi = clientApi(MetadataApi, encodeMetadataRequest, decodeMetadataResponse);
 export const produceApi = clientApi(ProduceApi, encodeProduceRequest, decodeProduceResponse);
+export const apiVersionsApi = clientApi(ApiVersionsApi, encodeApiVersionsRequest, decodeApiVersionsResponse);
+
+/** The API ranges a broker advertises (ApiVersions v3), by api key. */
+export async function advertisedApis(client: RawClient): Promise<Map<number, { min: number; max: number }>> {
+  const r = await client.request(apiVersionsApi, 3, { clientSoftwareName: 'brook-e2e', clientSoftwareVersion: '0' });
+  if (r.errorCode !== ErrorCode.NONE) throw new Error(`ApiVersions error ${r.errorCode}`);
+  return new Map(r.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Metadata
