@@ -40,7 +40,7 @@ export interface FetchRequest {
   sessionEpoch: number; // v7+, default -1
   topics: FetchRequestFetchTopic[];
   forgottenTopicsData: FetchRequestForgottenTopic[]; // v7+
-  rackId: string; // v11+, default 
+  rackId: string; // v11+, default ''
 }
 
 export interface FetchRequestReplicaState {

@@ -23,7 +23,7 @@ export interface TxnOffsetCommitRequest {
   producerId: bigint;
   producerEpoch: number;
   generationId: number; // v3+, default -1
-  memberId: string; // v3+, default 
+  memberId: string; // v3+, default ''
   groupInstanceId: string | null; // v3+, nullable v3+, default null
   topics: TxnOffsetCommitRequestTopic[];
 }

@@ -501,7 +501,7 @@ export class MessageEmitter {
         if (f.raw.versions !== '0+') notes.push(`v${f.raw.versions}`);
         if (f.raw.nullableVersions) notes.push(`nullable v${f.raw.nullableVersions}`);
         if (f.tag !== undefined) notes.push(`tag ${f.tag}`);
-        if (f.raw.default !== undefined) notes.push(`default ${String(f.raw.default)}`);
+        if (f.raw.default !== undefined) notes.push(`default ${f.raw.default === '' ? "''" : String(f.raw.default)}`);
         const note = notes.length > 0 ? ` // ${notes.join(', ')}` : '';
         lines.push(`  ${f.prop}: ${fieldTs(f)};${note}`);
       }
