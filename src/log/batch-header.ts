@@ -13,8 +13,8 @@
 //  21  attributes int16          61 first record
 //  23  lastOffsetDelta int32
 
-import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
+import { decompress } from '../../protocol/records/compression.js';
 
 /** Bytes before the part counted by batchLength (baseOffset + batchLength). */
 export const LOG_OVERHEAD = 12;
@@ -116,8 +116,9 @@ export interface RecordHit {
  * Finds the first record in `batch` whose timestamp satisfies `pred`.
  *
  * - LogAppendTime batches: every record carries maxTimestamp, so the answer is the first record.
- * - Uncompressed and gzip batches: records are walked (gzip is inflated with node:zlib).
- * - snappy / lz4 / zstd batches are not decoded here: if the batch's baseTimestamp (the first
+ * - Uncompressed batches and those protocol/records can decompress (gzip, snappy, lz4; zstd
+ *   where Node's zlib has it) are walked record by record.
+ * - Otherwise: if the batch's baseTimestamp (the first
  *   record's timestamp as written by producers) satisfies `pred` the first record is returned,
  *   otherwise `fallbackOffset` with the batch's maxTimestamp, marked inexact.
  * - A malformed record section also yields the inexact fallback.
@@ -137,10 +138,11 @@ export function findRecord(
   let records: Buffer | undefined;
   if (codec === CODEC_NONE) {
     records = batch.subarray(BATCH_HEADER_SIZE);
-  } else if (codec === CODEC_GZIP) {
+  } else {
     try {
-      records = gunzipSync(batch.subarray(BATCH_HEADER_SIZE));
+      records = decompress(codec, batch.subarray(BATCH_HEADER_SIZE));
     } catch {
+      // zstd on a Node without zstd support, or a corrupt payload: fall back below.
       records = undefined;
     }
   }

@@ -203,8 +203,8 @@ export class Connection implements ConnectionInfo {
   }
 
   private fail(err: unknown): void {
-    const e = err as { message?: string; code?: string };
-    this.close(e?.message ?? String(err), 'warn', { code: e?.code });
+    const e = err as { message?: string; code?: string; context?: Record<string, unknown> };
+    this.close(e?.message ?? String(err), 'warn', { code: e?.code, ...e?.context });
   }
 
   private complete(slot: Slot, outcome: Outcome): void {

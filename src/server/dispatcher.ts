@@ -16,9 +16,23 @@ export class RequestError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    /** Logged with the one line that closes the connection. */
+    readonly context: Record<string, unknown> = {},
   ) {
     super(message);
   }
+}
+
+/** Wraps an unexpected handler failure with the request it belongs to. */
+function handlerFailure(err: unknown, header: RequestHeader, api: string): RequestError {
+  const e = err as { message?: string; code?: string; stack?: string };
+  return new RequestError(`${api} v${header.apiVersion} failed: ${e?.message ?? String(err)}`, e?.code ?? 'ERR_HANDLER', {
+    clientId: header.clientId,
+    api,
+    apiVersion: header.apiVersion,
+    correlationId: header.correlationId,
+    stack: e?.stack,
+  });
 }
 
 export type HandlerTable = ReadonlyMap<number, Handler>;
@@ -51,8 +65,21 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
       throw new RequestError(`malformed ${handler.api.name} v${header.apiVersion} request: ${r.error}`, 'ERR_MALFORMED_REQUEST');
     }
     const ctx = makeContext(header, conn);
-    const result = handler.handle(req, ctx);
-    return result instanceof Promise ? result.then((res) => respond(handler, header, res)) : respond(handler, header, result);
+    let result: ReturnType<Handler['handle']>;
+    try {
+      result = handler.handle(req, ctx);
+    } catch (err) {
+      throw handlerFailure(err, header, handler.api.name);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (res) => respond(handler, header, res),
+        (err) => {
+          throw handlerFailure(err, header, handler.api.name);
+        },
+      );
+    }
+    return respond(handler, header, result);
   };
 }
 

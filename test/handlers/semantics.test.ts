@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as G from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { encodeRecordBatch, decodeBatches, readBatchHeader } from '../../protocol/records/index.js';
+import { Compression, encodeRecordBatch, decodeBatches, readBatchHeader } from '../../protocol/records/index.js';
 import { encodeRequestFrame, readResponseHeader } from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
@@ -296,6 +296,16 @@ describe('ListOffsets', () => {
     expect(v0.topics[0]!.partitions[0]!.oldStyleOffsets).toEqual([3n]);
     const missing = await c.request(ListOffsets, 5, { replicaId: -1, topics: [{ name: 'nope', partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
     expect(missing.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+
+  it('finds the exact record inside compressed batches (gzip, snappy, lz4)', async () => {
+    await create('lz');
+    for (const compression of [Compression.GZIP, Compression.SNAPPY, Compression.LZ4]) {
+      const records = [100n, 200n, 300n].map((timestamp, i) => ({ key: null, value: Buffer.from(`c${compression}-${i}`), headers: [], timestamp: timestamp + BigInt(compression) * 1000n }));
+      expect((await produce('lz', 0, encodeRecordBatch({ compression, records }))).errorCode).toBe(ErrorCode.NONE);
+    }
+    const r = await c.request(ListOffsets, 5, { replicaId: -1, topics: [{ name: 'lz', partitions: [{ partitionIndex: 0, timestamp: 2150n }, { partitionIndex: 0, timestamp: 3250n }] }] });
+    expect(r.topics[0]!.partitions.map((p) => [p.offset, p.timestamp])).toEqual([[4n, 2200n], [8n, 3300n]]);
   });
 });
 
