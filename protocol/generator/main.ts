@@ -9,7 +9,7 @@ function main(argv: string[]): number {
   const specsDir = argv[0] !== undefined ? resolve(argv[0]) : defaultSpecsDir();
   const outDir = argv[1] !== undefined ? resolve(argv[1]) : defaultOutDir();
   if (!existsSync(specsDir)) {
-    console.log(`gen:protocol: spec directory ${specsDir} not found; skipping protocol code generation.`);
+    console.log(`gen:protocol: spec directory ${specsDir} not found; skipping protocol code generation and its freshness check.`);
     return 0;
   }
   const started = Date.now();
