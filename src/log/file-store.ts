@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUuid } from '../../protocol/primitives/uuid.js';
 import { copyTopic, effectiveLogConfig, LogStoreError, validateNewTopic, validateTopicName } from './common.js';
+import { lockDataDir } from './dir-lock.js';
 import { FilePartitionLog, readPartitionTopicId } from './file-partition.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic } from './fs-util.js';
 import { SegmentCache } from './segment.js';
@@ -125,12 +126,14 @@ class FileStore implements FileLogStore {
   private readonly cache: SegmentCache;
   private readonly now: () => number;
   private closed = false;
+  private readonly unlock: () => void;
 
   constructor(
     readonly dir: string,
     private readonly opts: FileStoreOptions,
   ) {
     fs.mkdirSync(dir, { recursive: true });
+    this.unlock = lockDataDir(dir);
     const meta = readMetaProperties(dir, opts);
     this.clusterId = meta.clusterId;
     this.nodeId = meta.nodeId;
@@ -322,6 +325,7 @@ class FileStore implements FileLogStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unlock();
     let first: unknown;
     for (const t of this.topics.values()) {
       for (const p of t.partitions) {

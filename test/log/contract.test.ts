@@ -427,7 +427,7 @@ describe('file store', () => {
     s.createTopic(topicMeta('layout', 2));
     s.partition('layout', 0)!.append([batchOf(2)]);
     s.flush();
-    expect(fs.readdirSync(dir).sort()).toEqual(['__brook_topics', 'layout-0', 'layout-1', 'meta.properties']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.lock', '__brook_topics', 'layout-0', 'layout-1', 'meta.properties']);
     expect(fs.readdirSync(path.join(dir, 'layout-0')).sort()).toEqual([
       '00000000000000000000.index',
       '00000000000000000000.log',
