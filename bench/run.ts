@@ -1,0 +1,322 @@
+// `npm run bench`: Brook's own load generator. See bench/README.md.
+//
+// The broker runs as a separate child process (`node dist/src/cli/main.js start ...`), once with
+// --memory and once with --data-dir <tmp>, so that its CPU time can be read from /proc. For each
+// record size: pipelined raw Produce v7 of prepared batches, then Fetch v11 of everything, then
+// the same traffic replayed against a trivial loopback sink (the floor cost of moving the bytes
+// through Node sockets). Plus startup time and RSS. Table first, one JSON object as the last line.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { RawClient } from '../src/client/raw-client.js';
+import { parseOptions, type Options, type Store } from './options.js';
+import {
+  BenchFailure,
+  CLIENT_ID,
+  FETCH_VERSION,
+  PRODUCE_VERSION,
+  createTopic,
+  replayFetch,
+  replayProduce,
+  round,
+  runFetch,
+  runProduce,
+  startOnce,
+  waitReady,
+  type FetchOutcome,
+  type PhaseResult,
+  type ProduceOutcome,
+  type ProducePlan,
+} from './phases.js';
+import { HOST, clockTicks, freePort, killAll, rssBytes, sleep, spawnBroker, spawnSink } from './proc.js';
+
+interface StartupFigures {
+  store: Store;
+  samplesMs: number[];
+  medianMs: number;
+  idleRssMB: number;
+}
+
+interface BrokerRun {
+  store: Store;
+  valueBytes: number;
+  idleRssMB: number;
+  rssAfterProduceMB?: number;
+  rssAfterFetchMB?: number;
+  produce?: PhaseResult & { batchBytes: number; requestFrameBytes: number };
+  fetch?: PhaseResult & { responseFrameBytesAvg: number };
+}
+
+interface LoopbackRun {
+  valueBytes: number;
+  produce: PhaseResult;
+  fetch?: PhaseResult;
+}
+
+const MB = 1024 * 1024;
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function newDataDir(opts: Options): string {
+  return mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'brook-bench-'));
+}
+
+async function measureStartup(opts: Options, store: Store): Promise<StartupFigures> {
+  const samples: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < opts.starts; i++) {
+    const dir = store === 'file' ? newDataDir(opts) : undefined;
+    try {
+      const s = await startOnce(await freePort(), dir);
+      samples.push(round(s.readyMs, 1));
+      rss.push(s.idleRssBytes);
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const f = { store, samplesMs: samples, medianMs: round(median(samples), 1), idleRssMB: round(median(rss) / MB, 1) };
+  log(`startup ${store}: median ${f.medianMs} ms (${samples.join(', ')}), idle RSS ${f.idleRssMB} MiB`);
+  return f;
+}
+
+async function brokerRun(
+  opts: Options,
+  store: Store,
+  valueBytes: number,
+  msgs: number,
+): Promise<{ run: BrokerRun; produce?: ProduceOutcome; fetch?: FetchOutcome; plan: ProducePlan }> {
+  const port = await freePort();
+  const dir = store === 'file' ? newDataDir(opts) : undefined;
+  const nodeArgs = opts.cpuProfDir
+    ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `broker-${store}-${valueBytes}B-${Date.now()}.cpuprofile`]
+    : [];
+  const t0 = performance.now();
+  const child = spawnBroker({ port, dataDir: dir, nodeArgs });
+  const topic = `bench-${store}-${valueBytes}b`;
+  const plan: ProducePlan = {
+    topic,
+    partitions: opts.partitions,
+    valueBytes,
+    msgs,
+    batch: opts.batch,
+    conns: opts.conns,
+    inFlight: opts.inFlight,
+    timeoutS: opts.timeoutS,
+  };
+  let admin: RawClient | undefined;
+  try {
+    await waitReady(child, port, t0);
+    await sleep(300);
+    const run: BrokerRun = { store, valueBytes, idleRssMB: round(rssBytes(child.pid) / MB, 1) };
+    admin = await RawClient.connect(HOST, port, CLIENT_ID);
+    await createTopic(admin, topic, opts.partitions);
+    let produce: ProduceOutcome | undefined;
+    let fetch: FetchOutcome | undefined;
+    if (!opts.skip.has('produce')) {
+      log(`${store} ${valueBytes} B: producing ${msgs} messages ...`);
+      produce = await runProduce(port, child.pid, admin, plan);
+      run.produce = { ...produce.result, batchBytes: produce.batchBytes, requestFrameBytes: produce.requestFrameBytes };
+      run.rssAfterProduceMB = round(rssBytes(child.pid) / MB, 1);
+      log(`  produce: ${fmtInt(produce.result.msgsPerSec)} msgs/s, broker ${produce.result.serverCpuUsPerMsg} µs/msg`);
+    }
+    if (produce && !opts.skip.has('fetch')) {
+      fetch = await runFetch(port, child.pid, admin, {
+        topic,
+        valueBytes,
+        perPartition: produce.perPartition,
+        batch: opts.batch,
+        batchBytes: produce.batchBytes,
+        conns: opts.fetchConns,
+        partitionMaxBytes: opts.partitionMaxBytes,
+        maxBytes: opts.maxBytes,
+        verifyCrc: opts.verifyCrc,
+        timeoutS: opts.timeoutS,
+      });
+      const all = fetch.exchanges.flat();
+      run.fetch = { ...fetch.result, responseFrameBytesAvg: Math.round(all.reduce((s, [, b]) => s + b, 0) / Math.max(1, all.length)) };
+      run.rssAfterFetchMB = round(rssBytes(child.pid) / MB, 1);
+      log(`  fetch:   ${fmtInt(fetch.result.msgsPerSec)} msgs/s, broker ${fetch.result.serverCpuUsPerMsg} µs/msg`);
+    }
+    return { run, produce, fetch, plan };
+  } finally {
+    admin?.close();
+    const code = await child.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (code !== 0) throw new BenchFailure(`broker exited with ${code}:\n${child.output()}`);
+    if (child.output()) log(`broker ${store} ${valueBytes} B wrote (log level warn):\n${child.output()}`);
+  }
+}
+
+async function loopbackRun(plan: ProducePlan, produce: ProduceOutcome, fetch: FetchOutcome | undefined, opts: Options): Promise<LoopbackRun> {
+  const { child, port } = await spawnSink();
+  try {
+    const p = await replayProduce(port, child.pid, plan, produce.templates, produce.responseFrameBytes);
+    log(`  loopback ${plan.valueBytes} B produce replay: ${p.payloadMBps} MB/s, sink ${p.serverCpuUsPerMsg} µs/msg`);
+    let f: PhaseResult | undefined;
+    if (fetch) {
+      f = await replayFetch(port, child.pid, fetch.exchanges, fetch.result.msgs, plan.valueBytes, opts.timeoutS);
+      log(`  loopback ${plan.valueBytes} B fetch replay:   ${f.payloadMBps} MB/s, sink ${f.serverCpuUsPerMsg} µs/msg`);
+    }
+    return { valueBytes: plan.valueBytes, produce: p, fetch: f };
+  } finally {
+    await child.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// output
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+function sizeLabel(b: number): string {
+  return b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`;
+}
+
+function phaseRow(phase: string, who: string, valueBytes: number, r: PhaseResult, rss?: number): string[] {
+  return [
+    phase,
+    who,
+    sizeLabel(valueBytes),
+    fmtInt(r.msgs),
+    r.seconds.toFixed(2),
+    fmtInt(r.msgsPerSec),
+    r.payloadMBps.toFixed(1),
+    r.wireMBps.toFixed(1),
+    r.serverCpuUsPerMsg.toFixed(3),
+    (r.serverSysShare * 100).toFixed(0),
+    r.clientCpuUsPerMsg.toFixed(3),
+    rss === undefined ? '' : rss.toFixed(0),
+  ];
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2), process.env);
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const started = performance.now();
+  log(
+    `brook bench: node ${process.version}, ${cpus().length} CPUs, CLK_TCK ${clockTicks()}; ${opts.partitions} partitions, ` +
+      `batches of ${opts.batch} records, ${opts.conns} conn(s) x ${opts.inFlight} in flight` +
+      (opts.quick ? ' (quick)' : ''),
+  );
+
+  const startup: StartupFigures[] = [];
+  if (!opts.skip.has('startup')) for (const store of opts.stores) startup.push(await measureStartup(opts, store));
+
+  const runs: BrokerRun[] = [];
+  const loopback: LoopbackRun[] = [];
+  if (!opts.skip.has('produce')) {
+    for (let i = 0; i < opts.sizes.length; i++) {
+      const valueBytes = opts.sizes[i]!;
+      let replay: { plan: ProducePlan; produce: ProduceOutcome; fetch?: FetchOutcome } | undefined;
+      for (const store of opts.stores) {
+        const r = await brokerRun(opts, store, valueBytes, opts.msgs[i]!);
+        runs.push(r.run);
+        if (!replay && r.produce) replay = { plan: r.plan, produce: r.produce, fetch: r.fetch };
+      }
+      if (replay && !opts.skip.has('loopback')) loopback.push(await loopbackRun(replay.plan, replay.produce, replay.fetch, opts));
+    }
+  }
+
+  // ---- table ----
+  const out: string[] = [];
+  out.push('');
+  out.push(
+    `Brook bench — node ${process.version}, ${cpus().length} CPUs; topic of ${opts.partitions} partitions; ` +
+      `Produce v${PRODUCE_VERSION} acks=1, ${opts.batch} records/batch, ${opts.conns} conn x ${opts.inFlight} in flight; ` +
+      `Fetch v${FETCH_VERSION}, ${opts.fetchConns} conn, 1 MiB/partition`,
+  );
+  if (startup.length) {
+    out.push('');
+    out.push(
+      table([
+        ['startup', 'store', '', 'median ms', 'samples ms', 'idle RSS MiB'],
+        ...startup.map((s) => ['spawn -> Metadata', s.store, '', s.medianMs.toFixed(1), s.samplesMs.map((x) => x.toFixed(0)).join(' '), s.idleRssMB.toFixed(1)]),
+      ]),
+    );
+  }
+  if (runs.length) {
+    const rows: string[][] = [
+      ['phase', 'server', 'value', 'msgs', 'seconds', 'msgs/s', 'MB/s', 'wire MB/s', 'server CPU µs/msg', 'sys %', 'client CPU µs/msg', 'RSS MiB'],
+    ];
+    for (let i = 0; i < opts.sizes.length; i++) {
+      const size = opts.sizes[i]!;
+      for (const r of runs.filter((x) => x.valueBytes === size)) {
+        if (r.produce) rows.push(phaseRow('produce', `brook ${r.store}`, size, r.produce, r.rssAfterProduceMB));
+        if (r.fetch) rows.push(phaseRow('fetch', `brook ${r.store}`, size, r.fetch, r.rssAfterFetchMB));
+      }
+      const lb = loopback.find((x) => x.valueBytes === size);
+      if (lb) {
+        rows.push(phaseRow('produce', 'loopback sink', size, lb.produce));
+        if (lb.fetch) rows.push(phaseRow('fetch', 'loopback sink', size, lb.fetch));
+      }
+    }
+    out.push('');
+    out.push(table(rows));
+    out.push('');
+    out.push(
+      'MB/s = record value bytes / 1e6 per second; wire MB/s = all socket bytes both ways. Server CPU = utime+stime of the ' +
+        'broker (or sink) process from /proc during the phase, sys % its kernel share; client CPU = this load generator. RSS after the phase.',
+    );
+    const idle = runs.map((r) => `${r.store} ${sizeLabel(r.valueBytes)} ${r.idleRssMB}`).join(', ');
+    out.push(`Idle RSS of the phase brokers before traffic (MiB): ${idle}`);
+  }
+  out.push(`Total bench time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  process.stdout.write(out.join('\n') + '\n');
+
+  const json = {
+    bench: 'brook',
+    version: pkg.version,
+    node: process.version,
+    cpus: cpus().length,
+    clkTck: clockTicks(),
+    config: {
+      quick: opts.quick,
+      partitions: opts.partitions,
+      recordsPerBatch: opts.batch,
+      produceVersion: PRODUCE_VERSION,
+      fetchVersion: FETCH_VERSION,
+      acks: 1,
+      conns: opts.conns,
+      inFlight: opts.inFlight,
+      fetchConns: opts.fetchConns,
+      partitionMaxBytes: opts.partitionMaxBytes,
+      maxBytes: opts.maxBytes,
+      sizes: opts.sizes,
+      msgs: opts.msgs,
+      starts: opts.starts,
+    },
+    startup,
+    runs,
+    loopback,
+    totalSeconds: round((performance.now() - started) / 1000, 1),
+  };
+  process.stdout.write(JSON.stringify(json) + '\n');
+}
+
+process.on('exit', killAll);
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    killAll();
+    const e = err as Error;
+    process.stderr.write(`\nBENCH FAILED: ${e instanceof BenchFailure ? e.message : (e?.stack ?? String(err))}\n`);
+    process.stdout.write(JSON.stringify({ bench: 'brook', error: e?.message ?? String(err) }) + '\n');
+    process.exit(1);
+  },
+);
