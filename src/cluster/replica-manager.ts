@@ -125,6 +125,11 @@ export class ReplicaManager {
 
   private readonly shutdownWaiters = new Set<() => void>();
 
+  /** True once shutdown() ran: a long poll must answer now instead of parking again. */
+  get isShuttingDown(): boolean {
+    return this.closing;
+  }
+
   private notify(topic: string, partition: number): void {
     const set = this.waiters.get(key(topic, partition));
     if (!set) return;

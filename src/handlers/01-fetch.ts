@@ -96,7 +96,7 @@ export default defineHandler<FetchRequest, FetchResponse>({
     for (;;) {
       const result = readAll(req, targets, ctx);
       const remaining = deadline - ctx.clock.now();
-      if (result.bytes >= Math.max(1, req.minBytes) || result.errors || remaining <= 0 || keys.length === 0) {
+      if (result.bytes >= Math.max(1, req.minBytes) || result.errors || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.topics };
       }
       await ctx.replicas.waitForAppend(keys, remaining);
