@@ -13,10 +13,13 @@ import { encodeRecordBatch } from '../../protocol/records/index.js';
 import {
   fetchAll,
   fetchAllDetailed,
+  fetchApi,
   kafkaFor,
   metadata,
+  metadataApi,
   rawClient,
   startTestBroker,
+  waitFor,
   type FetchedRecord,
 } from '../helpers/broker.js';
 import { NO_DIST, hasDist, startCliBroker, type CliBroker } from '../helpers/cli.js';
@@ -323,5 +326,28 @@ describe.skipIf(!hasDist)(`the CLI process (${hasDist ? 'dist built' : NO_DIST})
     const { raw } = await open(dir);
     const recs = await fetchAll(raw, 'graceful', 0);
     expect(recs.map((r) => str(r.value))).toEqual(sent);
+  });
+
+  it('SIGTERM with a consumer long-polling (max_wait 30 s): the process still exits 0 promptly', async () => {
+    const b = await cli();
+    const c = await rawClient(b);
+    try {
+      const id = await c.request(metadataApi, 12, { topics: [{ name: 'idle' }], allowAutoTopicCreation: true });
+      expect(id.topics[0]!.name).toBe('idle');
+      await waitFor(async () => (await metadata(c, ['idle'])).topics[0]!.errorCode === 0, 3000, 20, 'topic idle');
+      const parked = c
+        .request(fetchApi, 11, {
+          replicaId: -1, maxWaitMs: 30_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+          topics: [{ topic: 'idle', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+        })
+        .then(() => 'answered', () => 'closed');
+      await new Promise((r) => setTimeout(r, 200));
+      b.child.kill('SIGTERM');
+      const exit = await Promise.race([b.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000))]);
+      expect(exit, b.stderr()).toEqual({ code: 0, signal: null });
+      expect(['answered', 'closed']).toContain(await parked);
+    } finally {
+      c.close();
+    }
   });
 });
