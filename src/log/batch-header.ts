@@ -123,16 +123,22 @@ export interface RecordHit {
  *   otherwise `fallbackOffset` with the batch's maxTimestamp, marked inexact.
  * - A malformed record section also yields the inexact fallback.
  *
+ * Records below `minOffset` (the log start offset, when it falls inside this batch) are never
+ * answered; approximate answers are raised to it.
+ *
  * Returns undefined only when the batch provably holds no matching record.
  */
 export function findRecord(
   batch: Buffer,
   pred: (ts: bigint) => boolean,
   fallbackOffset: (h: BatchHeader) => bigint,
+  minOffset = -1n,
 ): RecordHit | undefined {
   const h = readBatchHeader(batch);
+  const atLeast = (o: bigint): bigint => (o < minOffset ? minOffset : o);
+  if (h.baseOffset + BigInt(h.lastOffsetDelta) < minOffset) return undefined;
   if ((h.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0) {
-    return pred(h.maxTimestamp) ? { offset: h.baseOffset, timestamp: h.maxTimestamp, exact: true } : undefined;
+    return pred(h.maxTimestamp) ? { offset: atLeast(h.baseOffset), timestamp: h.maxTimestamp, exact: true } : undefined;
   }
   const codec = h.attributes & COMPRESSION_MASK;
   let records: Buffer | undefined;
@@ -147,19 +153,20 @@ export function findRecord(
     }
   }
   if (records !== undefined) {
-    const walked = walkRecords(records, h, pred);
+    const walked = walkRecords(records, h, pred, minOffset);
     if (walked !== 'malformed') return walked;
   } else if (pred(h.baseTimestamp)) {
-    return { offset: h.baseOffset, timestamp: h.baseTimestamp, exact: false };
+    return { offset: atLeast(h.baseOffset), timestamp: h.baseTimestamp, exact: false };
   }
   if (!pred(h.maxTimestamp)) return undefined;
-  return { offset: fallbackOffset(h), timestamp: h.maxTimestamp, exact: false };
+  return { offset: atLeast(fallbackOffset(h)), timestamp: h.maxTimestamp, exact: false };
 }
 
 function walkRecords(
   buf: Buffer,
   h: BatchHeader,
   pred: (ts: bigint) => boolean,
+  minOffset: bigint,
 ): RecordHit | undefined | 'malformed' {
   const cur = { pos: 0 };
   for (let i = 0; i < h.recordCount; i++) {
@@ -173,7 +180,8 @@ function walkRecords(
     const offsetDelta = readVarint(buf, cur);
     if (tsDelta === undefined || offsetDelta === undefined || cur.pos > end) return 'malformed';
     const ts = h.baseTimestamp + tsDelta;
-    if (pred(ts)) return { offset: h.baseOffset + BigInt(offsetDelta), timestamp: ts, exact: true };
+    const offset = h.baseOffset + BigInt(offsetDelta);
+    if (offset >= minOffset && pred(ts)) return { offset, timestamp: ts, exact: true };
     cur.pos = end;
   }
   return undefined;

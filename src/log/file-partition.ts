@@ -1,5 +1,12 @@
 // One partition of the file store: a directory `<topic>-<partition>/` holding segments,
-// `partition.metadata` (the owning topic id) and `leader-epoch-checkpoint`.
+// `partition.metadata` (the owning topic id), `leader-epoch-checkpoint` and, once DeleteRecords
+// raised it, `log-start-offset-checkpoint`.
+//
+// The log start offset file uses the format of Kafka's per-log-dir checkpoint of the same name
+// ("0", entry count, "topic partition offset" lines) with the one entry of this partition. Kafka
+// keeps one such file per log directory; Brook keeps it in the partition directory so that it
+// comes and goes with the partition (like leader-epoch-checkpoint), with no stale entries for a
+// deleted and recreated topic.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +27,7 @@ import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, Tim
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
 export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
+export const LOG_START_OFFSET_FILE = 'log-start-offset-checkpoint';
 
 export interface PartitionContext {
   cache: SegmentCache;
@@ -61,6 +69,18 @@ function parseEpochCheckpoint(text: string): EpochEntry[] | undefined {
   return out;
 }
 
+function formatLogStartCheckpoint(topic: string, partition: number, offset: bigint): string {
+  return `0\n1\n${topic} ${partition} ${offset}\n`;
+}
+
+function parseLogStartCheckpoint(text: string, topic: string, partition: number): bigint | undefined {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length !== 3 || lines[0]!.trim() !== '0' || lines[1]!.trim() !== '1') return undefined;
+  const m = /^\s*(\S+)\s+(\d+)\s+(\d+)\s*$/.exec(lines[2]!);
+  if (m === null || m[1] !== topic || Number(m[2]) !== partition) return undefined;
+  return BigInt(m[3]!);
+}
+
 /** A batch located in the log: its segment, file position and header. */
 interface Located {
   segIndex: number;
@@ -71,6 +91,8 @@ interface Located {
 export class FilePartitionLog implements PartitionLog {
   private segments: Segment[] = [];
   private leo = 0n;
+  /** First offset still in the log: the first segment's base unless DeleteRecords raised it. */
+  private lso = 0n;
   private epoch = 0;
   private epochEntries: EpochEntry[] = [];
   private unflushedMessages = 0;
@@ -153,12 +175,25 @@ export class FilePartitionLog implements PartitionLog {
       this.activeSince = this.ctx.now();
     }
 
-    for (const s of this.segments) {
-      if (s.maxTimestamp > this.maxTs) {
-        this.maxTs = s.maxTimestamp;
-        this.maxTsBatchLastOffset = s.offsetOfMaxTimestamp;
+    this.lso = this.segments[0]!.base;
+    const lsoFile = path.join(this.dir, LOG_START_OFFSET_FILE);
+    if (fs.existsSync(lsoFile)) {
+      const saved = parseLogStartCheckpoint(fs.readFileSync(lsoFile, 'utf8'), this.topic, this.partition);
+      if (saved === undefined) {
+        this.warn({ file: lsoFile }, 'ignoring malformed log-start-offset-checkpoint');
+      } else if (saved > this.lso) {
+        if (saved > this.leo) {
+          // The log lost a tail the checkpoint had covered: the start cannot pass the end, and
+          // the file must not hide offsets that will be assigned again.
+          this.warn({ file: lsoFile, logStartOffset: saved, logEndOffset: this.leo }, 'log-start-offset-checkpoint is past the end of the log');
+          writeFileAtomic(lsoFile, formatLogStartCheckpoint(this.topic, this.partition, this.leo));
+        }
+        this.lso = saved < this.leo ? saved : this.leo;
+        // Segments whose deletion was interrupted by a crash go now.
+        this.dropSegmentsBelow(this.lso);
       }
     }
+    this.recomputeMaxTimestamp();
 
     const file = path.join(this.dir, LEADER_EPOCH_FILE);
     if (fs.existsSync(file)) {
@@ -172,7 +207,7 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   get logStartOffset(): bigint {
-    return this.segments[0]!.base;
+    return this.lso;
   }
 
   get logEndOffset(): bigint {
@@ -328,7 +363,7 @@ export class FilePartitionLog implements PartitionLog {
         if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
         if (h.maxTimestamp >= ts) {
           const batch = seg.readRange(pos, h.size);
-          const hit = findRecord(batch, (t) => t >= ts, (hh) => hh.baseOffset);
+          const hit = findRecord(batch, (t) => t >= ts, (hh) => hh.baseOffset, this.lso);
           if (hit !== undefined) return { offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: h.partitionLeaderEpoch };
         }
         pos += h.size;
@@ -338,12 +373,14 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   maxTimestamp(): TimestampLookup | undefined {
-    if (this.gone !== undefined || this.maxTs < 0n) return undefined;
+    if (this.gone !== undefined) return undefined;
+    if (this.maxTsBatchLastOffset < this.lso && this.maxTs >= 0n) this.rescanMaxTimestampFromStart();
+    if (this.maxTs < 0n) return undefined;
     const max = this.maxTs;
     const loc = this.locate(this.maxTsBatchLastOffset);
     if (loc === undefined) return undefined;
     const batch = this.readBatch(loc);
-    const hit = findRecord(batch, (t) => t === max, (h) => h.baseOffset + BigInt(h.lastOffsetDelta));
+    const hit = findRecord(batch, (t) => t === max, (h) => h.baseOffset + BigInt(h.lastOffsetDelta), this.lso);
     return {
       offset: hit?.offset ?? loc.header.baseOffset + BigInt(loc.header.lastOffsetDelta),
       timestamp: max,
@@ -359,6 +396,82 @@ export class FilePartitionLog implements PartitionLog {
     writeFileAtomic(path.join(this.dir, LEADER_EPOCH_FILE), formatEpochCheckpoint(entries));
     this.epochEntries = entries;
     this.epoch = epoch;
+  }
+
+  deleteRecordsBefore(offset: bigint): bigint {
+    this.checkUsable();
+    const target = offset > this.leo ? this.leo : offset;
+    if (target <= this.lso) return this.lso;
+    // Durable first: a crash before the files are gone leaves them to be dropped at open.
+    writeFileAtomic(path.join(this.dir, LOG_START_OFFSET_FILE), formatLogStartCheckpoint(this.topic, this.partition, target));
+    this.lso = target;
+    if (this.dropSegmentsBelow(target) > 0) this.recomputeMaxTimestamp();
+    return this.lso;
+  }
+
+  /**
+   * Deletes the segments holding only offsets below `offset` (those followed by a segment whose
+   * base is <= offset); the active segment always stays. Returns how many went.
+   */
+  private dropSegmentsBelow(offset: bigint): number {
+    let n = 0;
+    while (n < this.segments.length - 1 && this.segments[n + 1]!.base <= offset) n++;
+    if (n === 0) return 0;
+    for (const seg of this.segments.splice(0, n)) {
+      this.ctx.cache.forget(seg);
+      seg.close();
+      // The .log first: index files left by a crash here are removed as leftovers at open.
+      fs.rmSync(seg.logPath, { force: true });
+      fs.rmSync(seg.indexPath, { force: true });
+      fs.rmSync(seg.timeIndexPath, { force: true });
+    }
+    fsyncDir(this.dir);
+    return n;
+  }
+
+  private recomputeMaxTimestamp(): void {
+    this.maxTs = -1n;
+    this.maxTsBatchLastOffset = -1n;
+    for (const s of this.segments) {
+      if (s.maxTimestamp > this.maxTs) {
+        this.maxTs = s.maxTimestamp;
+        this.maxTsBatchLastOffset = s.offsetOfMaxTimestamp;
+      }
+    }
+  }
+
+  /**
+   * The largest timestamp sat in a batch below the log start offset (in the segment straddling
+   * it): walks that segment's batch headers from the start on and takes the other segments'
+   * maxima. Lazy, so opening a log never pays for it.
+   */
+  private rescanMaxTimestampFromStart(): void {
+    let best = -1n;
+    let bestLast = -1n;
+    const start = this.locate(this.lso);
+    if (start !== undefined && start.segIndex === 0) {
+      const seg = this.segments[0]!;
+      this.ctx.cache.use(seg);
+      const scanner = new BatchScanner(seg.fd!, seg.size);
+      for (let pos = start.pos; ; ) {
+        const h = scanner.header(pos);
+        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        if (h.maxTimestamp > best) {
+          best = h.maxTimestamp;
+          bestLast = h.baseOffset + BigInt(h.lastOffsetDelta);
+        }
+        pos += h.size;
+      }
+    }
+    for (let si = 1; si < this.segments.length; si++) {
+      const s = this.segments[si]!;
+      if (s.maxTimestamp > best) {
+        best = s.maxTimestamp;
+        bestLast = s.offsetOfMaxTimestamp;
+      }
+    }
+    this.maxTs = best;
+    this.maxTsBatchLastOffset = bestLast;
   }
 
   flush(): void {

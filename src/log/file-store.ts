@@ -8,6 +8,7 @@
 //       00000000000000000000.timeindex       sparse time index
 //       partition.metadata                   topic id of the owning topic
 //       leader-epoch-checkpoint              epoch history ("0", count, "epoch startOffset" lines)
+//       log-start-offset-checkpoint          after DeleteRecords: "0", "1", "topic partition offset"
 //
 // A topic exists iff its JSON file exists. Creation writes partition directories first and the
 // JSON last; deletion removes the JSON first. Partition directories that belong to no topic, to a

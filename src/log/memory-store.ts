@@ -31,6 +31,8 @@ class MemoryPartitionLog implements PartitionLog {
   /** Index of the first batch holding the largest timestamp, -1 if none >= 0. */
   private maxBatch = -1;
   private leo = 0n;
+  /** Raised only by deleteRecordsBefore; batches entirely below it are dropped. */
+  private lso = 0n;
   private epoch = 0;
   private deleted = false;
 
@@ -41,7 +43,7 @@ class MemoryPartitionLog implements PartitionLog {
   ) {}
 
   get logStartOffset(): bigint {
-    return this.baseOffsets.length > 0 ? this.baseOffsets[0]! : this.leo;
+    return this.lso;
   }
 
   get logEndOffset(): bigint {
@@ -121,7 +123,7 @@ class MemoryPartitionLog implements PartitionLog {
     }
     for (let i = lo; i < this.batches.length; i++) {
       if (this.maxTimestamps[i]! < ts) continue;
-      const hit = findRecord(this.batches[i]!, (t) => t >= ts, (h) => h.baseOffset);
+      const hit = findRecord(this.batches[i]!, (t) => t >= ts, (h) => h.baseOffset, this.lso);
       if (hit !== undefined) return { offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: this.epochs[i]! };
     }
     return undefined;
@@ -131,7 +133,7 @@ class MemoryPartitionLog implements PartitionLog {
     if (this.maxBatch < 0) return undefined;
     const i = this.maxBatch;
     const max = this.maxTimestamps[i]!;
-    const hit = findRecord(this.batches[i]!, (t) => t === max, (h) => h.baseOffset + BigInt(h.lastOffsetDelta));
+    const hit = findRecord(this.batches[i]!, (t) => t === max, (h) => h.baseOffset + BigInt(h.lastOffsetDelta), this.lso);
     return {
       offset: hit?.offset ?? this.lastOffsets[i]!,
       timestamp: max,
@@ -141,6 +143,28 @@ class MemoryPartitionLog implements PartitionLog {
 
   bumpLeaderEpoch(epoch: number): void {
     if (epoch > this.epoch) this.epoch = epoch;
+  }
+
+  deleteRecordsBefore(offset: bigint): bigint {
+    if (this.deleted) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `${this.topic}-${this.partition} was deleted`);
+    const target = offset > this.leo ? this.leo : offset;
+    if (target <= this.lso) return this.lso;
+    this.lso = target;
+    // Whole batches below the new start go; one straddling it stays.
+    const drop = this.batchIndexFor(target);
+    if (drop > 0) {
+      for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs]) arr.splice(0, drop);
+      this.runningMax.length = 0;
+      this.maxBatch = -1;
+      let runMax = -1n;
+      for (let i = 0; i < this.maxTimestamps.length; i++) {
+        const t = this.maxTimestamps[i]!;
+        if (t > runMax) runMax = t;
+        this.runningMax.push(runMax);
+        if (t >= 0n && (this.maxBatch < 0 || t > this.maxTimestamps[this.maxBatch]!)) this.maxBatch = i;
+      }
+    }
+    return this.lso;
   }
 
   flush(): void {}

@@ -101,6 +101,18 @@ export interface PartitionLog {
   /** Raises the leader epoch (persisted). Ignores values <= the current one. */
   bumpLeaderEpoch(epoch: number): void;
 
+  /**
+   * Kafka DeleteRecords: raises logStartOffset to `offset`, capped at logEndOffset, and never
+   * lowers it (a smaller or negative value changes nothing; DeleteRecords' -1 "high watermark" is
+   * the caller's to translate). Stored data that lies entirely below the new start is dropped
+   * (whole batches in memory, whole segments in the file store); a batch or segment straddling it
+   * stays stored, but reads below logStartOffset are out of range from now on and timestamp
+   * lookups answer offsets >= it. Persisted by the file store before any data is dropped, so it
+   * survives restarts (also when the first stored batch straddles it). Returns the new
+   * logStartOffset.
+   */
+  deleteRecordsBefore(offset: bigint): bigint;
+
   /** Makes everything appended so far durable (fsync for the file store). */
   flush(): void;
 }
