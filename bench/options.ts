@@ -21,6 +21,8 @@ export interface Options {
   skip: Set<Phase>;
   verifyCrc: boolean;
   cpuProfDir: string | undefined;
+  brokerNodeArgs: string[];
+  brokerOutputDir: string | undefined;
   tmpDir: string | undefined;
   timeoutS: number;
 }
@@ -46,6 +48,9 @@ startup. Prints a table; the last line is one JSON object with every figure.
                           partition in every response)
   --cpu-prof DIR          run the broker children with node --cpu-prof, profiles written to DIR
                           (summarise one with: node dist/bench/profile-summary.js FILE)
+  --broker-node-args S    extra node flags for the broker children, space-separated
+                          (e.g. "--trace-gc --max-semi-space-size=64")
+  --broker-output DIR     write each broker child's stdout/stderr to DIR/<name>.log
   --tmp-dir DIR           parent of the file store's data directories (default: os.tmpdir())
   --timeout S             limit per phase in seconds (default 300)
   -h, --help
@@ -90,7 +95,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   }
   const known = new Set([
     '--stores', '--sizes', '--msgs', '--partitions', '--batch', '--conns', '--in-flight', '--fetch-conns',
-    '--starts', '--skip', '--cpu-prof', '--tmp-dir', '--timeout',
+    '--starts', '--skip', '--cpu-prof', '--broker-node-args', '--broker-output', '--tmp-dir', '--timeout',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag ${k}\n\n${HELP}`);
 
@@ -124,6 +129,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     skip,
     verifyCrc: bools.has('--verify-crc'),
     cpuProfDir: flags.get('--cpu-prof'),
+    brokerNodeArgs: list((flags.get('--broker-node-args') ?? '').replace(/\s+/g, ',')),
+    brokerOutputDir: flags.get('--broker-output'),
     tmpDir: flags.get('--tmp-dir'),
     timeoutS: int('--timeout', flags.get('--timeout') ?? '300'),
   };

@@ -2,6 +2,7 @@
 // the same traffic against the loopback sink.
 
 import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../protocol/errors.js';
 import { CreateTopicsApi, decodeCreateTopicsResponse, encodeCreateTopicsRequest } from '../protocol/generated/19-create-topics.js';
@@ -20,7 +21,7 @@ import {
 import { encodeRecordBatch, verifyBatchCrc } from '../protocol/records/batch.js';
 import { RawClient, clientApi } from '../src/client/raw-client.js';
 import { PipelinedConn } from './pipeline.js';
-import { HOST, clockTicks, procStat, rssBytes, sleep, spawnBroker, type Child, type ProcStat } from './proc.js';
+import { HOST, clockTicks, machineBusyTicks, procStat, rssBytes, sleep, spawnBroker, type Child, type ProcStat } from './proc.js';
 
 export const CLIENT_ID = 'brook-bench';
 export const PRODUCE_VERSION = 7;
@@ -54,6 +55,11 @@ export interface PhaseResult {
   serverMinorFaultsPerMsg: number;
   /** CPU of this load-generator process per message. */
   clientCpuUsPerMsg: number;
+  /**
+   * CPU used by other processes on the machine during the phase, as a share of all CPUs
+   * (a contaminated measurement when well above 0).
+   */
+  otherCpuShare: number;
 }
 
 /** A CPU/wall-clock stopwatch over one server process and this process. */
@@ -61,6 +67,7 @@ class Meter {
   private readonly t0 = performance.now();
   private readonly server0: ProcStat;
   private readonly client0 = process.cpuUsage();
+  private readonly machine0 = machineBusyTicks();
 
   constructor(private readonly pid: number) {
     this.server0 = procStat(pid);
@@ -74,6 +81,8 @@ class Meter {
     const serverCpuSeconds = (user + sys) / clockTicks();
     const c = process.cpuUsage(this.client0);
     const clientCpu = (c.user + c.system) / 1e6;
+    const machine = (machineBusyTicks() - this.machine0) / clockTicks();
+    const other = Math.max(0, machine - serverCpuSeconds - clientCpu);
     return {
       msgs,
       seconds: round(seconds, 3),
@@ -86,6 +95,7 @@ class Meter {
       serverSysShare: user + sys > 0 ? round(sys / (user + sys), 2) : 0,
       serverMinorFaultsPerMsg: round((s1.minorFaults - this.server0.minorFaults) / msgs, 3),
       clientCpuUsPerMsg: round((clientCpu * 1e6) / msgs, 3),
+      otherCpuShare: round(other / (seconds * cpus().length), 2),
     };
   }
 }

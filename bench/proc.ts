@@ -2,7 +2,7 @@
 // sink as separate processes, their CPU time (/proc/<pid>/stat) and RSS (/proc/<pid>/status).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,15 @@ export function procStat(pid: number): ProcStat {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // f[0] is field 3; minflt is field 10, utime 14, stime 15.
   return { minorFaults: Number(f[7]), user: Number(f[11]), sys: Number(f[12]) };
+}
+
+/** Busy time of the whole machine (all CPUs, /proc/stat), in clock ticks. */
+export function machineBusyTicks(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (steal and iowait are
+  // not work of any process here and are left out)
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  return v[0]! + v[1]! + v[2]! + v[5]! + v[6]!;
 }
 
 /** CPU seconds (utime+stime) of a process. */
@@ -78,15 +87,19 @@ export class Child {
   constructor(
     readonly name: string,
     readonly proc: ChildProcess,
+    outputFile?: string,
   ) {
+    const file = outputFile ? createWriteStream(outputFile) : undefined;
     const keep = (d: Buffer): void => {
       this.tail = (this.tail + d.toString('utf8')).slice(-4000);
+      file?.write(d);
     };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
     this.exited = new Promise((resolve) => {
       proc.once('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
+        file?.end();
         resolve(this.exitCode);
       });
     });
@@ -140,13 +153,15 @@ export interface BrokerSpawn {
   dataDir?: string;
   /** Extra node flags for the broker (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Copy of the child's stdout/stderr. */
+  outputFile?: string;
 }
 
 export function spawnBroker(opts: BrokerSpawn): Child {
   const store = opts.dataDir === undefined ? ['--memory'] : ['--data-dir', opts.dataDir];
   const args = [...(opts.nodeArgs ?? []), BROKER_MAIN, 'start', '--host', HOST, '--port', String(opts.port), ...store, '--log-level', 'warn'];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
-  return new Child(`broker:${opts.port}`, proc);
+  return new Child(`broker:${opts.port}`, proc, opts.outputFile);
 }
 
 /** Starts the loopback sink child and resolves with it and its port. */

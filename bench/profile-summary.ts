@@ -1,7 +1,7 @@
 // Summarises a V8 .cpuprofile (from `npm run bench -- --cpu-prof DIR`): the functions with the
 // most self time, and the most inclusive time, with their share of all samples.
 //
-//   node dist/bench/profile-summary.js FILE.cpuprofile [--top N] [--callers TEXT]
+//   node dist/bench/profile-summary.js FILE.cpuprofile [--top N] [--phase produce|fetch] [--callers TEXT]
 
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -38,7 +38,7 @@ function main(): void {
   const args = process.argv.slice(2);
   const file = args.find((a) => !a.startsWith('--'));
   if (!file) {
-    process.stderr.write('usage: node dist/bench/profile-summary.js FILE.cpuprofile [--top N] [--callers TEXT]\n');
+    process.stderr.write('usage: node dist/bench/profile-summary.js FILE.cpuprofile [--top N] [--phase produce|fetch] [--callers TEXT]\n');
     process.exit(2);
   }
   const topIdx = args.indexOf('--top');
@@ -51,11 +51,25 @@ function main(): void {
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
+  // --phase NAME: only the samples inside that phase's window (FILE.phases.json, written by
+  // the bench next to the profile; CLOCK_MONOTONIC µs like the profile's timestamps).
+  const phaseIdx = args.indexOf('--phase');
+  let window: [number, number] = [-Infinity, Infinity];
+  if (phaseIdx >= 0) {
+    const name = args[phaseIdx + 1]!;
+    const windows = JSON.parse(readFileSync(file.replace(/\.cpuprofile$/, '.phases.json'), 'utf8')) as Record<string, [number, number]>;
+    if (!windows[name]) throw new Error(`no phase ${name} in ${Object.keys(windows).join(', ')}`);
+    window = windows[name];
+  }
   // Self time per node (µs).
   const selfNode = new Map<number, number>();
+  let t = prof.startTime;
   for (let i = 0; i < prof.samples.length; i++) {
     const id = prof.samples[i]!;
-    selfNode.set(id, (selfNode.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+    const dt = prof.timeDeltas[i] ?? 0;
+    t += dt;
+    if (t < window[0] || t > window[1]) continue;
+    selfNode.set(id, (selfNode.get(id) ?? 0) + dt);
   }
   let total = 0;
   for (const v of selfNode.values()) total += v;
@@ -105,7 +119,7 @@ function main(): void {
       .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
   const out = [
-    `${file}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (not idle); percentages of busy time`,
+    `${file}${phaseIdx >= 0 ? ` (phase ${args[phaseIdx + 1]})` : ''}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (not idle); percentages of busy time`,
     '',
     `Top ${top} by self time:`,
     fmt(self, new Set(['(idle)'])),

@@ -6,7 +6,7 @@
 // the same traffic replayed against a trivial loopback sink (the floor cost of moving the bytes
 // through Node sockets). Plus startup time and RSS. Table first, one JSON object as the last line.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -94,11 +94,17 @@ async function brokerRun(
 ): Promise<{ run: BrokerRun; produce?: ProduceOutcome; fetch?: FetchOutcome; plan: ProducePlan }> {
   const port = await freePort();
   const dir = store === 'file' ? newDataDir(opts) : undefined;
-  const nodeArgs = opts.cpuProfDir
-    ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `broker-${store}-${valueBytes}B-${Date.now()}.cpuprofile`]
-    : [];
+  const profName = `broker-${store}-${valueBytes}B-${Date.now()}`;
+  const nodeArgs = [
+    ...opts.brokerNodeArgs,
+    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${profName}.cpuprofile`] : []),
+  ];
+  const outputFile = opts.brokerOutputDir ? join(opts.brokerOutputDir, `${profName}.log`) : undefined;
+  // Phase windows on the CLOCK_MONOTONIC µs scale of V8 profiles (profile-summary --phase).
+  const windows: Record<string, [number, number]> = {};
+  const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
   const t0 = performance.now();
-  const child = spawnBroker({ port, dataDir: dir, nodeArgs });
+  const child = spawnBroker({ port, dataDir: dir, nodeArgs, outputFile });
   const topic = `bench-${store}-${valueBytes}b`;
   const plan: ProducePlan = {
     topic,
@@ -121,12 +127,15 @@ async function brokerRun(
     let fetch: FetchOutcome | undefined;
     if (!opts.skip.has('produce')) {
       log(`${store} ${valueBytes} B: producing ${msgs} messages ...`);
+      const w0 = nowUs();
       produce = await runProduce(port, child.pid, admin, plan);
+      windows['produce'] = [w0, nowUs()];
       run.produce = { ...produce.result, batchBytes: produce.batchBytes, requestFrameBytes: produce.requestFrameBytes };
       run.rssAfterProduceMB = round(rssBytes(child.pid) / MB, 1);
       log(`  produce: ${fmtInt(produce.result.msgsPerSec)} msgs/s, broker ${produce.result.serverCpuUsPerMsg} µs/msg`);
     }
     if (produce && !opts.skip.has('fetch')) {
+      const w0 = nowUs();
       fetch = await runFetch(port, child.pid, admin, {
         topic,
         valueBytes,
@@ -139,6 +148,7 @@ async function brokerRun(
         verifyCrc: opts.verifyCrc,
         timeoutS: opts.timeoutS,
       });
+      windows['fetch'] = [w0, nowUs()];
       const all = fetch.exchanges.flat();
       run.fetch = { ...fetch.result, responseFrameBytesAvg: Math.round(all.reduce((s, [, b]) => s + b, 0) / Math.max(1, all.length)) };
       run.rssAfterFetchMB = round(rssBytes(child.pid) / MB, 1);
@@ -149,8 +159,9 @@ async function brokerRun(
     admin?.close();
     const code = await child.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (opts.cpuProfDir) writeFileSync(join(opts.cpuProfDir, `${profName}.phases.json`), JSON.stringify(windows) + '\n');
     if (code !== 0) throw new BenchFailure(`broker exited with ${code}:\n${child.output()}`);
-    if (child.output()) log(`broker ${store} ${valueBytes} B wrote (log level warn):\n${child.output()}`);
+    if (child.output() && !opts.brokerNodeArgs.length) log(`broker ${store} ${valueBytes} B wrote (log level warn):\n${child.output()}`);
   }
 }
 
@@ -201,6 +212,7 @@ function phaseRow(phase: string, who: string, valueBytes: number, r: PhaseResult
     r.serverCpuUsPerMsg.toFixed(3),
     (r.serverSysShare * 100).toFixed(0),
     r.clientCpuUsPerMsg.toFixed(3),
+    (r.otherCpuShare * 100).toFixed(0),
     rss === undefined ? '' : rss.toFixed(0),
   ];
 }
@@ -252,7 +264,7 @@ async function main(): Promise<void> {
   }
   if (runs.length) {
     const rows: string[][] = [
-      ['phase', 'server', 'value', 'msgs', 'seconds', 'msgs/s', 'MB/s', 'wire MB/s', 'server CPU µs/msg', 'sys %', 'client CPU µs/msg', 'RSS MiB'],
+      ['phase', 'server', 'value', 'msgs', 'seconds', 'msgs/s', 'MB/s', 'wire MB/s', 'server CPU µs/msg', 'sys %', 'client CPU µs/msg', 'other %', 'RSS MiB'],
     ];
     for (let i = 0; i < opts.sizes.length; i++) {
       const size = opts.sizes[i]!;
@@ -271,7 +283,8 @@ async function main(): Promise<void> {
     out.push('');
     out.push(
       'MB/s = record value bytes / 1e6 per second; wire MB/s = all socket bytes both ways. Server CPU = utime+stime of the ' +
-        'broker (or sink) process from /proc during the phase, sys % its kernel share; client CPU = this load generator. RSS after the phase.',
+        'broker (or sink) process from /proc during the phase, sys % its kernel share; client CPU = this load generator; other % = CPU of other processes (share of all CPUs: ' +
+        'above ~5% the figures are contaminated). RSS after the phase.',
     );
     const idle = runs.map((r) => `${r.store} ${sizeLabel(r.valueBytes)} ${r.idleRssMB}`).join(', ');
     out.push(`Idle RSS of the phase brokers before traffic (MiB): ${idle}`);
