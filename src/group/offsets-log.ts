@@ -1,0 +1,456 @@
+// Durable consumer-group state in the internal topic __consumer_offsets, like Kafka's classic
+// group coordinator: one record per committed offset or group snapshot (Kafka's key/value formats,
+// see offsets-records.ts), appended to the partition owning the group, replayed at start.
+//
+// Partitioning: abs(Java String.hashCode(groupId)) % partitions, with Kafka's Utils.abs
+// (x & 0x7fffffff). When the topic already exists its partition count wins over the configured
+// offsets.topic.num.partitions, as in Kafka, so groups keep their partition across restarts.
+//
+// Writes: each store* call appends one record batch (one record per group snapshot / offset,
+// timestamps = now()). Durability is the log store's: the batch is written to the file store's fd
+// synchronously (so a kill -9 loses nothing the page cache had) and fsynced per its flush policy.
+//
+// Compaction ("snapshot + truncate"): Kafka runs its log cleaner over this topic; Brook instead,
+// for a partition that has taken more than compactThresholdBytes of appends beyond its live state,
+// re-appends the live records of that partition (every group's latest snapshot and every live
+// offset) as fresh batches, flushes, and then calls deleteRecordsBefore(first offset of that
+// snapshot). The snapshot comes after everything it supersedes, so a crash between the re-append
+// and the truncation only leaves a longer log that replays to the same state. Tombstones are not
+// re-appended: they matter only for the records they delete, which the truncation drops too.
+//
+// OffsetsLog keeps the live records of every partition as encoded key/value buffers (the source
+// of the snapshots); they are built by load() (or lazily by the first write or compact()).
+
+import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, verifyBatchCrc, BATCH_HEADER_SIZE } from '../../protocol/records/index.js';
+import type { LogStore, PartitionLog, TopicMetadata } from '../log/types.js';
+import {
+  decodeOffsetsRecord,
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+} from './offsets-records.js';
+import type { CommittedOffset, GroupPersistence, GroupSnapshot } from './types.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+/** offsets.topic.num.partitions default. */
+export const DEFAULT_OFFSETS_TOPIC_PARTITIONS = 50;
+/** offsets.topic.segment.bytes default. */
+export const OFFSETS_TOPIC_SEGMENT_BYTES = 104857600;
+export const DEFAULT_COMPACT_THRESHOLD_BYTES = 8 * 1024 * 1024;
+
+/** Topic configs of __consumer_offsets, as Kafka creates it. */
+export function offsetsTopicConfigs(): Record<string, string> {
+  return {
+    'cleanup.policy': 'compact',
+    'compression.type': 'producer',
+    'segment.bytes': String(OFFSETS_TOPIC_SEGMENT_BYTES),
+  };
+}
+
+/** Bytes read per call while loading, and the largest snapshot batch written. */
+const READ_BYTES = 1024 * 1024;
+const SNAPSHOT_BATCH_BYTES = 1024 * 1024;
+/** Rough per-record framing in a batch (length, attributes, deltas, key/value lengths). */
+const RECORD_OVERHEAD = 12;
+/** Individual warnings per load before they are only counted. */
+const MAX_LOAD_WARNINGS = 100;
+
+/** Java's String.hashCode: s[0]*31^(n-1) + ... + s[n-1] over UTF-16 code units, int32 arithmetic. */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Kafka's partitionFor(groupId): Utils.abs(groupId.hashCode()) % partitions. */
+export function partitionForGroup(groupId: string, numPartitions: number): number {
+  return (javaStringHashCode(groupId) & 0x7fffffff) % numPartitions;
+}
+
+export interface OffsetsLogTopics {
+  get(name: string): TopicMetadata | undefined;
+  /**
+   * Creates an internal topic in the same LogStore, synchronously: `partitions` partitions,
+   * replication factor 1, exactly these configs, without the rules that refuse user-created
+   * internal topics. Throws if it cannot.
+   */
+  createInternal(name: string, partitions: number, configs: Record<string, string>): void;
+}
+
+export interface OffsetsLogLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface OffsetsLogOptions {
+  store: LogStore;
+  topics: OffsetsLogTopics;
+  /** offsets.topic.num.partitions (Kafka default 50); the existing topic's count wins. */
+  numPartitions: number;
+  /** Appended bytes beyond the live state after which a partition is compacted (default 8 MiB). */
+  compactThresholdBytes?: number;
+  logger: OffsetsLogLogger;
+  now: () => number;
+}
+
+interface LiveRecord {
+  key: Buffer;
+  value: Buffer;
+}
+
+interface PartState {
+  /** Live records by key bytes (latin1), in first-write order. */
+  live: Map<string, LiveRecord>;
+  /** groupId -> live offset record keys of that group -> their topic-partition. */
+  offsetKeys: Map<string, Map<string, { topic: string; partition: number }>>;
+  /** Bytes appended since the last compaction (at load: bytes read minus the live records' size). */
+  dirtyBytes: number;
+}
+
+function newPartState(): PartState {
+  return { live: new Map(), offsetKeys: new Map(), dirtyBytes: 0 };
+}
+
+function mapKey(key: Buffer): string {
+  return key.toString('latin1');
+}
+
+function recordSize(r: LiveRecord): number {
+  return r.key.length + r.value.length + RECORD_OVERHEAD;
+}
+
+export class OffsetsLog implements GroupPersistence {
+  readonly topic = OFFSETS_TOPIC;
+  private readonly store: LogStore;
+  private readonly topics: OffsetsLogTopics;
+  private readonly logger: OffsetsLogLogger;
+  private readonly now: () => number;
+  private readonly threshold: number;
+  private count: number;
+  /** Mirror of the live records per partition; undefined until loaded. */
+  private parts: PartState[] | undefined;
+  /** Partitions holding (in memory) records that were read from another partition's log. */
+  private readonly needSnapshot = new Set<number>();
+
+  constructor(opts: OffsetsLogOptions) {
+    if (!Number.isInteger(opts.numPartitions) || opts.numPartitions < 1) {
+      throw new RangeError(`offsets topic partitions must be a positive integer, got ${opts.numPartitions}`);
+    }
+    this.store = opts.store;
+    this.topics = opts.topics;
+    this.logger = opts.logger;
+    this.now = opts.now;
+    this.threshold = opts.compactThresholdBytes ?? DEFAULT_COMPACT_THRESHOLD_BYTES;
+    this.count = opts.numPartitions;
+    this.resolvePartitionCount(opts.numPartitions);
+  }
+
+  /** Partitions of __consumer_offsets used for placing groups. */
+  get numPartitions(): number {
+    return this.count;
+  }
+
+  /** The __consumer_offsets partition that owns `groupId`. */
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.count);
+  }
+
+  private resolvePartitionCount(configured: number): void {
+    const existing = this.topics.get(OFFSETS_TOPIC);
+    if (existing !== undefined && existing.numPartitions !== this.count) {
+      this.logger.warn(
+        { topic: OFFSETS_TOPIC, partitions: existing.numPartitions, configured },
+        'offsets topic exists with a different partition count than offsets.topic.num.partitions; using the topic',
+      );
+      this.count = existing.numPartitions;
+      this.parts = undefined;
+    }
+  }
+
+  // ---- load ----
+
+  load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]> } {
+    const started = Date.now();
+    this.resolvePartitionCount(this.count);
+    const parts: PartState[] = Array.from({ length: this.count }, newPartState);
+    const groups = new Map<string, GroupSnapshot>();
+    const offsets = new Map<string, Map<string, CommittedOffset>>();
+    const readBytes: number[] = new Array<number>(this.count).fill(0);
+    this.needSnapshot.clear();
+    let warnings = 0;
+    const warn = (obj: object, msg: string): void => {
+      warnings++;
+      if (warnings <= MAX_LOAD_WARNINGS) this.logger.warn({ topic: OFFSETS_TOPIC, ...obj }, msg);
+    };
+
+    for (let p = 0; p < this.count; p++) {
+      const log = this.store.partition(OFFSETS_TOPIC, p);
+      if (log === undefined) continue;
+      const start = log.logStartOffset;
+      const end = log.logEndOffset;
+      let next = start;
+      while (next < end) {
+        const { chunks } = log.read(next, READ_BYTES, true);
+        if (chunks.length === 0) break;
+        for (const chunk of chunks) {
+          const h = chunk.length >= BATCH_HEADER_SIZE ? readBatchHeader(chunk) : undefined;
+          const after = h === undefined ? next : h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+          if (h === undefined || after <= next) {
+            warn({ partition: p, offset: next }, 'offsets log batch does not advance; stopping the replay of this partition');
+            next = end;
+            break;
+          }
+          next = after;
+          readBytes[p]! += chunk.length;
+          if (h.isControl) continue;
+          if (h.isTransactional) {
+            warn({ partition: p, offset: h.baseOffset }, 'skipping transactional batch in the offsets log (not supported)');
+            continue;
+          }
+          if (!verifyBatchCrc(chunk)) {
+            warn({ partition: p, offset: h.baseOffset }, 'skipping offsets log batch with a CRC mismatch');
+            continue;
+          }
+          let records;
+          try {
+            records = decodeRecordBatch(chunk).records;
+          } catch (err) {
+            warn({ partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable offsets log batch');
+            continue;
+          }
+          for (const rec of records) {
+            if (rec.offset < start) continue; // in a batch straddling the log start
+            let decoded;
+            try {
+              decoded = decodeOffsetsRecord(rec.key, rec.value);
+            } catch (err) {
+              warn({ partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt or unknown offsets log record');
+              continue;
+            }
+            const owner = partitionForGroup(decoded.group, this.count);
+            if (owner !== p) {
+              if (!this.needSnapshot.has(owner)) {
+                warn({ partition: p, offset: rec.offset, group: decoded.group, owner }, 'offsets log record of a group owned by another partition');
+              }
+              this.needSnapshot.add(owner);
+            }
+            const state = parts[owner]!;
+            if (decoded.type === 'group') {
+              const key = encodeGroupMetadataKey(decoded.group);
+              if (decoded.value === null) {
+                groups.delete(decoded.group);
+                state.live.delete(mapKey(key));
+              } else {
+                groups.set(decoded.group, decoded.value);
+                state.live.set(mapKey(key), { key, value: Buffer.from(rec.value!) });
+              }
+            } else {
+              const key = encodeOffsetCommitKey(decoded.group, decoded.topic, decoded.partition);
+              const k = mapKey(key);
+              let byGroup = offsets.get(decoded.group);
+              if (decoded.value === null) {
+                byGroup?.delete(k);
+                if (byGroup?.size === 0) offsets.delete(decoded.group);
+                this.forgetOffset(state, decoded.group, k);
+              } else {
+                if (byGroup === undefined) offsets.set(decoded.group, (byGroup = new Map()));
+                byGroup.set(k, decoded.value);
+                this.rememberOffset(state, decoded.group, k, decoded.topic, decoded.partition, key, Buffer.from(rec.value!));
+              }
+            }
+          }
+        }
+      }
+    }
+
+    let offsetCount = 0;
+    for (let p = 0; p < this.count; p++) {
+      const state = parts[p]!;
+      let live = 0;
+      for (const r of state.live.values()) live += recordSize(r);
+      state.dirtyBytes = Math.max(0, readBytes[p]! - live);
+    }
+    this.parts = parts;
+    const out = new Map<string, CommittedOffset[]>();
+    for (const [group, byKey] of offsets) {
+      out.set(group, [...byKey.values()]);
+      offsetCount += byKey.size;
+    }
+    if (warnings > MAX_LOAD_WARNINGS) {
+      this.logger.warn({ topic: OFFSETS_TOPIC, skipped: warnings - MAX_LOAD_WARNINGS }, 'more offsets log problems were not logged individually');
+    }
+    this.logger.info(
+      { topic: OFFSETS_TOPIC, groups: groups.size, offsets: offsetCount, bytes: readBytes.reduce((a, b) => a + b, 0), ms: Date.now() - started },
+      'loaded consumer group state',
+    );
+    return { groups: [...groups.values()], offsets: out };
+  }
+
+  private rememberOffset(state: PartState, group: string, k: string, topic: string, partition: number, key: Buffer, value: Buffer): void {
+    state.live.set(k, { key, value });
+    let keys = state.offsetKeys.get(group);
+    if (keys === undefined) state.offsetKeys.set(group, (keys = new Map()));
+    keys.set(k, { topic, partition });
+  }
+
+  private forgetOffset(state: PartState, group: string, k: string): void {
+    state.live.delete(k);
+    const keys = state.offsetKeys.get(group);
+    if (keys === undefined) return;
+    keys.delete(k);
+    if (keys.size === 0) state.offsetKeys.delete(group);
+  }
+
+  private ensureLoaded(): PartState[] {
+    if (this.parts === undefined) this.load();
+    return this.parts!;
+  }
+
+  // ---- writes ----
+
+  storeGroup(group: GroupSnapshot): void {
+    const key = encodeGroupMetadataKey(group.groupId);
+    const value = encodeGroupMetadataValue(group);
+    this.write(group.groupId, [{ key, value }], (state) => {
+      state.live.set(mapKey(key), { key, value });
+    });
+  }
+
+  storeOffsets(groupId: string, offsets: CommittedOffset[]): void {
+    if (offsets.length === 0) return;
+    const records = offsets.map((o) => ({
+      o,
+      key: encodeOffsetCommitKey(groupId, o.topic, o.partition),
+      value: encodeOffsetCommitValue(o),
+    }));
+    this.write(groupId, records, (state) => {
+      for (const r of records) this.rememberOffset(state, groupId, mapKey(r.key), r.o.topic, r.o.partition, r.key, r.value);
+    });
+  }
+
+  deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): void {
+    if (partitions.length === 0) return;
+    const keys = partitions.map((tp) => encodeOffsetCommitKey(groupId, tp.topic, tp.partition));
+    this.write(
+      groupId,
+      keys.map((key) => ({ key, value: null })),
+      (state) => {
+        for (const key of keys) this.forgetOffset(state, groupId, mapKey(key));
+      },
+    );
+  }
+
+  deleteGroup(groupId: string, partitions: Array<{ topic: string; partition: number }>): void {
+    const state = this.ensureLoaded()[this.partitionFor(groupId)]!;
+    // The given partitions and any other offset of the group still live here.
+    const tombstones = new Map<string, Buffer>();
+    for (const tp of partitions) {
+      const key = encodeOffsetCommitKey(groupId, tp.topic, tp.partition);
+      tombstones.set(mapKey(key), key);
+    }
+    for (const k of state.offsetKeys.get(groupId)?.keys() ?? []) tombstones.set(k, state.live.get(k)!.key);
+    const groupKey = encodeGroupMetadataKey(groupId);
+    const records = [...tombstones.values()].map((key) => ({ key, value: null }));
+    records.push({ key: groupKey, value: null });
+    this.write(groupId, records, (s) => {
+      for (const k of tombstones.keys()) this.forgetOffset(s, groupId, k);
+      s.live.delete(mapKey(groupKey));
+    });
+  }
+
+  /**
+   * Appends one batch with `records` to the group's partition, then applies `apply` to the
+   * in-memory live state (only once the append succeeded) and compacts the partition if it is due.
+   */
+  private write(groupId: string, records: Array<{ key: Buffer; value: Buffer | null }>, apply: (state: PartState) => void): void {
+    const parts = this.ensureLoaded();
+    const p = this.partitionFor(groupId);
+    const log = this.partitionLog(p);
+    const ts = BigInt(this.now());
+    const batch = encodeRecordBatch({ baseTimestamp: ts, records: records.map((r) => ({ key: r.key, value: r.value, timestamp: ts })) });
+    const size = batch.length;
+    log.append([batch]);
+    const state = parts[p]!;
+    apply(state);
+    state.dirtyBytes += size;
+    if (state.dirtyBytes > this.threshold) {
+      try {
+        this.compactPartition(p);
+      } catch (err) {
+        // The write itself is done; compaction is retried on the next write or compact().
+        this.logger.warn({ topic: OFFSETS_TOPIC, partition: p, err: (err as Error).message }, 'offsets log compaction failed');
+      }
+    }
+  }
+
+  /** The partition's log, creating __consumer_offsets on first use. */
+  private partitionLog(p: number): PartitionLog {
+    let log = this.store.partition(OFFSETS_TOPIC, p);
+    if (log !== undefined) return log;
+    if (this.topics.get(OFFSETS_TOPIC) === undefined) {
+      try {
+        this.topics.createInternal(OFFSETS_TOPIC, this.count, offsetsTopicConfigs());
+      } catch (err) {
+        if (this.topics.get(OFFSETS_TOPIC) === undefined) throw err;
+      }
+      this.logger.info({ topic: OFFSETS_TOPIC, partitions: this.count }, 'created the offsets topic');
+    }
+    log = this.store.partition(OFFSETS_TOPIC, p);
+    if (log === undefined) throw new Error(`${OFFSETS_TOPIC} has no partition ${p}`);
+    return log;
+  }
+
+  // ---- compaction ----
+
+  /**
+   * Compacts every partition that took more than compactThresholdBytes of appends beyond its live
+   * state since its last compaction (every partition with `force`).
+   */
+  compact(force = false): void {
+    const parts = this.ensureLoaded();
+    for (let p = 0; p < parts.length; p++) {
+      if (force || parts[p]!.dirtyBytes > this.threshold) this.compactPartition(p);
+    }
+  }
+
+  private compactPartition(p: number): void {
+    const parts = this.ensureLoaded();
+    // Records of these partitions' groups were read from other partitions' logs: they must be in
+    // their own partition's log before any truncation can drop the originals.
+    for (const q of [...this.needSnapshot]) {
+      if (q !== p) this.appendSnapshot(q, this.partitionLog(q));
+      this.needSnapshot.delete(q);
+    }
+    const log = this.store.partition(OFFSETS_TOPIC, p);
+    if (log === undefined) return; // nothing was ever written
+    const first = this.appendSnapshot(p, log);
+    log.deleteRecordsBefore(first);
+    parts[p]!.dirtyBytes = 0;
+  }
+
+  /** Re-appends the partition's live records and makes them durable; returns their first offset. */
+  private appendSnapshot(p: number, log: PartitionLog): bigint {
+    const first = log.logEndOffset;
+    const ts = BigInt(this.now());
+    const batches: Buffer[] = [];
+    let pending: Array<{ key: Buffer; value: Buffer; timestamp: bigint }> = [];
+    let pendingBytes = 0;
+    const cut = (): void => {
+      if (pending.length === 0) return;
+      batches.push(encodeRecordBatch({ baseTimestamp: ts, records: pending }));
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (const r of this.parts![p]!.live.values()) {
+      if (pendingBytes > 0 && pendingBytes + recordSize(r) > SNAPSHOT_BATCH_BYTES) cut();
+      pending.push({ key: r.key, value: r.value, timestamp: ts });
+      pendingBytes += recordSize(r);
+    }
+    cut();
+    if (batches.length > 0) log.append(batches);
+    // The truncation that follows is durable at once (file store); the snapshot must be first.
+    log.flush();
+    return first;
+  }
+}
