@@ -21,7 +21,7 @@ import {
 import { encodeRecordBatch, verifyBatchCrc } from '../protocol/records/batch.js';
 import { RawClient, clientApi } from '../src/client/raw-client.js';
 import { PipelinedConn } from './pipeline.js';
-import { HOST, clockTicks, machineBusyTicks, procStat, rssBytes, sleep, spawnBroker, type Child, type ProcStat } from './proc.js';
+import { HOST, clockTicks, machineTicks, procStat, rssBytes, sleep, spawnBroker, type Child, type ProcStat } from './proc.js';
 
 export const CLIENT_ID = 'brook-bench';
 export const PRODUCE_VERSION = 7;
@@ -60,6 +60,8 @@ export interface PhaseResult {
    * (a contaminated measurement when well above 0).
    */
   otherCpuShare: number;
+  /** Time the hypervisor took from this VM during the phase (share of all CPUs, /proc/stat steal). */
+  stealShare: number;
 }
 
 /** A CPU/wall-clock stopwatch over one server process and this process. */
@@ -67,7 +69,7 @@ class Meter {
   private readonly t0 = performance.now();
   private readonly server0: ProcStat;
   private readonly client0 = process.cpuUsage();
-  private readonly machine0 = machineBusyTicks();
+  private readonly machine0 = machineTicks();
 
   constructor(private readonly pid: number) {
     this.server0 = procStat(pid);
@@ -81,7 +83,9 @@ class Meter {
     const serverCpuSeconds = (user + sys) / clockTicks();
     const c = process.cpuUsage(this.client0);
     const clientCpu = (c.user + c.system) / 1e6;
-    const machine = (machineBusyTicks() - this.machine0) / clockTicks();
+    const m1 = machineTicks();
+    const machine = (m1.busy - this.machine0.busy) / clockTicks();
+    const steal = (m1.steal - this.machine0.steal) / clockTicks();
     const other = Math.max(0, machine - serverCpuSeconds - clientCpu);
     return {
       msgs,
@@ -96,6 +100,7 @@ class Meter {
       serverMinorFaultsPerMsg: round((s1.minorFaults - this.server0.minorFaults) / msgs, 3),
       clientCpuUsPerMsg: round((clientCpu * 1e6) / msgs, 3),
       otherCpuShare: round(other / (seconds * cpus().length), 2),
+      stealShare: round(steal / (seconds * cpus().length), 2),
     };
   }
 }

@@ -40,13 +40,13 @@ export function procStat(pid: number): ProcStat {
   return { minorFaults: Number(f[7]), user: Number(f[11]), sys: Number(f[12]) };
 }
 
-/** Busy time of the whole machine (all CPUs, /proc/stat), in clock ticks. */
-export function machineBusyTicks(): number {
+/** Busy and stolen time of the whole machine (all CPUs, /proc/stat), in clock ticks. */
+export function machineTicks(): { busy: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-  // cpu user nice system idle iowait irq softirq steal guest guest_nice (steal and iowait are
-  // not work of any process here and are left out)
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (iowait is idle time;
+  // steal is time the hypervisor gave to other guests)
   const v = line.trim().split(/\s+/).slice(1).map(Number);
-  return v[0]! + v[1]! + v[2]! + v[5]! + v[6]!;
+  return { busy: v[0]! + v[1]! + v[2]! + v[5]! + v[6]!, steal: v[7] ?? 0 };
 }
 
 /** CPU seconds (utime+stime) of a process. */
