@@ -124,6 +124,15 @@ export class TopicManager {
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: meta };
   }
 
+  /**
+   * Creates an internal topic (e.g. __consumer_offsets) synchronously, bypassing the user-facing
+   * rules; throws on failure. Replication factor 1 until replication exists.
+   */
+  createInternal(name: string, partitions: number, configs: Record<string, string>): void {
+    if (this.store.getTopic(name)) return;
+    this.store.createTopic({ name, topicId: randomUuid(), numPartitions: partitions, replicationFactor: 1, configs });
+  }
+
   /** Auto-creation (Metadata with allow_auto_topic_creation) with broker defaults. */
   autoCreate(name: string): TopicResult {
     return this.create(name, -1, -1, {});

@@ -12,6 +12,7 @@ import type { ClusterView } from '../cluster/cluster.js';
 import type { ReplicaManager } from '../cluster/replica-manager.js';
 import type { TopicManager } from '../cluster/topics.js';
 import type { ConnectionInfo } from '../server/connection.js';
+import type { GroupCoordinatorApi } from '../group/types.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -20,6 +21,7 @@ export interface RequestContext {
   cluster: ClusterView;
   topics: TopicManager;
   replicas: ReplicaManager;
+  groups: GroupCoordinatorApi;
   clock: Clock;
   logger: Logger;
   /** The advertised API ranges (ApiVersions builds its answer from this). */

@@ -1,0 +1,24 @@
+// ListGroups (key 16), v0-v5: every group this coordinator knows, filtered by state (v4+) and
+// type (v5+; all groups are "classic").
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  ListGroupsApi,
+  decodeListGroupsRequest,
+  encodeListGroupsResponse,
+  type ListGroupsRequest,
+  type ListGroupsResponse,
+} from '../../protocol/generated/16-list-groups.js';
+import { defineHandler } from './types.js';
+
+export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
+  api: ListGroupsApi,
+  minVersion: 0,
+  maxVersion: 5,
+  decode: decodeListGroupsRequest,
+  encode: encodeListGroupsResponse,
+  async handle(req, ctx) {
+    const groups = await ctx.groups.listGroups(req.statesFilter, req.typesFilter);
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+  },
+});
