@@ -10,6 +10,8 @@ import { BrokerConfig } from './config/config.js';
 import { ClusterView } from './cluster/cluster.js';
 import { ReplicaManager } from './cluster/replica-manager.js';
 import { TopicManager } from './cluster/topics.js';
+import { GroupCoordinator } from './group/coordinator.js';
+import { OffsetsLog } from './group/offsets-log.js';
 import { HANDLERS, advertisedRanges, buildHandlerTable } from './handlers/index.js';
 import type { RequestContext } from './handlers/types.js';
 import { openFileStore } from './log/file-store.js';
@@ -74,6 +76,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
+  const offsetsLog = new OffsetsLog({
+    store,
+    topics,
+    numPartitions: config.int('offsets.topic.num.partitions'),
+    logger,
+    now: () => clock.now(),
+  });
+  const groups = new GroupCoordinator({
+    clock,
+    persistence: offsetsLog,
+    config: GroupCoordinator.defaultsFrom(config),
+    logger,
+    topicExists: (topic, partition) => store.partition(topic, partition) !== undefined,
+  });
+  topics.addListener({ onTopicDeleted: (t) => groups.onTopicDeleted(t.name) });
   const table = buildHandlerTable(HANDLERS);
   const apiRanges = advertisedRanges(table);
 
@@ -84,6 +101,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     cluster,
     topics,
     replicas,
+    groups,
     clock,
     logger,
     apiRanges,
@@ -120,6 +138,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     close() {
       closing ??= (async () => {
         replicas.shutdown();
+        groups.close();
         await server.close();
         store.flush();
         store.close();

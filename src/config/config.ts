@@ -52,6 +52,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'compression.type', type: 'STRING', default: 'producer', doc: 'Broker compression type (only "producer" is supported).' },
   { name: 'min.insync.replicas', type: 'INT', default: '1', doc: 'Minimum in-sync replicas for acks=all.' },
   { name: 'group.initial.rebalance.delay.ms', type: 'INT', default: '0', doc: 'Delay of the first rebalance of an empty group (Kafka: 3000; Brook dev default 0).' },
+  { name: 'offsets.topic.num.partitions', type: 'INT', default: '50', doc: 'Partitions of the internal __consumer_offsets topic (fixed once created).', readOnly: true },
   { name: 'offsets.retention.minutes', type: 'INT', default: '10080', doc: 'Committed offsets of empty groups expire after this.' },
   { name: 'offsets.retention.check.interval.ms', type: 'LONG', default: '600000', doc: 'How often expired committed offsets are looked for.' },
   { name: 'offset.metadata.max.bytes', type: 'INT', default: '4096', doc: 'Longest metadata string accepted with a committed offset.' },
