@@ -33,7 +33,8 @@ Starts Brook as a child process (--memory, then --data-dir <tmp>), drives it wit
 Produce v7 / Fetch v11, replays the same traffic against a trivial loopback sink, and measures
 startup. Prints a table; the last line is one JSON object with every figure.
 
-  --quick                 smoke run (~1-2 s per phase): 200k x 100 B, 50k x 1 KiB, 3 starts
+  --quick                 smoke run (phases of ~0.1-0.6 s, ~10 s in all): 200k x 100 B,
+                          50k x 1 KiB, 3 starts
   --stores LIST           memory,file (default both)
   --sizes LIST            record value sizes in bytes (default 100,1024)
   --msgs LIST             messages per size (default 6000000,1500000)

@@ -323,6 +323,13 @@ async function main(): Promise<void> {
 }
 
 process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.stderr.write(`\nbench interrupted (${sig})\n`);
+    process.exit(130);
+  });
+}
 main().then(
   () => process.exit(0),
   (err: unknown) => {
