@@ -64,8 +64,18 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Data directories of file-store brokers, removed at exit even after a failure. */
+const dataDirs = new Set<string>();
+
 function newDataDir(opts: Options): string {
-  return mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'brook-bench-'));
+  const dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'brook-bench-'));
+  dataDirs.add(dir);
+  return dir;
+}
+
+function cleanup(): void {
+  killAll();
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 async function measureStartup(opts: Options, store: Store): Promise<StartupFigures> {
@@ -322,10 +332,10 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(json) + '\n');
 }
 
-process.on('exit', killAll);
+process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    killAll();
+    cleanup();
     process.stderr.write(`\nbench interrupted (${sig})\n`);
     process.exit(130);
   });
@@ -333,7 +343,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    killAll();
+    cleanup();
     const e = err as Error;
     process.stderr.write(`\nBENCH FAILED: ${e instanceof BenchFailure ? e.message : (e?.stack ?? String(err))}\n`);
     process.stdout.write(JSON.stringify({ bench: 'brook', error: e?.message ?? String(err) }) + '\n');
