@@ -59,8 +59,9 @@ export class ReplicaManager {
     const maxBytes = Number(this.config.topicValue(meta.configs, 'max.message.bytes'));
     const v = validateRecords(records, { maxBatchBytes: maxBytes });
     if (!v.ok) return { ...fail(v.errorCode, v.message), logStartOffset: log.logStartOffset };
-    // The request buffer may be a view of a socket chunk: copy what we keep.
-    const batches = v.batches.map((b) => Buffer.from(b));
+    // Views into the request frame: the file store writes them out at once, the memory store
+    // copies what it keeps. Offsets (and LogAppendTime) are patched into these bytes in place.
+    const batches = v.batches;
     let logAppendTimeMs = -1n;
     if (this.config.topicValue(meta.configs, 'message.timestamp.type') === 'LogAppendTime') {
       logAppendTimeMs = BigInt(this.clock.now());

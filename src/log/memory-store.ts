@@ -63,7 +63,10 @@ class MemoryPartitionLog implements PartitionLog {
     const headers = batches.map((b) => checkAppendable(b));
     const first = this.leo;
     for (let i = 0; i < batches.length; i++) {
-      const buf = batches[i]!;
+      // Batches arrive as views into request frames (socket chunks); keeping a view would pin
+      // the whole chunk, so a view is copied into a buffer of its own.
+      const given = batches[i]!;
+      const buf = given.byteOffset === 0 && given.length === given.buffer.byteLength ? given : Buffer.from(given);
       const h = headers[i]!;
       const base = this.leo;
       const last = base + BigInt(h.lastOffsetDelta);

@@ -49,6 +49,7 @@ export class Connection implements ConnectionInfo {
   private readonly slots: Slot[] = [];
   private inFlightBytes = 0;
   private writeBlocked = false;
+  private corked = false;
   private paused = false;
   private stopped = false;
   private closed = false;
@@ -221,6 +222,7 @@ export class Connection implements ConnectionInfo {
       const o = slot.outcome;
       if (o === null) continue;
       if (Buffer.isBuffer(o)) {
+        this.corkUntilNextTick();
         if (!this.socket.write(o)) this.writeBlocked = true;
       } else {
         this.close(o.reason, 'info');
@@ -228,6 +230,20 @@ export class Connection implements ConnectionInfo {
       }
     }
     this.updateFlow();
+  }
+
+  /**
+   * Responses completed in the same tick (pipelined produces) leave in one write instead of one
+   * syscall each.
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   private updateFlow(): void {
