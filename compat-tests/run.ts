@@ -1,0 +1,187 @@
+// `npm run compat`: every stock client in compat-tests/<client>/ against a fresh Brook, then
+// cross-client pairs; prints the matrix, writes RESULTS.md, ends with "N passed, N failed".
+// The contract each client folder follows is in compat-tests/README.md.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBroker, type Broker } from '../src/broker.js';
+
+type Status = 'pass' | 'fail' | 'skip' | 'known';
+interface Result {
+  client: string;
+  scenario: string;
+  status: Status;
+  detail: string;
+}
+
+const HERE = resolve(dirname(fileURLToPath(import.meta.url)), '../../compat-tests');
+const SCENARIO_TIMEOUT_MS = Number(process.env.BROOK_COMPAT_TIMEOUT_MS ?? 240_000);
+const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** Cross-client pairs: producer, codec, consumer. */
+const PAIRS: Array<[string, string, string]> = [
+  ['kcat', 'lz4', 'kafkajs'],
+  ['kafkajs', 'gzip', 'kcat'],
+  ['kafka-python', 'none', 'sarama'],
+  ['confluent-kafka-python', 'snappy', 'kafka-python'],
+  ['sarama', 'snappy', 'confluent-kafka-python'],
+  ['kafka-go', 'gzip', 'kafkajs'],
+  ['kafkajs', 'none', 'kafka-go'],
+];
+
+function clients(only: string[]): string[] {
+  return readdirSync(HERE)
+    .filter((d) => statSync(join(HERE, d)).isDirectory() && existsSync(join(HERE, d, 'run.sh')))
+    .filter((d) => only.length === 0 || only.includes(d))
+    .sort();
+}
+
+function sh(script: string, args: string[], timeoutMs: number): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, killSignal: 'SIGKILL' });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
+}
+
+function lastLines(text: string, n = 5): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}
+
+function parseJsonLines(out: string): Array<Record<string, unknown>> {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const line of out.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      rows.push(JSON.parse(t) as Record<string, unknown>);
+    } catch {
+      // not a result line
+    }
+  }
+  return rows;
+}
+
+async function withBroker<T>(fn: (b: Broker) => Promise<T> | T): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'brook-compat-'));
+  const broker = await startBroker({ dataDir: dir, logLevel: process.env.BROOK_COMPAT_LOG_LEVEL ?? 'silent' });
+  try {
+    return await fn(broker);
+  } finally {
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function install(client: string): string | null {
+  if (process.env.BROOK_COMPAT_NO_INSTALL === '1') return null;
+  const script = join(HERE, client, 'install.sh');
+  if (!existsSync(script)) return null;
+  const r = sh(script, [], 900_000);
+  return r.code === 0 ? null : `install failed: ${lastLines(r.stderr || r.stdout)}`;
+}
+
+async function runClient(client: string): Promise<Result[]> {
+  const installError = install(client);
+  return withBroker((broker) => {
+    const t0 = Date.now();
+    const r = sh(join(HERE, client, 'run.sh'), ['scenarios', broker.bootstrap], SCENARIO_TIMEOUT_MS);
+    const rows = parseJsonLines(r.stdout).filter((x) => typeof x.scenario === 'string');
+    const results = rows.map((x) => ({
+      client,
+      scenario: String(x.scenario),
+      status: (['pass', 'fail', 'skip', 'known'].includes(String(x.status)) ? x.status : 'fail') as Status,
+      detail: String(x.detail ?? ''),
+    }));
+    if (r.code !== 0 || results.length === 0) {
+      const why = installError ?? `run.sh exited ${r.code} after ${Date.now() - t0} ms: ${lastLines(r.stderr || r.stdout)}`;
+      results.push({ client, scenario: 'runner', status: installError ? 'skip' : 'fail', detail: why });
+    }
+    process.stderr.write(`compat: ${client}: ${results.filter((x) => x.status === 'pass').length}/${results.length} passed (${Date.now() - t0} ms)\n`);
+    return results;
+  });
+}
+
+async function runPair(producer: string, codec: string, consumer: string, available: Set<string>): Promise<Result> {
+  const scenario = `cross: ${producer} -(${codec})-> ${consumer}`;
+  const client = `${producer}→${consumer}`;
+  if (!available.has(producer) || !available.has(consumer)) {
+    return { client, scenario, status: 'skip', detail: 'client not present' };
+  }
+  return withBroker(async (broker) => {
+    const topic = `cross-${codec}`;
+    const created = broker.topics.create(topic, 3, 1, {});
+    if (created.errorCode !== 0) return { client, scenario, status: 'fail', detail: `create topic: ${created.errorMessage}` };
+    const p = sh(join(HERE, producer, 'run.sh'), ['produce', broker.bootstrap, topic, codec], 120_000);
+    const pj = parseJsonLines(p.stdout).at(-1);
+    if (!pj?.ok) return { client, scenario, status: 'fail', detail: `produce: ${String(pj?.error ?? lastLines(p.stderr || p.stdout))}` };
+    const c = sh(join(HERE, consumer, 'run.sh'), ['consume', broker.bootstrap, topic, '20'], 120_000);
+    const cj = parseJsonLines(c.stdout).at(-1);
+    if (!cj?.ok) return { client, scenario, status: 'fail', detail: `consume: ${String(cj?.error ?? lastLines(c.stderr || c.stdout))}` };
+    const got = new Set((cj.messages as Array<{ key: string; value: string }>).map((m) => `${m.key}=${m.value}`));
+    const want = Array.from({ length: 20 }, (_, i) => `k${i}=v${i}-${codec}`);
+    const missing = want.filter((w) => !got.has(w));
+    return missing.length === 0
+      ? { client, scenario, status: 'pass', detail: `${got.size} messages` }
+      : { client, scenario, status: 'fail', detail: `missing ${missing.length}: ${missing.slice(0, 3).join(', ')}` };
+  });
+}
+
+function matrix(results: Result[]): string {
+  const clientsSeen = [...new Set(results.map((r) => r.client))];
+  const scenarios = [...new Set(results.map((r) => r.scenario))];
+  const mark: Record<Status, string> = { pass: 'pass', fail: '**FAIL**', skip: 'skip', known: 'known' };
+  const own = results.filter((r) => !r.scenario.startsWith('cross: '));
+  const ownClients = clientsSeen.filter((c) => own.some((r) => r.client === c));
+  const ownScenarios = scenarios.filter((s) => !s.startsWith('cross: '));
+  const lines = [`| scenario | ${ownClients.join(' | ')} |`, `|---|${ownClients.map(() => '---').join('|')}|`];
+  for (const s of ownScenarios) {
+    const cells = ownClients.map((c) => {
+      const r = own.find((x) => x.client === c && x.scenario === s);
+      return r ? mark[r.status] : '';
+    });
+    lines.push(`| ${s} | ${cells.join(' | ')} |`);
+  }
+  const cross = results.filter((r) => r.scenario.startsWith('cross: '));
+  if (cross.length) {
+    lines.push('', '| cross-client | result | detail |', '|---|---|---|');
+    for (const r of cross) lines.push(`| ${r.scenario.slice(7)} | ${mark[r.status]} | ${r.detail} |`);
+  }
+  const notes = results.filter((r) => r.status !== 'pass' && !r.scenario.startsWith('cross: '));
+  if (notes.length) {
+    lines.push('', '| client | scenario | status | detail |', '|---|---|---|---|');
+    for (const r of notes) lines.push(`| ${r.client} | ${r.scenario} | ${r.status} | ${r.detail.replace(/\|/g, '\\|').slice(0, 300)} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const names = clients(only);
+  const results: Result[] = [];
+  const t0 = Date.now();
+  for (const c of names) results.push(...(await runClient(c)));
+  const available = new Set(names.filter((c) => !results.some((r) => r.client === c && r.scenario === 'runner' && r.status !== 'pass')));
+  for (const [p, codec, c] of PAIRS) {
+    if (only.length && !(only.includes(p) && only.includes(c))) continue;
+    if (!CODECS.includes(codec)) continue;
+    results.push(await runPair(p, codec, c, available));
+  }
+  const passed = results.filter((r) => r.status === 'pass').length;
+  const failed = results.filter((r) => r.status === 'fail').length;
+  const skipped = results.filter((r) => r.status === 'skip' || r.status === 'known').length;
+  const table = matrix(results);
+  const seconds = ((Date.now() - t0) / 1000).toFixed(0);
+  if (only.length === 0) {
+    writeFileSync(
+      join(HERE, 'RESULTS.md'),
+      `# compat-tests results\n\nGenerated by \`npm run compat\` (${new Date().toISOString().slice(0, 10)}, ${seconds} s). ` +
+        `pass = works; known = client limitation documented in FINDINGS.md; skip = the client has no such feature.\n\n${table}\n\n${passed} passed, ${failed} failed, ${skipped} skipped\n`,
+    );
+  }
+  process.stdout.write(`${table}\n\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+await main();
