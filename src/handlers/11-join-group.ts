@@ -32,6 +32,7 @@ export default defineHandler<JoinGroupRequest, JoinGroupResponse>({
       clientId: ctx.header.clientId ?? '',
       clientHost: clientHost(ctx),
       requireKnownMemberId: version >= 4,
+      supportSkippingAssignment: version >= 9,
       reason: req.reason,
     });
     return {

@@ -1,6 +1,7 @@
 // SyncGroup (key 14), v0-v5. The leader sends the assignments; followers wait for them. v5+
 // echo (and check) the protocol type and name. Deferred like JoinGroup.
 
+import { ErrorCode } from '../../protocol/errors.js';
 import {
   SyncGroupApi,
   decodeSyncGroupRequest,
@@ -17,6 +18,10 @@ export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
   decode: decodeSyncGroupRequest,
   encode: encodeSyncGroupResponse,
   async handle(req, ctx) {
+    // v5+ must name the protocol type and name (Kafka checks this before the coordinator).
+    if (ctx.header.apiVersion >= 5 && (req.protocolType === null || req.protocolName === null)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+    }
     const r = await ctx.groups.syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,
