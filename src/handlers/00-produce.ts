@@ -1,7 +1,12 @@
-// Produce (key 0), advertised v0-v11; v3+ implemented (record batch v2).
-// Like Kafka 4 (KAFKA-18659) v0-v2 are advertised, because librdkafka < 2.11 enables compression
-// only when Produce v0 is in the range, but they are not served: every partition of such a request
-// gets UNSUPPORTED_VERSION (legacy message sets come with the compat issue).
+// Produce (key 0), v0-v11.
+// v3+ carry one record batch v2 per partition. v0-v2 (sarama's default V0_8_2_0, kafka-python's
+// fallback) carry legacy message sets (magic 0/1): like Kafka 3.x (LogValidator) they are checked
+// (CRC-32 of every message, one magic per set, a compressed set is one wrapper of uncompressed
+// messages of its magic) and converted to one v2 batch, keeping the producer's codec, with magic-0
+// timestamps as -1 (NO_TIMESTAMP); the batch then takes the normal append path (offsets,
+// max.message.bytes on the converted batch, LogAppendTime). Like Kafka, v0-v2 do not pin a magic
+// (magic 0 and 1 are accepted in all three). Deliberate difference: a magic-2 batch in v0-v2
+// (which no client sends; Kafka 3.x accepts it) is answered UNSUPPORTED_VERSION.
 // acks 0/1/-1 (any other value: INVALID_REQUIRED_ACKS). On a single node acks=-1 is satisfied by
 // the leader's append. acks=0 gets no response at all; if such a request fails, the connection is
 // closed instead (Kafka's way of telling an acks=0 producer).
@@ -17,9 +22,32 @@ import {
   type ProduceResponse,
 } from '../../protocol/generated/00-produce.js';
 import type { Encodable } from '../../protocol/primitives/writer.js';
+import { CURRENT_MAGIC, MAGIC_OFFSET } from '../../protocol/records/constants.js';
+import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
+import type { RequestContext } from './types.js';
 import { NoResponse, defineHandler } from './types.js';
 
 type PartitionOut = Encodable<ProduceResponse['responses'][number]['partitionResponses'][number]>;
+
+/** Produce v0-v2: validate and convert the message set, then append the v2 batch. */
+function appendLegacy(ctx: RequestContext, topic: string, partition: number, records: Buffer | null): ReturnType<RequestContext['replicas']['append']> {
+  const fail = (errorCode: number, errorMessage: string | null = null) => ({
+    errorCode,
+    errorMessage,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+  });
+  const log = ctx.replicas.partition(topic, partition);
+  // Unknown partitions and empty record sets: the normal path answers them.
+  if (!log || records === null || records.length === 0) return ctx.replicas.append(topic, partition, records);
+  if (records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC) {
+    return fail(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-v2 carry message sets (magic 0/1); send record batches v2 with Produce v3+');
+  }
+  const c = convertProduceMessageSet(records);
+  if (!c.ok) return { ...fail(c.errorCode, c.message), logStartOffset: log.logStartOffset };
+  return ctx.replicas.append(topic, partition, c.batch);
+}
 
 export default defineHandler<ProduceRequest, ProduceResponse>({
   api: ProduceApi,
@@ -36,14 +64,11 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
       partitionResponses: t.partitionData.map((p): PartitionOut => {
         let errorCode: number;
         let out: PartitionOut;
-        if (version < 3) {
-          errorCode = ErrorCode.UNSUPPORTED_VERSION;
-          out = { index: p.index, errorCode, baseOffset: -1n, errorMessage: 'Produce v0-v2 (message format v0/v1) is not supported; use v3+' };
-        } else if (!acksValid) {
+        if (!acksValid) {
           errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
           out = { index: p.index, errorCode, baseOffset: -1n };
         } else {
-          const r = ctx.replicas.append(t.name, p.index, p.records);
+          const r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records);
           errorCode = r.errorCode;
           out = {
             index: p.index,

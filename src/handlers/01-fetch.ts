@@ -1,4 +1,10 @@
-// Fetch (key 1), v4-v17 (v0-v3 need legacy message formats: compat issue).
+// Fetch (key 1), v0-v17.
+// - v0-v3 (old clients: sarama's default V0_8_2_0, kafka-python's fallback) get the stored v2 batches
+//   down-converted, as Kafka's RecordsUtil.downConvert does: magic 0 for v0-v1, magic 1 for v2-v3,
+//   uncompressed, offsets kept, headers dropped, control batches and records below the fetch offset
+//   left out; partition_max_bytes (and v3's max_bytes) apply to the converted size, with at least
+//   one message (for v3 only in the first partition with data, KIP-74). No isolation level: read
+//   uncommitted. v4+ return stored bytes as below.
 // - Returns stored batches as they are, starting with the batch that contains the fetch offset;
 //   at least one whole batch even above the limits (KIP-74); max_bytes across the response,
 //   partition_max_bytes per partition.
@@ -23,6 +29,8 @@ import type { Encodable } from '../../protocol/primitives/writer.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { defineHandler, type RequestContext } from './types.js';
 import { leaderEpochError } from './epochs.js';
+import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD } from '../../protocol/records/constants.js';
+import { downConvertBatches, type LegacyMagic } from '../../protocol/records/legacy.js';
 
 type TopicOut = Encodable<FetchResponse['responses'][number]>;
 const READ_COMMITTED = 1;
@@ -33,8 +41,48 @@ interface Target {
   partitions: FetchRequest['topics'][number]['partitions'];
 }
 
+/** Splits a read's chunks (whole stored batches, possibly several per chunk) into single batches. */
+function splitBatches(chunks: Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    let p = 0;
+    while (c.length - p >= LOG_OVERHEAD) {
+      const size = LOG_OVERHEAD + c.readInt32BE(p + BATCH_LENGTH_OFFSET);
+      if (size <= LOG_OVERHEAD || p + size > c.length) break;
+      out.push(c.subarray(p, p + size));
+      p += size;
+    }
+  }
+  return out;
+}
+
+/**
+ * Fetch v0-v3: one partition read, down-converted to a message set of `magic`. Reads on past
+ * batches that convert to nothing (control batches) so the client never loops on an offset.
+ */
+function readLegacy(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, magic: LegacyMagic) {
+  let offset = fetchOffset;
+  for (let round = 0; ; round++) {
+    const r = ctx.replicas.read(topic, partition, offset, limit, minOne);
+    if (r.errorCode !== ErrorCode.NONE || !r.records || r.records.bytes === 0) return { read: r, records: null as Buffer | null, errorCode: r.errorCode };
+    let converted;
+    try {
+      converted = downConvertBatches(splitBatches(r.records.chunks), magic, fetchOffset, { maxBytes: limit, minOneMessage: minOne });
+    } catch (err) {
+      const code = (err as { code?: string }).code === 'ERR_UNSUPPORTED_COMPRESSION' ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE : ErrorCode.CORRUPT_MESSAGE;
+      ctx.logger.warn({ topic, partition, offset, err: (err as Error).message }, 'fetch v0-v3 down-conversion failed');
+      return { read: r, records: null, errorCode: code };
+    }
+    if (converted.count > 0 || converted.truncated || converted.nextOffset <= offset || converted.nextOffset >= r.highWatermark || round >= 100) {
+      return { read: r, records: converted.count > 0 ? converted.records : null, errorCode: ErrorCode.NONE };
+    }
+    offset = converted.nextOffset;
+  }
+}
+
 function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
-  let budget = req.maxBytes;
+  const version = ctx.header.apiVersion;
+  let budget = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
   let bytes = 0;
   let errors = false;
   const aborted = req.isolationLevel === READ_COMMITTED ? [] : null;
@@ -53,6 +101,22 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
       const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
       if (epochErr !== ErrorCode.NONE) return unknown(epochErr);
       const limit = Math.max(0, Math.min(p.partitionMaxBytes, budget));
+      if (version < 4) {
+        const l = readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 || bytes === 0, version < 2 ? 0 : 1);
+        if (l.errorCode !== ErrorCode.NONE) errors = true;
+        if (l.records) {
+          bytes += l.records.length;
+          budget -= l.records.length;
+        }
+        return {
+          ...base,
+          errorCode: l.errorCode,
+          highWatermark: l.read.highWatermark,
+          lastStableOffset: l.read.lastStableOffset,
+          logStartOffset: l.read.logStartOffset,
+          records: l.records ?? (l.errorCode === ErrorCode.NONE ? Buffer.alloc(0) : null),
+        };
+      }
       const r = ctx.replicas.read(t.topic, p.partition, p.fetchOffset, limit, bytes === 0);
       if (r.errorCode !== ErrorCode.NONE) errors = true;
       const records = r.records && r.records.bytes > 0 ? Buffer.concat(r.records.chunks, r.records.bytes) : null;
@@ -75,7 +139,7 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
 
 export default defineHandler<FetchRequest, FetchResponse>({
   api: FetchApi,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 17,
   decode: decodeFetchRequest,
   encode: encodeFetchResponse,
