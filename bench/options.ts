@@ -1,7 +1,7 @@
 // Command-line flags (and BENCH_* environment variables) of the load generator.
 
 export type Store = 'memory' | 'file';
-export type Phase = 'startup' | 'produce' | 'fetch' | 'loopback';
+export type Phase = 'startup' | 'produce' | 'fetch' | 'loopback' | 'group';
 
 export interface Options {
   quick: boolean;
@@ -18,6 +18,8 @@ export interface Options {
   partitionMaxBytes: number;
   maxBytes: number;
   starts: number;
+  /** Repetitions of each consumer-group measurement (median reported). */
+  groupRuns: number;
   skip: Set<Phase>;
   verifyCrc: boolean;
   cpuProfDir: string | undefined;
@@ -31,10 +33,10 @@ const HELP = `npm run bench -- [flags]     (or: node dist/bench/run.js [flags])
 
 Starts Brook as a child process (--memory, then --data-dir <tmp>), drives it with pipelined raw
 Produce v7 / Fetch v11, replays the same traffic against a trivial loopback sink, and measures
-startup. Prints a table; the last line is one JSON object with every figure.
+startup, and times consumer-group joins and rebalances with kafkajs consumers. Prints a table; the last line is one JSON object with every figure.
 
-  --quick                 smoke run (phases of ~0.1-0.6 s, ~10 s in all): 200k x 100 B,
-                          50k x 1 KiB, 3 starts
+  --quick                 smoke run (phases of ~0.1-0.6 s): 200k x 100 B, 50k x 1 KiB,
+                          3 starts, 1 group run per configuration
   --stores LIST           memory,file (default both)
   --sizes LIST            record value sizes in bytes (default 100,1024)
   --msgs LIST             messages per size (default 6000000,1500000)
@@ -44,7 +46,9 @@ startup. Prints a table; the last line is one JSON object with every figure.
   --in-flight N           Produce requests in flight per connection (default 16)
   --fetch-conns N         fetch connections, partitions split between them (default 1)
   --starts N              broker starts for the startup median (default 5)
-  --skip LIST             phases to skip: startup,produce,fetch,loopback (fetch needs produce)
+  --group-runs N          repetitions of each consumer-group measurement (default 3)
+  --skip LIST             phases to skip: startup,produce,fetch,loopback,group (fetch needs
+                          produce)
   --verify-crc            check the CRC of every fetched batch (default: first batch of each
                           partition in every response)
   --cpu-prof DIR          run the broker children with node --cpu-prof, profiles written to DIR
@@ -96,7 +100,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   }
   const known = new Set([
     '--stores', '--sizes', '--msgs', '--partitions', '--batch', '--conns', '--in-flight', '--fetch-conns',
-    '--starts', '--skip', '--cpu-prof', '--broker-node-args', '--broker-output', '--tmp-dir', '--timeout',
+    '--starts', '--group-runs', '--skip', '--cpu-prof', '--broker-node-args', '--broker-output', '--tmp-dir', '--timeout',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag ${k}\n\n${HELP}`);
 
@@ -111,7 +115,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const msgs = msgsList ? list(msgsList).map((s) => int('--msgs', s)) : defaultMsgs;
   if (msgs.length !== sizes.length) throw new Error(`--msgs needs one count per size (${sizes.length})`);
   const skip = new Set(list(flags.get('--skip') ?? '') as Phase[]);
-  for (const p of skip) if (!['startup', 'produce', 'fetch', 'loopback'].includes(p)) throw new Error(`--skip: unknown phase ${p}`);
+  for (const p of skip) if (!['startup', 'produce', 'fetch', 'loopback', 'group'].includes(p)) throw new Error(`--skip: unknown phase ${p}`);
   if (skip.has('produce')) skip.add('fetch');
 
   return {
@@ -127,6 +131,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     partitionMaxBytes: 1024 * 1024,
     maxBytes: 50 * 1024 * 1024,
     starts: int('--starts', get('--starts', 'BENCH_STARTS') ?? (quick ? '3' : '5')),
+    groupRuns: int('--group-runs', flags.get('--group-runs') ?? (quick ? '1' : '3')),
     skip,
     verifyCrc: bools.has('--verify-crc'),
     cpuProfDir: flags.get('--cpu-prof'),

@@ -4,13 +4,15 @@
 // --memory and once with --data-dir <tmp>, so that its CPU time can be read from /proc. For each
 // record size: pipelined raw Produce v7 of prepared batches, then Fetch v11 of everything, then
 // the same traffic replayed against a trivial loopback sink (the floor cost of moving the bytes
-// through Node sockets). Plus startup time and RSS. Table first, one JSON object as the last line.
+// through Node sockets). Plus startup time and RSS, and consumer-group join / rebalance times
+// with kafkajs consumers (bench/group.ts). Table first, one JSON object as the last line.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RawClient } from '../src/client/raw-client.js';
+import { defaultGroupConfigs, runGroupPhase, type GroupResult } from './group.js';
 import { parseOptions, type Options, type Store } from './options.js';
 import {
   BenchFailure,
@@ -255,6 +257,17 @@ async function main(): Promise<void> {
     }
   }
 
+  let group: GroupResult[] = [];
+  if (!opts.skip.has('group')) {
+    group = await runGroupPhase({
+      partitions: opts.partitions,
+      consumers: 4,
+      repeats: opts.groupRuns,
+      configs: defaultGroupConfigs(),
+      timeoutS: Math.min(opts.timeoutS, 120),
+    });
+  }
+
   // ---- table ----
   const out: string[] = [];
   out.push('');
@@ -299,6 +312,34 @@ async function main(): Promise<void> {
     const idle = runs.map((r) => `${r.store} ${sizeLabel(r.valueBytes)} ${r.idleRssMB}`).join(', ');
     out.push(`Idle RSS of the phase brokers before traffic (MiB): ${idle}`);
   }
+  if (group.length) {
+    const ms = (xs: number[]): string => xs.map((x) => String(x)).join(' ');
+    out.push('');
+    out.push(
+      table([
+        ['group config', 'heartbeat / maxWait ms', 'broker', 'join median ms', 'join samples', 'leave median ms', 'leave samples', 'disconnect->LeaveGroup ms'],
+        ...group.map((g) => [
+          g.config.name,
+          `${g.config.heartbeatIntervalMs}${g.config.heartbeatMs === undefined ? '*' : ''} / ${g.config.maxWaitTimeMs}${g.config.maxWaitMs === undefined ? '*' : ''}`,
+          g.config.brokerSet.length ? g.config.brokerSet.join(' ') : 'defaults',
+          g.joinMedianMs.toFixed(0),
+          ms(g.samples.map((s) => s.joinMs)),
+          g.leaveMedianMs.toFixed(0),
+          ms(g.samples.map((s) => s.leaveMs)),
+          ms(g.samples.map((s) => s.disconnectToLeaveMs)),
+        ]),
+      ]),
+    );
+    out.push('');
+    out.push(
+      `Consumer groups: ${opts.partitions} partitions, 4 kafkajs consumers in one group, fresh memory-store broker per config, ` +
+        `${opts.groupRuns} run(s) each (* = kafkajs default). join = consumers start connecting -> group Stable with every partition ` +
+        'owned exactly once (GROUP_JOIN events + DescribeGroups); leave = LeaveGroup sent by one member -> the 3 others own every partition. ' +
+        'kafkajs heartbeats (and so learns of a rebalance) only between fetch long-polls, so maxWait (default 5000 ms), not the ' +
+        'heartbeat interval, bounds both figures; Brook group.initial.rebalance.delay.ms defaults to 0 (Kafka: 3000).',
+    );
+    for (const g of group) for (const a of g.anomalies) out.push(`group ${g.config.name}: ${a}`);
+  }
   out.push(`Total bench time ${((performance.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(out.join('\n') + '\n');
 
@@ -323,10 +364,12 @@ async function main(): Promise<void> {
       sizes: opts.sizes,
       msgs: opts.msgs,
       starts: opts.starts,
+      groupRuns: opts.groupRuns,
     },
     startup,
     runs,
     loopback,
+    group,
     totalSeconds: round((performance.now() - started) / 1000, 1),
   };
   process.stdout.write(JSON.stringify(json) + '\n');
