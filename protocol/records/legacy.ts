@@ -174,14 +174,13 @@ function unwrap(wrapper: ShallowEntry): LegacyMessage[] {
     if (e.magic !== wrapper.magic) throw invalid(`inner message magic ${e.magic} does not match wrapper magic ${wrapper.magic}`);
     if ((e.attributes & CODEC_MASK) !== 0) throw invalid('inner messages must not be compressed');
   }
+  // Magic 1: absolute = wrapper offset - last inner offset + inner offset. A wrapper offset of 0
+  // (some librdkafka versions, kafkajs) or one below the last inner offset leaves the inner offsets
+  // as they are; Kafka rejects the latter with INVALID_RECORD, but a broker reassigns offsets
+  // anyway, so Brook accepts it.
   let base = 0n;
-  if (wrapper.magic === 1 && wrapper.offset !== 0n) {
-    const lastInner = entries[entries.length - 1]!.offset;
-    if (wrapper.offset < lastInner) {
-      throw invalid(`wrapper offset ${wrapper.offset} is less than the last inner offset ${lastInner}`);
-    }
-    base = wrapper.offset - lastInner;
-  }
+  const lastInner = entries[entries.length - 1]!.offset;
+  if (wrapper.magic === 1 && wrapper.offset > 0n && wrapper.offset >= lastInner) base = wrapper.offset - lastInner;
   const logAppend = wrapper.magic === 1 && (wrapper.attributes & LEGACY_TIMESTAMP_TYPE_BIT) !== 0;
   return entries.map((e) => ({
     offset: wrapper.magic === 1 ? base + e.offset : e.offset,
