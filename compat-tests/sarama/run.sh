@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# run.sh scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+if [ ! -x "$HERE/.build/runner" ] || [ "$HERE/main.go" -nt "$HERE/.build/runner" ]; then
+  if command -v go >/dev/null 2>&1; then bash "$HERE/build.sh"; fi
+fi
+if [ ! -x "$HERE/.build/runner" ]; then
+  echo '{"scenario":"runner","status":"skip","detail":"sarama runner not built (go / golang-github-shopify-sarama-dev missing; run install.sh)"}'
+  echo '{"ok":false,"error":"sarama runner not built"}'
+  exit 0
+fi
+exec "$HERE/.build/runner" "$@"
