@@ -1,0 +1,619 @@
+# kafka-python 2.0.2 (Debian python3-kafka) against Brook. Run with /usr/bin/python3.
+# Usage: runner.py scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
+# Every client is built with DEFAULT settings (api_version not set): kafka-python then probes
+# the broker with ApiVersions v0 + Metadata v0 and guesses its release (kafka/conn.py:1167-1195).
+# Each scenario runs in its own forked process with a hard time limit (kafka-python has
+# unbounded loops, e.g. KafkaAdminClient._wait_for_futures never ends when a future fails).
+import json
+import logging
+import multiprocessing as mp
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+
+import kafka
+from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+SCENARIO_LIMIT_S = float(os.environ.get('BROOK_COMPAT_SCENARIO_S', '40'))
+TOTAL_LIMIT_S = float(os.environ.get('BROOK_COMPAT_TOTAL_S', '220'))
+PREFIX = 'kp-'
+GROUP = 'kp-group'
+
+
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + '\n')
+    sys.stdout.flush()
+
+
+class Known(Exception):
+    """A client limitation documented in FINDINGS.md."""
+
+
+class Skip(Exception):
+    """The client has no such feature."""
+
+
+# ---------------------------------------------------------------- helpers
+
+def admin(bs):
+    return KafkaAdminClient(bootstrap_servers=bs, client_id='brook-compat-kp-admin')
+
+
+def ensure_topic(bs, topic, partitions=3):
+    a = admin(bs)
+    try:
+        a.create_topics([NewTopic(topic, partitions, 1)], timeout_ms=10000)
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        a.close()
+
+
+def produce(bs, topic, msgs, **cfg):
+    """msgs: list of (key, value, headers). Returns the RecordMetadata list."""
+    # kafka-python 2.0.2 maps error codes it does not know (e.g. 76) to UnknownError(-1); keep the
+    # raw partition responses so a failure can name the code the broker really sent.
+    cap = _ResponseCapture()
+    log = logging.getLogger('kafka.producer.sender')
+    log.addHandler(cap)
+    log.setLevel(logging.DEBUG)
+    p = KafkaProducer(bootstrap_servers=bs, client_id='brook-compat-kp-producer', **cfg)
+    try:
+        futs = [p.send(topic, key=k, value=v, headers=h or None) for k, v, h in msgs]
+        p.flush(timeout=20)
+        try:
+            return [f.get(timeout=20) for f in futs]
+        except kafka.errors.KafkaError as e:
+            raise RuntimeError('%r; broker partition responses with errors: %s' % (e, cap.errors[:2]))
+    finally:
+        p.close(timeout=5)
+        log.removeHandler(cap)
+
+
+class _ResponseCapture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.errors = []
+
+    def emit(self, record):
+        msg = record.getMessage()
+        if msg.startswith('Parsing produce response'):
+            self.errors.extend(re.findall(r'\(partition=\d+, error_code=[1-9-]\d*[^)]*\)', msg))
+
+
+def read_all(bs, topic, count, timeout_s=20, seek=None, partitions=None):
+    """Assign every partition (no group), seek to beginning (or seek(c, tps)), read count records."""
+    c = KafkaConsumer(bootstrap_servers=bs, client_id='brook-compat-kp-reader', group_id=None,
+                      enable_auto_commit=False)
+    try:
+        parts = partitions
+        if parts is None:
+            deadline = time.time() + 10
+            ps = None
+            while time.time() < deadline:
+                ps = c.partitions_for_topic(topic)
+                if ps:
+                    break
+                time.sleep(0.2)
+            if not ps:
+                raise RuntimeError('no partitions for %s' % topic)
+            parts = [TopicPartition(topic, p) for p in sorted(ps)]
+        c.assign(parts)
+        if seek is None:
+            c.seek_to_beginning(*parts)
+        else:
+            seek(c, parts)
+        got = []
+        deadline = time.time() + timeout_s
+        while len(got) < count and time.time() < deadline:
+            for tp, recs in c.poll(timeout_ms=500).items():
+                got.extend(recs)
+        return got
+    finally:
+        c.close()
+
+
+def msgset(n, tag, headers=None):
+    return [(('k%d' % i).encode(), ('v%d-%s' % (i, tag)).encode(), headers) for i in range(n)]
+
+
+def check_roundtrip(bs, topic, n, tag, **cfg):
+    ensure_topic(bs, topic)
+    md = produce(bs, topic, msgset(n, tag), **cfg)
+    got = read_all(bs, topic, n)
+    vals = sorted(r.value.decode() for r in got)
+    want = sorted('v%d-%s' % (i, tag) for i in range(n))
+    if vals != want:
+        raise AssertionError('read back %d/%d records: %s' % (len(got), n, vals[:5]))
+    offs = sorted({(m.partition, m.offset) for m in md})
+    return '%d records produced and read back; producer offsets %s' % (n, offs[:3])
+
+
+def group_consumer(bs, topic, name):
+    return KafkaConsumer(topic, bootstrap_servers=bs, group_id=GROUP, client_id=name,
+                         enable_auto_commit=False, auto_offset_reset='earliest')
+
+
+# ---------------------------------------------------------------- scenarios
+
+def s_version_guess(bs):
+    client = KafkaClient(bootstrap_servers=bs, client_id='brook-compat-kp-probe')
+    try:
+        guessed = client.check_version(timeout=10)
+    finally:
+        client.close()
+    p = KafkaProducer(bootstrap_servers=bs, client_id='brook-compat-kp-probe2')
+    try:
+        pv = p.config['api_version']
+    finally:
+        p.close(timeout=5)
+    d = 'check_version()=%s KafkaProducer.config[api_version]=%s' % (guessed, pv)
+    if tuple(pv)[:2] < (2, 1) or tuple(guessed)[:2] < (2, 1):
+        raise AssertionError(d + ' (< 2.1: kafka-python would fall back to old message formats)')
+    return d
+
+
+def s_bootstrap_metadata(bs):
+    c = KafkaClient(bootstrap_servers=bs, client_id='brook-compat-kp-meta')
+    try:
+        f = c.cluster.request_update()
+        deadline = time.time() + 10
+        while not f.is_done and time.time() < deadline:
+            c.poll(timeout_ms=200)
+        brokers = c.cluster.brokers()
+        if not f.succeeded() or not brokers:
+            raise AssertionError('metadata update %s, brokers %s' % (f.exception if f.is_done else 'pending', brokers))
+        return 'brokers=%s controller=%s' % ([(b.nodeId, b.host, b.port) for b in brokers], c.cluster.controller)
+    finally:
+        c.close()
+
+
+def s_admin_create_topic(bs):
+    a = admin(bs)
+    try:
+        r = a.create_topics([NewTopic(PREFIX + 'created', 3, 1)], timeout_ms=10000)
+        errs = [t for t in r.topic_errors if t[1] != 0]
+        if errs:
+            raise AssertionError('topic_errors %s' % errs)
+        try:
+            a.create_topics([NewTopic(PREFIX + 'created', 3, 1)], timeout_ms=10000)
+            raise AssertionError('second create did not report TopicAlreadyExists')
+        except TopicAlreadyExistsError:
+            pass
+        return 'CreateTopics v%d ok; second create -> TopicAlreadyExistsError' % r.API_VERSION
+    finally:
+        a.close()
+
+
+def s_admin_list_topics(bs):
+    ensure_topic(bs, PREFIX + 'created')
+    a = admin(bs)
+    try:
+        ts = a.list_topics()
+        if PREFIX + 'created' not in ts:
+            raise AssertionError('list_topics() = %s' % ts)
+        return 'list_topics() -> %d topics incl. %screated' % (len(ts), PREFIX)
+    finally:
+        a.close()
+
+
+def s_admin_describe_topics(bs):
+    ensure_topic(bs, PREFIX + 'created')
+    a = admin(bs)
+    try:
+        d = a.describe_topics([PREFIX + 'created'])
+        t = d[0]
+        if t['error_code'] != 0 or len(t['partitions']) != 3:
+            raise AssertionError('describe_topics = %s' % d)
+        leaders = sorted(p['leader'] for p in t['partitions'])
+        return 'describe_topics: 3 partitions, leaders %s' % leaders
+    finally:
+        a.close()
+
+
+def s_produce_unkeyed(bs):
+    t = PREFIX + 'unkeyed'
+    ensure_topic(bs, t)
+    md = produce(bs, t, [(None, ('u%d' % i).encode(), None) for i in range(30)])
+    got = read_all(bs, t, 30)
+    if len(got) != 30 or any(r.key is not None for r in got):
+        raise AssertionError('read %d records, keys %s' % (len(got), {r.key for r in got}))
+    return '30 unkeyed records over partitions %s' % sorted({m.partition for m in md})
+
+
+def s_produce_keyed(bs):
+    t = PREFIX + 'keyed'
+    ensure_topic(bs, t)
+    msgs = [(('key%d' % (i % 5)).encode(), ('v%d' % i).encode(), None) for i in range(30)]
+    md = produce(bs, t, msgs)
+    part_of = {}
+    for (k, _, _), m in zip(msgs, md):
+        if part_of.setdefault(k, m.partition) != m.partition:
+            raise AssertionError('key %s went to two partitions' % k)
+    got = read_all(bs, t, 30)
+    for r in got:
+        if part_of[r.key] != r.partition:
+            raise AssertionError('record %s read from partition %d, produced to %d' % (r.key, r.partition, part_of[r.key]))
+    if len(got) != 30:
+        raise AssertionError('read %d/30' % len(got))
+    # per-partition order
+    by_p = {}
+    for r in got:
+        by_p.setdefault(r.partition, []).append(r.offset)
+    if any(v != sorted(v) for v in by_p.values()):
+        raise AssertionError('offsets out of order %s' % by_p)
+    return '30 keyed records, same key -> same partition, %s' % sorted(part_of.items())
+
+
+def s_acks(acks):
+    def run(bs):
+        return check_roundtrip(bs, PREFIX + 'acks-%s' % acks, 10, 'acks%s' % acks, acks=acks)
+    return run
+
+
+def s_compression(codec):
+    def run(bs):
+        return check_roundtrip(bs, PREFIX + 'comp-' + codec, 50, codec, compression_type=codec)
+    return run
+
+
+def s_headers(bs):
+    t = PREFIX + 'headers'
+    ensure_topic(bs, t)
+    # kafka-python 2.0.2 only accepts bytes header values (no null value): kafka/producer/kafka.py:593
+    hdrs = [('h1', b'one'), ('h2', b''), ('h1', b'dup'), ('bin', bytes(range(256)))]
+    produce(bs, t, [(b'k', b'v', hdrs)])
+    got = read_all(bs, t, 1)
+    if len(got) != 1:
+        raise AssertionError('read %d/1' % len(got))
+    if list(got[0].headers) != hdrs:
+        raise AssertionError('headers %r != %r' % (got[0].headers, hdrs))
+    return 'headers round-trip: %s' % [(k, len(v)) for k, v in got[0].headers]
+
+
+def s_consume_from_beginning(bs):
+    t = PREFIX + 'consume'
+    ensure_topic(bs, t, 1)
+    produce(bs, t, msgset(20, 'c'))
+    got = read_all(bs, t, 20)
+    vals = [r.value.decode() for r in got]
+    if vals != ['v%d-c' % i for i in range(20)]:
+        raise AssertionError('got %s' % vals)
+    return '20 records in order from offset 0'
+
+
+def s_consume_from_offset(bs):
+    t = PREFIX + 'consume'
+    ensure_topic(bs, t, 1)
+    c0 = read_all(bs, t, 20, timeout_s=5)
+    if len(c0) < 20:
+        produce(bs, t, msgset(20, 'c'))
+    tp = TopicPartition(t, 0)
+    got = read_all(bs, t, 8, seek=lambda c, parts: c.seek(tp, 12), partitions=[tp])
+    offs = [r.offset for r in got]
+    if not offs or offs[0] != 12 or offs != list(range(12, 12 + len(offs))):
+        raise AssertionError('offsets %s' % offs)
+    return 'assign + seek(12) -> offsets %d..%d' % (offs[0], offs[-1])
+
+
+def s_consume_from_timestamp(bs):
+    t = PREFIX + 'ts'
+    ensure_topic(bs, t, 1)
+    base = int(time.time() * 1000) - 100000
+    p = KafkaProducer(bootstrap_servers=bs)
+    try:
+        for i in range(10):
+            p.send(t, key=b'k%d' % i, value=b'v%d' % i, timestamp_ms=base + i * 1000)
+        p.flush(timeout=20)
+    finally:
+        p.close(timeout=5)
+    tp = TopicPartition(t, 0)
+    c = KafkaConsumer(bootstrap_servers=bs, group_id=None, enable_auto_commit=False)
+    try:
+        r = c.offsets_for_times({tp: base + 4500})
+        if r[tp] is None or r[tp].offset != 5 or r[tp].timestamp != base + 5000:
+            raise AssertionError('offsets_for_times(base+4500) = %s (want offset 5, ts base+5000)' % r)
+        late = c.offsets_for_times({tp: base + 10 ** 7})
+        if late[tp] is not None:
+            raise AssertionError('offsets_for_times(future) = %s (want None)' % late)
+        bo, eo = c.beginning_offsets([tp]), c.end_offsets([tp])
+        if bo[tp] != 0 or eo[tp] != 10:
+            raise AssertionError('beginning %s end %s' % (bo, eo))
+        c.assign([tp])
+        c.seek(tp, r[tp].offset)
+        got = []
+        deadline = time.time() + 15
+        while len(got) < 5 and time.time() < deadline:
+            for recs in c.poll(timeout_ms=500).values():
+                got.extend(recs)
+        if [x.value for x in got] != [b'v%d' % i for i in range(5, 10)] or got[0].timestamp != base + 5000:
+            raise AssertionError('read %s' % [(x.offset, x.timestamp) for x in got])
+        return 'offsets_for_times -> offset 5 (ts ok); future -> None; beginning/end 0/10; read 5..9'
+    finally:
+        c.close()
+
+
+class GroupMember(threading.Thread):
+    """One group consumer in its own thread: kafka-python's poll() blocks inside JoinGroup until
+    the rebalance completes (ensure_active_group has no timeout in 2.0.2), so two members cannot
+    share a thread."""
+
+    def __init__(self, bs, topic, name, seen):
+        super().__init__(daemon=True)
+        self.bs, self.topic, self.name, self.seen = bs, topic, name, seen
+        self.stop = threading.Event()
+        self.assigned = set()
+        self.committed = {}
+        self.error = None
+
+    def run(self):
+        c = None
+        try:
+            c = group_consumer(self.bs, self.topic, self.name)
+            while not self.stop.is_set():
+                for recs in c.poll(timeout_ms=200).values():
+                    for r in recs:
+                        self.seen[(r.partition, r.offset)] = self.name
+                self.assigned = {tp.partition for tp in c.assignment()}
+            c.commit()
+            self.committed = {tp.partition: c.committed(tp) for tp in c.assignment()}
+        except BaseException as e:  # noqa
+            self.error = e
+        finally:
+            if c is not None:
+                c.close()
+
+
+def s_group_two_consumers(bs):
+    t = PREFIX + 'group'
+    ensure_topic(bs, t, 3)
+    produce(bs, t, msgset(30, 'g'))
+    seen = {}
+    m1 = GroupMember(bs, t, 'kp-member-1', seen)
+    m2 = GroupMember(bs, t, 'kp-member-2', seen)
+    m1.start()
+    deadline = time.time() + 25
+    while not m1.assigned and time.time() < deadline and m1.error is None:
+        time.sleep(0.1)
+    alone = sorted(m1.assigned)
+    m2.start()
+    try:
+        while time.time() < deadline and m1.error is None and m2.error is None:
+            a1, a2 = m1.assigned, m2.assigned
+            if a1 and a2 and not (a1 & a2) and len(a1 | a2) == 3 and len(seen) >= 30:
+                break
+            time.sleep(0.1)
+    finally:
+        m1.stop.set()
+        m2.stop.set()
+        m1.join(15)
+        m2.join(15)
+    if m1.error or m2.error:
+        raise AssertionError('member error: %r / %r' % (m1.error, m2.error))
+    a1, a2 = sorted(m1.assigned), sorted(m2.assigned)
+    if not a1 or not a2 or set(a1) & set(a2) or len(set(a1) | set(a2)) != 3:
+        raise AssertionError('assignments %s / %s (member 1 alone had %s)' % (a1, a2, alone))
+    if len(seen) < 30:
+        raise AssertionError('consumed %d/30 distinct records' % len(seen))
+    committed = {**m1.committed, **m2.committed}
+    rd = KafkaConsumer(bootstrap_servers=bs, group_id=None)
+    try:
+        ends = rd.end_offsets([TopicPartition(t, p) for p in range(3)])
+    finally:
+        rd.close()
+    if any(committed.get(p) != ends[TopicPartition(t, p)] for p in range(3)):
+        raise AssertionError('committed %s, end offsets %s' % (committed, ends))
+    return 'member 1 alone %s; after join %s / %s; 30 records; committed %s' % (alone, a1, a2, sorted(committed.items()))
+
+
+def s_group_resume_committed(bs):
+    t = PREFIX + 'group'
+    ensure_topic(bs, t, 3)
+    produce(bs, t, msgset(9, 'resume'))
+    c = group_consumer(bs, t, 'kp-member-3')
+    try:
+        got = []
+        deadline = time.time() + 25
+        while time.time() < deadline and len(got) < 9:
+            for recs in c.poll(timeout_ms=300).values():
+                got.extend(recs)
+        # read a little longer to catch anything re-delivered
+        end = time.time() + 1.5
+        while time.time() < end:
+            for recs in c.poll(timeout_ms=300).values():
+                got.extend(recs)
+        vals = sorted(r.value.decode() for r in got)
+        want = sorted('v%d-resume' % i for i in range(9))
+        if vals != want:
+            raise AssertionError('after resume got %d records (%s...), want only the 9 new ones' % (len(vals), vals[:4]))
+        c.commit()
+        return 'resumed from committed offsets: exactly the 9 new records'
+    finally:
+        c.close()
+
+
+def s_admin_list_groups(bs):
+    a = admin(bs)
+    try:
+        gs = a.list_consumer_groups()
+        if (GROUP, 'consumer') not in gs:
+            raise AssertionError('list_consumer_groups() = %s' % gs)
+        return 'list_consumer_groups() -> %s' % gs
+    finally:
+        a.close()
+
+
+def s_admin_describe_groups(bs):
+    a = admin(bs)
+    try:
+        d = a.describe_consumer_groups([GROUP])
+        g = d[0]
+        if g.error_code != 0 or g.group != GROUP or g.state not in ('Empty', 'Dead', 'Stable'):
+            raise AssertionError('describe_consumer_groups = %s' % (d,))
+        offs = a.list_consumer_group_offsets(GROUP)
+        if len(offs) != 3 or any(v.offset < 10 for v in offs.values()):
+            raise AssertionError('list_consumer_group_offsets = %s' % offs)
+        return 'state=%s protocol_type=%s members=%d; offsets %s' % (
+            g.state, g.protocol_type, len(g.members), sorted((k.partition, v.offset) for k, v in offs.items()))
+    finally:
+        a.close()
+
+
+def s_admin_delete_group(bs):
+    a = admin(bs)
+    try:
+        r = a.delete_consumer_groups([GROUP])
+        if r != [(GROUP, kafka.errors.NoError)]:
+            raise AssertionError('delete_consumer_groups = %s' % r)
+        gs = a.list_consumer_groups()
+        if any(g[0] == GROUP for g in gs):
+            raise AssertionError('group still listed: %s' % gs)
+        return 'delete_consumer_groups -> NoError; no longer listed'
+    finally:
+        a.close()
+
+
+def s_admin_delete_topic(bs):
+    t = PREFIX + 'to-delete'
+    ensure_topic(bs, t)
+    a = admin(bs)
+    try:
+        r = a.delete_topics([t], timeout_ms=10000)
+        errs = [x for x in r.topic_error_codes if x[1] != 0]
+        if errs:
+            raise AssertionError('topic_error_codes %s' % errs)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if t not in a.list_topics():
+                return 'DeleteTopics v%d ok; topic gone from metadata' % r.API_VERSION
+            time.sleep(0.3)
+        raise AssertionError('topic still listed after delete')
+    finally:
+        a.close()
+
+
+SCENARIOS = [
+    ('version-guess', s_version_guess),
+    ('bootstrap-metadata', s_bootstrap_metadata),
+    ('admin-create-topic', s_admin_create_topic),
+    ('admin-list-topics', s_admin_list_topics),
+    ('admin-describe-topics', s_admin_describe_topics),
+    ('produce-unkeyed', s_produce_unkeyed),
+    ('produce-keyed', s_produce_keyed),
+    ('produce-acks-0', s_acks(0)),
+    ('produce-acks-1', s_acks(1)),
+    ('produce-acks-all', s_acks('all')),
+    ('compression-gzip', s_compression('gzip')),
+    ('compression-snappy', s_compression('snappy')),
+    ('compression-lz4', s_compression('lz4')),
+    ('compression-zstd', s_compression('zstd')),
+    ('headers', s_headers),
+    ('consume-from-beginning', s_consume_from_beginning),
+    ('consume-from-offset', s_consume_from_offset),
+    ('consume-from-timestamp', s_consume_from_timestamp),
+    ('group-two-consumers', s_group_two_consumers),
+    ('group-resume-committed', s_group_resume_committed),
+    ('admin-list-groups', s_admin_list_groups),
+    ('admin-describe-groups', s_admin_describe_groups),
+    ('admin-delete-group', s_admin_delete_group),
+    ('admin-delete-topic', s_admin_delete_topic),
+]
+
+
+# ---------------------------------------------------------------- process isolation
+
+def _child(fn, bs, conn):
+    try:
+        conn.send(('pass', fn(bs)))
+    except Known as e:
+        conn.send(('known', str(e)))
+    except Skip as e:
+        conn.send(('skip', str(e)))
+    except BaseException as e:  # noqa
+        tb = traceback.format_exc().strip().splitlines()
+        conn.send(('fail', '%s: %s [%s]' % (type(e).__name__, e, ' / '.join(tb[-3:-1]))))
+    finally:
+        conn.close()
+
+
+def run_isolated(fn, bs, limit_s):
+    ctx = mp.get_context('fork')
+    rd, wr = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=_child, args=(fn, bs, wr), daemon=True)
+    t0 = time.time()
+    p.start()
+    wr.close()
+    res = None
+    if rd.poll(limit_s):
+        try:
+            res = rd.recv()
+        except EOFError:
+            res = None
+    p.join(2)
+    if p.is_alive():
+        p.kill()
+        p.join(2)
+    if res is None:
+        res = ('fail', 'timed out after %.0f s (or crashed, exit code %s)' % (time.time() - t0, p.exitcode))
+    return res, time.time() - t0
+
+
+def scenarios(bs):
+    t_start = time.time()
+    only = set(filter(None, os.environ.get('BROOK_COMPAT_ONLY', '').split(',')))
+    for name, fn in SCENARIOS:
+        if only and name not in only:
+            continue
+        left = TOTAL_LIMIT_S - (time.time() - t_start)
+        if left < 5:
+            out({'scenario': name, 'status': 'fail', 'detail': 'not run: runner time budget used up'})
+            continue
+        (status, detail), dt = run_isolated(fn, bs, min(SCENARIO_LIMIT_S, left - 2))
+        out({'scenario': name, 'status': status, 'detail': '%s (%.1f s)' % (detail, dt)})
+
+
+def cross_produce(bs, topic, codec):
+    try:
+        cfg = {} if codec == 'none' else {'compression_type': codec}
+        produce(bs, topic, msgset(20, codec), acks='all', **cfg)
+        out({'ok': True})
+    except Exception as e:  # noqa
+        out({'ok': False, 'error': '%s: %s' % (type(e).__name__, e)})
+
+
+def cross_consume(bs, topic, count):
+    try:
+        got = read_all(bs, topic, count, timeout_s=30)
+        msgs = [{'key': r.key.decode() if r.key is not None else None,
+                 'value': r.value.decode() if r.value is not None else None} for r in got]
+        out({'ok': len(msgs) >= count, 'messages': msgs,
+             **({} if len(msgs) >= count else {'error': 'got %d/%d' % (len(msgs), count)})})
+    except Exception as e:  # noqa
+        out({'ok': False, 'error': '%s: %s' % (type(e).__name__, e)})
+
+
+def main(argv):
+    cmd = argv[1] if len(argv) > 1 else ''
+    if cmd == 'scenarios' and len(argv) == 3:
+        scenarios(argv[2])
+    elif cmd == 'produce' and len(argv) == 5:
+        (status, _), _ = run_isolated(lambda bs: cross_produce(bs, argv[3], argv[4]), argv[2], 100)
+        if status == 'fail':
+            out({'ok': False, 'error': 'producer timed out'})
+    elif cmd == 'consume' and len(argv) == 5:
+        (status, _), _ = run_isolated(lambda bs: cross_consume(bs, argv[3], int(argv[4])), argv[2], 100)
+        if status == 'fail':
+            out({'ok': False, 'error': 'consumer timed out'})
+    else:
+        sys.stderr.write(__doc__ or 'usage: runner.py scenarios|produce|consume ...\n')
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
