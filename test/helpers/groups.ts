@@ -10,7 +10,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssignerProtocol, type Admin, type ConsumerConfig, type GroupDescription } from 'kafkajs';
+import {
+  AssignerProtocol,
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type ConsumerRunConfig,
+  type EachMessagePayload,
+  type GroupDescription,
+  type Kafka,
+} from 'kafkajs';
 import * as G from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { clientApi, type RawClient } from '../../src/client/raw-client.js';
@@ -327,6 +336,77 @@ setTimeout(() => process.exit(4), 120000).unref();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// An in-process kafkajs consumer with bookkeeping
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+}
+
+export interface TrackedConsumer {
+  readonly consumer: Consumer;
+  /** Every message delivered to eachMessage, in order. */
+  readonly messages: ConsumedMessage[];
+  /** GROUP_JOIN payloads, in order (memberAssignment: { topic: partitions }). */
+  readonly joins: Array<{ memberId: string; isLeader: boolean; memberAssignment: Record<string, number[]>; at: number }>;
+  /** The member id and assignment ("topic/partition" keys) of the last GROUP_JOIN. */
+  current(): { memberId: string; partitions: string[] } | undefined;
+  /** Disconnects (LeaveGroup), at most once; errors and a stuck disconnect (after 5 s) are ignored. */
+  disconnect(): Promise<void>;
+}
+
+/**
+ * Connects a kafkajs consumer (fastConsumerConfig + `config`), subscribes to `topics` from the
+ * beginning and runs it with eachMessage recording every message (or with `run` options given).
+ */
+export async function startTrackedConsumer(
+  kafka: Kafka,
+  groupId: string,
+  topics: string[],
+  config: Partial<ConsumerConfig> = {},
+  run: Omit<ConsumerRunConfig, 'eachMessage'> & { onMessage?: (m: ConsumedMessage) => void | Promise<void> } = {},
+): Promise<TrackedConsumer> {
+  const consumer = kafka.consumer(fastConsumerConfig(groupId, config));
+  const messages: ConsumedMessage[] = [];
+  const joins: TrackedConsumer['joins'] = [];
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joins.push({ memberId: e.payload.memberId, isLeader: e.payload.isLeader, memberAssignment: e.payload.memberAssignment as Record<string, number[]>, at: Date.now() });
+  });
+  await consumer.connect();
+  for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+  const { onMessage, ...runConfig } = run;
+  await consumer.run({
+    ...runConfig,
+    ...(runConfig.eachBatch
+      ? {}
+      : {
+          eachMessage: async ({ topic, partition, message }: EachMessagePayload) => {
+            const m = { topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value?.toString('utf8') ?? null };
+            messages.push(m);
+            await onMessage?.(m);
+          },
+        }),
+  });
+  let disconnecting: Promise<void> | undefined;
+  return {
+    consumer,
+    messages,
+    joins,
+    current() {
+      const j = joins[joins.length - 1];
+      return j && { memberId: j.memberId, partitions: assignmentKeys(j.memberAssignment) };
+    },
+    disconnect() {
+      disconnecting ??= Promise.race([consumer.disconnect().catch(() => {}), new Promise<void>((r) => setTimeout(r, 5000).unref())]);
+      return disconnecting;
     },
   };
 }
