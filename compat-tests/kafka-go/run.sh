@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# run.sh scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+if [ ! -x "$HERE/.build/runner" ] || [ "$HERE/main.go" -nt "$HERE/.build/runner" ]; then
+  if command -v go >/dev/null 2>&1; then bash "$HERE/build.sh"; fi
+fi
+if [ ! -x "$HERE/.build/runner" ]; then
+  echo '{"scenario":"runner","status":"skip","detail":"kafka-go runner not built (go / golang-github-segmentio-kafka-go-dev missing; run install.sh)"}'
+  echo '{"ok":false,"error":"kafka-go runner not built"}'
+  exit 0
+fi
+exec "$HERE/.build/runner" "$@"
