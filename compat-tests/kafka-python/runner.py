@@ -348,6 +348,7 @@ class GroupMember(threading.Thread):
         self.bs, self.topic, self.name, self.seen = bs, topic, name, seen
         self.stop = threading.Event()
         self.assigned = set()
+        self.positions = {}
         self.committed = {}
         self.error = None
 
@@ -359,7 +360,9 @@ class GroupMember(threading.Thread):
                 for recs in c.poll(timeout_ms=200).values():
                     for r in recs:
                         self.seen[(r.partition, r.offset)] = self.name
-                self.assigned = {tp.partition for tp in c.assignment()}
+                a = c.assignment()
+                self.positions = {tp.partition: c.position(tp) for tp in a}
+                self.assigned = {tp.partition for tp in a}
             c.commit()
             self.committed = {tp.partition: c.committed(tp) for tp in c.assignment()}
         except BaseException as e:  # noqa
@@ -373,6 +376,11 @@ def s_group_two_consumers(bs):
     t = PREFIX + 'group'
     ensure_topic(bs, t, 3)
     produce(bs, t, msgset(30, 'g'))
+    rd = KafkaConsumer(bootstrap_servers=bs, group_id=None)
+    try:
+        ends = {tp.partition: o for tp, o in rd.end_offsets([TopicPartition(t, p) for p in range(3)]).items()}
+    finally:
+        rd.close()
     seen = {}
     m1 = GroupMember(bs, t, 'kp-member-1', seen)
     m2 = GroupMember(bs, t, 'kp-member-2', seen)
@@ -385,7 +393,8 @@ def s_group_two_consumers(bs):
     try:
         while time.time() < deadline and m1.error is None and m2.error is None:
             a1, a2 = m1.assigned, m2.assigned
-            if a1 and a2 and not (a1 & a2) and len(a1 | a2) == 3 and len(seen) >= 30:
+            if a1 and a2 and not (a1 & a2) and len(a1 | a2) == 3 and all(
+                    m.positions.get(p) == ends[p] for m in (m1, m2) for p in m.assigned):
                 break
             time.sleep(0.1)
     finally:
@@ -401,12 +410,7 @@ def s_group_two_consumers(bs):
     if len(seen) < 30:
         raise AssertionError('consumed %d/30 distinct records' % len(seen))
     committed = {**m1.committed, **m2.committed}
-    rd = KafkaConsumer(bootstrap_servers=bs, group_id=None)
-    try:
-        ends = rd.end_offsets([TopicPartition(t, p) for p in range(3)])
-    finally:
-        rd.close()
-    if any(committed.get(p) != ends[TopicPartition(t, p)] for p in range(3)):
+    if committed != ends:
         raise AssertionError('committed %s, end offsets %s' % (committed, ends))
     return 'member 1 alone %s; after join %s / %s; 30 records; committed %s' % (alone, a1, a2, sorted(committed.items()))
 
