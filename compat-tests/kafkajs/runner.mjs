@@ -328,6 +328,21 @@ const SCENARIOS = {
     return `seek to 12: read offsets 12..19`;
   },
 
+  async 'consume-offset-out-of-range'() {
+    const a = await admin();
+    const topic = await createTopic(a, `oor-${RUN_ID}`, 1);
+    const p = await producer();
+    await p.send({ topic, messages: values(5, 'x').map((value) => ({ value })) });
+    const c = consumer(`g-${topic}`);
+    await c.connect();
+    await c.subscribe({ topics: [topic], fromBeginning: true });
+    const read = collect(c, 5);
+    c.seek({ topic, partition: 0, offset: '25' });
+    const got = await read;
+    assert(got.map((m) => m.offset).join() === '0,1,2,3,4', `offsets ${got.map((m) => m.offset)}`);
+    return `seek to 25 on a 5-message partition: OFFSET_OUT_OF_RANGE, reset to earliest, read 0..4`;
+  },
+
   async 'consume-from-timestamp'() {
     const a = await admin();
     const topic = await createTopic(a, `ts-${RUN_ID}`, 1);
