@@ -162,6 +162,28 @@ export function stampLogAppendTime(batch: Buffer, ts: bigint): void {
   writeBatchCrc(batch);
 }
 
+/**
+ * Kafka recomputes a CreateTime batch's maxTimestamp from its records on append. Brook trusts the
+ * header (so records need not be decoded) except when it is missing (-1, as sarama 1.22 writes),
+ * in which case the records are read, the largest timestamp written back and the CRC recomputed.
+ * Returns true if the batch was changed.
+ */
+export function repairMaxTimestamp(batch: Buffer): boolean {
+  const attrs = batch.readInt16BE(ATTRIBUTES_OFFSET);
+  if ((attrs & BatchAttribute.TIMESTAMP_TYPE) !== 0) return false;
+  if (batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET) !== -1n) return false;
+  let max = -1n;
+  try {
+    for (const r of recordTimestamps(batch)) if (r.timestamp > max) max = r.timestamp;
+  } catch {
+    return false; // a codec this runtime cannot decode: keep the batch as sent
+  }
+  if (max === -1n) return false;
+  batch.writeBigInt64BE(max, MAX_TIMESTAMP_OFFSET);
+  writeBatchCrc(batch);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // encode
 

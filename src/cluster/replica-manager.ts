@@ -4,7 +4,7 @@
 // On a single node the high watermark is the log end offset; the replication issue will move it.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { stampLogAppendTime, validateRecords } from '../../protocol/records/batch.js';
+import { repairMaxTimestamp, stampLogAppendTime, validateRecords } from '../../protocol/records/batch.js';
 import type { Clock } from '../common/clock.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
@@ -66,6 +66,8 @@ export class ReplicaManager {
     if (this.config.topicValue(meta.configs, 'message.timestamp.type') === 'LogAppendTime') {
       logAppendTimeMs = BigInt(this.clock.now());
       for (const b of batches) stampLogAppendTime(b, logAppendTimeMs);
+    } else {
+      for (const b of batches) repairMaxTimestamp(b);
     }
     const info = log.append(batches);
     this.notify(topic, partition);

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as G from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { Compression, encodeRecordBatch, decodeBatches, readBatchHeader } from '../../protocol/records/index.js';
+import { Compression, encodeRecordBatch, decodeBatches, readBatchHeader, writeBatchCrc } from '../../protocol/records/index.js';
 import { encodeRequestFrame, readResponseHeader } from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
@@ -166,6 +166,18 @@ describe('Produce', () => {
     expect(a.logAppendTimeMs).toBe(-1n);
   });
 
+  it('recomputes a missing batch maxTimestamp from the records, as Kafka does (sarama 1.22 sends -1)', async () => {
+    await create('mt');
+    const b = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('a'), headers: [], timestamp: 500n }, { key: null, value: Buffer.from('b'), headers: [], timestamp: 700n }] });
+    b.writeBigInt64BE(-1n, 35);
+    writeBatchCrc(b);
+    expect((await produce('mt', 0, b)).errorCode).toBe(ErrorCode.NONE);
+    const r = await c.request(ListOffsets, 5, { replicaId: -1, topics: [{ name: 'mt', partitions: [{ partitionIndex: 0, timestamp: 600n }] }] });
+    expect(r.topics[0]!.partitions[0]).toMatchObject({ offset: 1n, timestamp: 700n });
+    const f = await c.request(Fetch, 11, fetchReq('mt', 0n));
+    expect(decodeBatches(f.responses[0]!.partitions[0]!.records!)[0]!.header.maxTimestamp).toBe(700n);
+  });
+
   it('stamps LogAppendTime from the broker clock when the topic asks for it', async () => {
     await create('lat', 1, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }]);
     clock.advance(5000);
@@ -177,7 +189,7 @@ describe('Produce', () => {
     expect(b!.records[0]!.timestamp).toBe(BigInt(clock.now()));
   });
 
-  it('answers Produce v0-v2 with UNSUPPORTED_VERSION (advertised for librdkafka, not served)', async () => {
+  it('answers a magic-2 batch sent with Produce v0-v2 with UNSUPPORTED_VERSION (those versions carry message sets)', async () => {
     await create('t');
     expect((await produce('t', 0, batch(['x']), 1, 2)).errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
   });
