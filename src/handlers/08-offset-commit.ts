@@ -3,6 +3,7 @@
 // commit timestamp, v2-v4 a retention time, v6+ the leader epoch, v7+ the group instance id.
 // v9's member epoch (KIP-848) is the classic generation for classic groups.
 
+import { ErrorCode } from '../../protocol/errors.js';
 import {
   OffsetCommitApi,
   decodeOffsetCommitRequest,
@@ -36,6 +37,15 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
         })),
       })),
     });
+    // From v9 Kafka tells a member committing to a group that does not exist GROUP_ID_NOT_FOUND
+    // instead of ILLEGAL_GENERATION (OffsetMetadataManager.validateOffsetCommit).
+    const illegal = r.topics.some((t) => t.partitions.some((p) => p.errorCode === ErrorCode.ILLEGAL_GENERATION));
+    if (ctx.header.apiVersion >= 9 && illegal) {
+      const [described] = await ctx.groups.describeGroups([req.groupId]);
+      if (described?.groupState === 'Dead') {
+        for (const t of r.topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.ILLEGAL_GENERATION) p.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
+      }
+    }
     return { throttleTimeMs: 0, topics: r.topics };
   },
 });

@@ -270,8 +270,10 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     expect(code(await commit({ memberId: '', generationIdOrMemberEpoch: -1, groupInstanceId: null }))).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     if (v >= 7) expect(code(await commit({ memberId: 'nobody' }))).toBe(ErrorCode.FENCED_INSTANCE_ID);
     if (v >= 2 && v <= 4) expect(code(await commit({ retentionTimeMs: 60_000n }))).toBe(ErrorCode.NONE);
-    // A generation for a group that does not exist.
-    expect(code(await commit({ groupId: `${groupId}-none`, groupInstanceId: null }))).toBe(ErrorCode.ILLEGAL_GENERATION);
+    // A generation for a group that does not exist: GROUP_ID_NOT_FOUND from v9, as in Kafka.
+    expect(code(await commit({ groupId: `${groupId}-none`, groupInstanceId: null }))).toBe(
+      v >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION,
+    );
   },
 
   // ------------------------------------------------------------------ OffsetFetch
@@ -572,13 +574,10 @@ describe('two members on separate connections (deferred JoinGroup/SyncGroup answ
   }
 });
 
-describe('known divergences from Kafka (coordinator bugs, reported)', () => {
-  // BUG (src/group/coordinator.ts commitOffsets): a member commit (generation >= 0) to a group
-  // that does not exist answers ILLEGAL_GENERATION at every version. Kafka's coordinator answers
-  // GROUP_ID_NOT_FOUND from OffsetCommit v9 on (OffsetMetadataManager.validateOffsetCommit:
-  // "if (context.requestVersion() >= 9) throw ex; else throw ILLEGAL_GENERATION"). The
-  // coordinator's OffsetCommitInput carries no request version, so the handler cannot tell.
-  it.fails('OffsetCommit v9 with a generation for an unknown group -> GROUP_ID_NOT_FOUND', async () => {
+describe('version-dependent errors', () => {
+  // Kafka answers GROUP_ID_NOT_FOUND from OffsetCommit v9 on (OffsetMetadataManager.validateOffsetCommit),
+  // ILLEGAL_GENERATION before; the handler maps it.
+  it('OffsetCommit v9 with a generation for an unknown group -> GROUP_ID_NOT_FOUND', async () => {
     const r = await client.request(A.offsetCommit, 9, {
       groupId: 'oc-v9-no-group',
       generationIdOrMemberEpoch: 1,
