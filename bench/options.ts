@@ -33,7 +33,8 @@ const HELP = `npm run bench -- [flags]     (or: node dist/bench/run.js [flags])
 
 Starts Brook as a child process (--memory, then --data-dir <tmp>), drives it with pipelined raw
 Produce v7 / Fetch v11, replays the same traffic against a trivial loopback sink, and measures
-startup, and times consumer-group joins and rebalances with kafkajs consumers. Prints a table; the last line is one JSON object with every figure.
+startup; times consumer-group joins and rebalances with 4 kafkajs consumers. Prints a table;
+the last line is one JSON object with every figure.
 
   --quick                 smoke run (phases of ~0.1-0.6 s): 200k x 100 B, 50k x 1 KiB,
                           3 starts, 1 group run per configuration
