@@ -10,6 +10,8 @@
 // acks 0/1/-1 (any other value: INVALID_REQUIRED_ACKS). On a single node acks=-1 is satisfied by
 // the leader's append. acks=0 gets no response at all; if such a request fails, the connection is
 // closed instead (Kafka's way of telling an acks=0 producer).
+// Appends to internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION unless
+// the client id is "__admin_client", as in Kafka.
 // Not implemented yet: idempotent/transactional producer state (InitProducerId is not advertised,
 // so stock clients never send producer ids), quotas (throttle_time_ms is always 0).
 
@@ -26,6 +28,9 @@ import { CURRENT_MAGIC, MAGIC_OFFSET } from '../../protocol/records/constants.js
 import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
 import type { RequestContext } from './types.js';
 import { NoResponse, defineHandler } from './types.js';
+
+/** Kafka's AdminUtils.ADMIN_CLIENT_ID: the one client id allowed to append to internal topics. */
+const INTERNAL_TOPICS_CLIENT_ID = '__admin_client';
 
 type PartitionOut = Encodable<ProduceResponse['responses'][number]['partitionResponses'][number]>;
 
@@ -67,6 +72,11 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         if (!acksValid) {
           errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
           out = { index: p.index, errorCode, baseOffset: -1n };
+        } else if (ctx.topics.isInternal(t.name) && ctx.header.clientId !== INTERNAL_TOPICS_CLIENT_ID) {
+          // Like Kafka (ReplicaManager.appendToLocalLog): internal topics such as
+          // __consumer_offsets are written by the broker only, or they could be forged.
+          errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+          out = { index: p.index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null };
         } else {
           const r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records);
           errorCode = r.errorCode;

@@ -11,12 +11,18 @@ import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
 import { kafkaFor, rawClient, startTestBroker, waitFor } from '../helpers/broker.js';
 import { NO_DIST, hasDist, startCliBroker } from '../helpers/cli.js';
+import { produceApi } from '../helpers/broker.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { encodeRecordBatch } from '../../protocol/records/index.js';
+import { OFFSETS_TOPIC, partitionForGroup } from '../../src/group/offsets-log.js';
+import { encodeOffsetCommitKey, encodeOffsetCommitValue } from '../../src/group/offsets-records.js';
 import {
   consumerAssignment,
   consumerSubscription,
   describeGroup,
   partitionKeys,
   rawCommit,
+  rawFetchOffsets,
   rawJoinAndSync,
   startChildConsumer,
   startTrackedConsumer,
@@ -244,5 +250,39 @@ describe('resuming from committed offsets', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(positions(next)).toEqual(want);
     await waitFor(async () => JSON.stringify(await c.committed(groupId, topic)) === JSON.stringify(hw2), 5000, 50, 'new commits');
+  });
+});
+
+describe('integrity of the durable group state', () => {
+  // BUG (src/handlers/00-produce.ts): Produce to __consumer_offsets from an ordinary client was
+  // accepted. Kafka refuses appends to internal topics with INVALID_TOPIC_EXCEPTION unless the
+  // client id is "__admin_client" (ReplicaManager.appendToLocalLog, internalTopicsAllowed). Here a
+  // forged, well-formed OffsetCommit record was appended and silently replaced the group's
+  // committed offset at the next restart (live state and durable state disagreed until then).
+  it('a client cannot append to __consumer_offsets: forged offset records never reach the group', async () => {
+    const groupId = 'forged';
+    const topic = 'forged-t';
+    const forged = () => {
+      const key = encodeOffsetCommitKey(groupId, topic, 0);
+      const value = encodeOffsetCommitValue({ topic, partition: 0, offset: 999n, leaderEpoch: -1, metadata: '', commitTimestamp: Date.now(), expireTimestamp: -1 });
+      return encodeRecordBatch({ records: [{ key, value, headers: [] }] });
+    };
+    {
+      const broker = await startTestBroker({ dataDir: dir });
+      const raw = await rawClient(broker);
+      broker.topics.create(topic, 1, 1, {});
+      await rawCommit(raw, groupId, topic, { 0: 5n });
+      const partition = partitionForGroup(groupId, broker.topics.get(OFFSETS_TOPIC)!.numPartitions);
+      const r = await raw.request(produceApi, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name: OFFSETS_TOPIC, partitionData: [{ index: partition, records: forged() }] }] });
+      expect(r.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+      expect(await rawFetchOffsets(raw, groupId, topic, [0])).toEqual({ 0: 5n });
+      raw.close();
+      await broker.close();
+    }
+    const broker = await startTestBroker({ dataDir: dir });
+    cleanups.push(() => broker.close());
+    const raw = await rawClient(broker);
+    cleanups.push(() => raw.close());
+    expect(await rawFetchOffsets(raw, groupId, topic, [0])).toEqual({ 0: 5n });
   });
 });
