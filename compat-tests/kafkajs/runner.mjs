@@ -105,7 +105,13 @@ async function waitForHighWatermark(a, topic, want, ms = 10_000) {
 async function collect(c, n, ms = 20_000, onMessage = () => {}) {
   const got = [];
   let done;
-  const finished = new Promise((r) => (done = r));
+  let crashed;
+  const finished = new Promise((r, reject) => {
+    done = r;
+    crashed = reject;
+  });
+  // A crash (e.g. a batch in a codec kafkajs does not ship) ends the wait at once.
+  c.on(c.events.CRASH, (e) => crashed(e.payload.error));
   await c.run({
     eachMessage: async ({ topic, partition, message }) => {
       got.push({
