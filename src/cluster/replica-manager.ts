@@ -41,8 +41,11 @@ export class ReplicaManager {
     return this.store.partition(topic, partition);
   }
 
-  /** Validates and appends one partition's records from a Produce request. */
-  append(topic: string, partition: number, records: Buffer | null): ProduceResult {
+  /**
+   * Validates and appends one partition's records from a Produce request. `produceVersion`
+   * decides version-dependent rules (zstd needs v7+); converted legacy message sets pass 3.
+   */
+  append(topic: string, partition: number, records: Buffer | null, produceVersion: number): ProduceResult {
     const fail = (errorCode: number, errorMessage: string | null = null): ProduceResult => ({
       errorCode,
       errorMessage,
@@ -57,7 +60,7 @@ export class ReplicaManager {
       return fail(ErrorCode.INVALID_RECORD, 'Produce request contained no records');
     }
     const maxBytes = Number(this.config.topicValue(meta.configs, 'max.message.bytes'));
-    const v = validateRecords(records, { maxBatchBytes: maxBytes });
+    const v = validateRecords(records, { maxBatchBytes: maxBytes, apiVersion: produceVersion });
     if (!v.ok) return { ...fail(v.errorCode, v.message), logStartOffset: log.logStartOffset };
     // Views into the request frame: the file store writes them out at once, the memory store
     // copies what it keeps. Offsets (and LogAppendTime) are patched into these bytes in place.

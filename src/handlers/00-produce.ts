@@ -29,6 +29,9 @@ import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
 import type { RequestContext } from './types.js';
 import { NoResponse, defineHandler } from './types.js';
 
+/** A message set converted to a record batch is validated like a Produce v3 batch (no zstd in v0/v1 formats). */
+const LEGACY_AS_VERSION = 3;
+
 /** Kafka's AdminUtils.ADMIN_CLIENT_ID: the one client id allowed to append to internal topics. */
 const INTERNAL_TOPICS_CLIENT_ID = '__admin_client';
 
@@ -45,13 +48,13 @@ function appendLegacy(ctx: RequestContext, topic: string, partition: number, rec
   });
   const log = ctx.replicas.partition(topic, partition);
   // Unknown partitions and empty record sets: the normal path answers them.
-  if (!log || records === null || records.length === 0) return ctx.replicas.append(topic, partition, records);
+  if (!log || records === null || records.length === 0) return ctx.replicas.append(topic, partition, records, LEGACY_AS_VERSION);
   if (records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC) {
     return fail(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-v2 carry message sets (magic 0/1); send record batches v2 with Produce v3+');
   }
   const c = convertProduceMessageSet(records);
   if (!c.ok) return { ...fail(c.errorCode, c.message), logStartOffset: log.logStartOffset };
-  return ctx.replicas.append(topic, partition, c.batch);
+  return ctx.replicas.append(topic, partition, c.batch, LEGACY_AS_VERSION);
 }
 
 export default defineHandler<ProduceRequest, ProduceResponse>({
@@ -78,7 +81,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
           errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
           out = { index: p.index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null };
         } else {
-          const r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records);
+          const r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version);
           errorCode = r.errorCode;
           out = {
             index: p.index,

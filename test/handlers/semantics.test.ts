@@ -166,6 +166,20 @@ describe('Produce', () => {
     expect(a.logAppendTimeMs).toBe(-1n);
   });
 
+  it('accepts zstd batches from Produce v7 and refuses them below (regression: zstd was refused at every version)', async () => {
+    await create('z');
+    const zstd = () => {
+      // The broker never decompresses on produce, so a batch flagged zstd is enough here.
+      const b = batch(['z']);
+      b.writeInt16BE((b.readInt16BE(21) & ~7) | Compression.ZSTD, 21);
+      writeBatchCrc(b);
+      return b;
+    };
+    expect((await produce('z', 0, zstd(), 1, 7)).errorCode).toBe(ErrorCode.NONE);
+    expect((await produce('z', 0, zstd(), 1, 11)).errorCode).toBe(ErrorCode.NONE);
+    expect((await produce('z', 0, zstd(), 1, 6)).errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  });
+
   it('recomputes a missing batch maxTimestamp from the records, as Kafka does (sarama 1.22 sends -1)', async () => {
     await create('mt');
     const b = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('a'), headers: [], timestamp: 500n }, { key: null, value: Buffer.from('b'), headers: [], timestamp: 700n }] });
