@@ -2,7 +2,7 @@
 // cross-client pairs; prints the matrix, writes RESULTS.md, ends with "N passed, N failed".
 // The contract each client folder follows is in compat-tests/README.md.
 
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,9 +39,34 @@ function clients(only: string[]): string[] {
     .sort();
 }
 
-function sh(script: string, args: string[], timeoutMs: number): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, killSignal: 'SIGKILL' });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
+/**
+ * Runs a client script without blocking the event loop: the broker under test lives in this
+ * process, so a synchronous spawn would freeze it while the client waits for answers.
+ */
+function sh(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\ntimed out after ${timeoutMs} ms`;
+      try {
+        process.kill(-child.pid!, 'SIGKILL'); // the whole process group: bash and the client
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolvePromise({ code: -1, stdout, stderr: `${stderr}\n${err.message}` });
+    });
+  });
 }
 
 function lastLines(text: string, n = 5): string {
@@ -73,19 +98,19 @@ async function withBroker<T>(fn: (b: Broker) => Promise<T> | T): Promise<T> {
   }
 }
 
-function install(client: string): string | null {
+async function install(client: string): Promise<string | null> {
   if (process.env.BROOK_COMPAT_NO_INSTALL === '1') return null;
   const script = join(HERE, client, 'install.sh');
   if (!existsSync(script)) return null;
-  const r = sh(script, [], 900_000);
+  const r = await sh(script, [], 900_000);
   return r.code === 0 ? null : `install failed: ${lastLines(r.stderr || r.stdout)}`;
 }
 
 async function runClient(client: string): Promise<Result[]> {
-  const installError = install(client);
-  return withBroker((broker) => {
+  const installError = await install(client);
+  return withBroker(async (broker) => {
     const t0 = Date.now();
-    const r = sh(join(HERE, client, 'run.sh'), ['scenarios', broker.bootstrap], SCENARIO_TIMEOUT_MS);
+    const r = await sh(join(HERE, client, 'run.sh'), ['scenarios', broker.bootstrap], SCENARIO_TIMEOUT_MS);
     const rows = parseJsonLines(r.stdout).filter((x) => typeof x.scenario === 'string');
     const results = rows.map((x) => ({
       client,
@@ -112,10 +137,10 @@ async function runPair(producer: string, codec: string, consumer: string, availa
     const topic = `cross-${codec}`;
     const created = broker.topics.create(topic, 3, 1, {});
     if (created.errorCode !== 0) return { client, scenario, status: 'fail', detail: `create topic: ${created.errorMessage}` };
-    const p = sh(join(HERE, producer, 'run.sh'), ['produce', broker.bootstrap, topic, codec], 120_000);
+    const p = await sh(join(HERE, producer, 'run.sh'), ['produce', broker.bootstrap, topic, codec], 120_000);
     const pj = parseJsonLines(p.stdout).at(-1);
     if (!pj?.ok) return { client, scenario, status: 'fail', detail: `produce: ${String(pj?.error ?? lastLines(p.stderr || p.stdout))}` };
-    const c = sh(join(HERE, consumer, 'run.sh'), ['consume', broker.bootstrap, topic, '20'], 120_000);
+    const c = await sh(join(HERE, consumer, 'run.sh'), ['consume', broker.bootstrap, topic, '20'], 120_000);
     const cj = parseJsonLines(c.stdout).at(-1);
     if (!cj?.ok) return { client, scenario, status: 'fail', detail: `consume: ${String(cj?.error ?? lastLines(c.stderr || c.stdout))}` };
     const got = new Set((cj.messages as Array<{ key: string; value: string }>).map((m) => `${m.key}=${m.value}`));
