@@ -13,6 +13,8 @@ import { kafkaFor, rawClient, startTestBroker, waitFor } from '../helpers/broker
 import { NO_DIST, hasDist, startCliBroker } from '../helpers/cli.js';
 import { produceApi } from '../helpers/broker.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import * as G from '../../protocol/generated/index.js';
+import { clientApi } from '../../src/client/raw-client.js';
 import { encodeRecordBatch } from '../../protocol/records/index.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../src/group/offsets-log.js';
 import { encodeOffsetCommitKey, encodeOffsetCommitValue } from '../../src/group/offsets-records.js';
@@ -20,6 +22,7 @@ import {
   consumerAssignment,
   consumerSubscription,
   describeGroup,
+  groupApis,
   partitionKeys,
   rawCommit,
   rawFetchOffsets,
@@ -284,5 +287,41 @@ describe('integrity of the durable group state', () => {
     const raw = await rawClient(broker);
     cleanups.push(() => raw.close());
     expect(await rawFetchOffsets(raw, groupId, topic, [0])).toEqual({ 0: 5n });
+  });
+});
+
+describe('deletions are durable', () => {
+  it('DeleteGroups, OffsetDelete and a deleted topic\'s offsets stay deleted after a restart; the rest survives', async () => {
+    const delOffsets = clientApi(G.OffsetDeleteApi, G.encodeOffsetDeleteRequest, G.decodeOffsetDeleteResponse);
+    {
+      const broker = await startTestBroker({ dataDir: dir });
+      const raw = await rawClient(broker);
+      for (const t of ['keep', 'gone']) broker.topics.create(t, 2, 1, {});
+      await rawCommit(raw, 'deleted-group', 'keep', { 0: 1n, 1: 2n });
+      await rawCommit(raw, 'kept-group', 'keep', { 0: 3n, 1: 4n });
+      await rawCommit(raw, 'kept-group', 'gone', { 0: 5n });
+      await rawCommit(raw, 'partly', 'keep', { 0: 6n, 1: 7n });
+      const d = await raw.request(groupApis.deleteGroups, 2, { groupsNames: ['deleted-group'] });
+      expect(d.results[0]!.errorCode).toBe(ErrorCode.NONE);
+      const od = await raw.request(delOffsets, 0, { groupId: 'partly', topics: [{ name: 'keep', partitions: [{ partitionIndex: 1 }] }] });
+      expect(od.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      expect(broker.topics.delete('gone').errorCode).toBe(ErrorCode.NONE);
+      // The coordinator drops a deleted topic's offsets asynchronously (in each group's queue);
+      // a fetch for the group runs after it.
+      expect(await rawFetchOffsets(raw, 'kept-group', 'gone', [0])).toEqual({ 0: -1n });
+      raw.close();
+      await broker.close();
+    }
+    const broker = await startTestBroker({ dataDir: dir });
+    cleanups.push(() => broker.close());
+    const raw = await rawClient(broker);
+    cleanups.push(() => raw.close());
+    broker.topics.create('gone', 2, 1, {});
+    expect(await rawFetchOffsets(raw, 'deleted-group', 'keep', [0, 1])).toEqual({ 0: -1n, 1: -1n });
+    expect(await rawFetchOffsets(raw, 'kept-group', 'keep', [0, 1])).toEqual({ 0: 3n, 1: 4n });
+    expect(await rawFetchOffsets(raw, 'kept-group', 'gone', [0, 1])).toEqual({ 0: -1n, 1: -1n });
+    expect(await rawFetchOffsets(raw, 'partly', 'keep', [0, 1])).toEqual({ 0: 6n, 1: -1n });
+    const listed = await raw.request(groupApis.listGroups, 4, { statesFilter: [] });
+    expect(listed.groups.map((g) => g.groupId).sort()).toEqual(['kept-group', 'partly']);
   });
 });

@@ -203,3 +203,61 @@ describe('queue within a group, pub/sub across groups', () => {
     expect(groups).toEqual(['queue', 'solo']);
   });
 });
+
+describe('concurrency and churn', () => {
+  it('8 consumers joining at the same time form one generation with 2 partitions each', async () => {
+    const topic = 'g-crowd';
+    const groupId = 'g-crowd';
+    await createTopic(topic, 16);
+    const cs = await Promise.all(Array.from({ length: 8 }, () => consumer(groupId, [topic])));
+    const { assignments } = await waitForStableAssignment(admin, groupId, 8, partitionKeys(topic, 16), 12000);
+    for (const parts of assignments.values()) expect(parts).toHaveLength(2);
+    await waitFor(() => cs.every((c) => c.current() && assignments.has(c.current()!.memberId) && c.current()!.partitions.length === 2), 5000, 20, 'every consumer in the last generation');
+    expect(new Set(cs.map((c) => c.current()!.memberId)).size).toBe(8);
+  });
+
+  it('members joining and leaving while messages flow: every message is read at least once, and the commits end at the high watermarks', { timeout: 30000 }, async () => {
+    const topic = 'g-churn';
+    const groupId = 'g-churn';
+    await createTopic(topic, 6);
+    const all = partitionKeys(topic, 6);
+    const cs: TrackedConsumer[] = [await consumer(groupId, [topic])];
+    await waitForStableAssignment(admin, groupId, 1, all);
+
+    let produced = 0;
+    let producing = true;
+    const production = (async () => {
+      for (let round = 0; producing && round < 200; round++) {
+        await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ key: `r${round}-${i}`, value: `r${round}-${i}` })) });
+        produced += 10;
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    })();
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await pause(400);
+    cs.push(await consumer(groupId, [topic]));
+    await pause(400);
+    cs.push(await consumer(groupId, [topic]));
+    await pause(600);
+    await cs[1]!.disconnect();
+    await pause(400);
+    cs.push(await consumer(groupId, [topic]));
+    await pause(600);
+    producing = false;
+    await production;
+    expect(produced).toBeGreaterThan(100);
+
+    const live = [cs[0]!, cs[2]!, cs[3]!];
+    await waitForStableAssignment(admin, groupId, 3, all, 10000);
+    const hw = await highWatermarks(topic);
+    expect([...hw.values()].reduce((a, b) => a + b, 0)).toBe(produced);
+    const want = allPositions(hw);
+    await waitFor(() => new Set(cs.flatMap((c) => c.messages.map(keyOf))).size >= want.length, 15000, 50, 'every message read at least once');
+    expect([...new Set(cs.flatMap((c) => c.messages.map(keyOf)))].sort()).toEqual(want);
+    await waitFor(async () => {
+      const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return t!.partitions.every((p) => Number(p.offset) === hw.get(p.partition));
+    }, 5000, 50, 'committed offsets at the high watermarks');
+    await waitFor(() => live.every((c) => c.current()?.partitions.length === 2), 5000, 20, 'the three live members hold 2 partitions each');
+  });
+});
