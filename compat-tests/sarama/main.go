@@ -797,7 +797,7 @@ func adminScenarios(prefix string) {
 			return fail("DeleteGroups again: %v", err)
 		}
 		e := res.GroupErrorCodes[group]
-		if e != sarama.KError(69) { // GROUP_ID_NOT_FOUND (not named in sarama 1.22)
+		if e != sarama.ErrGroupIDNotFound {
 			return fail("second DeleteGroups answered %v, want GROUP_ID_NOT_FOUND (69)", e)
 		}
 		return pass("deleted via Broker.DeleteGroups v0 with Version V1_1_0_0 (ClusterAdmin has no DeleteConsumerGroup in 1.22.1); again -> error 69 GROUP_ID_NOT_FOUND")
