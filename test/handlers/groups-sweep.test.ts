@@ -162,6 +162,9 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     if (v >= 5) {
       const wrong = await client.request(A.syncGroup, v, { ...base, protocolName: 'roundrobin' });
       expect(wrong.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      // From v5 both are required (Kafka: SyncGroupRequest.areMandatoryProtocolTypeAndNamePresent).
+      const missing = await client.request(A.syncGroup, v, { ...base, protocolType: null });
+      expect(missing.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     const stale = await client.request(A.syncGroup, v, { ...base, generationId: j.generationId + 1 });
     expect(stale.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
@@ -570,6 +573,61 @@ describe('two members on separate connections (deferred JoinGroup/SyncGroup answ
       expect(fhb.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
       const f3 = await join(followerConn, follower.memberId);
       expect(f3).toMatchObject({ errorCode: ErrorCode.NONE, generationId: 3, leader: follower.memberId });
+    });
+  }
+});
+
+describe('static membership (KIP-345) over the wire', () => {
+  // A static member restarting (empty member id, same group.instance.id) takes over its old
+  // member id without a rebalance; the old id is fenced. Before JoinGroup v9 a returning leader
+  // is told the old leader id (so it does not reassign); from v9 (KIP-814) it learns that it
+  // leads, with skip_assignment set and the members' metadata (Kafka: supportSkippingAssignment =
+  // version >= 9 in KafkaApis.handleJoinGroupRequest).
+  for (let v = 5; v <= 9; v++) {
+    it(`a static leader rejoining with an empty member id keeps its generation and assignment (JoinGroup v${v})`, async () => {
+      const groupId = `static-v${v}`;
+      const instance = `si-${v}`;
+      const c = await connect();
+      const join = (memberId: string) =>
+        c.request(A.joinGroup, v, {
+          groupId,
+          sessionTimeoutMs: 10000,
+          rebalanceTimeoutMs: 10000,
+          memberId,
+          groupInstanceId: instance,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: SUB }],
+        });
+      const first = await join('');
+      expect(first).toMatchObject({ errorCode: ErrorCode.NONE, generationId: 1, leader: first.memberId });
+      const sync = (memberId: string) =>
+        c.request(A.syncGroup, 3, { groupId, generationId: 1, memberId, groupInstanceId: instance, assignments: memberId === first.memberId ? [{ memberId, assignment: ASG }] : [] });
+      expect((await sync(first.memberId)).errorCode).toBe(ErrorCode.NONE);
+
+      const again = await join('');
+      expect(again.errorCode).toBe(ErrorCode.NONE);
+      expect(again.memberId).not.toBe(first.memberId);
+      expect(again.memberId).toMatch(new RegExp(`^${instance}-`));
+      expect(again.generationId).toBe(1);
+      expect(again.protocolName).toBe('range');
+      if (v >= 9) {
+        expect(again.leader).toBe(again.memberId);
+        expect(again.skipAssignment).toBe(true);
+        expect(again.members.map((m) => ({ id: m.memberId, inst: m.groupInstanceId, md: Buffer.from(m.metadata) }))).toEqual([{ id: again.memberId, inst: instance, md: SUB }]);
+      } else {
+        expect(again.leader).toBe(first.memberId);
+        expect(again.members).toEqual([]);
+      }
+      // No rebalance: the new id syncs into the same generation and keeps the assignment.
+      const s = await sync(again.memberId);
+      expect(s.errorCode).toBe(ErrorCode.NONE);
+      expect(Buffer.from(s.assignment)).toEqual(ASG);
+      const hb = (memberId: string) => c.request(A.heartbeat, 3, { groupId, generationId: 1, memberId, groupInstanceId: instance });
+      expect((await hb(again.memberId)).errorCode).toBe(ErrorCode.NONE);
+      expect((await hb(first.memberId)).errorCode).toBe(ErrorCode.FENCED_INSTANCE_ID);
+      const d = await describeOne(groupId);
+      expect(d.groupState).toBe('Stable');
+      expect(d.members.map((m) => [m.memberId, m.groupInstanceId])).toEqual([[again.memberId, instance]]);
     });
   }
 });
