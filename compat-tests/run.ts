@@ -32,6 +32,14 @@ const PAIRS: Array<[string, string, string]> = [
   ['kafkajs', 'none', 'kafka-go'],
 ];
 
+/**
+ * Pairs that cannot work because of a documented client limitation (FINDINGS.md): reported as
+ * `known` with the reason, after checking the producer side still works.
+ */
+const PAIR_LIMITS: Array<{ consumer: string; codecs: string[]; reason: string }> = [
+  { consumer: 'kafkajs', codecs: ['snappy', 'lz4', 'zstd'], reason: 'kafkajs ships only the gzip codec (KafkaJSNotImplemented), see FINDINGS.md' },
+];
+
 function clients(only: string[]): string[] {
   return readdirSync(HERE)
     .filter((d) => statSync(join(HERE, d)).isDirectory() && existsSync(join(HERE, d, 'run.sh')))
@@ -140,8 +148,10 @@ async function runPair(producer: string, codec: string, consumer: string, availa
     const p = await sh(join(HERE, producer, 'run.sh'), ['produce', broker.bootstrap, topic, codec], 120_000);
     const pj = parseJsonLines(p.stdout).at(-1);
     if (!pj?.ok) return { client, scenario, status: 'fail', detail: `produce: ${String(pj?.error ?? lastLines(p.stderr || p.stdout))}` };
+    const limit = PAIR_LIMITS.find((l) => l.consumer === consumer && l.codecs.includes(codec));
     const c = await sh(join(HERE, consumer, 'run.sh'), ['consume', broker.bootstrap, topic, '20'], 120_000);
     const cj = parseJsonLines(c.stdout).at(-1);
+    if (limit && !cj?.ok) return { client, scenario, status: 'known', detail: `produced; ${limit.reason}` };
     if (!cj?.ok) return { client, scenario, status: 'fail', detail: `consume: ${String(cj?.error ?? lastLines(c.stderr || c.stdout))}` };
     const got = new Set((cj.messages as Array<{ key: string; value: string }>).map((m) => `${m.key}=${m.value}`));
     const want = Array.from({ length: 20 }, (_, i) => `k${i}=v${i}-${codec}`);

@@ -32,6 +32,13 @@ import { leaderEpochError } from './epochs.js';
 import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD } from '../../protocol/records/constants.js';
 import { downConvertBatches, type LegacyMagic } from '../../protocol/records/legacy.js';
 
+/**
+ * Records of a partition without data, errors included: empty, never null. librdkafka cannot parse
+ * a null record set ("invalid MessageSetSize -1") and would retry forever instead of seeing the
+ * error; Kafka's FetchResponse turns null into empty records for that reason.
+ */
+const EMPTY = Buffer.alloc(0);
+
 type TopicOut = Encodable<FetchResponse['responses'][number]>;
 const READ_COMMITTED = 1;
 
@@ -93,7 +100,7 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
       const base = { partitionIndex: p.partition, abortedTransactions: aborted, preferredReadReplica: -1 };
       const unknown = (errorCode: number) => {
         errors = true;
-        return { ...base, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+        return { ...base, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: EMPTY };
       };
       if (t.topic === null) return unknown(ErrorCode.UNKNOWN_TOPIC_ID);
       const log = ctx.replicas.partition(t.topic, p.partition);
@@ -114,7 +121,7 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
           highWatermark: l.read.highWatermark,
           lastStableOffset: l.read.lastStableOffset,
           logStartOffset: l.read.logStartOffset,
-          records: l.records ?? (l.errorCode === ErrorCode.NONE ? Buffer.alloc(0) : null),
+          records: l.records ?? EMPTY,
         };
       }
       const r = ctx.replicas.read(t.topic, p.partition, p.fetchOffset, limit, bytes === 0);
@@ -130,7 +137,7 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
         highWatermark: r.highWatermark,
         lastStableOffset: r.lastStableOffset,
         logStartOffset: r.logStartOffset,
-        records: records ?? (r.errorCode === ErrorCode.NONE ? Buffer.alloc(0) : null),
+        records: records ?? EMPTY,
       };
     }),
   }));

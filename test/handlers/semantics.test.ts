@@ -249,6 +249,14 @@ describe('Fetch', () => {
   it('answers OFFSET_OUT_OF_RANGE past the log end and an empty record set at it', async () => {
     const past = await c.request(Fetch, 11, fetchReq('f', 11n));
     expect(past.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    // Empty, never null, records with an error: librdkafka cannot parse a null record set
+    // (regression: kcat looped forever on OFFSET_OUT_OF_RANGE).
+    for (const v of [4, 11, 12, 17]) {
+      const r = await c.request(Fetch, v, fetchReq('f', 11n));
+      expect(r.responses[0]!.partitions[0]!.records).toEqual(Buffer.alloc(0));
+    }
+    const unknown = await c.request(Fetch, 11, fetchReq('nope', 0n));
+    expect(unknown.responses[0]!.partitions[0]).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, records: Buffer.alloc(0) });
     const at = await c.request(Fetch, 11, fetchReq('f', 10n));
     expect(at.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
     expect(at.responses[0]!.partitions[0]!.records?.length ?? 0).toBe(0);
