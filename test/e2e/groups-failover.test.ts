@@ -5,11 +5,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
-import { kafkaFor, startTestBroker, waitFor } from '../helpers/broker.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { kafkaFor, rawClient, startTestBroker, waitFor } from '../helpers/broker.js';
 import {
   assignmentKeys,
+  consumerSubscription,
   describeGroup,
+  groupApis,
   partitionKeys,
+  rawJoinAndSync,
   startChildConsumer,
   startTrackedConsumer,
   waitForStableAssignment,
@@ -114,5 +118,65 @@ describe('a member killed without LeaveGroup', () => {
     const next = await local(groupId, topic);
     await waitForStableAssignment(admin, groupId, 1, partitionKeys(topic, 2));
     await waitFor(() => next.current()?.partitions.length === 2, 5000, 20, 'the new consumer owns both partitions');
+  });
+});
+
+describe('connection faults and shutdown', () => {
+  it('all connections dropped at once: the members reconnect and keep their group; nothing is lost', { timeout: 30000 }, async () => {
+    const topic = 'drop';
+    const groupId = 'drop';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    const all = partitionKeys(topic, 4);
+    const a = await local(groupId, topic);
+    const b = await local(groupId, topic);
+    await waitForStableAssignment(admin, groupId, 2, all);
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ key: `a${i}`, value: `a${i}` })) });
+    await waitFor(() => a.messages.length + b.messages.length >= 40, 5000, 20, 'first 40');
+
+    broker.dropConnections();
+    await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ key: `b${i}`, value: `b${i}` })) });
+    const values = () => new Set([...a.messages, ...b.messages].map((m) => m.value));
+    await waitFor(() => values().size >= 80, 10000, 20, 'all 80 after the drop');
+    await waitForStableAssignment(admin, groupId, 2, all, 10000);
+  });
+
+  it('broker.close() answers a parked JoinGroup and a parked SyncGroup (COORDINATOR_NOT_AVAILABLE) and returns promptly', async () => {
+    const sub = consumerSubscription(['t']);
+    const join = (c: Awaited<ReturnType<typeof rawClient>>, groupId: string, memberId = '') =>
+      c.request(groupApis.joinGroup, 3, {
+        groupId,
+        sessionTimeoutMs: 10000,
+        rebalanceTimeoutMs: 20000,
+        memberId,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: sub }],
+      });
+    const [a1, b1, a2, b2] = await Promise.all([rawClient(broker), rawClient(broker), rawClient(broker), rawClient(broker)]);
+    cleanups.push(async () => [a1, b1, a2, b2].forEach((c) => c.close()));
+
+    // Group "pj": A is Stable alone; B's JoinGroup waits for A to rejoin (up to 20 s).
+    await rawJoinAndSync(a1, 'pj', { joinVersion: 3, rebalanceTimeoutMs: 20000 });
+    const parkedJoin = join(b1, 'pj');
+    await waitFor(async () => (await describeGroup(admin, 'pj')).state === 'PreparingRebalance', 5000, 20, 'pj rebalancing');
+
+    // Group "ps": a generation of two whose follower has sent SyncGroup; the leader never does.
+    const a = await rawJoinAndSync(a2, 'ps', { joinVersion: 3, rebalanceTimeoutMs: 20000 });
+    const bJoin = join(b2, 'ps');
+    await waitFor(async () => (await describeGroup(admin, 'ps')).state === 'PreparingRebalance', 5000, 20, 'ps rebalancing');
+    const [ja, jb] = await Promise.all([join(a2, 'ps', a.memberId), bJoin]);
+    expect(ja.generationId).toBe(2);
+    expect(jb.generationId).toBe(2);
+    const [follower, followerConn] = ja.leader === ja.memberId ? [jb, b2] : [ja, a2];
+    const parkedSync = followerConn.request(groupApis.syncGroup, 3, { groupId: 'ps', generationId: follower.generationId, memberId: follower.memberId, assignments: [] });
+    await new Promise((r) => setTimeout(r, 100));
+
+    const t0 = Date.now();
+    await broker.close();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect((await parkedJoin).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect((await parkedSync).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
 });
