@@ -51,6 +51,8 @@ export interface Handler<Req = any, Resp = any> {
   decode(r: Reader, version: number): Req;
   encode(w: Writer, m: Encodable<Resp>, version: number): void;
   handle(req: Req, ctx: RequestContext): Encodable<Resp> | NoResponse | Promise<Encodable<Resp> | NoResponse>;
+  /** Expected encoded size of a response, so large ones (Fetch) are written without regrowing. */
+  sizeHint?(res: Encodable<Resp>): number;
 }
 
 export function defineHandler<Req, Resp>(h: Handler<Req, Resp>): Handler<Req, Resp> {

@@ -86,8 +86,12 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
 function respond(handler: Handler, header: RequestHeader, res: unknown): Outcome {
   if (res instanceof NoResponse) return res.closeReason === null ? null : { close: true, reason: res.closeReason };
   const flexible = isFlexible(header.apiVersion, handler.api.responseFlexibleMin ?? handler.api.flexibleMin);
-  return encodeResponseFrame(header.correlationId, responseHeaderIsV1(header.apiKey, flexible), (w) =>
-    handler.encode(w, res as never, header.apiVersion),
+  const writer = new Writer(handler.sizeHint ? handler.sizeHint(res) : 256);
+  return encodeResponseFrame(
+    header.correlationId,
+    responseHeaderIsV1(header.apiKey, flexible),
+    (w) => handler.encode(w, res as never, header.apiVersion),
+    writer,
   );
 }
 
