@@ -2,11 +2,15 @@
 // sockets close, no LeaveGroup is sent). Like Kafka, the coordinator does not react to the closed
 // connection; the member's partitions move to the others once its session times out.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { kafkaFor, rawClient, startTestBroker, waitFor } from '../helpers/broker.js';
+import { NO_DIST, hasDist, startCliBroker } from '../helpers/cli.js';
 import {
   assignmentKeys,
   consumerSubscription,
@@ -178,5 +182,34 @@ describe('connection faults and shutdown', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect((await parkedJoin).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     expect((await parkedSync).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  });
+});
+
+describe('CLI shutdown with consumers in a rebalance', () => {
+  it.skipIf(!hasDist)('SIGTERM while a JoinGroup is parked: the parked member is answered and the process exits 0 promptly', async () => {
+    if (!hasDist) throw new Error(NO_DIST);
+    const dataDir = mkdtempSync(join(tmpdir(), 'brook-e2e-groups-term-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const cli = await startCliBroker(dataDir);
+    cleanups.push(() => cli.kill());
+    const [a, b] = await Promise.all([rawClient(cli), rawClient(cli)]);
+    cleanups.push(async () => [a, b].forEach((c) => c.close()));
+    await rawJoinAndSync(a, 'term', { joinVersion: 3, rebalanceTimeoutMs: 30000 });
+    const parked = b.request(groupApis.joinGroup, 3, {
+      groupId: 'term',
+      sessionTimeoutMs: 10000,
+      rebalanceTimeoutMs: 30000,
+      memberId: '',
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: consumerSubscription(['t']) }],
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    cli.child.kill('SIGTERM');
+    const exit = await Promise.race([cli.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000))]);
+    expect(exit, cli.stderr()).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    // Answered before the connections close: the client looks the coordinator up again.
+    expect((await parked).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
 });

@@ -291,6 +291,37 @@ describe('integrity of the durable group state', () => {
 });
 
 describe('deletions are durable', () => {
+  it('an offset committed with a retention time (OffsetCommit v2) expires, durably; its empty group goes away', async () => {
+    const config = { 'offsets.retention.check.interval.ms': '100' };
+    const commit = (raw: Awaited<ReturnType<typeof rawClient>>, groupId: string, retentionTimeMs: bigint) =>
+      raw.request(groupApis.offsetCommit, 2, {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        retentionTimeMs,
+        topics: [{ name: 'ret', partitions: [{ partitionIndex: 0, committedOffset: 4n }] }],
+      });
+    {
+      const broker = await startTestBroker({ dataDir: dir, config });
+      const raw = await rawClient(broker);
+      broker.topics.create('ret', 1, 1, {});
+      expect((await commit(raw, 'short', 1500n)).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      expect((await commit(raw, 'default', -1n)).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      expect(await rawFetchOffsets(raw, 'short', 'ret', [0])).toEqual({ 0: 4n });
+      await waitFor(async () => (await rawFetchOffsets(raw, 'short', 'ret', [0]))[0] === -1n, 8000, 50, 'the short-lived offset expired');
+      const listed = await raw.request(groupApis.listGroups, 4, { statesFilter: [] });
+      expect(listed.groups.map((g) => g.groupId)).toEqual(['default']);
+      raw.close();
+      await broker.close();
+    }
+    const broker = await startTestBroker({ dataDir: dir, config });
+    cleanups.push(() => broker.close());
+    const raw = await rawClient(broker);
+    cleanups.push(() => raw.close());
+    expect(await rawFetchOffsets(raw, 'short', 'ret', [0])).toEqual({ 0: -1n });
+    expect(await rawFetchOffsets(raw, 'default', 'ret', [0])).toEqual({ 0: 4n });
+  });
+
   it('DeleteGroups, OffsetDelete and a deleted topic\'s offsets stay deleted after a restart; the rest survives', async () => {
     const delOffsets = clientApi(G.OffsetDeleteApi, G.encodeOffsetDeleteRequest, G.decodeOffsetDeleteResponse);
     {
