@@ -82,3 +82,69 @@ export function effectiveLogConfig(base: LogConfig, configs: Record<string, stri
 }
 
 export const INT32_MAX = 2147483647;
+
+export interface CatalogEntry<P> {
+  meta: TopicMetadata;
+  partitions: P[];
+}
+
+/** Topics by name and by id with their partitions: the bookkeeping both stores share. */
+export class TopicCatalog<P> {
+  private readonly byName = new Map<string, CatalogEntry<P>>();
+  private readonly byId = new Map<string, string>();
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  entries(): IterableIterator<CatalogEntry<P>> {
+    return this.byName.values();
+  }
+
+  get(name: string): CatalogEntry<P> | undefined {
+    return this.byName.get(name);
+  }
+
+  mustGet(name: string): CatalogEntry<P> {
+    const t = this.byName.get(name);
+    if (t === undefined) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+    return t;
+  }
+
+  /** Copies, so callers cannot change the store's metadata. */
+  list(): TopicMetadata[] {
+    return [...this.byName.values()].map((t) => copyTopic(t.meta));
+  }
+
+  meta(name: string): TopicMetadata | undefined {
+    const t = this.byName.get(name);
+    return t && copyTopic(t.meta);
+  }
+
+  metaById(topicId: string): TopicMetadata | undefined {
+    const name = this.byId.get(topicId);
+    return name === undefined ? undefined : this.meta(name);
+  }
+
+  /** Validates a new topic against the catalog; returns the store's own copy of its metadata. */
+  checkNew(meta: TopicMetadata): TopicMetadata {
+    validateNewTopic(meta);
+    if (this.byName.has(meta.name)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic ${meta.name} already exists`);
+    if (this.byId.has(meta.topicId)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic id ${meta.topicId} is in use`);
+    return copyTopic(meta);
+  }
+
+  add(meta: TopicMetadata, partitions: P[]): CatalogEntry<P> {
+    const entry = { meta, partitions };
+    this.byName.set(meta.name, entry);
+    this.byId.set(meta.topicId, meta.name);
+    return entry;
+  }
+
+  remove(name: string): CatalogEntry<P> {
+    const t = this.mustGet(name);
+    this.byName.delete(name);
+    this.byId.delete(t.meta.topicId);
+    return t;
+  }
+}

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUuid } from '../../protocol/primitives/uuid.js';
-import { copyTopic, effectiveLogConfig, LogStoreError, validateNewTopic, validateTopicName } from './common.js';
+import { effectiveLogConfig, LogStoreError, TopicCatalog, validateTopicName, type CatalogEntry } from './common.js';
 import { lockDataDir } from './dir-lock.js';
 import { FilePartitionLog, readPartitionTopicId } from './file-partition.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic } from './fs-util.js';
@@ -42,10 +42,7 @@ export interface FileLogStore extends LogStore {
   readonly nodeId: number;
 }
 
-interface FileTopic {
-  meta: TopicMetadata;
-  partitions: FilePartitionLog[];
-}
+type FileTopic = CatalogEntry<FilePartitionLog>;
 
 interface StoredTopic {
   version: 1;
@@ -121,8 +118,7 @@ class FileStore implements FileLogStore {
   readonly durable = true;
   readonly clusterId: string;
   readonly nodeId: number;
-  private readonly topics = new Map<string, FileTopic>();
-  private readonly byId = new Map<string, string>();
+  private readonly topics = new TopicCatalog<FilePartitionLog>();
   private readonly topicsDir: string;
   private readonly cache: SegmentCache;
   private readonly now: () => number;
@@ -146,7 +142,7 @@ class FileStore implements FileLogStore {
     removeTempFiles(dir);
     this.loadTopics();
     let partitions = 0;
-    for (const t of this.topics.values()) partitions += t.partitions.length;
+    for (const t of this.topics.entries()) partitions += t.partitions.length;
     opts.logger?.info({ dir, clusterId: this.clusterId, topics: this.topics.size, partitions }, 'opened log store');
   }
 
@@ -168,8 +164,7 @@ class FileStore implements FileLogStore {
       const full = path.join(this.topicsDir, file);
       const meta = parseStoredTopic(full, fs.readFileSync(full, 'utf8'));
       if (`${meta.name}.json` !== file) throw new LogStoreError('STORAGE_ERROR', `${full} describes topic ${meta.name}`);
-      this.topics.set(meta.name, { meta, partitions: [] });
-      this.byId.set(meta.topicId, meta.name);
+      this.topics.add(meta, []);
     }
 
     // Partition directories: keep those of live topics, drop leftovers of crashed creates/deletes.
@@ -191,7 +186,7 @@ class FileStore implements FileLogStore {
       fs.rmSync(full, { recursive: true, force: true });
     }
 
-    for (const t of this.topics.values()) {
+    for (const t of this.topics.entries()) {
       const cfg = effectiveLogConfig(this.opts.logConfig, t.meta.configs);
       for (let p = 0; p < t.meta.numPartitions; p++) {
         const pdir = this.partitionDir(t.meta.name, p);
@@ -223,31 +218,24 @@ class FileStore implements FileLogStore {
 
   private mustGet(name: string): FileTopic {
     this.checkOpen();
-    const t = this.topics.get(name);
-    if (t === undefined) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
-    return t;
+    return this.topics.mustGet(name);
   }
 
   listTopics(): TopicMetadata[] {
-    return [...this.topics.values()].map((t) => copyTopic(t.meta));
+    return this.topics.list();
   }
 
   getTopic(name: string): TopicMetadata | undefined {
-    const t = this.topics.get(name);
-    return t && copyTopic(t.meta);
+    return this.topics.meta(name);
   }
 
   getTopicById(topicId: string): TopicMetadata | undefined {
-    const name = this.byId.get(topicId);
-    return name === undefined ? undefined : this.getTopic(name);
+    return this.topics.metaById(topicId);
   }
 
   createTopic(meta: TopicMetadata): void {
     this.checkOpen();
-    validateNewTopic(meta);
-    if (this.topics.has(meta.name)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic ${meta.name} already exists`);
-    if (this.byId.has(meta.topicId)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic id ${meta.topicId} is in use`);
-    const m = copyTopic(meta);
+    const m = this.topics.checkNew(meta);
     const cfg = effectiveLogConfig(this.opts.logConfig, m.configs);
     const partitions: FilePartitionLog[] = [];
     try {
@@ -262,8 +250,7 @@ class FileStore implements FileLogStore {
       }
       throw err;
     }
-    this.topics.set(m.name, { meta: m, partitions });
-    this.byId.set(m.topicId, m.name);
+    this.topics.add(m, partitions);
   }
 
   deleteTopic(name: string): void {
@@ -271,8 +258,7 @@ class FileStore implements FileLogStore {
     // The JSON goes first: from then on the topic no longer exists, even across a crash.
     fs.rmSync(this.topicFile(name), { force: true });
     fsyncDir(this.topicsDir);
-    this.topics.delete(name);
-    this.byId.delete(t.meta.topicId);
+    this.topics.remove(name);
     for (const p of t.partitions) {
       p.markDeleted();
       fs.rmSync(p.dir, { recursive: true, force: true });
@@ -320,7 +306,7 @@ class FileStore implements FileLogStore {
 
   flush(): void {
     this.checkOpen();
-    for (const t of this.topics.values()) for (const p of t.partitions) p.flush();
+    for (const t of this.topics.entries()) for (const p of t.partitions) p.flush();
   }
 
   close(): void {
@@ -328,7 +314,7 @@ class FileStore implements FileLogStore {
     this.closed = true;
     this.unlock();
     let first: unknown;
-    for (const t of this.topics.values()) {
+    for (const t of this.topics.entries()) {
       for (const p of t.partitions) {
         try {
           p.close();

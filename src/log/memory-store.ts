@@ -8,7 +8,7 @@ import {
   OFF_BASE_OFFSET,
   OFF_PARTITION_LEADER_EPOCH,
 } from './batch-header.js';
-import { copyTopic, effectiveLogConfig, LogStoreError, validateNewTopic } from './common.js';
+import { effectiveLogConfig, LogStoreError, TopicCatalog } from './common.js';
 import type {
   AppendInfo,
   LogConfig,
@@ -173,15 +173,9 @@ class MemoryPartitionLog implements PartitionLog {
   flush(): void {}
 }
 
-interface MemoryTopic {
-  meta: TopicMetadata;
-  partitions: MemoryPartitionLog[];
-}
-
 class MemoryStore implements LogStore {
   readonly durable = false;
-  private readonly topics = new Map<string, MemoryTopic>();
-  private readonly byId = new Map<string, string>();
+  private readonly topics = new TopicCatalog<MemoryPartitionLog>();
 
   constructor(
     readonly clusterId: string,
@@ -189,40 +183,31 @@ class MemoryStore implements LogStore {
   ) {}
 
   listTopics(): TopicMetadata[] {
-    return [...this.topics.values()].map((t) => copyTopic(t.meta));
+    return this.topics.list();
   }
 
   getTopic(name: string): TopicMetadata | undefined {
-    const t = this.topics.get(name);
-    return t && copyTopic(t.meta);
+    return this.topics.meta(name);
   }
 
   getTopicById(topicId: string): TopicMetadata | undefined {
-    const name = this.byId.get(topicId);
-    return name === undefined ? undefined : this.getTopic(name);
+    return this.topics.metaById(topicId);
   }
 
   createTopic(meta: TopicMetadata): void {
-    validateNewTopic(meta);
-    if (this.topics.has(meta.name)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic ${meta.name} already exists`);
-    if (this.byId.has(meta.topicId)) throw new LogStoreError('TOPIC_ALREADY_EXISTS', `topic id ${meta.topicId} is in use`);
-    const m = copyTopic(meta);
+    const m = this.topics.checkNew(meta);
     const cfg = effectiveLogConfig(this.opts.logConfig, m.configs);
     const partitions: MemoryPartitionLog[] = [];
     for (let p = 0; p < m.numPartitions; p++) partitions.push(new MemoryPartitionLog(m.name, p, cfg));
-    this.topics.set(m.name, { meta: m, partitions });
-    this.byId.set(m.topicId, m.name);
+    this.topics.add(m, partitions);
   }
 
   deleteTopic(name: string): void {
-    const t = this.mustGet(name);
-    for (const p of t.partitions) p.markDeleted();
-    this.topics.delete(name);
-    this.byId.delete(t.meta.topicId);
+    for (const p of this.topics.remove(name).partitions) p.markDeleted();
   }
 
   createPartitions(name: string, total: number): void {
-    const t = this.mustGet(name);
+    const t = this.topics.mustGet(name);
     if (!Number.isInteger(total) || total < t.meta.numPartitions) {
       throw new LogStoreError('INVALID_PARTITIONS', `topic ${name} has ${t.meta.numPartitions} partitions; cannot change to ${total}`);
     }
@@ -232,7 +217,7 @@ class MemoryStore implements LogStore {
   }
 
   setTopicConfigs(name: string, configs: Record<string, string>): void {
-    const t = this.mustGet(name);
+    const t = this.topics.mustGet(name);
     t.meta.configs = { ...configs };
     const cfg = effectiveLogConfig(this.opts.logConfig, t.meta.configs);
     for (const p of t.partitions) p.config = cfg;
@@ -245,12 +230,6 @@ class MemoryStore implements LogStore {
   flush(): void {}
 
   close(): void {}
-
-  private mustGet(name: string): MemoryTopic {
-    const t = this.topics.get(name);
-    if (t === undefined) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
-    return t;
-  }
 }
 
 /** A LogStore that keeps everything in memory (nothing survives the process). */
