@@ -16,29 +16,29 @@
 import { crc32c } from '@node-rs/crc32';
 import { decompress } from '../../protocol/records/compression.js';
 
-/** Bytes before the part counted by batchLength (baseOffset + batchLength). */
-export const LOG_OVERHEAD = 12;
-/** Size of the fixed v2 header; the first record starts here. */
-export const BATCH_HEADER_SIZE = 61;
-/** Smallest legal batchLength value (a header with no records). */
-export const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
+// The layout constants come from protocol/records (one definition of the format).
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_OFFSET_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  RECORD_COUNT_OFFSET,
+} from '../../protocol/records/constants.js';
 
-export const OFF_BASE_OFFSET = 0;
-export const OFF_BATCH_LENGTH = 8;
-export const OFF_PARTITION_LEADER_EPOCH = 12;
-export const OFF_MAGIC = 16;
-export const OFF_CRC = 17;
-export const OFF_ATTRIBUTES = 21;
-export const OFF_LAST_OFFSET_DELTA = 23;
-export const OFF_BASE_TIMESTAMP = 27;
-export const OFF_MAX_TIMESTAMP = 35;
-export const OFF_RECORD_COUNT = 57;
+export { BATCH_HEADER_SIZE };
 
 export const COMPRESSION_MASK = 0x07;
 export const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
 
 export const CODEC_NONE = 0;
-export const CODEC_GZIP = 1;
 
 export interface BatchHeader {
   baseOffset: bigint;
@@ -56,15 +56,15 @@ export interface BatchHeader {
 /** Parses the header at `off`; the caller guarantees BATCH_HEADER_SIZE bytes are there. */
 export function readBatchHeader(buf: Buffer, off = 0): BatchHeader {
   return {
-    baseOffset: buf.readBigInt64BE(off + OFF_BASE_OFFSET),
-    size: LOG_OVERHEAD + buf.readInt32BE(off + OFF_BATCH_LENGTH),
-    partitionLeaderEpoch: buf.readInt32BE(off + OFF_PARTITION_LEADER_EPOCH),
-    magic: buf.readInt8(off + OFF_MAGIC),
-    attributes: buf.readInt16BE(off + OFF_ATTRIBUTES),
-    lastOffsetDelta: buf.readInt32BE(off + OFF_LAST_OFFSET_DELTA),
-    baseTimestamp: buf.readBigInt64BE(off + OFF_BASE_TIMESTAMP),
-    maxTimestamp: buf.readBigInt64BE(off + OFF_MAX_TIMESTAMP),
-    recordCount: buf.readInt32BE(off + OFF_RECORD_COUNT),
+    baseOffset: buf.readBigInt64BE(off + BASE_OFFSET_OFFSET),
+    size: LOG_OVERHEAD + buf.readInt32BE(off + BATCH_LENGTH_OFFSET),
+    partitionLeaderEpoch: buf.readInt32BE(off + PARTITION_LEADER_EPOCH_OFFSET),
+    magic: buf.readInt8(off + MAGIC_OFFSET),
+    attributes: buf.readInt16BE(off + ATTRIBUTES_OFFSET),
+    lastOffsetDelta: buf.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET),
+    baseTimestamp: buf.readBigInt64BE(off + BASE_TIMESTAMP_OFFSET),
+    maxTimestamp: buf.readBigInt64BE(off + MAX_TIMESTAMP_OFFSET),
+    recordCount: buf.readInt32BE(off + RECORD_COUNT_OFFSET),
   };
 }
 
@@ -83,7 +83,7 @@ export function headerProblem(h: BatchHeader, available: number): string | undef
 
 /** true if the stored CRC-32C (uint32 at 17) matches bytes 21..end of `batch` (one whole batch). */
 export function batchCrcOk(batch: Buffer): boolean {
-  return crc32c(batch.subarray(OFF_ATTRIBUTES)) === batch.readUInt32BE(OFF_CRC);
+  return crc32c(batch.subarray(ATTRIBUTES_OFFSET)) === batch.readUInt32BE(CRC_OFFSET);
 }
 
 export class InvalidBatchError extends Error {

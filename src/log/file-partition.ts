@@ -16,10 +16,9 @@ import {
   findRecord,
   headerProblem,
   readBatchHeader,
-  OFF_BASE_OFFSET,
-  OFF_PARTITION_LEADER_EPOCH,
   type BatchHeader,
 } from './batch-header.js';
+import { assignOffsets } from '../../protocol/records/batch.js';
 import { LogStoreError } from './common.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic } from './fs-util.js';
 import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE } from './segment.js';
@@ -237,8 +236,7 @@ export class FilePartitionLog implements PartitionLog {
       const h = headers[i]!;
       const base = this.leo;
       const last = base + BigInt(h.lastOffsetDelta);
-      buf.writeBigInt64BE(base, OFF_BASE_OFFSET);
-      buf.writeInt32BE(this.epoch, OFF_PARTITION_LEADER_EPOCH);
+      assignOffsets(buf, base, this.epoch);
       this.maybeRoll(buf.length, last);
       const seg = this.active;
       const wasEmpty = seg.size === 0;

@@ -5,9 +5,8 @@ import { randomUuid } from '../../protocol/primitives/uuid.js';
 import {
   checkAppendable,
   findRecord,
-  OFF_BASE_OFFSET,
-  OFF_PARTITION_LEADER_EPOCH,
 } from './batch-header.js';
+import { assignOffsets } from '../../protocol/records/batch.js';
 import { effectiveLogConfig, LogStoreError, TopicCatalog } from './common.js';
 import type {
   AppendInfo,
@@ -70,8 +69,7 @@ class MemoryPartitionLog implements PartitionLog {
       const h = headers[i]!;
       const base = this.leo;
       const last = base + BigInt(h.lastOffsetDelta);
-      buf.writeBigInt64BE(base, OFF_BASE_OFFSET);
-      buf.writeInt32BE(this.epoch, OFF_PARTITION_LEADER_EPOCH);
+      assignOffsets(buf, base, this.epoch);
       const idx = this.batches.length;
       this.batches.push(buf);
       this.baseOffsets.push(base);
