@@ -14,7 +14,7 @@ import {
   writeArray,
   writeNullableArray,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const FetchApi = {
   apiKey: 1,

@@ -13,7 +13,7 @@ import {
   writeArray,
   writeNullableArray,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const MetadataApi = {
   apiKey: 3,

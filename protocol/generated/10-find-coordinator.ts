@@ -10,7 +10,7 @@ import {
   readArray,
   wrCompactString,
   writeArray,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const FindCoordinatorApi = {
   apiKey: 10,

@@ -12,7 +12,7 @@ import {
   wrCompactString,
   writeArray,
   wrString,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeGroupsApi = {
   apiKey: 15,

@@ -3,7 +3,13 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Encodable, Writer } from '../primitives/writer.js';
-import { type MessageSchema, rdCompactString, readArray, wrCompactString, writeArray } from './runtime.js';
+import {
+  type MessageSchema,
+  rdCompactString,
+  readArray,
+  wrCompactString,
+  writeArray,
+} from '../primitives/codec-runtime.js';
 
 export const ListGroupsApi = {
   apiKey: 16,

@@ -3,7 +3,13 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Encodable, Writer } from '../primitives/writer.js';
-import { type MessageSchema, rdString, readArray, writeArray, wrString } from './runtime.js';
+import {
+  type MessageSchema,
+  rdString,
+  readArray,
+  writeArray,
+  wrString,
+} from '../primitives/codec-runtime.js';
 
 export const SaslHandshakeApi = {
   apiKey: 17,

@@ -13,7 +13,7 @@ import {
   writeArray,
   wrString,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DeleteTopicsApi = {
   apiKey: 20,

@@ -14,7 +14,7 @@ import {
   writeArray,
   writeNullableArray,
   wrString,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeConfigsApi = {
   apiKey: 32,

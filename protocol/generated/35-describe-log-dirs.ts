@@ -12,7 +12,7 @@ import {
   wrInt32,
   writeArray,
   writeNullableArray,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeLogDirsApi = {
   apiKey: 35,

@@ -3,7 +3,13 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Encodable, Writer } from '../primitives/writer.js';
-import { dflt, EMPTY_BUFFER, type MessageSchema, readArray, writeArray } from './runtime.js';
+import {
+  dflt,
+  EMPTY_BUFFER,
+  type MessageSchema,
+  readArray,
+  writeArray,
+} from '../primitives/codec-runtime.js';
 
 export const CreateDelegationTokenApi = {
   apiKey: 38,

@@ -11,7 +11,7 @@ import {
   readNullableArray,
   writeArray,
   writeNullableArray,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeDelegationTokenApi = {
   apiKey: 41,

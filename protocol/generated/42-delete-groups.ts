@@ -11,7 +11,7 @@ import {
   wrCompactString,
   writeArray,
   wrString,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DeleteGroupsApi = {
   apiKey: 42,

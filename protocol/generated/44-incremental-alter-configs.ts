@@ -3,7 +3,7 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Encodable, Writer } from '../primitives/writer.js';
-import { dflt, type MessageSchema, readArray, writeArray } from './runtime.js';
+import { dflt, type MessageSchema, readArray, writeArray } from '../primitives/codec-runtime.js';
 
 export const IncrementalAlterConfigsApi = {
   apiKey: 44,

@@ -10,7 +10,7 @@ import {
   readNullableArray,
   writeArray,
   writeNullableArray,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeClientQuotasApi = {
   apiKey: 48,

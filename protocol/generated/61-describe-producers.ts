@@ -3,7 +3,7 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Encodable, Writer } from '../primitives/writer.js';
-import { type MessageSchema, rdInt32, readArray, wrInt32, writeArray } from './runtime.js';
+import { type MessageSchema, rdInt32, readArray, wrInt32, writeArray } from '../primitives/codec-runtime.js';
 
 export const DescribeProducersApi = {
   apiKey: 61,

@@ -11,7 +11,7 @@ import {
   wrCompactString,
   wrInt32,
   writeArray,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeTransactionsApi = {
   apiKey: 65,

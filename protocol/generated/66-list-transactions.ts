@@ -11,7 +11,7 @@ import {
   wrCompactString,
   wrInt64,
   writeArray,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const ListTransactionsApi = {
   apiKey: 66,

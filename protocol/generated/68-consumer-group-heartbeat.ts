@@ -15,7 +15,7 @@ import {
   writeNullableArray,
   writeNullableStruct,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const ConsumerGroupHeartbeatApi = {
   apiKey: 68,

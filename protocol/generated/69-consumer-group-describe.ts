@@ -12,7 +12,7 @@ import {
   wrInt32,
   writeArray,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const ConsumerGroupDescribeApi = {
   apiKey: 69,

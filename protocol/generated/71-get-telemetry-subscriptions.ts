@@ -12,7 +12,7 @@ import {
   wrInt8,
   writeArray,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const GetTelemetrySubscriptionsApi = {
   apiKey: 71,

@@ -3,7 +3,7 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Encodable, Writer } from '../primitives/writer.js';
-import { EMPTY_BUFFER, type MessageSchema, ZERO_UUID } from './runtime.js';
+import { EMPTY_BUFFER, type MessageSchema, ZERO_UUID } from '../primitives/codec-runtime.js';
 
 export const PushTelemetryApi = {
   apiKey: 72,

@@ -14,7 +14,7 @@ import {
   writeNullableArray,
   writeNullableStruct,
   ZERO_UUID,
-} from './runtime.js';
+} from '../primitives/codec-runtime.js';
 
 export const DescribeTopicPartitionsApi = {
   apiKey: 75,

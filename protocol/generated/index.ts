@@ -3,7 +3,7 @@
 
 import type { Reader } from '../primitives/reader.js';
 import type { Writer } from '../primitives/writer.js';
-import type { MessageSchema } from './runtime.js';
+import type { MessageSchema } from '../primitives/codec-runtime.js';
 import * as k0 from './00-produce.js';
 import * as k1 from './01-fetch.js';
 import * as k2 from './02-list-offsets.js';
@@ -151,7 +151,7 @@ export * from './response-header.js';
 export * from './data/snapshot-footer-record.js';
 export * from './data/snapshot-header-record.js';
 export * from './data/voters-record.js';
-export type { FieldSchema, MessageSchema } from './runtime.js';
+export type { FieldSchema, MessageSchema } from '../primitives/codec-runtime.js';
 
 /** One API: its stable version range and loosely typed codecs (see the per-API files for types). */
 export interface ApiSpec {

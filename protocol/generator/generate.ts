@@ -44,9 +44,9 @@ function importLines(runtime: Set<string>, prefix: string, codecs: boolean): str
   }
   if (names.length > 0) {
     const spec = names.map((n) => (types.has(n) ? `type ${n}` : n)).join(', ');
-    const line = `import { ${spec} } from '${prefix}./runtime.js';`;
+    const line = `import { ${spec} } from '${prefix}../primitives/codec-runtime.js';`;
     if (line.length <= 110) lines.push(line);
-    else lines.push('import {', ...names.map((n) => `  ${types.has(n) ? `type ${n}` : n},`), `} from '${prefix}./runtime.js';`);
+    else lines.push('import {', ...names.map((n) => `  ${types.has(n) ? `type ${n}` : n},`), `} from '${prefix}../primitives/codec-runtime.js';`);
   }
   return lines;
 }
@@ -113,7 +113,7 @@ export interface Generated {
 }
 
 /** Generates every output file in memory. */
-export function generateAll(specsDir: string, root = repoRoot()): Generated {
+export function generateAll(specsDir: string): Generated {
   const specs = loadSpecs(specsDir);
   const byName = new Map(specs.map((s) => [s.name, s]));
   const files = new Map<string, string>();
@@ -174,12 +174,6 @@ export function generateAll(specsDir: string, root = repoRoot()): Generated {
     data.push({ name: raw.name, file });
   }
 
-  const template = readFileSync(join(root, 'protocol/generator/runtime-template.ts'), 'utf8');
-  const runtime = template
-    .split('\n')
-    .filter((l) => !l.includes('(Template:'))
-    .join('\n');
-  files.set('runtime.ts', header(['protocol/generator/runtime-template.ts']) + runtime);
   files.set('index.ts', indexFile(apis, data, skipped));
   return { files, apis, skipped };
 }
@@ -193,13 +187,13 @@ function indexFile(apis: ApiEntry[], data: DataEntry[], skipped: string[]): stri
     header(['all spec files']),
     "import type { Reader } from '../primitives/reader.js';",
     "import type { Writer } from '../primitives/writer.js';",
-    "import type { MessageSchema } from './runtime.js';",
+    "import type { MessageSchema } from '../primitives/codec-runtime.js';",
     ...apis.map((a) => `import * as ${a.module} from '${mod(a.file)}';`),
     ...data.map((d) => `import * as ${alias(d)} from '${mod(d.file)}';`),
     '',
     ...apis.map((a) => `export * from '${mod(a.file)}';`),
     ...data.map((d) => `export * from '${mod(d.file)}';`),
-    "export type { FieldSchema, MessageSchema } from './runtime.js';",
+    "export type { FieldSchema, MessageSchema } from '../primitives/codec-runtime.js';",
     '',
     '/** One API: its stable version range and loosely typed codecs (see the per-API files for types). */',
     'export interface ApiSpec {',

@@ -33,7 +33,7 @@ describe('protocol/generated is up to date', () => {
     : `skipped: Kafka message specs not found at ${specsDir}`;
   it.skipIf(!haveSpecs)(title, () => {
     const started = Date.now();
-    const { files } = generateAll(specsDir, root);
+    const { files } = generateAll(specsDir);
     writeGenerated(tmp, files);
     expect(Date.now() - started).toBeLessThan(15000);
 
@@ -49,14 +49,14 @@ describe('protocol/generated is up to date', () => {
   });
 
   it.skipIf(!haveSpecs)('generates deterministically', () => {
-    const a = generateAll(specsDir, root).files;
-    const b = generateAll(specsDir, root).files;
+    const a = generateAll(specsDir).files;
+    const b = generateAll(specsDir).files;
     expect([...a.keys()]).toEqual([...b.keys()]);
     for (const [k, v] of a) expect(b.get(k), k).toBe(v);
   });
 
   it.skipIf(!haveSpecs)('does not copy the specs\' about text', () => {
-    const { files } = generateAll(specsDir, root);
+    const { files } = generateAll(specsDir);
     // A distinctive sentence from ProduceRequest.json's field documentation.
     const about = 'The number of acknowledgments the producer requires';
     for (const [name, content] of files) {

@@ -11,7 +11,7 @@ import {
   wrInt32,
   writeArray,
   wrString,
-} from '.././runtime.js';
+} from '../../primitives/codec-runtime.js';
 
 export const ConsumerProtocolSubscriptionMeta = {
   name: 'ConsumerProtocolSubscription',

@@ -3,7 +3,7 @@
 
 import type { Reader } from '../../primitives/reader.js';
 import type { Encodable, Writer } from '../../primitives/writer.js';
-import { type MessageSchema, readArray, writeArray, ZERO_UUID } from '.././runtime.js';
+import { type MessageSchema, readArray, writeArray, ZERO_UUID } from '../../primitives/codec-runtime.js';
 
 export const VotersRecordMeta = {
   name: 'VotersRecord',

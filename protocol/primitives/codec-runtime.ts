@@ -1,10 +1,10 @@
 // Small helpers shared by the generated codecs, and the types of the schema fact tables.
-// (Template: the generator copies this file to protocol/generated/runtime.ts.)
+// Hand-written; the generated codecs in protocol/generated/ import it.
 
-import type { Reader } from '../primitives/reader.js';
-import type { Writer } from '../primitives/writer.js';
+import type { Reader } from './reader.js';
+import type { Writer } from './writer.js';
 
-export { ZERO_UUID } from '../primitives/uuid.js';
+export { ZERO_UUID } from './uuid.js';
 
 /** Facts about one field of a message, as given by the spec (no prose). */
 export interface FieldSchema {
