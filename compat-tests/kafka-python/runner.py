@@ -4,38 +4,26 @@
 # the broker with ApiVersions v0 + Metadata v0 and guesses its release (kafka/conn.py:1167-1195).
 # Each scenario runs in its own forked process with a hard time limit (kafka-python has
 # unbounded loops, e.g. KafkaAdminClient._wait_for_futures never ends when a future fails).
-import json
 import logging
-import multiprocessing as mp
 import os
 import re
 import sys
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from harness import main, msgset, out, report_consumed  # noqa: E402
 
 import kafka
 from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-SCENARIO_LIMIT_S = float(os.environ.get('BROOK_COMPAT_SCENARIO_S', '40'))
-TOTAL_LIMIT_S = float(os.environ.get('BROOK_COMPAT_TOTAL_S', '220'))
 PREFIX = 'kp-'
 GROUP = 'kp-group'
 
 
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + '\n')
-    sys.stdout.flush()
 
-
-class Known(Exception):
-    """A client limitation documented in FINDINGS.md."""
-
-
-class Skip(Exception):
-    """The client has no such feature."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -118,8 +106,6 @@ def read_all(bs, topic, count, timeout_s=20, seek=None, partitions=None):
         c.close()
 
 
-def msgset(n, tag, headers=None):
-    return [(('k%d' % i).encode(), ('v%d-%s' % (i, tag)).encode(), headers) for i in range(n)]
 
 
 def check_roundtrip(bs, topic, n, tag, **cfg):
@@ -529,95 +515,15 @@ SCENARIOS = [
 ]
 
 
-# ---------------------------------------------------------------- process isolation
-
-def _child(fn, bs, conn):
-    try:
-        conn.send(('pass', fn(bs)))
-    except Known as e:
-        conn.send(('known', str(e)))
-    except Skip as e:
-        conn.send(('skip', str(e)))
-    except BaseException as e:  # noqa
-        tb = traceback.format_exc().strip().splitlines()
-        conn.send(('fail', '%s: %s [%s]' % (type(e).__name__, e, ' / '.join(tb[-3:-1]))))
-    finally:
-        conn.close()
-
-
-def run_isolated(fn, bs, limit_s):
-    ctx = mp.get_context('fork')
-    rd, wr = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_child, args=(fn, bs, wr), daemon=True)
-    t0 = time.time()
-    p.start()
-    wr.close()
-    res = None
-    if rd.poll(limit_s):
-        try:
-            res = rd.recv()
-        except EOFError:
-            res = None
-    p.join(2)
-    if p.is_alive():
-        p.kill()
-        p.join(2)
-    if res is None:
-        res = ('fail', 'timed out after %.0f s (or crashed, exit code %s)' % (time.time() - t0, p.exitcode))
-    return res, time.time() - t0
-
-
-def scenarios(bs):
-    t_start = time.time()
-    only = set(filter(None, os.environ.get('BROOK_COMPAT_ONLY', '').split(',')))
-    for name, fn in SCENARIOS:
-        if only and name not in only:
-            continue
-        left = TOTAL_LIMIT_S - (time.time() - t_start)
-        if left < 5:
-            out({'scenario': name, 'status': 'fail', 'detail': 'not run: runner time budget used up'})
-            continue
-        (status, detail), dt = run_isolated(fn, bs, min(SCENARIO_LIMIT_S, left - 2))
-        out({'scenario': name, 'status': status, 'detail': '%s (%.1f s)' % (detail, dt)})
-
-
 def cross_produce(bs, topic, codec):
-    try:
-        cfg = {} if codec == 'none' else {'compression_type': codec}
-        produce(bs, topic, msgset(20, codec), acks='all', **cfg)
-        out({'ok': True})
-    except Exception as e:  # noqa
-        out({'ok': False, 'error': '%s: %s' % (type(e).__name__, e)})
+    cfg = {} if codec == 'none' else {'compression_type': codec}
+    produce(bs, topic, msgset(20, codec), acks='all', **cfg)
+    out({'ok': True})
 
 
 def cross_consume(bs, topic, count):
-    try:
-        got = read_all(bs, topic, count, timeout_s=30)
-        msgs = [{'key': r.key.decode() if r.key is not None else None,
-                 'value': r.value.decode() if r.value is not None else None} for r in got]
-        out({'ok': len(msgs) >= count, 'messages': msgs,
-             **({} if len(msgs) >= count else {'error': 'got %d/%d' % (len(msgs), count)})})
-    except Exception as e:  # noqa
-        out({'ok': False, 'error': '%s: %s' % (type(e).__name__, e)})
-
-
-def main(argv):
-    cmd = argv[1] if len(argv) > 1 else ''
-    if cmd == 'scenarios' and len(argv) == 3:
-        scenarios(argv[2])
-    elif cmd == 'produce' and len(argv) == 5:
-        (status, _), _ = run_isolated(lambda bs: cross_produce(bs, argv[3], argv[4]), argv[2], 100)
-        if status == 'fail':
-            out({'ok': False, 'error': 'producer timed out'})
-    elif cmd == 'consume' and len(argv) == 5:
-        (status, _), _ = run_isolated(lambda bs: cross_consume(bs, argv[3], int(argv[4])), argv[2], 100)
-        if status == 'fail':
-            out({'ok': False, 'error': 'consumer timed out'})
-    else:
-        sys.stderr.write(__doc__ or 'usage: runner.py scenarios|produce|consume ...\n')
-        return 2
-    return 0
+    report_consumed([(r.key, r.value) for r in read_all(bs, topic, count, timeout_s=30)], count)
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, SCENARIOS, cross_produce, cross_consume))
