@@ -91,6 +91,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     topicExists: (topic, partition) => store.partition(topic, partition) !== undefined,
   });
   topics.addListener({ onTopicDeleted: (t) => groups.onTopicDeleted(t.name) });
+  topics.registerInternal(offsetsLog.topic, () => offsetsLog.ensureTopic());
   const table = buildHandlerTable(HANDLERS);
   const apiRanges = advertisedRanges(table);
 

@@ -43,6 +43,8 @@ export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_sta
 
 export class TopicManager {
   private readonly listeners: TopicListener[] = [];
+  /** Creators of internal topics, owned by their subsystem (the group coordinator's offsets log). */
+  private readonly internalCreators = new Map<string, () => void>();
 
   constructor(
     private readonly store: LogStore,
@@ -52,6 +54,11 @@ export class TopicManager {
 
   addListener(l: TopicListener): void {
     this.listeners.push(l);
+  }
+
+  /** The subsystem that owns an internal topic creates it with the settings it needs. */
+  registerInternal(name: string, create: () => void): void {
+    this.internalCreators.set(name, create);
   }
 
   get(name: string): TopicMetadata | undefined {
@@ -82,6 +89,11 @@ export class TopicManager {
     if (nameErr) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameErr };
     if (this.store.getTopic(name)) {
       return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `Topic '${name}' already exists.` };
+    }
+    if (INTERNAL_TOPICS.has(name)) {
+      // A client-shaped internal topic (say 3 partitions of __consumer_offsets) would break the
+      // subsystem that places its data by a fixed partition count; Brook creates them itself.
+      return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Topic '${name}' is internal: the broker creates it.` };
     }
     const clash = this.store.listTopics().find((t) => collisionKey(t.name) === collisionKey(name));
     if (clash) {
@@ -133,9 +145,15 @@ export class TopicManager {
     this.store.createTopic({ name, topicId: randomUuid(), numPartitions: partitions, replicationFactor: 1, configs });
   }
 
-  /** Auto-creation (Metadata with allow_auto_topic_creation) with broker defaults. */
+  /**
+   * Auto-creation (Metadata with allow_auto_topic_creation) with broker defaults; an internal
+   * topic is created by its owner with its own settings.
+   */
   autoCreate(name: string): TopicResult {
-    return this.create(name, -1, -1, {});
+    const internal = this.internalCreators.get(name);
+    if (internal === undefined) return this.create(name, -1, -1, {});
+    internal();
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
   }
 
   get autoCreateEnabled(): boolean {

@@ -384,18 +384,25 @@ export class OffsetsLog implements GroupPersistence {
     }
   }
 
+  /**
+   * Creates __consumer_offsets with its internal settings if it does not exist (first write, or a
+   * client's Metadata request for it: Kafka's auto-creation also uses the coordinator's settings).
+   */
+  ensureTopic(): void {
+    if (this.topics.get(OFFSETS_TOPIC) !== undefined) return;
+    try {
+      this.topics.createInternal(OFFSETS_TOPIC, this.count, offsetsTopicConfigs());
+    } catch (err) {
+      if (this.topics.get(OFFSETS_TOPIC) === undefined) throw err;
+    }
+    this.logger.info({ topic: OFFSETS_TOPIC, partitions: this.count }, 'created the offsets topic');
+  }
+
   /** The partition's log, creating __consumer_offsets on first use. */
   private partitionLog(p: number): PartitionLog {
     let log = this.store.partition(OFFSETS_TOPIC, p);
     if (log !== undefined) return log;
-    if (this.topics.get(OFFSETS_TOPIC) === undefined) {
-      try {
-        this.topics.createInternal(OFFSETS_TOPIC, this.count, offsetsTopicConfigs());
-      } catch (err) {
-        if (this.topics.get(OFFSETS_TOPIC) === undefined) throw err;
-      }
-      this.logger.info({ topic: OFFSETS_TOPIC, partitions: this.count }, 'created the offsets topic');
-    }
+    this.ensureTopic();
     log = this.store.partition(OFFSETS_TOPIC, p);
     if (log === undefined) throw new Error(`${OFFSETS_TOPIC} has no partition ${p}`);
     return log;

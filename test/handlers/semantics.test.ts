@@ -369,6 +369,18 @@ describe('CreateTopics / DeleteTopics / CreatePartitions', () => {
     expect(badAssign.topics[0]!.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
   });
 
+  it('internal topics are the broker\'s: CreateTopics refuses them, Metadata auto-creates them with their own settings (regression: a client-made 3-partition __consumer_offsets broke group commits)', async () => {
+    const made = await c.request(CreateTopics, 7, { topics: [{ name: '__consumer_offsets', numPartitions: 3, replicationFactor: 1 }] });
+    expect(made.topics[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    const md = await c.request(Metadata, 9, { topics: [{ name: '__consumer_offsets' }], allowAutoTopicCreation: true });
+    expect(md.topics[0]!.errorCode).toBe(ErrorCode.LEADER_NOT_AVAILABLE);
+    const t = broker.topics.get('__consumer_offsets')!;
+    expect(t.numPartitions).toBe(50);
+    expect(t.configs['cleanup.policy']).toBe('compact');
+    const again = await c.request(Metadata, 9, { topics: [{ name: '__consumer_offsets' }] });
+    expect(again.topics[0]).toMatchObject({ errorCode: ErrorCode.NONE, isInternal: true });
+  });
+
   it('validate_only creates nothing; v5+ returns the effective configs', async () => {
     const r = await c.request(CreateTopics, 5, { topics: [{ name: 'v', numPartitions: 2, replicationFactor: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] }], validateOnly: true });
     expect(r.topics[0]!.errorCode).toBe(ErrorCode.NONE);
