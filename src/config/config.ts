@@ -120,6 +120,8 @@ export interface ConfigEntry {
 export class BrokerConfig {
   /** Explicitly set values (file, --set, flags). */
   private readonly values = new Map<string, string>();
+  /** topicDefault() results: derived from `values`, recomputed only after a set(). */
+  private readonly inherited = new Map<string, { value: string | null; synonyms: readonly ConfigEntry[] }>();
 
   constructor(values: Record<string, string> = {}) {
     for (const [k, v] of Object.entries(values)) this.set(k, v);
@@ -130,6 +132,7 @@ export class BrokerConfig {
     if (def) validateValue(name, def.type, value);
     // Unknown names are kept (Kafka logs them as unused); they do not affect behaviour.
     this.values.set(name, value);
+    this.inherited.clear();
   }
 
   isSet(name: string): boolean {
@@ -163,8 +166,17 @@ export class BrokerConfig {
     return this.isSet('node.id') || !this.isSet('broker.id') ? this.int('node.id') : this.int('broker.id');
   }
 
-  /** The effective value of a topic config from broker settings alone, with its synonym chain. */
-  topicDefault(name: string): { value: string | null; synonyms: ConfigEntry[] } {
+  /**
+   * The effective value of a topic config from broker settings alone, with its synonym chain.
+   * Memoised: the produce path asks for it on every append.
+   */
+  topicDefault(name: string): { value: string | null; synonyms: readonly ConfigEntry[] } {
+    let known = this.inherited.get(name);
+    if (known === undefined) this.inherited.set(name, (known = this.resolveTopicDefault(name)));
+    return known;
+  }
+
+  private resolveTopicDefault(name: string): { value: string | null; synonyms: readonly ConfigEntry[] } {
     const def = TOPIC_DEF.get(name);
     if (!def) return { value: null, synonyms: [] };
     const synonyms: ConfigEntry[] = [];
@@ -188,10 +200,10 @@ export class BrokerConfig {
     return overrides[name] ?? this.topicDefault(name).value;
   }
 
-  /** The log settings of a topic (its overrides on top of the broker's). */
-  logConfig(overrides: Record<string, string> = {}): LogConfig {
+  /** The broker's log settings; the store applies each topic's overrides on top. */
+  logConfig(): LogConfig {
     const n = (k: string): number => {
-      const v = this.topicValue(overrides, k);
+      const v = this.topicDefault(k).value;
       const x = Number(v);
       return x > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : x;
     };
