@@ -87,6 +87,14 @@ function readLegacy(ctx: RequestContext, topic: string, partition: number, fetch
   }
 }
 
+/** Fetch v4+: one partition's stored batches, as they are (one buffer; no copy for one chunk). */
+function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean) {
+  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne);
+  const chunks = r.records?.chunks ?? [];
+  const records = chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, r.records!.bytes);
+  return { read: r, records, errorCode: r.errorCode };
+}
+
 function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
   const version = ctx.header.apiVersion;
   let budget = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
@@ -108,37 +116,22 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
       const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
       if (epochErr !== ErrorCode.NONE) return unknown(epochErr);
       const limit = Math.max(0, Math.min(p.partitionMaxBytes, budget));
-      if (version < 4) {
-        const l = readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 || bytes === 0, version < 2 ? 0 : 1);
-        if (l.errorCode !== ErrorCode.NONE) errors = true;
-        if (l.records) {
-          bytes += l.records.length;
-          budget -= l.records.length;
-        }
-        return {
-          ...base,
-          errorCode: l.errorCode,
-          highWatermark: l.read.highWatermark,
-          lastStableOffset: l.read.lastStableOffset,
-          logStartOffset: l.read.logStartOffset,
-          records: l.records ?? EMPTY,
-        };
-      }
-      const r = ctx.replicas.read(t.topic, p.partition, p.fetchOffset, limit, bytes === 0);
-      if (r.errorCode !== ErrorCode.NONE) errors = true;
-      const chunks = r.records?.chunks ?? [];
-      const records = chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, r.records!.bytes);
-      if (records) {
-        bytes += records.length;
-        budget -= records.length;
+      const l =
+        version < 4
+          ? readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 || bytes === 0, version < 2 ? 0 : 1)
+          : readStored(ctx, t.topic, p.partition, p.fetchOffset, limit, bytes === 0);
+      if (l.errorCode !== ErrorCode.NONE) errors = true;
+      if (l.records) {
+        bytes += l.records.length;
+        budget -= l.records.length;
       }
       return {
         ...base,
-        errorCode: r.errorCode,
-        highWatermark: r.highWatermark,
-        lastStableOffset: r.lastStableOffset,
-        logStartOffset: r.logStartOffset,
-        records: records ?? EMPTY,
+        errorCode: l.errorCode,
+        highWatermark: l.read.highWatermark,
+        lastStableOffset: l.read.lastStableOffset,
+        logStartOffset: l.read.logStartOffset,
+        records: l.records ?? EMPTY,
       };
     }),
   }));
