@@ -25,6 +25,11 @@ export interface PartitionRead {
   records: ReadResult | null;
 }
 
+/** The result of a partition produce that appended nothing. */
+export function failedProduce(errorCode: number, errorMessage: string | null = null, logStartOffset = -1n): ProduceResult {
+  return { errorCode, errorMessage, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset };
+}
+
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 export class ReplicaManager {
@@ -46,22 +51,15 @@ export class ReplicaManager {
    * decides version-dependent rules (zstd needs v7+); converted legacy message sets pass 3.
    */
   append(topic: string, partition: number, records: Buffer | null, produceVersion: number): ProduceResult {
-    const fail = (errorCode: number, errorMessage: string | null = null): ProduceResult => ({
-      errorCode,
-      errorMessage,
-      baseOffset: -1n,
-      logAppendTimeMs: -1n,
-      logStartOffset: -1n,
-    });
     const meta = this.store.getTopic(topic);
     const log = meta ? this.store.partition(topic, partition) : undefined;
-    if (!meta || !log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (!meta || !log) return failedProduce(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     if (records === null || records.length === 0) {
-      return fail(ErrorCode.INVALID_RECORD, 'Produce request contained no records');
+      return failedProduce(ErrorCode.INVALID_RECORD, 'Produce request contained no records');
     }
     const maxBytes = Number(this.config.topicValue(meta.configs, 'max.message.bytes'));
     const v = validateRecords(records, { maxBatchBytes: maxBytes, apiVersion: produceVersion });
-    if (!v.ok) return { ...fail(v.errorCode, v.message), logStartOffset: log.logStartOffset };
+    if (!v.ok) return failedProduce(v.errorCode, v.message, log.logStartOffset);
     // Views into the request frame: the file store writes them out at once, the memory store
     // copies what it keeps. Offsets (and LogAppendTime) are patched into these bytes in place.
     const batches = v.batches;

@@ -26,6 +26,7 @@ import {
 import type { Encodable } from '../../protocol/primitives/writer.js';
 import { CURRENT_MAGIC, MAGIC_OFFSET } from '../../protocol/records/constants.js';
 import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
+import { failedProduce, type ProduceResult } from '../cluster/replica-manager.js';
 import type { RequestContext } from './types.js';
 import { NoResponse, defineHandler } from './types.js';
 
@@ -38,22 +39,15 @@ const INTERNAL_TOPICS_CLIENT_ID = '__admin_client';
 type PartitionOut = Encodable<ProduceResponse['responses'][number]['partitionResponses'][number]>;
 
 /** Produce v0-v2: validate and convert the message set, then append the v2 batch. */
-function appendLegacy(ctx: RequestContext, topic: string, partition: number, records: Buffer | null): ReturnType<RequestContext['replicas']['append']> {
-  const fail = (errorCode: number, errorMessage: string | null = null) => ({
-    errorCode,
-    errorMessage,
-    baseOffset: -1n,
-    logAppendTimeMs: -1n,
-    logStartOffset: -1n,
-  });
+function appendLegacy(ctx: RequestContext, topic: string, partition: number, records: Buffer | null): ProduceResult {
   const log = ctx.replicas.partition(topic, partition);
   // Unknown partitions and empty record sets: the normal path answers them.
   if (!log || records === null || records.length === 0) return ctx.replicas.append(topic, partition, records, LEGACY_AS_VERSION);
   if (records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC) {
-    return fail(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-v2 carry message sets (magic 0/1); send record batches v2 with Produce v3+');
+    return failedProduce(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-v2 carry message sets (magic 0/1); send record batches v2 with Produce v3+');
   }
   const c = convertProduceMessageSet(records);
-  if (!c.ok) return { ...fail(c.errorCode, c.message), logStartOffset: log.logStartOffset };
+  if (!c.ok) return failedProduce(c.errorCode, c.message, log.logStartOffset);
   return ctx.replicas.append(topic, partition, c.batch, LEGACY_AS_VERSION);
 }
 
@@ -70,31 +64,18 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((p): PartitionOut => {
-        let errorCode: number;
-        let out: PartitionOut;
+        let r: ProduceResult;
         if (!acksValid) {
-          errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
-          out = { index: p.index, errorCode, baseOffset: -1n };
+          r = failedProduce(ErrorCode.INVALID_REQUIRED_ACKS);
         } else if (ctx.topics.isInternal(t.name) && ctx.header.clientId !== INTERNAL_TOPICS_CLIENT_ID) {
           // Like Kafka (ReplicaManager.appendToLocalLog): internal topics such as
           // __consumer_offsets are written by the broker only, or they could be forged.
-          errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
-          out = { index: p.index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null };
+          r = failedProduce(ErrorCode.INVALID_TOPIC_EXCEPTION);
         } else {
-          const r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version);
-          errorCode = r.errorCode;
-          out = {
-            index: p.index,
-            errorCode: r.errorCode,
-            baseOffset: r.baseOffset,
-            logAppendTimeMs: r.logAppendTimeMs,
-            logStartOffset: r.logStartOffset,
-            recordErrors: [],
-            errorMessage: r.errorMessage,
-          };
+          r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version);
         }
-        if (errorCode !== ErrorCode.NONE) failed = true;
-        return out;
+        if (r.errorCode !== ErrorCode.NONE) failed = true;
+        return { index: p.index, ...r, recordErrors: [] };
       }),
     }));
     if (req.acks === 0) {
