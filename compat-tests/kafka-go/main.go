@@ -13,15 +13,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"brookcompat"
 
 	kafka "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/gzip"
@@ -31,42 +31,17 @@ import (
 
 var bootstrap []string
 
-func emit(v interface{}) {
-	b, _ := json.Marshal(v)
-	fmt.Println(string(b))
-}
+// The shared harness (compat-tests/lib/go/src/brookcompat): result lines, time-limited
+// scenarios and the runner-contract command line.
+type outcome = brookcompat.Outcome
 
-type result struct {
-	Scenario string `json:"scenario"`
-	Status   string `json:"status"`
-	Detail   string `json:"detail"`
-}
-
-type outcome struct{ status, detail string }
-
-func pass(f string, a ...interface{}) outcome { return outcome{"pass", fmt.Sprintf(f, a...)} }
-func fail(f string, a ...interface{}) outcome { return outcome{"fail", fmt.Sprintf(f, a...)} }
-func skip(f string, a ...interface{}) outcome { return outcome{"skip", fmt.Sprintf(f, a...)} }
-
-func run(name string, limit time.Duration, fn func() outcome) {
-	ch := make(chan outcome, 1)
-	t0 := time.Now()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				ch <- fail("panic: %v", r)
-			}
-		}()
-		ch <- fn()
-	}()
-	var o outcome
-	select {
-	case o = <-ch:
-	case <-time.After(limit):
-		o = fail("timed out after %s", limit)
-	}
-	emit(result{name, o.status, fmt.Sprintf("%s (%d ms)", o.detail, time.Since(t0).Milliseconds())})
-}
+var (
+	emit = brookcompat.Emit
+	pass = brookcompat.Pass
+	fail = brookcompat.Fail
+	skip = brookcompat.Skip
+	run  = brookcompat.Run
+)
 
 var logger *log.Logger
 
@@ -484,9 +459,9 @@ func scenarios() {
 			}
 		}
 		if n == 0 && len(ps) == 0 {
-			return outcome{"known", "Conn.ReadPartitions() with no topic sends Metadata v1 with an EMPTY topic array " +
-				"(metadata.go:11-13 -> writeStringArray writes length 0, write.go:70-83), which from v1 on means " +
-				"'no topics' (null means all); Brook, like Kafka, answers no topics. kafka-go 0.2.1 has no other way to list topics"}
+			return brookcompat.Known("%s", "Conn.ReadPartitions() with no topic sends Metadata v1 with an EMPTY topic array "+
+				"(metadata.go:11-13 -> writeStringArray writes length 0, write.go:70-83), which from v1 on means "+
+				"'no topics' (null means all); Brook, like Kafka, answers no topics. kafka-go 0.2.1 has no other way to list topics")
 		}
 		if n != 3 {
 			return fail("kafka-go-admin-topic has %d partitions in the all-topics Metadata v1", n)
@@ -552,55 +527,29 @@ func main() {
 	if os.Getenv("KAFKA_GO_DEBUG") != "" {
 		logger = log.New(os.Stderr, "[kafka-go] ", log.Ltime|log.Lmicroseconds)
 	}
-	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: runner scenarios|produce|consume <bootstrap> ...")
-		os.Exit(2)
+	brookcompat.Main(brookcompat.Client{
+		Scenarios: func(bs []string) { bootstrap = bs; scenarios() },
+		Produce:   func(bs []string, topic, codec string) error { bootstrap = bs; return crossProduce(topic, codec) },
+		Consume: func(bs []string, topic string, n int) ([]brookcompat.KV, error) {
+			bootstrap = bs
+			return crossConsume(topic, n)
+		},
+	})
+}
+
+// crossConsume reads the cross-client set from every partition.
+func crossConsume(topic string, n int) ([]brookcompat.KV, error) {
+	parts, err := partitionsOf(topic)
+	if err != nil {
+		return nil, fmt.Errorf("ReadPartitions: %w", err)
 	}
-	bootstrap = strings.Split(os.Args[2], ",")
-	switch os.Args[1] {
-	case "scenarios":
-		scenarios()
-	case "produce":
-		if len(os.Args) != 5 {
-			os.Exit(2)
-		}
-		done := make(chan error, 1)
-		go func() { done <- crossProduce(os.Args[3], os.Args[4]) }()
-		select {
-		case err := <-done:
-			if err != nil {
-				emit(map[string]interface{}{"ok": false, "error": err.Error()})
-				return
-			}
-			emit(map[string]interface{}{"ok": true})
-		case <-time.After(60 * time.Second):
-			emit(map[string]interface{}{"ok": false, "error": "timed out after 60 s"})
-		}
-	case "consume":
-		if len(os.Args) != 5 {
-			os.Exit(2)
-		}
-		n, _ := strconv.Atoi(os.Args[4])
-		parts, err := partitionsOf(os.Args[3])
-		if err != nil {
-			emit(map[string]interface{}{"ok": false, "error": "ReadPartitions: " + err.Error()})
-			return
-		}
-		got, err := readPartitions(os.Args[3], parts, kafka.FirstOffset, n, 30*time.Second)
-		if err != nil {
-			emit(map[string]interface{}{"ok": false, "error": err.Error()})
-			return
-		}
-		type kv struct {
-			Key   string `json:"key"`
-			Value string `json:"value"`
-		}
-		out := []kv{}
-		for _, m := range got {
-			out = append(out, kv{string(m.Key), string(m.Value)})
-		}
-		emit(map[string]interface{}{"ok": true, "messages": out})
-	default:
-		os.Exit(2)
+	got, err := readPartitions(topic, parts, kafka.FirstOffset, n, 30*time.Second)
+	if err != nil {
+		return nil, err
 	}
+	out := []brookcompat.KV{}
+	for _, m := range got {
+		out = append(out, brookcompat.KV{Key: string(m.Key), Value: string(m.Value)})
+	}
+	return out, nil
 }

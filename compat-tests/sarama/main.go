@@ -12,65 +12,34 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"brookcompat"
 
 	"github.com/Shopify/sarama"
 )
 
 var bootstrap []string
 
-func emit(v interface{}) {
-	b, _ := json.Marshal(v)
-	fmt.Println(string(b))
-}
+// The shared harness (compat-tests/lib/go/src/brookcompat): result lines, time-limited
+// scenarios and the runner-contract command line.
+type outcome = brookcompat.Outcome
 
-type result struct {
-	Scenario string `json:"scenario"`
-	Status   string `json:"status"`
-	Detail   string `json:"detail"`
-}
-
-type outcome struct {
-	status string
-	detail string
-}
-
-func pass(format string, a ...interface{}) outcome { return outcome{"pass", fmt.Sprintf(format, a...)} }
-func fail(format string, a ...interface{}) outcome { return outcome{"fail", fmt.Sprintf(format, a...)} }
-func skip(format string, a ...interface{}) outcome { return outcome{"skip", fmt.Sprintf(format, a...)} }
-func known(format string, a ...interface{}) outcome {
-	return outcome{"known", fmt.Sprintf(format, a...)}
-}
-
-// run runs one scenario with a hard time limit.
-func run(name string, limit time.Duration, fn func() outcome) {
-	ch := make(chan outcome, 1)
-	t0 := time.Now()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				ch <- fail("panic: %v", r)
-			}
-		}()
-		ch <- fn()
-	}()
-	var o outcome
-	select {
-	case o = <-ch:
-	case <-time.After(limit):
-		o = fail("timed out after %s", limit)
-	}
-	emit(result{name, o.status, fmt.Sprintf("%s (%d ms)", o.detail, time.Since(t0).Milliseconds())})
-}
+var (
+	emit  = brookcompat.Emit
+	pass  = brookcompat.Pass
+	fail  = brookcompat.Fail
+	skip  = brookcompat.Skip
+	known = brookcompat.Known
+	run   = brookcompat.Run
+)
 
 func config(v sarama.KafkaVersion) *sarama.Config {
 	c := sarama.NewConfig()
@@ -890,15 +859,15 @@ func scenarios() {
 func zstdScenario(topic string) outcome {
 	c := config(sarama.V2_1_0_0)
 	o := compression(c, sarama.CompressionZSTD, topic)
-	if o.status == "pass" {
-		o.detail = "Version V2_1_0_0: " + o.detail + "; NOTE Brook accepted zstd in Produce v3, Kafka answers UNSUPPORTED_COMPRESSION_TYPE"
-		o.status = "fail"
-	} else if strings.Contains(o.detail, sarama.ErrUnsupportedCompressionType.Error()) {
-		o.status = "known"
-		o.detail = "sarama 1.22.1 sends zstd batches in Produce v3 even with Version V2_1_0_0 (produce_set.go:124-128); " +
-			"Brook, like Kafka (ProduceRequest.validateRecords: version < 7 && ZSTD), answers UNSUPPORTED_COMPRESSION_TYPE (76): " + o.detail
+	if o.Status == "pass" {
+		o.Detail = "Version V2_1_0_0: " + o.Detail + "; NOTE Brook accepted zstd in Produce v3, Kafka answers UNSUPPORTED_COMPRESSION_TYPE"
+		o.Status = "fail"
+	} else if strings.Contains(o.Detail, sarama.ErrUnsupportedCompressionType.Error()) {
+		o.Status = "known"
+		o.Detail = "sarama 1.22.1 sends zstd batches in Produce v3 even with Version V2_1_0_0 (produce_set.go:124-128); " +
+			"Brook, like Kafka (ProduceRequest.validateRecords: version < 7 && ZSTD), answers UNSUPPORTED_COMPRESSION_TYPE (76): " + o.Detail
 	} else {
-		o.detail = "Version V2_1_0_0 (Produce v3 + zstd): " + o.detail
+		o.Detail = "Version V2_1_0_0 (Produce v3 + zstd): " + o.Detail
 	}
 	return o
 }
@@ -959,65 +928,39 @@ func main() {
 	if os.Getenv("SARAMA_DEBUG") != "" {
 		sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Ltime|log.Lmicroseconds)
 	}
-	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: runner scenarios|produce|consume <bootstrap> ...")
-		os.Exit(2)
+	brookcompat.Main(brookcompat.Client{
+		Scenarios: func(bs []string) { bootstrap = bs; scenarios() },
+		Produce:   func(bs []string, topic, codec string) error { bootstrap = bs; return crossProduce(topic, codec) },
+		Consume: func(bs []string, topic string, n int) ([]brookcompat.KV, error) {
+			bootstrap = bs
+			return crossConsume(topic, n)
+		},
+	})
+}
+
+// crossConsume reads the cross-client set. Same rule as produce: default Config (Fetch v0) for
+// codec none, V1_0_0_0 (Fetch v4) for compressed codecs. The codec is read from the topic name
+// run.ts uses (cross-<codec>); any other topic is read with the default Config.
+func crossConsume(topic string, n int) ([]brookcompat.KV, error) {
+	cfg := defaultConfig()
+	if i := strings.LastIndex(topic, "-"); i >= 0 && topic[i+1:] != "none" {
+		if c, err := crossConfig(topic[i+1:]); err == nil {
+			cfg = c
+		}
 	}
-	bootstrap = strings.Split(os.Args[2], ",")
-	switch os.Args[1] {
-	case "scenarios":
-		scenarios()
-	case "produce":
-		if len(os.Args) != 5 {
-			os.Exit(2)
-		}
-		done := make(chan error, 1)
-		go func() { done <- crossProduce(os.Args[3], os.Args[4]) }()
-		select {
-		case err := <-done:
-			if err != nil {
-				emit(map[string]interface{}{"ok": false, "error": err.Error()})
-				return
-			}
-			emit(map[string]interface{}{"ok": true})
-		case <-time.After(60 * time.Second):
-			emit(map[string]interface{}{"ok": false, "error": "timed out after 60 s"})
-		}
-	case "consume":
-		if len(os.Args) != 5 {
-			os.Exit(2)
-		}
-		n, _ := strconv.Atoi(os.Args[4])
-		// Same rule as produce: default Config (Fetch v0) for codec none, V1_0_0_0 (Fetch v4)
-		// for compressed codecs. The codec is read from the topic name run.ts uses
-		// (cross-<codec>); any other topic is read with the default Config.
-		cfg := defaultConfig()
-		if i := strings.LastIndex(os.Args[3], "-"); i >= 0 && os.Args[3][i+1:] != "none" {
-			if c, err := crossConfig(os.Args[3][i+1:]); err == nil {
-				cfg = c
-			}
-		}
-		got, err := consume(cfg, os.Args[3], nil, n, 30*time.Second)
-		if err != nil {
-			emit(map[string]interface{}{"ok": false, "error": err.Error()})
-			return
-		}
-		sort.Slice(got, func(i, j int) bool {
-			if got[i].Partition != got[j].Partition {
-				return got[i].Partition < got[j].Partition
-			}
-			return got[i].Offset < got[j].Offset
-		})
-		type kv struct {
-			Key   string `json:"key"`
-			Value string `json:"value"`
-		}
-		out := []kv{}
-		for _, m := range got {
-			out = append(out, kv{string(m.Key), string(m.Value)})
-		}
-		emit(map[string]interface{}{"ok": true, "messages": out})
-	default:
-		os.Exit(2)
+	got, err := consume(cfg, topic, nil, n, 30*time.Second)
+	if err != nil {
+		return nil, err
 	}
+	sort.Slice(got, func(i, j int) bool {
+		if got[i].Partition != got[j].Partition {
+			return got[i].Partition < got[j].Partition
+		}
+		return got[i].Offset < got[j].Offset
+	})
+	out := []brookcompat.KV{}
+	for _, m := range got {
+		out = append(out, brookcompat.KV{Key: string(m.Key), Value: string(m.Value)})
+	}
+	return out, nil
 }
