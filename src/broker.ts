@@ -18,6 +18,10 @@ import { openFileStore } from './log/file-store.js';
 import { createMemoryStore } from './log/memory-store.js';
 import type { LogStore } from './log/types.js';
 import { createProcessor } from './server/dispatcher.js';
+import { TransactionCoordinator } from './txn/coordinator.js';
+import { FileProducerIds, MemoryProducerIds, type ProducerIdManager } from './txn/producer-ids.js';
+import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
+import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
 
 export interface BrokerOptions {
@@ -50,6 +54,8 @@ export interface Broker {
   readonly store: LogStore;
   readonly topics: TopicManager;
   readonly clock: Clock;
+  /** The transaction coordinator (tests drive its timers through the clock). */
+  readonly txns: TransactionCoordinator;
   /** Drops every client connection at once (fault injection). */
   dropConnections(): void;
   /** Stops accepting, finishes in-flight requests, flushes and closes the log. Idempotent. */
@@ -65,12 +71,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   let store: LogStore;
   let dataDir: string | null = null;
+  let producerIds: ProducerIdManager;
   if (memory) {
     store = createMemoryStore({ logConfig, logger, now: () => clock.now() });
+    producerIds = new MemoryProducerIds();
   } else {
     dataDir = resolve(options.dataDir ?? config.get('log.dirs') ?? './data');
     mkdirSync(dataDir, { recursive: true });
     store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
+    producerIds = new FileProducerIds(dataDir);
   }
 
   const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
@@ -89,9 +98,42 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     config: GroupCoordinator.defaultsFrom(config),
     logger,
     topicExists: (topic, partition) => store.partition(topic, partition) !== undefined,
+    partitionFor: (groupId) => offsetsLog.partitionFor(groupId),
   });
+  const txnLog = new TxnStateLog({
+    store,
+    topics,
+    numPartitions: config.int('transaction.state.log.num.partitions'),
+    segmentBytes: config.int('transaction.state.log.segment.bytes'),
+    logger,
+    now: () => clock.now(),
+  });
+  // Markers on __consumer_offsets complete the group coordinator's pending transactional offsets.
+  replicas.onMarker((topic, partition, producerId, commit) => {
+    if (topic === OFFSETS_TOPIC) groups.onTxnMarker(partition, producerId, commit);
+  });
+  const txns = new TransactionCoordinator({
+    clock,
+    logger,
+    persistence: txnLog,
+    producerIds,
+    markers: replicas,
+    config: {
+      transactionMaxTimeoutMs: config.int('transaction.max.timeout.ms'),
+      transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
+      abortTimedOutIntervalMs: config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+      removeExpiredIntervalMs: config.int('transaction.remove.expired.transaction.cleanup.interval.ms'),
+    },
+    partitionExists: (topic, partition) => store.partition(topic, partition) !== undefined,
+    offsetsPartition: (groupId) => {
+      offsetsLog.ensureTopic();
+      return { topic: OFFSETS_TOPIC, partition: offsetsLog.partitionFor(groupId) };
+    },
+  });
+  replicas.setTxnVerifier((id, producerId, epoch, topic, partition) => txns.verifyPartition(id, producerId, epoch, topic, partition));
   topics.addListener({ onTopicDeleted: (t) => groups.onTopicDeleted(t.name) });
   topics.registerInternal(offsetsLog.topic, () => offsetsLog.ensureTopic());
+  topics.registerInternal(TXN_TOPIC, () => txnLog.ensureTopic());
   const table = buildHandlerTable(HANDLERS);
   const apiRanges = advertisedRanges(table);
 
@@ -103,6 +145,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     topics,
     replicas,
     groups,
+    txns,
     clock,
     logger,
     apiRanges,
@@ -135,11 +178,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store,
     topics,
     clock,
+    txns,
     dropConnections: () => server.dropConnections(),
     close() {
       closing ??= (async () => {
         replicas.shutdown();
         groups.close();
+        txns.close();
         await server.close();
         store.flush();
         store.close();

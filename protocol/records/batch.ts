@@ -489,5 +489,48 @@ export function encodeControlBatch(opts: EncodeControlBatchOptions): Buffer {
   });
 }
 
+/** The producer fields of a stored or incoming v2 batch (the store's producer-state input). */
+export interface BatchProducerFields {
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  lastOffsetDelta: number;
+  maxTimestamp: bigint;
+  isTransactional: boolean;
+  isControl: boolean;
+}
+
+export function readBatchProducerFields(batch: Buffer, at = 0): BatchProducerFields {
+  const attributes = batch.readInt16BE(at + ATTRIBUTES_OFFSET);
+  return {
+    producerId: batch.readBigInt64BE(at + PRODUCER_ID_OFFSET),
+    producerEpoch: batch.readInt16BE(at + PRODUCER_EPOCH_OFFSET),
+    baseSequence: batch.readInt32BE(at + BASE_SEQUENCE_OFFSET),
+    lastOffsetDelta: batch.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET),
+    maxTimestamp: batch.readBigInt64BE(at + MAX_TIMESTAMP_OFFSET),
+    isTransactional: (attributes & BatchAttribute.TRANSACTIONAL) !== 0,
+    isControl: (attributes & BatchAttribute.CONTROL) !== 0,
+  };
+}
+
+/**
+ * The COMMIT/ABORT marker of a control batch, or undefined for any other batch (data batches,
+ * unknown control types, undecodable control records).
+ */
+export function readTxnMarker(batch: Buffer): { commit: boolean; coordinatorEpoch: number } | undefined {
+  if (batch.length < BATCH_HEADER_SIZE) return undefined;
+  if ((batch.readInt16BE(ATTRIBUTES_OFFSET) & BatchAttribute.CONTROL) === 0) return undefined;
+  try {
+    const rec = decodeRecordBatch(batch).records[0];
+    if (rec === undefined) return undefined;
+    const { type } = decodeControlRecordKey(rec.key);
+    if (type !== ControlRecordType.COMMIT && type !== ControlRecordType.ABORT) return undefined;
+    const { coordinatorEpoch } = decodeEndTxnMarkerValue(rec.value);
+    return { commit: type === ControlRecordType.COMMIT, coordinatorEpoch };
+  } catch {
+    return undefined;
+  }
+}
+
 // validateRecords lives in validate.ts; re-exported here so `records/batch.js` is a one-stop import.
 export * from './validate.js';

@@ -2,12 +2,28 @@
 // long-poll Fetch requests park on until data arrives (Kafka's fetch purgatory).
 //
 // On a single node the high watermark is the log end offset; the replication issue will move it.
+// The last stable offset is the first offset of the oldest open transaction (capped by the high
+// watermark); READ_COMMITTED reads stop there and carry the aborted transactions they cover.
+//
+// Idempotence and transactions: a client batch with a producer id is checked against the
+// partition's producer state before it is appended (duplicates are answered with the offsets they
+// got the first time, see src/log/producer-state.ts). A transactional batch must belong to a
+// transaction that added this partition (KIP-890 verification, asked of the transaction
+// coordinator through `TxnVerifier`). Markers (COMMIT/ABORT control batches) are appended by the
+// transaction coordinator through writeTxnMarker().
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { repairMaxTimestamp, stampLogAppendTime, validateRecords } from '../../protocol/records/batch.js';
+import { ControlRecordType } from '../../protocol/records/constants.js';
+import {
+  encodeControlBatch,
+  repairMaxTimestamp,
+  stampLogAppendTime,
+  validateRecords,
+} from '../../protocol/records/batch.js';
 import type { Clock } from '../common/clock.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
+import type { ProducerInfo } from '../log/producer-state.js';
 
 export interface ProduceResult {
   errorCode: number;
@@ -23,7 +39,22 @@ export interface PartitionRead {
   lastStableOffset: bigint;
   logStartOffset: bigint;
   records: ReadResult | null;
+  /** READ_COMMITTED: aborted transactions overlapping the records returned; else null. */
+  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }
+
+export const READ_UNCOMMITTED = 0;
+export const READ_COMMITTED = 1;
+
+/**
+ * Asks the transaction coordinator whether a transactional batch may be appended: the producer's
+ * ongoing transaction (transactional id, producer id and epoch) must include the partition.
+ * Returns an error code (NONE when it may).
+ */
+export type TxnVerifier = (transactionalId: string | null, producerId: bigint, producerEpoch: number, topic: string, partition: number) => number;
+
+/** Listener of markers written to a partition (the group coordinator watches __consumer_offsets). */
+export type MarkerListener = (topic: string, partition: number, producerId: bigint, commit: boolean) => void;
 
 /** The result of a partition produce that appended nothing. */
 export function failedProduce(errorCode: number, errorMessage: string | null = null, logStartOffset = -1n): ProduceResult {
@@ -32,25 +63,119 @@ export function failedProduce(errorCode: number, errorMessage: string | null = n
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** How Kafka's produce path reports a failed KIP-890 verification (ReplicaManager). */
+function verificationError(code: number, produceVersion: number): number {
+  switch (code) {
+    case ErrorCode.NONE:
+      return ErrorCode.NONE;
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.TRANSACTION_ABORTABLE:
+      return produceVersion >= 11 ? ErrorCode.TRANSACTION_ABORTABLE : ErrorCode.INVALID_TXN_STATE;
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.NOT_COORDINATOR:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    default:
+      return code;
+  }
+}
+
 export class ReplicaManager {
   private readonly waiters = new Map<string, Set<() => void>>();
   private closing = false;
+  private verifier: TxnVerifier | undefined;
+  private readonly markerListeners: MarkerListener[] = [];
+  private expiryTimer: { cancel(): void } | undefined;
 
   constructor(
     private readonly store: LogStore,
     private readonly config: BrokerConfig,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.scheduleProducerExpiry();
+  }
 
   partition(topic: string, partition: number): PartitionLog | undefined {
     return this.store.partition(topic, partition);
+  }
+
+  /** Installs the transaction coordinator's verification of transactional appends. */
+  setTxnVerifier(verifier: TxnVerifier): void {
+    this.verifier = verifier;
+  }
+
+  onMarker(listener: MarkerListener): void {
+    this.markerListeners.push(listener);
+  }
+
+  /** The last stable offset: first offset of the oldest open transaction, else the high watermark. */
+  lastStableOffset(log: PartitionLog): bigint {
+    const hw = log.logEndOffset;
+    const unstable = log.producerState.firstUnstableOffset();
+    if (unstable === undefined || unstable >= hw) return hw;
+    return unstable < log.logStartOffset ? log.logStartOffset : unstable;
+  }
+
+  /** The partition's producers (DescribeProducers). */
+  describeProducers(log: PartitionLog): ProducerInfo[] {
+    return log.producerState.describe();
+  }
+
+  /** High watermark (the log end offset on a single node). */
+  highWatermark(log: PartitionLog): bigint {
+    return log.logEndOffset;
+  }
+
+  /**
+   * Appends a COMMIT or ABORT marker for the producer (transaction coordinator only). Returns an
+   * error code: UNKNOWN_TOPIC_OR_PARTITION for a partition that is gone (its transaction is over
+   * with it), a fencing error for a stale producer or coordinator epoch.
+   */
+  writeTxnMarker(topic: string, partition: number, producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number): number {
+    const log = this.store.partition(topic, partition);
+    if (!log) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const fenced = log.producerState.checkMarker(producerId, producerEpoch, coordinatorEpoch);
+    if (fenced !== ErrorCode.NONE) return fenced;
+    const batch = encodeControlBatch({
+      type: commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+      timestamp: BigInt(this.clock.now()),
+    });
+    log.append([batch]);
+    for (const l of this.markerListeners) l(topic, partition, producerId, commit);
+    this.notify(topic, partition);
+    return ErrorCode.NONE;
+  }
+
+  /** Drops idle producers' state (producer.id.expiration.ms) from every partition. */
+  expireProducers(): number {
+    const ms = this.config.int('producer.id.expiration.ms');
+    const now = this.clock.now();
+    let n = 0;
+    for (const t of this.store.listTopics()) {
+      for (let p = 0; p < t.numPartitions; p++) n += this.store.partition(t.name, p)?.producerState.expire(now, ms) ?? 0;
+    }
+    return n;
+  }
+
+  private scheduleProducerExpiry(): void {
+    if (this.closing) return;
+    this.expiryTimer = this.clock.setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expireProducers();
+      this.scheduleProducerExpiry();
+    }, this.config.int('producer.id.expiration.check.interval.ms'));
   }
 
   /**
    * Validates and appends one partition's records from a Produce request. `produceVersion`
    * decides version-dependent rules (zstd needs v7+); converted legacy message sets pass 3.
    */
-  append(topic: string, partition: number, records: Buffer | null, produceVersion: number): ProduceResult {
+  append(topic: string, partition: number, records: Buffer | null, produceVersion: number, transactionalId: string | null = null): ProduceResult {
     const meta = this.store.getTopic(topic);
     const log = meta ? this.store.partition(topic, partition) : undefined;
     if (!meta || !log) return failedProduce(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -60,6 +185,42 @@ export class ReplicaManager {
     const maxBytes = Number(this.config.topicValue(meta.configs, 'max.message.bytes'));
     const v = validateRecords(records, { maxBatchBytes: maxBytes, apiVersion: produceVersion });
     if (!v.ok) return failedProduce(v.errorCode, v.message, log.logStartOffset);
+    if (v.producerId >= 0n) {
+      if (
+        v.isTransactional &&
+        this.verifier !== undefined &&
+        transactionalId !== null &&
+        !log.producerState.hasOpenTransaction(v.producerId) &&
+        this.config.bool('transaction.partition.verification.enable')
+      ) {
+        const err = verificationError(this.verifier(transactionalId, v.producerId, v.producerEpoch, topic, partition), produceVersion);
+        if (err !== ErrorCode.NONE) {
+          return failedProduce(err, err === ErrorCode.INVALID_TXN_STATE ? 'Partition was not added to the transaction' : null, log.logStartOffset);
+        }
+      }
+      const h = v.headers[0]!;
+      const check = log.producerState.check({
+        producerId: v.producerId,
+        producerEpoch: v.producerEpoch,
+        baseSequence: v.baseSequence,
+        lastOffsetDelta: h.lastOffsetDelta,
+        maxTimestamp: h.maxTimestamp,
+        isTransactional: v.isTransactional,
+        isControl: false,
+      });
+      if (check.kind === 'error') return failedProduce(check.errorCode, check.message, log.logStartOffset);
+      if (check.kind === 'duplicate') {
+        // A retry of a batch already in the log: answered as the first time, not appended again.
+        const logAppendTime = this.config.topicValue(meta.configs, 'message.timestamp.type') === 'LogAppendTime';
+        return {
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          baseOffset: check.firstOffset,
+          logAppendTimeMs: logAppendTime ? check.timestamp : -1n,
+          logStartOffset: log.logStartOffset,
+        };
+      }
+    }
     // Views into the request frame: the file store writes them out at once, the memory store
     // copies what it keeps. Offsets (and LogAppendTime) are patched into these bytes in place.
     const batches = v.batches;
@@ -85,18 +246,24 @@ export class ReplicaManager {
    * Reads one partition for Fetch. `maxBytes` is the budget left in the response; with
    * `minOneBatch` the first batch is returned whole even above the budget (KIP-74).
    */
-  read(topic: string, partition: number, offset: bigint, maxBytes: number, minOneBatch: boolean): PartitionRead {
+  read(topic: string, partition: number, offset: bigint, maxBytes: number, minOneBatch: boolean, isolationLevel = READ_UNCOMMITTED): PartitionRead {
     const log = this.store.partition(topic, partition);
     if (!log) {
-      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: null };
     }
-    const hw = log.logEndOffset;
-    const base = { highWatermark: hw, lastStableOffset: hw, logStartOffset: log.logStartOffset };
+    const hw = this.highWatermark(log);
+    const lso = this.lastStableOffset(log);
+    const committed = isolationLevel === READ_COMMITTED;
+    const base = { highWatermark: hw, lastStableOffset: lso, logStartOffset: log.logStartOffset };
     if (offset < log.logStartOffset || offset > hw) {
-      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...base, highWatermark: hw, records: null };
+      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...base, records: null, abortedTransactions: committed ? [] : null };
     }
-    if (offset === hw) return { errorCode: ErrorCode.NONE, ...base, records: { chunks: [], bytes: 0 } };
-    return { errorCode: ErrorCode.NONE, ...base, records: log.read(offset, maxBytes, minOneBatch, hw) };
+    const limit = committed ? lso : hw;
+    if (offset >= limit) return { errorCode: ErrorCode.NONE, ...base, records: { chunks: [], bytes: 0 }, abortedTransactions: committed ? [] : null };
+    const records = log.read(offset, maxBytes, minOneBatch, limit);
+    // Kafka bounds the aborted transactions by the end of what it read (at most the LSO).
+    const aborted = committed && records.bytes > 0 ? log.producerState.abortedTransactions(offset, limit) : committed ? [] : null;
+    return { errorCode: ErrorCode.NONE, ...base, records, abortedTransactions: aborted };
   }
 
   /**
@@ -143,6 +310,8 @@ export class ReplicaManager {
   /** Wakes every parked Fetch so in-flight requests finish promptly at shutdown. */
   shutdown(): void {
     this.closing = true;
+    this.expiryTimer?.cancel();
+    this.expiryTimer = undefined;
     for (const wake of [...this.shutdownWaiters]) wake();
   }
 }

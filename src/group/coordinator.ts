@@ -39,6 +39,7 @@ import type {
   OffsetFetchResult,
   SyncGroupInput,
   SyncGroupResult,
+  TxnOffsetCommitInput,
 } from './types.js';
 
 export interface GroupCoordinatorConfig {
@@ -65,6 +66,8 @@ export interface GroupCoordinatorOptions {
   logger: Logger;
   /** Whether a topic partition exists (OffsetCommit/OffsetDelete answer UNKNOWN_TOPIC_OR_PARTITION otherwise). */
   topicExists?: (topic: string, partition: number) => boolean;
+  /** The __consumer_offsets partition of a group (transaction markers are per partition). */
+  partitionFor?: (groupId: string) => number;
 }
 
 /** JoinGroup input with the JoinGroup v9+ flag (KIP-814); absent = false (pre-v9 behaviour). */
@@ -104,7 +107,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly cfg: Required<GroupCoordinatorConfig>;
   private readonly log: Logger;
   private readonly topicExists: (topic: string, partition: number) => boolean;
+  private readonly partitionFor: ((groupId: string) => number) | undefined;
   private readonly groups = new Map<string, ClassicGroup>();
+  /** Transactional offset commits waiting for their marker: group -> producer id -> "partition:topic" -> offset. */
+  private readonly pendingTxn = new Map<string, Map<bigint, Map<string, CommittedOffset>>>();
   private readonly queues = new SerialQueues();
   private retentionTimer: Timer | null = null;
   private closed = false;
@@ -115,6 +121,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.cfg = { offsetMetadataMaxBytes: DEFAULT_OFFSET_METADATA_MAX_BYTES, ...opts.config };
     this.log = opts.logger;
     this.topicExists = opts.topicExists ?? (() => true);
+    this.partitionFor = opts.partitionFor;
     this.load();
     this.scheduleRetentionCheck();
   }
@@ -830,6 +837,116 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return NONE;
   }
 
+  // ---------------------------------------------------------------- TxnOffsetCommit
+
+  /**
+   * TxnOffsetCommit (the transaction coordinator has verified the producer): like Kafka, a missing
+   * group is created as a simple group for generation -1 commits; members are checked when the
+   * request names one (v3+); no rebalance-state check. The offsets are written in the producer's
+   * transactional batch and stay invisible until the COMMIT marker (onTxnMarker).
+   */
+  txnCommitOffsets(input: TxnOffsetCommitInput): Promise<OffsetCommitResult> {
+    const all = (errorCode: number): OffsetCommitResult => ({
+      topics: input.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+    });
+    if (this.closed) return Promise.resolve(all(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (input.groupId === '') return Promise.resolve(all(ErrorCode.INVALID_GROUP_ID));
+    return this.queues.run(input.groupId, () => {
+      if (this.closed) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      const now = this.clock.now();
+      let group = this.groups.get(input.groupId);
+      if (!group) {
+        if (input.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+        group = new ClassicGroup(input.groupId, 'Empty', now);
+        this.groups.set(input.groupId, group);
+      } else if (group.is('Dead')) {
+        return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      } else if (!(input.generationId < 0 && group.is('Empty')) && (input.generationId >= 0 || input.memberId !== '' || input.groupInstanceId !== null)) {
+        const error = this.validateCurrentMember(group, input.memberId, input.groupInstanceId);
+        if (error !== NONE) return all(error);
+        if (input.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+      }
+      const errors = new Map<string, number>();
+      const key = (topic: string, partition: number) => `${partition}:${topic}`;
+      const accepted: CommittedOffset[] = [];
+      for (const t of input.topics) {
+        for (const p of t.partitions) {
+          if (!this.topicExists(t.name, p.partitionIndex)) {
+            errors.set(key(t.name, p.partitionIndex), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          } else if (p.committedMetadata !== null && p.committedMetadata.length > this.cfg.offsetMetadataMaxBytes) {
+            errors.set(key(t.name, p.partitionIndex), ErrorCode.OFFSET_METADATA_TOO_LARGE);
+          } else {
+            accepted.push({
+              topic: t.name,
+              partition: p.partitionIndex,
+              offset: p.committedOffset,
+              leaderEpoch: p.committedLeaderEpoch,
+              metadata: p.committedMetadata ?? '',
+              commitTimestamp: now,
+              expireTimestamp: -1,
+            });
+          }
+        }
+      }
+      if (accepted.length > 0) {
+        try {
+          if (this.persistence.storeTxnOffsets === undefined) throw new Error('persistence has no transactional offsets');
+          this.persistence.storeTxnOffsets(group.groupId, input.producerId, input.producerEpoch, accepted);
+          for (const o of accepted) this.addPending(group.groupId, input.producerId, o);
+        } catch (e) {
+          this.log.warn({ err: e, groupId: group.groupId }, 'storing transactional offsets failed');
+          for (const o of accepted) errors.set(key(o.topic, o.partition), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        }
+      }
+      return {
+        topics: input.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errors.get(key(t.name, p.partitionIndex)) ?? NONE })),
+        })),
+      };
+    });
+  }
+
+  private addPending(groupId: string, producerId: bigint, o: CommittedOffset): void {
+    let byProducer = this.pendingTxn.get(groupId);
+    if (!byProducer) this.pendingTxn.set(groupId, (byProducer = new Map()));
+    let offsets = byProducer.get(producerId);
+    if (!offsets) byProducer.set(producerId, (offsets = new Map()));
+    offsets.set(`${o.partition}:${o.topic}`, o);
+  }
+
+  private hasPending(groupId: string, topic: string, partition: number): boolean {
+    for (const offsets of this.pendingTxn.get(groupId)?.values() ?? []) if (offsets.has(`${partition}:${topic}`)) return true;
+    return false;
+  }
+
+  /**
+   * A transaction marker reached __consumer_offsets partition `partition` (called synchronously
+   * by the marker path): the producer's pending offsets of the groups there become committed on
+   * COMMIT and are dropped on ABORT.
+   */
+  onTxnMarker(partition: number, producerId: bigint, commit: boolean): void {
+    const applied = this.persistence.completeTxn?.(partition, producerId, commit) ?? [];
+    const now = this.clock.now();
+    for (const a of applied) {
+      let group = this.groups.get(a.groupId);
+      if (!group) {
+        group = new ClassicGroup(a.groupId, 'Empty', now);
+        this.groups.set(a.groupId, group);
+      }
+      if (!group.is('Dead')) group.putOffset({ ...a.offset });
+    }
+    for (const [groupId, byProducer] of this.pendingTxn) {
+      if (this.persistencePartitionFor(groupId) !== partition) continue;
+      byProducer.delete(producerId);
+      if (byProducer.size === 0) this.pendingTxn.delete(groupId);
+    }
+  }
+
+  private persistencePartitionFor(groupId: string): number | undefined {
+    return this.partitionFor?.(groupId);
+  }
+
   // ---------------------------------------------------------------- OffsetFetch
 
   fetchOffsets(input: OffsetFetchInput): Promise<OffsetFetchResult> {
@@ -838,29 +955,36 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
       const group = this.groups.get(input.groupId);
       const missing = (partitionIndex: number) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: NONE });
+      const unstable = (partitionIndex: number) => ({ ...missing(partitionIndex), errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
       if (input.topics === null) {
         if (!group || group.is('Dead')) return { errorCode: NONE, topics: [] };
         const topics: OffsetFetchResult['topics'] = [];
         for (const [name, byPartition] of group.offsets) {
           topics.push({
             name,
-            partitions: [...byPartition.values()].map((o) => ({
-              partitionIndex: o.partition,
-              committedOffset: o.offset,
-              committedLeaderEpoch: o.leaderEpoch,
-              metadata: o.metadata,
-              errorCode: NONE,
-            })),
+            partitions: [...byPartition.values()].map((o) =>
+              input.requireStable && this.hasPending(input.groupId, name, o.partition)
+                ? unstable(o.partition)
+                : {
+                    partitionIndex: o.partition,
+                    committedOffset: o.offset,
+                    committedLeaderEpoch: o.leaderEpoch,
+                    metadata: o.metadata,
+                    errorCode: NONE,
+                  },
+            ),
           });
         }
         return { errorCode: NONE, topics };
       }
-      // Transactions do not exist yet: nothing is ever pending, so require_stable changes nothing.
+      // require_stable: a partition with a pending transactional commit answers
+      // UNSTABLE_OFFSET_COMMIT (retriable) until the marker lands; else pending offsets are invisible.
       return {
         errorCode: NONE,
         topics: input.topics.map((t) => ({
           name: t.name,
           partitions: t.partitionIndexes.map((partition) => {
+            if (input.requireStable && this.hasPending(input.groupId, t.name, partition)) return unstable(partition);
             const o = group && !group.is('Dead') ? group.offset(t.name, partition) : undefined;
             if (!o) return missing(partition);
             return { partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: NONE };
@@ -1111,7 +1235,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   /** Rebuilds groups and offsets from persistence: groups with members come back Stable. */
   private load(): void {
     const now = this.clock.now();
-    const { groups, offsets } = this.persistence.load();
+    const { groups, offsets, pending } = this.persistence.load();
+    for (const p of pending ?? []) this.addPending(p.groupId, p.producerId, p.offset);
     for (const snap of groups) {
       const group = new ClassicGroup(snap.groupId, snap.members.length > 0 ? 'Stable' : 'Empty', snap.stateTimestamp);
       group.generationId = snap.generationId;

@@ -18,10 +18,17 @@
 // and the truncation only leaves a longer log that replays to the same state. Tombstones are not
 // re-appended: they matter only for the records they delete, which the truncation drops too.
 //
+// Transactional offset commits (TxnOffsetCommit) are appended in a transactional batch carrying
+// the producer's id and epoch and stay pending, per partition and producer, until the transaction
+// coordinator's marker reaches the partition (completeTxn): COMMIT makes them live, ABORT drops
+// them. Replay does the same with the transactional batches and control batches it reads, and
+// returns what is still pending. A partition with pending transactional records is not compacted
+// (the truncation would drop them).
+//
 // OffsetsLog keeps the live records of every partition as encoded key/value buffers (the source
 // of the snapshots); they are built by load() (or lazily by the first write or compact()).
 
-import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, verifyBatchCrc, BATCH_HEADER_SIZE } from '../../protocol/records/index.js';
+import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, readTxnMarker, verifyBatchCrc, BATCH_HEADER_SIZE } from '../../protocol/records/index.js';
 import type { LogStore, PartitionLog, TopicMetadata } from '../log/types.js';
 import {
   decodeOffsetsRecord,
@@ -30,7 +37,7 @@ import {
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
 } from './offsets-records.js';
-import type { CommittedOffset, GroupPersistence, GroupSnapshot } from './types.js';
+import type { CommittedOffset, GroupPersistence, GroupSnapshot, PendingTxnOffsets } from './types.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 /** offsets.topic.num.partitions default. */
@@ -106,10 +113,19 @@ interface PartState {
   offsetKeys: Map<string, Map<string, { topic: string; partition: number }>>;
   /** Bytes appended since the last compaction (at load: bytes read minus the live records' size). */
   dirtyBytes: number;
+  /** Transactional offset commits waiting for their marker, by producer id. */
+  pending: Map<bigint, PendingRecord[]>;
+}
+
+interface PendingRecord {
+  group: string;
+  key: Buffer;
+  value: Buffer;
+  offset: CommittedOffset;
 }
 
 function newPartState(): PartState {
-  return { live: new Map(), offsetKeys: new Map(), dirtyBytes: 0 };
+  return { live: new Map(), offsetKeys: new Map(), dirtyBytes: 0, pending: new Map() };
 }
 
 function mapKey(key: Buffer): string {
@@ -170,7 +186,7 @@ export class OffsetsLog implements GroupPersistence {
 
   // ---- load ----
 
-  load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]> } {
+  load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]>; pending: PendingTxnOffsets[] } {
     const started = Date.now();
     this.resolvePartitionCount(this.count);
     const parts: PartState[] = Array.from({ length: this.count }, newPartState);
@@ -203,9 +219,19 @@ export class OffsetsLog implements GroupPersistence {
           }
           next = after;
           readBytes[p]! += chunk.length;
-          if (h.isControl) continue;
-          if (h.isTransactional) {
-            warn({ partition: p, offset: h.baseOffset }, 'skipping transactional batch in the offsets log (not supported)');
+          if (h.isControl) {
+            const marker = readTxnMarker(chunk);
+            const recs = parts[p]!.pending.get(h.producerId);
+            parts[p]!.pending.delete(h.producerId);
+            if (marker?.commit && recs !== undefined) {
+              for (const r of recs) {
+                let byGroup = offsets.get(r.group);
+                if (byGroup === undefined) offsets.set(r.group, (byGroup = new Map()));
+                const k = mapKey(r.key);
+                byGroup.set(k, r.offset);
+                this.rememberOffset(parts[p]!, r.group, k, r.offset.topic, r.offset.partition, r.key, r.value);
+              }
+            }
             continue;
           }
           if (!verifyBatchCrc(chunk)) {
@@ -226,6 +252,14 @@ export class OffsetsLog implements GroupPersistence {
               decoded = decodeOffsetsRecord(rec.key, rec.value);
             } catch (err) {
               warn({ partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt or unknown offsets log record');
+              continue;
+            }
+            if (h.isTransactional) {
+              if (decoded.type === 'offset' && decoded.value !== null) {
+                let recs = parts[p]!.pending.get(h.producerId);
+                if (recs === undefined) parts[p]!.pending.set(h.producerId, (recs = []));
+                recs.push({ group: decoded.group, key: Buffer.from(rec.key!), value: Buffer.from(rec.value!), offset: decoded.value });
+              }
               continue;
             }
             const owner = partitionForGroup(decoded.group, this.count);
@@ -284,7 +318,60 @@ export class OffsetsLog implements GroupPersistence {
       { topic: OFFSETS_TOPIC, groups: groups.size, offsets: offsetCount, bytes: readBytes.reduce((a, b) => a + b, 0), ms: Date.now() - started },
       'loaded consumer group state',
     );
-    return { groups: [...groups.values()], offsets: out };
+    const pending: PendingTxnOffsets[] = [];
+    for (const state of parts) {
+      for (const [producerId, recs] of state.pending) {
+        for (const r of recs) pending.push({ groupId: r.group, producerId, offset: r.offset });
+      }
+    }
+    return { groups: [...groups.values()], offsets: out, pending };
+  }
+
+  /**
+   * Appends a transactional offset commit (a transactional batch of the producer); the offsets
+   * stay pending until completeTxn().
+   */
+  storeTxnOffsets(groupId: string, producerId: bigint, producerEpoch: number, offsets: CommittedOffset[]): void {
+    if (offsets.length === 0) return;
+    const parts = this.ensureLoaded();
+    const p = this.partitionFor(groupId);
+    const log = this.partitionLog(p);
+    const ts = BigInt(this.now());
+    const recs: PendingRecord[] = offsets.map((o) => ({
+      group: groupId,
+      key: encodeOffsetCommitKey(groupId, o.topic, o.partition),
+      value: encodeOffsetCommitValue(o),
+      offset: o,
+    }));
+    const batch = encodeRecordBatch({
+      baseTimestamp: ts,
+      producerId,
+      producerEpoch,
+      baseSequence: -1,
+      isTransactional: true,
+      records: recs.map((r) => ({ key: r.key, value: r.value, timestamp: ts })),
+    });
+    log.append([batch]);
+    const state = parts[p]!;
+    let list = state.pending.get(producerId);
+    if (list === undefined) state.pending.set(producerId, (list = []));
+    list.push(...recs);
+    state.dirtyBytes += batch.length;
+  }
+
+  /**
+   * A COMMIT/ABORT marker of `producerId` was appended to partition `p`: its pending offsets there
+   * become live (commit) or are dropped. Returns the ones that became live.
+   */
+  completeTxn(p: number, producerId: bigint, commit: boolean): PendingTxnOffsets[] {
+    const parts = this.ensureLoaded();
+    const state = parts[p];
+    if (state === undefined) return [];
+    const recs = state.pending.get(producerId);
+    state.pending.delete(producerId);
+    if (recs === undefined || !commit) return [];
+    for (const r of recs) this.rememberOffset(state, r.group, mapKey(r.key), r.offset.topic, r.offset.partition, r.key, r.value);
+    return recs.map((r) => ({ groupId: r.group, producerId, offset: r.offset }));
   }
 
   private rememberOffset(state: PartState, group: string, k: string, topic: string, partition: number, key: Buffer, value: Buffer): void {
@@ -423,6 +510,8 @@ export class OffsetsLog implements GroupPersistence {
 
   private compactPartition(p: number): void {
     const parts = this.ensureLoaded();
+    // Pending transactional records live only in the log until their marker: no truncation now.
+    if (parts[p]!.pending.size > 0) return;
     // Records of these partitions' groups were read from other partitions' logs: they must be in
     // their own partition's log before any truncation can drop the originals.
     for (const q of [...this.needSnapshot]) {

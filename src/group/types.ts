@@ -41,10 +41,24 @@ export interface CommittedOffset {
   expireTimestamp: number;
 }
 
+/** A transactional offset commit waiting for its transaction's marker. */
+export interface PendingTxnOffsets {
+  groupId: string;
+  producerId: bigint;
+  offset: CommittedOffset;
+}
+
 /** Durable group state: an internal log partitioned by group id, replayed at start. Synchronous like the LogStore. */
 export interface GroupPersistence {
-  /** Replays everything stored: the last snapshot of each live group and its live offsets. */
-  load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]> };
+  /**
+   * Replays everything stored: the last snapshot of each live group, its live offsets, and the
+   * transactional offset commits still waiting for their marker.
+   */
+  load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]>; pending?: PendingTxnOffsets[] };
+  /** Appends a transactional offset commit; pending until completeTxn. Optional for test doubles. */
+  storeTxnOffsets?(groupId: string, producerId: bigint, producerEpoch: number, offsets: CommittedOffset[]): void;
+  /** A marker of the producer reached offsets partition `partition`; returns the offsets it made live. */
+  completeTxn?(partition: number, producerId: bigint, commit: boolean): PendingTxnOffsets[];
   storeGroup(group: GroupSnapshot): void;
   storeOffsets(groupId: string, offsets: CommittedOffset[]): void;
   /** Tombstones for these partitions' offsets. */
@@ -171,8 +185,24 @@ export interface ListedGroup {
   groupType: string;
 }
 
+export interface TxnOffsetCommitInput {
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  /** v3+; -1 / '' / null before. */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: Array<{
+    name: string;
+    partitions: Array<{ partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }>;
+  }>;
+}
+
 /** What handlers call. Every method runs in the group's serial queue. */
 export interface GroupCoordinatorApi {
+  /** TxnOffsetCommit: offsets pending until the transaction's COMMIT marker. */
+  txnCommitOffsets(input: TxnOffsetCommitInput): Promise<OffsetCommitResult>;
   joinGroup(input: JoinGroupInput): Promise<JoinGroupResult>;
   syncGroup(input: SyncGroupInput): Promise<SyncGroupResult>;
   heartbeat(input: HeartbeatInput): Promise<number>;

@@ -12,8 +12,13 @@
 // closed instead (Kafka's way of telling an acks=0 producer).
 // Appends to internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION unless
 // the client id is "__admin_client", as in Kafka.
-// Not implemented yet: idempotent/transactional producer state (InitProducerId is not advertised,
-// so stock clients never send producer ids), quotas (throttle_time_ms is always 0).
+// Idempotent and transactional batches are checked against the partition's producer state
+// (src/log/producer-state.ts): a retried batch is answered with its first offsets and not appended
+// again; stale epochs, sequence gaps and non-transactional writes inside a transaction are refused.
+// Transactional batches need the request's transactional_id (else the whole request gets
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka) and a partition added to the transaction
+// (KIP-890 verification: INVALID_TXN_STATE, or TRANSACTION_ABORTABLE from v11).
+// Not implemented yet: quotas (throttle_time_ms is always 0).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -24,7 +29,7 @@ import {
   type ProduceResponse,
 } from '../../protocol/generated/00-produce.js';
 import type { Encodable } from '../../protocol/primitives/writer.js';
-import { CURRENT_MAGIC, MAGIC_OFFSET } from '../../protocol/records/constants.js';
+import { ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, BatchAttribute, CURRENT_MAGIC, MAGIC_OFFSET } from '../../protocol/records/constants.js';
 import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
 import { failedProduce, type ProduceResult } from '../cluster/replica-manager.js';
 import type { RequestContext } from './types.js';
@@ -37,6 +42,11 @@ const LEGACY_AS_VERSION = 3;
 const INTERNAL_TOPICS_CLIENT_ID = '__admin_client';
 
 type PartitionOut = Encodable<ProduceResponse['responses'][number]['partitionResponses'][number]>;
+
+/** True when `records` starts with a v2 batch flagged transactional (header only, unvalidated). */
+function isTransactionalBatch(records: Buffer | null): boolean {
+  return records !== null && records.length >= BATCH_HEADER_SIZE && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC && (records.readInt16BE(ATTRIBUTES_OFFSET) & BatchAttribute.TRANSACTIONAL) !== 0;
+}
 
 /** Produce v0-v2: validate and convert the message set, then append the v2 batch. */
 function appendLegacy(ctx: RequestContext, topic: string, partition: number, records: Buffer | null): ProduceResult {
@@ -60,6 +70,14 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
   handle(req, ctx) {
     const version = ctx.header.apiVersion;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    if (version >= 3 && req.transactionalId === null && req.topicData.some((t) => t.partitionData.some((p) => isTransactionalBatch(p.records)))) {
+      const denied = req.topicData.map((t) => ({
+        name: t.name,
+        partitionResponses: t.partitionData.map((p): PartitionOut => ({ index: p.index, ...failedProduce(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED), recordErrors: [] })),
+      }));
+      if (req.acks === 0) return new NoResponse('acks=0 produce failed (Kafka closes the connection to signal it)');
+      return { responses: denied, throttleTimeMs: 0 };
+    }
     let failed = false;
     const responses = req.topicData.map((t) => ({
       name: t.name,
@@ -72,7 +90,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
           // __consumer_offsets are written by the broker only, or they could be forged.
           r = failedProduce(ErrorCode.INVALID_TOPIC_EXCEPTION);
         } else {
-          r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version);
+          r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId);
         }
         if (r.errorCode !== ErrorCode.NONE) failed = true;
         return { index: p.index, ...r, recordErrors: [] };

@@ -10,12 +10,15 @@
 //   partition_max_bytes per partition.
 // - Long poll: answers at once when min_bytes are available, on any partition error, or when
 //   max_wait_ms is 0; otherwise waits for an append to one of the partitions or the deadline.
-// - high watermark, last stable offset (= high watermark until transactions exist), log start
-//   offset; OFFSET_OUT_OF_RANGE outside [log start, log end]; current_leader_epoch fencing (v9+).
+// - high watermark, last stable offset, log start offset; OFFSET_OUT_OF_RANGE outside
+//   [log start, high watermark]; current_leader_epoch fencing (v9+).
+// - isolation_level (v4+): READ_COMMITTED reads stop at the last stable offset (the first offset
+//   of the oldest open transaction) and carry the aborted transactions overlapping what was read
+//   (from the partition's aborted-transaction index, never a log scan); READ_UNCOMMITTED reads to
+//   the high watermark with a null aborted-transactions list.
 // - Topic ids from v13 (UNKNOWN_TOPIC_ID for unknown ones).
 // - Fetch sessions (KIP-227) are declined: session id 0 in every answer, which tells clients to
 //   send full fetches; an incremental fetch for an unknown session gets FETCH_SESSION_ID_NOT_FOUND.
-// - READ_COMMITTED gets an empty aborted-transactions list, READ_UNCOMMITTED null.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -28,6 +31,7 @@ import {
 import type { Encodable } from '../../protocol/primitives/writer.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { defineHandler, type RequestContext } from './types.js';
+import { READ_COMMITTED } from '../cluster/replica-manager.js';
 import { leaderEpochError } from './epochs.js';
 import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD } from '../../protocol/records/constants.js';
 import { downConvertBatches, type LegacyMagic } from '../../protocol/records/legacy.js';
@@ -40,7 +44,6 @@ import { downConvertBatches, type LegacyMagic } from '../../protocol/records/leg
 const EMPTY = Buffer.alloc(0);
 
 type TopicOut = Encodable<FetchResponse['responses'][number]>;
-const READ_COMMITTED = 1;
 
 interface Target {
   topic: string | null;
@@ -88,8 +91,8 @@ function readLegacy(ctx: RequestContext, topic: string, partition: number, fetch
 }
 
 /** Fetch v4+: one partition's stored batches, as they are (one buffer; no copy for one chunk). */
-function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean) {
-  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne);
+function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, isolationLevel: number) {
+  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne, isolationLevel);
   const chunks = r.records?.chunks ?? [];
   const records = chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, r.records!.bytes);
   return { read: r, records, errorCode: r.errorCode };
@@ -100,12 +103,13 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
   let budget = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
   let bytes = 0;
   let errors = false;
-  const aborted = req.isolationLevel === READ_COMMITTED ? [] : null;
+  const isolation = version >= 4 ? req.isolationLevel : 0;
+  const noAborted = isolation === READ_COMMITTED ? [] : null;
   const topics = targets.map((t): TopicOut => ({
     topic: t.topic ?? '',
     topicId: t.topicId,
     partitions: t.partitions.map((p) => {
-      const base = { partitionIndex: p.partition, abortedTransactions: aborted, preferredReadReplica: -1 };
+      const base = { partitionIndex: p.partition, abortedTransactions: noAborted, preferredReadReplica: -1 };
       const unknown = (errorCode: number) => {
         errors = true;
         return { ...base, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: EMPTY };
@@ -119,7 +123,7 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
       const l =
         version < 4
           ? readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 || bytes === 0, version < 2 ? 0 : 1)
-          : readStored(ctx, t.topic, p.partition, p.fetchOffset, limit, bytes === 0);
+          : readStored(ctx, t.topic, p.partition, p.fetchOffset, limit, bytes === 0, isolation);
       if (l.errorCode !== ErrorCode.NONE) errors = true;
       if (l.records) {
         bytes += l.records.length;
@@ -127,6 +131,7 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
       }
       return {
         ...base,
+        abortedTransactions: l.read.abortedTransactions ?? noAborted,
         errorCode: l.errorCode,
         highWatermark: l.read.highWatermark,
         lastStableOffset: l.read.lastStableOffset,

@@ -1,6 +1,6 @@
 // ListOffsets (key 2), v0-v10.
-// Special timestamps: -1 latest (the last stable offset for READ_COMMITTED; equal to the high
-// watermark until transactions exist), -2 earliest, -3 the record with the largest timestamp
+// Special timestamps: -1 latest (the high watermark; the last stable offset for READ_COMMITTED,
+// v2+), -2 earliest, -3 the record with the largest timestamp
 // (v7+), -4 earliest local (v8+; no tiered storage, so earliest), -5 latest tiered (v9+; no tiered
 // storage: offset -1). Any other timestamp: the first record whose timestamp is >= it, found
 // through the time index; none -> offset -1 and timestamp -1.
@@ -18,6 +18,7 @@ import {
 import type { Encodable } from '../../protocol/primitives/writer.js';
 import { leaderEpochError } from './epochs.js';
 import { defineHandler } from './types.js';
+import { READ_COMMITTED } from '../cluster/replica-manager.js';
 
 type PartitionOut = Encodable<ListOffsetsResponse['topics'][number]['partitions'][number]>;
 
@@ -52,7 +53,10 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         if (epochErr !== ErrorCode.NONE) return out(epochErr);
         const ts = p.timestamp;
         const epoch = log.leaderEpoch;
-        if (ts === LATEST) return out(ErrorCode.NONE, log.logEndOffset, -1n, epoch);
+        if (ts === LATEST) {
+          const latest = version >= 2 && req.isolationLevel === READ_COMMITTED ? ctx.replicas.lastStableOffset(log) : ctx.replicas.highWatermark(log);
+          return out(ErrorCode.NONE, latest, -1n, epoch);
+        }
         if (ts === EARLIEST || (ts === EARLIEST_LOCAL && version >= 8)) return out(ErrorCode.NONE, log.logStartOffset, -1n, epoch);
         if (ts === LATEST_TIERED && version >= 9) return out(ErrorCode.NONE, -1n, -1n, -1);
         if (ts === MAX_TIMESTAMP && version >= 7) {

@@ -1,7 +1,7 @@
 // FindCoordinator (key 10), v0-v6. v0 must stay advertised: librdkafka < 2.11 only looks up a
 // group coordinator when FindCoordinator v0 is in the broker's range.
-// Key type 0 (group): this broker coordinates every group. Key type 1 (transaction):
-// COORDINATOR_NOT_AVAILABLE until transactions exist. v4+ batches keys (KIP-699).
+// Key type 0 (group) and 1 (transaction): this broker coordinates every group and transactional
+// id (single node). v4+ batches keys (KIP-699).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -18,12 +18,10 @@ const TRANSACTION = 1;
 
 function lookup(key: string, keyType: number, ctx: RequestContext) {
   const self = ctx.cluster.local;
-  if (keyType === GROUP) {
+  if (keyType === GROUP || keyType === TRANSACTION) {
     return { key, nodeId: self.nodeId, host: self.host, port: self.port, errorCode: ErrorCode.NONE, errorMessage: null };
   }
-  const errorCode = keyType === TRANSACTION ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.INVALID_REQUEST;
-  const errorMessage = keyType === TRANSACTION ? 'Transactions are not supported yet' : `Unknown coordinator key type ${keyType}`;
-  return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage };
+  return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unknown coordinator key type ${keyType}` };
 }
 
 export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({

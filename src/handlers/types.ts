@@ -13,6 +13,7 @@ import type { ReplicaManager } from '../cluster/replica-manager.js';
 import type { TopicManager } from '../cluster/topics.js';
 import type { ConnectionInfo } from '../server/connection.js';
 import type { GroupCoordinatorApi } from '../group/types.js';
+import type { TxnCoordinatorApi } from '../txn/coordinator.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -22,6 +23,7 @@ export interface RequestContext {
   topics: TopicManager;
   replicas: ReplicaManager;
   groups: GroupCoordinatorApi;
+  txns: TxnCoordinatorApi;
   clock: Clock;
   logger: Logger;
   /** The advertised API ranges (ApiVersions builds its answer from this). */

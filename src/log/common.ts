@@ -1,6 +1,18 @@
 // Pieces shared by the memory and file stores: errors, topic-name rules, effective log config.
 
+import { readBatchProducerFields, readTxnMarker } from '../../protocol/records/batch.js';
+import type { AbortedTxn, ProducerStateManager } from './producer-state.js';
 import type { LogConfig, TopicMetadata } from './types.js';
+
+/**
+ * Feeds one stored batch at [base, last] to a partition's producer state; returns the aborted
+ * transaction an ABORT marker completed. Batches without a producer id change nothing.
+ */
+export function applyBatchToProducerState(state: ProducerStateManager, batch: Buffer, base: bigint, last: bigint): AbortedTxn | undefined {
+  const f = readBatchProducerFields(batch);
+  if (f.producerId < 0n) return undefined;
+  return state.apply(f, base, last, f.isControl ? readTxnMarker(batch) : undefined);
+}
 
 export type LogStoreErrorCode =
   | 'TOPIC_ALREADY_EXISTS'

@@ -19,7 +19,15 @@ import {
   type BatchHeader,
 } from './batch-header.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
-import { LogStoreError } from './common.js';
+import { readBatchProducerFields, readTxnMarker } from '../../protocol/records/batch.js';
+import { applyBatchToProducerState, LogStoreError } from './common.js';
+import {
+  ProducerStateManager,
+  decodeProducerSnapshot,
+  decodeTxnIndex,
+  encodeTxnIndexEntry,
+  type AbortedTxn,
+} from './producer-state.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic } from './fs-util.js';
 import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE } from './segment.js';
 import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
@@ -27,6 +35,13 @@ import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, Tim
 export const PARTITION_METADATA_FILE = 'partition.metadata';
 export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
 export const LOG_START_OFFSET_FILE = 'log-start-offset-checkpoint';
+/** Producer-state snapshots `<offset>.snapshot` (Kafka's name and format); the newest few are kept. */
+export const SNAPSHOT_FILE = /^(\d{20})\.snapshot$/;
+const SNAPSHOTS_KEPT = 2;
+
+function offsetFileName(offset: bigint, ext: string): string {
+  return offset.toString().padStart(20, '0') + ext;
+}
 
 export interface PartitionContext {
   cache: SegmentCache;
@@ -101,6 +116,7 @@ export class FilePartitionLog implements PartitionLog {
   /** When the active segment got its first batch (ctx.now() clock). */
   private activeSince = 0;
   private gone: string | undefined;
+  readonly producerState = new ProducerStateManager();
 
   private constructor(
     private readonly ctx: PartitionContext,
@@ -144,7 +160,7 @@ export class FilePartitionLog implements PartitionLog {
     // Index files whose .log is gone are leftovers.
     const baseSet = new Set(bases.map((b) => b.toString().padStart(20, '0')));
     for (const name of fs.readdirSync(this.dir)) {
-      const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
+      const m = /^(\d{20})\.(index|timeindex|txnindex)$/.exec(name);
       if (m !== null && !baseSet.has(m[1]!)) fs.rmSync(path.join(this.dir, name), { force: true });
     }
 
@@ -203,6 +219,99 @@ export class FilePartitionLog implements PartitionLog {
     for (const e of this.epochEntries) if (e.epoch > this.epoch) this.epoch = e.epoch;
     // Never behind an epoch already stamped on stored data (e.g. if the checkpoint was lost).
     if (lastEpochInLog !== undefined && lastEpochInLog > this.epoch) this.epoch = lastEpochInLog;
+    this.loadProducerState();
+  }
+
+  /**
+   * Rebuilds the producer state: the newest valid snapshot at or below the log end, then every
+   * batch after it (headers only; control batches are read whole for their marker). Aborted
+   * transactions come from the segments' .txnindex files; entries at or past the scan start are
+   * dropped from them first and re-added by the scan, so a crash between a marker's append and
+   * its index entry neither loses nor doubles it.
+   */
+  private loadProducerState(): void {
+    const snapshots: bigint[] = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = SNAPSHOT_FILE.exec(name);
+      if (m === null) continue;
+      const offset = BigInt(m[1]!);
+      // A snapshot past the end describes data that was lost with a torn tail.
+      if (offset > this.leo) fs.rmSync(path.join(this.dir, name), { force: true });
+      else snapshots.push(offset);
+    }
+    snapshots.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    let scanFrom = this.segments[0]!.base;
+    for (const offset of snapshots) {
+      if (offset < this.segments[0]!.base) break;
+      const file = path.join(this.dir, offsetFileName(offset, '.snapshot'));
+      const entries = decodeProducerSnapshot(fs.readFileSync(file));
+      if (entries === undefined) {
+        this.warn({ file }, 'ignoring corrupt producer state snapshot');
+        continue;
+      }
+      this.producerState.restore(entries);
+      scanFrom = offset;
+      break;
+    }
+
+    const kept: AbortedTxn[] = [];
+    for (const seg of this.segments) {
+      const file = this.txnIndexPath(seg.base);
+      if (!fs.existsSync(file)) continue;
+      const entries = decodeTxnIndex(fs.readFileSync(file));
+      const keep = entries.filter((t) => t.lastOffset < scanFrom);
+      if (keep.length !== entries.length) {
+        if (keep.length === 0) fs.rmSync(file, { force: true });
+        else writeFileAtomic(file, Buffer.concat(keep.map(encodeTxnIndexEntry)));
+      }
+      kept.push(...keep.filter((t) => t.lastOffset >= this.lso));
+    }
+    this.producerState.loadAborted(kept);
+
+    if (scanFrom >= this.leo) return;
+    for (let si = this.segmentIndexFor(scanFrom); si < this.segments.length; si++) {
+      const seg = this.segments[si]!;
+      if (seg.size === 0) continue;
+      this.ctx.cache.use(seg);
+      const scanner = new BatchScanner(seg.fd!, seg.size);
+      let pos = si === this.segmentIndexFor(scanFrom) ? seg.offsetIndex!.lookup(seg.rel(scanFrom)) : 0;
+      for (;;) {
+        const h = scanner.header(pos);
+        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+        if (last >= scanFrom) {
+          const fields = readBatchProducerFields(scanner.view(pos, BATCH_HEADER_SIZE)!);
+          if (fields.producerId >= 0n) {
+            const marker = fields.isControl ? readTxnMarker(seg.readRange(pos, h.size)) : undefined;
+            const aborted = this.producerState.apply(fields, h.baseOffset, last, marker);
+            if (aborted !== undefined) this.appendTxnIndex(seg.base, aborted);
+          }
+        }
+        pos += h.size;
+      }
+    }
+  }
+
+  private txnIndexPath(base: bigint): string {
+    return path.join(this.dir, offsetFileName(base, '.txnindex'));
+  }
+
+  /** Appends an aborted transaction to the .txnindex of the segment holding its marker. */
+  private appendTxnIndex(segmentBase: bigint, txn: AbortedTxn): void {
+    fs.appendFileSync(this.txnIndexPath(segmentBase), encodeTxnIndexEntry(txn));
+  }
+
+  /** Writes `<logEndOffset>.snapshot` and keeps only the newest few snapshots. */
+  snapshotProducerState(): void {
+    if (this.gone !== undefined) return;
+    writeFileAtomic(path.join(this.dir, offsetFileName(this.leo, '.snapshot')), this.producerState.snapshot());
+    const all: bigint[] = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = SNAPSHOT_FILE.exec(name);
+      if (m !== null) all.push(BigInt(m[1]!));
+    }
+    all.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    for (const offset of all.slice(SNAPSHOTS_KEPT)) fs.rmSync(path.join(this.dir, offsetFileName(offset, '.snapshot')), { force: true });
   }
 
   get logStartOffset(): bigint {
@@ -242,6 +351,8 @@ export class FilePartitionLog implements PartitionLog {
       const wasEmpty = seg.size === 0;
       seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
       if (wasEmpty) this.activeSince = this.ctx.now();
+      const aborted = applyBatchToProducerState(this.producerState, buf, base, last);
+      if (aborted !== undefined) this.appendTxnIndex(seg.base, aborted);
       if (h.maxTimestamp > this.maxTs) {
         this.maxTs = h.maxTimestamp;
         this.maxTsBatchLastOffset = last;
@@ -262,6 +373,8 @@ export class FilePartitionLog implements PartitionLog {
     seg.deactivate();
     this.ctx.cache.use(seg);
     this.segments.push(Segment.create(this.dir, this.leo));
+    // Kafka snapshots producer state at every roll: recovery then scans only the active segment.
+    this.snapshotProducerState();
     fsyncDir(this.dir);
     this.unflushedMessages = 0; // deactivate() synced everything before the new segment
   }
@@ -403,6 +516,7 @@ export class FilePartitionLog implements PartitionLog {
     // Durable first: a crash before the files are gone leaves them to be dropped at open.
     writeFileAtomic(path.join(this.dir, LOG_START_OFFSET_FILE), formatLogStartCheckpoint(this.topic, this.partition, target));
     this.lso = target;
+    this.producerState.onLogStartOffset(target);
     if (this.dropSegmentsBelow(target) > 0) this.recomputeMaxTimestamp();
     return this.lso;
   }
@@ -422,6 +536,7 @@ export class FilePartitionLog implements PartitionLog {
       fs.rmSync(seg.logPath, { force: true });
       fs.rmSync(seg.indexPath, { force: true });
       fs.rmSync(seg.timeIndexPath, { force: true });
+      fs.rmSync(this.txnIndexPath(seg.base), { force: true });
     }
     fsyncDir(this.dir);
     return n;
@@ -483,6 +598,8 @@ export class FilePartitionLog implements PartitionLog {
     if (this.gone !== undefined) return;
     try {
       this.active.flush();
+      // A clean shutdown leaves a snapshot at the log end: nothing to scan at the next open.
+      this.snapshotProducerState();
     } finally {
       this.release('closed');
     }

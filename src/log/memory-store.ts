@@ -7,7 +7,8 @@ import {
   findRecord,
 } from './batch-header.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
-import { effectiveLogConfig, LogStoreError, TopicCatalog } from './common.js';
+import { applyBatchToProducerState, effectiveLogConfig, LogStoreError, TopicCatalog } from './common.js';
+import { ProducerStateManager } from './producer-state.js';
 import type {
   AppendInfo,
   LogConfig,
@@ -34,6 +35,7 @@ class MemoryPartitionLog implements PartitionLog {
   private lso = 0n;
   private epoch = 0;
   private deleted = false;
+  readonly producerState = new ProducerStateManager();
 
   constructor(
     readonly topic: string,
@@ -70,6 +72,7 @@ class MemoryPartitionLog implements PartitionLog {
       const base = this.leo;
       const last = base + BigInt(h.lastOffsetDelta);
       assignOffsets(buf, base, this.epoch);
+      applyBatchToProducerState(this.producerState, buf, base, last);
       const idx = this.batches.length;
       this.batches.push(buf);
       this.baseOffsets.push(base);
@@ -151,6 +154,7 @@ class MemoryPartitionLog implements PartitionLog {
     const target = offset > this.leo ? this.leo : offset;
     if (target <= this.lso) return this.lso;
     this.lso = target;
+    this.producerState.onLogStartOffset(target);
     // Whole batches below the new start go; one straddling it stays.
     const drop = this.batchIndexFor(target);
     if (drop > 0) {
@@ -169,6 +173,8 @@ class MemoryPartitionLog implements PartitionLog {
   }
 
   flush(): void {}
+
+  snapshotProducerState(): void {}
 }
 
 class MemoryStore implements LogStore {

@@ -9,6 +9,8 @@
 // ordered without locks. fsync (log.flush.interval.messages=1) blocks the loop; that is the cost
 // of the setting, as it is in Kafka.
 
+import type { ProducerStateManager } from './producer-state.js';
+
 export interface LogConfig {
   /** segment.bytes: roll to a new segment when the active one would exceed this. */
   segmentBytes: number;
@@ -75,6 +77,12 @@ export interface PartitionLog {
   readonly logEndOffset: bigint;
   /** Current leader epoch of this partition; persisted, never goes backwards. */
   readonly leaderEpoch: number;
+  /**
+   * Producer state (idempotence, transactions, aborted transactions), fed by every append and
+   * rebuilt at open (file store: last snapshot plus the log after it). Callers check client
+   * batches against it before appending; only the store applies batches to it.
+   */
+  readonly producerState: ProducerStateManager;
 
   /**
    * Appends validated v2 batches. The store assigns offsets by patching each batch's baseOffset
@@ -115,6 +123,9 @@ export interface PartitionLog {
 
   /** Makes everything appended so far durable (fsync for the file store). */
   flush(): void;
+
+  /** Writes a producer-state snapshot at the log end (file store; nothing in memory). */
+  snapshotProducerState(): void;
 }
 
 export interface LogStore {

@@ -414,7 +414,7 @@ describe.each([
   it('loads nothing from a fresh store and creates the topic lazily on the first write', () => {
     const store = makeHarness().open();
     const { log, topics } = makeLog(store, { numPartitions: 7 });
-    expect(log.load()).toEqual({ groups: [], offsets: new Map() });
+    expect(log.load()).toEqual({ groups: [], offsets: new Map(), pending: [] });
     expect(store.getTopic(OFFSETS_TOPIC)).toBeUndefined();
     log.compact(true); // nothing to do, no topic
     expect(store.getTopic(OFFSETS_TOPIC)).toBeUndefined();
@@ -539,7 +539,7 @@ describe.each([
     log.deleteOffsets('g', [{ topic: 't', partition: 0 }]);
     log.compact(true);
     expect(plog.logStartOffset).toBe(plog.logEndOffset);
-    expect(makeLog(store, { numPartitions: 1 }).log.load()).toEqual({ groups: [], offsets: new Map() });
+    expect(makeLog(store, { numPartitions: 1 }).log.load()).toEqual({ groups: [], offsets: new Map(), pending: [] });
   });
 
   it('a crash between the snapshot and the truncation replays to the same state', () => {

@@ -65,10 +65,13 @@ const cases: Record<number, (v: number) => Promise<void>> = {
       expect(r.host).toBe(broker.host);
       expect(r.port).toBe(broker.port);
       if (v >= 1) {
+        // Key type 1: the transaction coordinator (this broker, issue 7); unknown types are refused.
         const t = await client.request(A.findCoordinator, v, { key: 'txn', keyType: 1 });
-        expect(t.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-        expect(t.nodeId).toBe(-1);
-        expect(t.errorMessage).toEqual(expect.any(String));
+        expect(t.errorCode).toBe(ErrorCode.NONE);
+        expect(t.nodeId).toBe(1);
+        expect(t.port).toBe(broker.port);
+        const bad = await client.request(A.findCoordinator, v, { key: 'x', keyType: 7 });
+        expect(bad.errorCode).toBe(ErrorCode.INVALID_REQUEST);
       }
       return;
     }
@@ -78,7 +81,7 @@ const cases: Record<number, (v: number) => Promise<void>> = {
       expect.objectContaining({ key: 'b', nodeId: 1, host: broker.host, port: broker.port, errorCode: ErrorCode.NONE }),
     ]);
     const t = await client.request(A.findCoordinator, v, { keyType: 1, coordinatorKeys: ['t1'] });
-    expect(t.coordinators).toEqual([expect.objectContaining({ key: 't1', nodeId: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE })]);
+    expect(t.coordinators).toEqual([expect.objectContaining({ key: 't1', nodeId: 1, port: broker.port, errorCode: ErrorCode.NONE })]);
   },
 
   // ------------------------------------------------------------------ JoinGroup

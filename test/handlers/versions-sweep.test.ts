@@ -146,11 +146,11 @@ afterAll(async () => {
   await broker?.close();
 });
 
-/** Group APIs are swept in groups-sweep.test.ts. */
-const GROUP_KEYS = [8, 9, 10, 11, 12, 13, 14, 15, 16, 42, 47];
+/** Group APIs are swept in groups-sweep.test.ts, transaction APIs in txn-sweep.test.ts. */
+const GROUP_KEYS = [8, 9, 10, 11, 12, 13, 14, 15, 16, 42, 47, 22, 24, 25, 26, 28, 61, 65, 66];
 
 describe('every advertised API at every advertised version', () => {
-  it('has a case for every handler (here or in the group sweep)', () => {
+  it('has a case for every handler (here or in the group and transaction sweeps)', () => {
     const covered = [...Object.keys(cases).map(Number), ...GROUP_KEYS].sort((a, b) => a - b);
     expect(covered).toEqual(HANDLERS.map((h) => h.api.apiKey).sort((a, b) => a - b));
   });

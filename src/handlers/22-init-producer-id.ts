@@ -1,0 +1,33 @@
+// InitProducerId (key 22), v0-v5. A null transactional id gets a fresh producer id at epoch 0
+// (idempotent producers); a transactional id goes through the transaction coordinator (src/txn/):
+// epoch bumps, zombie fencing, KIP-360 recovery with the producer's current id/epoch (v3+), epoch
+// exhaustion rotating the producer id, transaction.timeout.ms checked against
+// transaction.max.timeout.ms. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v4.
+
+import {
+  InitProducerIdApi,
+  decodeInitProducerIdRequest,
+  encodeInitProducerIdResponse,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../protocol/generated/22-init-producer-id.js';
+import { producerFencedFor } from './txn-common.js';
+import { defineHandler } from './types.js';
+
+export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
+  api: InitProducerIdApi,
+  minVersion: 0,
+  maxVersion: 5,
+  decode: decodeInitProducerIdRequest,
+  encode: encodeInitProducerIdResponse,
+  async handle(req, ctx) {
+    const version = ctx.header.apiVersion;
+    const r = await ctx.txns.initProducerId({
+      transactionalId: req.transactionalId,
+      transactionTimeoutMs: req.transactionTimeoutMs,
+      producerId: version >= 3 ? req.producerId : -1n,
+      producerEpoch: version >= 3 ? req.producerEpoch : -1,
+    });
+    return { throttleTimeMs: 0, errorCode: producerFencedFor(r.errorCode, version, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
+  },
+});

@@ -1,0 +1,49 @@
+// AddPartitionsToTxn (key 24), v0-v5. v0-v3 (clients): one transaction; unknown partitions get
+// UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED; Prepare* answers
+// CONCURRENT_TRANSACTIONS. v4+ (KIP-890, broker to broker in Kafka): several transactions, each
+// either added like v0-v3 or, with verify_only, only checked (NONE for a partition in the ongoing
+// transaction, else TRANSACTION_ABORTABLE); nothing is written for verify_only.
+// PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2.
+
+import {
+  AddPartitionsToTxnApi,
+  decodeAddPartitionsToTxnRequest,
+  encodeAddPartitionsToTxnResponse,
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
+} from '../../protocol/generated/24-add-partitions-to-txn.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { AddPartitionsResult } from '../txn/coordinator.js';
+import { producerFencedFor } from './txn-common.js';
+import { defineHandler } from './types.js';
+
+function topicResults(r: AddPartitionsResult, version: number) {
+  return r.topics.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, partitionErrorCode: producerFencedFor(p.errorCode, version, 2) })),
+  }));
+}
+
+export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>({
+  api: AddPartitionsToTxnApi,
+  minVersion: 0,
+  maxVersion: 5,
+  decode: decodeAddPartitionsToTxnRequest,
+  encode: encodeAddPartitionsToTxnResponse,
+  async handle(req, ctx) {
+    const version = ctx.header.apiVersion;
+    if (version <= 3) {
+      const r = await ctx.txns.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(r, version) };
+    }
+    const resultsByTransaction = await Promise.all(
+      req.transactions.map(async (t) => {
+        const r = t.verifyOnly
+          ? ctx.txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics)
+          : await ctx.txns.addPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics);
+        return { transactionalId: t.transactionalId, topicResults: topicResults(r, version) };
+      }),
+    );
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction, resultsByTopicV3AndBelow: [] };
+  },
+});

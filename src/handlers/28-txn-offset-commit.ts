@@ -1,0 +1,59 @@
+// TxnOffsetCommit (key 28), v0-v4: offsets committed inside a transaction (sendOffsetsToTransaction).
+// The group's __consumer_offsets partition must be in the producer's ongoing transaction
+// (AddOffsetsToTxn; KIP-890 check: PRODUCER_FENCED -> INVALID_PRODUCER_EPOCH, not added ->
+// INVALID_TXN_STATE, TRANSACTION_ABORTABLE from v4). v3+ carry the member id, group instance id
+// and generation, checked like OffsetCommit's. The offsets are written in the producer's
+// transactional batch and become visible to OffsetFetch only with the COMMIT marker; ABORT drops
+// them.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  TxnOffsetCommitApi,
+  decodeTxnOffsetCommitRequest,
+  encodeTxnOffsetCommitResponse,
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse,
+} from '../../protocol/generated/28-txn-offset-commit.js';
+import { defineHandler } from './types.js';
+
+function verificationError(code: number, version: number): number {
+  if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
+  if (code === ErrorCode.TRANSACTION_ABORTABLE && version < 4) return ErrorCode.INVALID_TXN_STATE;
+  return code;
+}
+
+export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
+  api: TxnOffsetCommitApi,
+  minVersion: 0,
+  maxVersion: 4,
+  decode: decodeTxnOffsetCommitRequest,
+  encode: encodeTxnOffsetCommitResponse,
+  async handle(req, ctx) {
+    const version = ctx.header.apiVersion;
+    const all = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+    });
+    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const verified = verificationError(ctx.txns.verifyOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId), version);
+    if (verified !== ErrorCode.NONE) return all(verified);
+    const r = await ctx.groups.txnCommitOffsets({
+      groupId: req.groupId,
+      producerId: req.producerId,
+      producerEpoch: req.producerEpoch,
+      generationId: version >= 3 ? req.generationId : -1,
+      memberId: version >= 3 ? req.memberId : '',
+      groupInstanceId: version >= 3 ? req.groupInstanceId : null,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          committedOffset: p.committedOffset,
+          committedLeaderEpoch: version >= 2 ? p.committedLeaderEpoch : -1,
+          committedMetadata: p.committedMetadata,
+        })),
+      })),
+    });
+    return { throttleTimeMs: 0, topics: r.topics };
+  },
+});

@@ -1,0 +1,507 @@
+// The transaction coordinator (Kafka's TransactionCoordinator + TransactionStateManager, single
+// node): producer ids and epochs per transactional id, Kafka's state machine
+// (Empty -> Ongoing -> PrepareCommit/PrepareAbort -> CompleteCommit/CompleteAbort, with
+// PrepareEpochFence for zombie fencing), durable in __transaction_state (txn-log.ts).
+//
+// Every operation on one transactional id runs in that id's serial queue. Each state change is
+// written to the log before it takes effect in memory. Markers go through the replica manager as
+// soon as Prepare* is durable, and Complete* is written once every partition has its marker, all
+// before EndTxn is answered: a client never sees CONCURRENT_TRANSACTIONS from a marker still in
+// flight (Kafka may answer that while its markers travel; clients retry it). A marker that fails
+// (disk error) leaves the transaction in Prepare*; the periodic check retries it, and recovery at
+// start completes every Prepare* transaction found in the log (kill -9 between the two writes).
+//
+// Errors follow Kafka (apache/kafka TransactionCoordinator, KafkaApis): unknown transactional id
+// or producer id mismatch -> INVALID_PRODUCER_ID_MAPPING; epoch mismatch -> PRODUCER_FENCED
+// (INVALID_PRODUCER_EPOCH for the request versions that predate it, mapped by the handlers);
+// Prepare* -> CONCURRENT_TRANSACTIONS; InitProducerId of an Ongoing transaction fences it (epoch
+// + 1), aborts it and answers CONCURRENT_TRANSACTIONS so the client retries.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import type { Clock, Timer } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import { SerialQueues } from '../group/serial-queue.js';
+import type { ProducerIdManager } from './producer-ids.js';
+import {
+  VALID_PREVIOUS,
+  type DescribedTxn,
+  type InitProducerIdInput,
+  type InitProducerIdResult,
+  type ListedTxn,
+  type MarkerWriter,
+  type TxnMetadata,
+  type TxnPartitions,
+  type TxnPersistence,
+  type TxnState,
+} from './types.js';
+
+const NONE = ErrorCode.NONE;
+/** An epoch at or above this is exhausted: the next bump rotates the producer id (Kafka: Short.MAX - 1). */
+const MAX_EPOCH = 32766;
+/** Single node: the coordinator epoch of every marker (the __transaction_state leader epoch). */
+const COORDINATOR_EPOCH = 0;
+
+export interface TxnCoordinatorConfig {
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  abortTimedOutIntervalMs: number;
+  removeExpiredIntervalMs: number;
+}
+
+export interface TxnCoordinatorOptions {
+  clock: Clock;
+  logger: Logger;
+  persistence: TxnPersistence;
+  producerIds: ProducerIdManager;
+  markers: MarkerWriter;
+  config: TxnCoordinatorConfig;
+  /** Whether a topic partition exists (AddPartitionsToTxn answers UNKNOWN_TOPIC_OR_PARTITION). */
+  partitionExists: (topic: string, partition: number) => boolean;
+  /** The __consumer_offsets partition of a group (created if needed), for AddOffsetsToTxn. */
+  offsetsPartition: (groupId: string) => { topic: string; partition: number };
+}
+
+/** What handlers call. */
+export type TxnCoordinatorApi = Pick<
+  TransactionCoordinator,
+  'initProducerId' | 'addPartitions' | 'addOffsets' | 'verifyPartitions' | 'verifyOffsets' | 'endTxn' | 'describe' | 'list'
+>;
+
+export interface AddPartitionsResult {
+  topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }>;
+}
+
+function copyPartitions(m: Map<string, Set<number>>): Map<string, Set<number>> {
+  return new Map([...m].map(([t, s]) => [t, new Set(s)]));
+}
+
+function listPartitions(m: Map<string, Set<number>>): TxnPartitions[] {
+  return [...m].map(([topic, s]) => ({ topic, partitions: [...s].sort((a, b) => a - b) }));
+}
+
+export class TransactionCoordinator {
+  private readonly txns = new Map<string, TxnMetadata>();
+  private readonly queues = new SerialQueues();
+  private abortTimer: Timer | null = null;
+  private expireTimer: Timer | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: TxnCoordinatorOptions) {
+    for (const m of opts.persistence.load()) this.txns.set(m.transactionalId, m);
+    // Transactions that were deciding when the broker stopped get their markers now.
+    for (const m of this.txns.values()) {
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.completeTransaction(m);
+    }
+    this.scheduleAbortCheck();
+    this.scheduleExpiry();
+  }
+
+  private get now(): number {
+    return this.opts.clock.now();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.abortTimer?.cancel();
+    this.expireTimer?.cancel();
+  }
+
+  /** A copy of a transactional id's state (tests, DescribeTransactions). */
+  get(transactionalId: string): TxnMetadata | undefined {
+    const m = this.txns.get(transactionalId);
+    return m === undefined ? undefined : { ...m, partitions: copyPartitions(m.partitions) };
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  /**
+   * Moves `m` to `next` durably: the new state is written first and replaces `m` only once the
+   * write succeeded. Throws (an illegal transition is a bug; a write error is the caller's).
+   */
+  private transition(m: TxnMetadata, next: TxnState, change: Partial<TxnMetadata> = {}): TxnMetadata {
+    if (!VALID_PREVIOUS[next].includes(m.state)) {
+      throw new Error(`illegal transaction state transition ${m.state} -> ${next} for ${m.transactionalId}`);
+    }
+    const updated: TxnMetadata = { ...m, partitions: copyPartitions(m.partitions), ...change, state: next, txnLastUpdateTimestamp: this.now };
+    if (next !== 'PrepareEpochFence') this.opts.persistence.store(updated);
+    this.txns.set(updated.transactionalId, updated);
+    return updated;
+  }
+
+  /** Runs `fn` in the id's queue; an unexpected throw (disk) becomes COORDINATOR_NOT_AVAILABLE. */
+  private run<T>(id: string, fail: (code: number) => T, fn: () => T): Promise<T> {
+    if (this.closed) return Promise.resolve(fail(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    return this.queues.run(id, () => {
+      if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      try {
+        return fn();
+      } catch (err) {
+        this.opts.logger.warn({ err, transactionalId: id }, 'transaction coordinator operation failed');
+        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- InitProducerId
+
+  initProducerId(input: InitProducerIdInput): Promise<InitProducerIdResult> {
+    const fail = (errorCode: number): InitProducerIdResult => ({ errorCode, producerId: -1n, producerEpoch: -1 });
+    const id = input.transactionalId;
+    if (id === null) {
+      // Idempotent producer: a fresh id at epoch 0; the timeout is not looked at (Java sends
+      // Integer.MAX_VALUE).
+      if (this.closed) return Promise.resolve(fail(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      try {
+        return Promise.resolve({ errorCode: NONE, producerId: this.opts.producerIds.next(), producerEpoch: 0 });
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'producer id allocation failed');
+        return Promise.resolve(fail(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      }
+    }
+    if (id === '') return Promise.resolve(fail(ErrorCode.INVALID_REQUEST));
+    if (input.transactionTimeoutMs <= 0 || input.transactionTimeoutMs > this.opts.config.transactionMaxTimeoutMs) {
+      return Promise.resolve(fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT));
+    }
+    if ((input.producerId < 0n) !== (input.producerEpoch < 0)) return Promise.resolve(fail(ErrorCode.INVALID_REQUEST));
+    const expected = input.producerId >= 0n ? { producerId: input.producerId, producerEpoch: input.producerEpoch } : undefined;
+    return this.run(id, fail, () => {
+      let m = this.txns.get(id);
+      if (m === undefined) {
+        m = {
+          transactionalId: id,
+          producerId: this.opts.producerIds.next(),
+          previousProducerId: -1n,
+          producerEpoch: -1,
+          lastProducerEpoch: -1,
+          txnTimeoutMs: input.transactionTimeoutMs,
+          state: 'Empty',
+          partitions: new Map(),
+          txnStartTimestamp: -1,
+          txnLastUpdateTimestamp: this.now,
+        };
+      }
+      if (expected !== undefined) {
+        const ok =
+          m.producerEpoch === -1 ||
+          expected.producerId === m.producerId ||
+          (expected.producerId === m.previousProducerId && expected.producerEpoch >= MAX_EPOCH);
+        if (!ok) return fail(ErrorCode.PRODUCER_FENCED);
+      }
+      switch (m.state) {
+        case 'PrepareCommit':
+        case 'PrepareAbort':
+          return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+        case 'Ongoing': {
+          // Fence the zombie (epoch + 1) and abort its transaction; the client retries.
+          const fenced = this.transition(m, 'PrepareEpochFence', { producerEpoch: m.producerEpoch + 1, lastProducerEpoch: -1 });
+          this.endTransaction(fenced, false);
+          return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+        }
+        case 'Empty':
+        case 'CompleteCommit':
+        case 'CompleteAbort': {
+          let producerId = m.producerId;
+          let previousProducerId = m.previousProducerId;
+          let epoch: number;
+          let lastEpoch: number;
+          if (m.producerEpoch >= MAX_EPOCH && (expected === undefined || expected.producerEpoch === m.producerEpoch)) {
+            previousProducerId = m.producerId;
+            producerId = this.opts.producerIds.next();
+            lastEpoch = expected !== undefined ? m.producerEpoch : -1;
+            epoch = 0;
+          } else if (expected === undefined) {
+            epoch = m.producerEpoch + 1;
+            lastEpoch = -1;
+          } else if (m.producerEpoch === -1 || expected.producerEpoch === m.producerEpoch) {
+            epoch = m.producerEpoch + 1;
+            lastEpoch = m.producerEpoch;
+          } else if (expected.producerEpoch === m.lastProducerEpoch) {
+            // A retry of a bump that already happened: same answer again.
+            epoch = m.producerEpoch;
+            lastEpoch = m.lastProducerEpoch;
+          } else {
+            return fail(ErrorCode.PRODUCER_FENCED);
+          }
+          const next = this.transition(this.txns.has(id) ? m : { ...m, state: 'Empty' }, 'Empty', {
+            producerId,
+            previousProducerId,
+            producerEpoch: epoch,
+            lastProducerEpoch: lastEpoch,
+            txnTimeoutMs: input.transactionTimeoutMs,
+            partitions: new Map(),
+            txnStartTimestamp: -1,
+          });
+          return { errorCode: NONE, producerId: next.producerId, producerEpoch: next.producerEpoch };
+        }
+        default:
+          return fail(ErrorCode.INVALID_TXN_STATE);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- AddPartitionsToTxn / AddOffsetsToTxn
+
+  /** Common validation of an operation by (id, producer id, epoch): an error code or the metadata. */
+  private validate(id: string, producerId: bigint, producerEpoch: number): TxnMetadata | number {
+    if (id === '') return ErrorCode.INVALID_REQUEST;
+    const m = this.txns.get(id);
+    if (m === undefined || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (m.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    return m;
+  }
+
+  addPartitions(id: string, producerId: bigint, producerEpoch: number, topics: Array<{ name: string; partitions: number[] }>): Promise<AddPartitionsResult> {
+    const all = (errorCode: number): AddPartitionsResult => ({
+      topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p, errorCode })) })),
+    });
+    // Unknown partitions fail and the others are not attempted (Kafka's KafkaApis).
+    const unknown = topics.some((t) => t.partitions.some((p) => !this.opts.partitionExists(t.name, p)));
+    if (unknown) {
+      return Promise.resolve({
+        topics: topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p,
+            errorCode: this.opts.partitionExists(t.name, p) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          })),
+        })),
+      });
+    }
+    return this.run(id, all, () => all(this.doAddPartitions(id, producerId, producerEpoch, topics)));
+  }
+
+  private doAddPartitions(id: string, producerId: bigint, producerEpoch: number, topics: Array<{ name: string; partitions: number[] }>): number {
+    const m = this.validate(id, producerId, producerEpoch);
+    if (typeof m === 'number') return m;
+    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (m.state !== 'Ongoing' && m.state !== 'Empty' && m.state !== 'CompleteCommit' && m.state !== 'CompleteAbort') return ErrorCode.INVALID_TXN_STATE;
+    const partitions = m.state === 'Ongoing' ? copyPartitions(m.partitions) : new Map<string, Set<number>>();
+    let added = false;
+    for (const t of topics) {
+      let set = partitions.get(t.name);
+      for (const p of t.partitions) {
+        if (set?.has(p)) continue;
+        if (set === undefined) partitions.set(t.name, (set = new Set()));
+        set.add(p);
+        added = true;
+      }
+    }
+    if (m.state === 'Ongoing' && !added) return NONE;
+    this.transition(m, 'Ongoing', {
+      partitions,
+      txnStartTimestamp: m.state === 'Ongoing' ? m.txnStartTimestamp : this.now,
+    });
+    return NONE;
+  }
+
+  /** AddOffsetsToTxn: adds the group's __consumer_offsets partition to the transaction. */
+  addOffsets(id: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
+    let tp: { topic: string; partition: number };
+    try {
+      tp = this.opts.offsetsPartition(groupId);
+    } catch (err) {
+      this.opts.logger.warn({ err, groupId }, 'offsets topic unavailable for AddOffsetsToTxn');
+      return Promise.resolve(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    return this.run(id, (c) => c, () => this.doAddPartitions(id, producerId, producerEpoch, [{ name: tp.topic, partitions: [tp.partition] }]));
+  }
+
+  /**
+   * AddPartitionsToTxn v4+ verify_only, and the produce path's KIP-890 check: per partition NONE
+   * if it is in the producer's ongoing transaction, else TRANSACTION_ABORTABLE; id/producer
+   * errors apply to every partition.
+   */
+  verifyPartitions(id: string, producerId: bigint, producerEpoch: number, topics: Array<{ name: string; partitions: number[] }>): AddPartitionsResult {
+    const per = (f: (topic: string, p: number) => number): AddPartitionsResult => ({
+      topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p, errorCode: f(t.name, p) })) })),
+    });
+    const m = this.validate(id, producerId, producerEpoch);
+    if (typeof m === 'number') return per(() => m);
+    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') return per(() => ErrorCode.CONCURRENT_TRANSACTIONS);
+    return per((t, p) => (m.state === 'Ongoing' && m.partitions.get(t)?.has(p) ? NONE : ErrorCode.TRANSACTION_ABORTABLE));
+  }
+
+  /** TxnOffsetCommit's check: the group's offsets partition must be in the ongoing transaction. */
+  verifyOffsets(id: string, producerId: bigint, producerEpoch: number, groupId: string): number {
+    let tp: { topic: string; partition: number };
+    try {
+      tp = this.opts.offsetsPartition(groupId);
+    } catch {
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    return this.verifyPartitions(id, producerId, producerEpoch, [{ name: tp.topic, partitions: [tp.partition] }]).topics[0]!.partitions[0]!.errorCode;
+  }
+
+  /** One partition's verification (synchronous: the produce path calls it inline). */
+  verifyPartition(id: string | null, producerId: bigint, producerEpoch: number, topic: string, partition: number): number {
+    if (id === null) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return this.verifyPartitions(id, producerId, producerEpoch, [{ name: topic, partitions: [partition] }]).topics[0]!.partitions[0]!.errorCode;
+  }
+
+  // ---------------------------------------------------------------- EndTxn
+
+  endTxn(id: string, producerId: bigint, producerEpoch: number, commit: boolean): Promise<number> {
+    return this.run(id, (c) => c, () => {
+      const m = this.validate(id, producerId, producerEpoch);
+      if (typeof m === 'number') return m;
+      switch (m.state) {
+        case 'Ongoing':
+          return this.endTransaction(m, commit);
+        case 'PrepareCommit':
+          return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE;
+        case 'PrepareAbort':
+          return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS;
+        case 'CompleteCommit':
+          return commit ? NONE : ErrorCode.INVALID_TXN_STATE;
+        case 'CompleteAbort':
+          return commit ? ErrorCode.INVALID_TXN_STATE : NONE;
+        default:
+          return ErrorCode.INVALID_TXN_STATE;
+      }
+    });
+  }
+
+  /** Ongoing/PrepareEpochFence -> Prepare* (durable) -> markers -> Complete*. */
+  private endTransaction(m: TxnMetadata, commit: boolean): number {
+    const prepared = this.transition(m, commit ? 'PrepareCommit' : 'PrepareAbort');
+    this.completeTransaction(prepared);
+    return NONE;
+  }
+
+  /**
+   * Writes the markers of a Prepare* transaction to each of its partitions and, when all are
+   * written, Complete*. A partition that is gone or fences the marker is done with; a storage
+   * error leaves the transaction in Prepare* for the periodic check to retry.
+   */
+  private completeTransaction(m: TxnMetadata): void {
+    const commit = m.state === 'PrepareCommit';
+    for (const [topic, parts] of m.partitions) {
+      for (const p of parts) {
+        try {
+          const code = this.opts.markers.writeTxnMarker(topic, p, m.producerId, m.producerEpoch, commit, COORDINATOR_EPOCH);
+          if (code !== NONE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+            this.opts.logger.warn({ transactionalId: m.transactionalId, topic, partition: p, errorCode: code }, 'transaction marker refused');
+          }
+        } catch (err) {
+          this.opts.logger.warn({ err, transactionalId: m.transactionalId, topic, partition: p }, 'writing a transaction marker failed; will retry');
+          return;
+        }
+      }
+    }
+    this.transition(m, commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() });
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /**
+   * Aborts Ongoing transactions past their timeout (fencing the producer with epoch + 1) and
+   * retries the markers of Prepare* transactions. Returns how many were aborted.
+   */
+  async abortTimedOutTransactions(): Promise<number> {
+    const now = this.now;
+    const due: string[] = [];
+    for (const m of this.txns.values()) {
+      if ((m.state === 'Ongoing' && m.txnStartTimestamp + m.txnTimeoutMs < now) || m.state === 'PrepareCommit' || m.state === 'PrepareAbort') {
+        due.push(m.transactionalId);
+      }
+    }
+    let aborted = 0;
+    await Promise.all(
+      due.map((id) =>
+        this.run(id, () => undefined, () => {
+          const m = this.txns.get(id);
+          if (m === undefined) return;
+          if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') {
+            this.completeTransaction(m);
+          } else if (m.state === 'Ongoing' && m.txnStartTimestamp + m.txnTimeoutMs < this.now) {
+            this.opts.logger.info({ transactionalId: id, producerId: m.producerId, timeoutMs: m.txnTimeoutMs }, 'aborting a transaction past its timeout');
+            const epoch = m.producerEpoch >= MAX_EPOCH ? m.producerEpoch : m.producerEpoch + 1;
+            const fenced = this.transition(m, 'PrepareEpochFence', { producerEpoch: epoch, lastProducerEpoch: -1 });
+            this.endTransaction(fenced, false);
+            aborted++;
+          }
+        }),
+      ),
+    );
+    return aborted;
+  }
+
+  /** Removes transactional ids idle past transactional.id.expiration.ms. Returns how many. */
+  async expireTransactionalIds(): Promise<number> {
+    const cutoff = this.now - this.opts.config.transactionalIdExpirationMs;
+    const due = [...this.txns.values()]
+      .filter((m) => (m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort') && m.txnLastUpdateTimestamp <= cutoff)
+      .map((m) => m.transactionalId);
+    let n = 0;
+    await Promise.all(
+      due.map((id) =>
+        this.run(id, () => undefined, () => {
+          const m = this.txns.get(id);
+          if (m === undefined || !VALID_PREVIOUS.Dead.includes(m.state) || m.txnLastUpdateTimestamp > this.now - this.opts.config.transactionalIdExpirationMs) return;
+          this.opts.persistence.remove(id);
+          this.txns.delete(id);
+          n++;
+        }),
+      ),
+    );
+    return n;
+  }
+
+  private scheduleAbortCheck(): void {
+    if (this.closed) return;
+    this.abortTimer = this.opts.clock.setTimeout(() => {
+      this.abortTimer = null;
+      this.abortTimedOutTransactions()
+        .catch((err: unknown) => this.opts.logger.error({ err }, 'aborting timed-out transactions failed'))
+        .finally(() => this.scheduleAbortCheck());
+    }, this.opts.config.abortTimedOutIntervalMs);
+  }
+
+  private scheduleExpiry(): void {
+    if (this.closed) return;
+    this.expireTimer = this.opts.clock.setTimeout(() => {
+      this.expireTimer = null;
+      this.expireTransactionalIds()
+        .catch((err: unknown) => this.opts.logger.error({ err }, 'expiring transactional ids failed'))
+        .finally(() => this.scheduleExpiry());
+    }, this.opts.config.removeExpiredIntervalMs);
+  }
+
+  // ---------------------------------------------------------------- describe / list
+
+  describe(ids: string[]): DescribedTxn[] {
+    return ids.map((id): DescribedTxn => {
+      const m = this.txns.get(id);
+      const base = { transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+      if (this.closed) return { ...base, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+      if (id === '') return { ...base, errorCode: ErrorCode.INVALID_REQUEST };
+      if (m === undefined || m.state === 'Dead') return { ...base, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND };
+      return {
+        errorCode: NONE,
+        transactionalId: id,
+        transactionState: m.state,
+        transactionTimeoutMs: m.txnTimeoutMs,
+        transactionStartTimeMs: BigInt(m.txnStartTimestamp),
+        producerId: m.producerId,
+        producerEpoch: m.producerEpoch,
+        topics: listPartitions(m.partitions),
+      };
+    });
+  }
+
+  /** ListTransactions: state names match exactly; durationMs >= 0 keeps transactions running longer. */
+  list(stateFilters: string[], producerIdFilters: bigint[], durationMs: bigint): { transactions: ListedTxn[]; unknownStateFilters: string[] } {
+    const known = new Set<string>(['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead', 'PrepareEpochFence']);
+    const unknownStateFilters = stateFilters.filter((s) => !known.has(s));
+    const now = BigInt(this.now);
+    const transactions: ListedTxn[] = [];
+    for (const m of this.txns.values()) {
+      if (m.state === 'Dead') continue;
+      if (producerIdFilters.length > 0 && !producerIdFilters.includes(m.producerId)) continue;
+      if (stateFilters.length > 0 && !stateFilters.includes(m.state)) continue;
+      if (durationMs >= 0n && !(now - BigInt(m.txnStartTimestamp) > durationMs)) continue;
+      transactions.push({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state });
+    }
+    return { transactions, unknownStateFilters };
+  }
+}
