@@ -117,6 +117,8 @@ export class FilePartitionLog implements PartitionLog {
   private activeSince = 0;
   private gone: string | undefined;
   readonly producerState = new ProducerStateManager();
+  /** Offset of the newest snapshot written or loaded (-1 if none). */
+  private lastSnapshotOffset = -1n;
 
   private constructor(
     private readonly ctx: PartitionContext,
@@ -251,6 +253,7 @@ export class FilePartitionLog implements PartitionLog {
       }
       this.producerState.restore(entries);
       scanFrom = offset;
+      this.lastSnapshotOffset = offset;
       break;
     }
 
@@ -301,10 +304,15 @@ export class FilePartitionLog implements PartitionLog {
     fs.appendFileSync(this.txnIndexPath(segmentBase), encodeTxnIndexEntry(txn));
   }
 
-  /** Writes `<logEndOffset>.snapshot` and keeps only the newest few snapshots. */
+  /**
+   * Writes `<logEndOffset>.snapshot` and keeps only the newest few snapshots. Skipped when the log
+   * is empty or a snapshot at the log end exists already (Kafka skips unchanged snapshots too):
+   * closing a broker with many idle partitions costs no writes.
+   */
   snapshotProducerState(): void {
-    if (this.gone !== undefined) return;
+    if (this.gone !== undefined || this.leo === 0n || this.leo === this.lastSnapshotOffset) return;
     writeFileAtomic(path.join(this.dir, offsetFileName(this.leo, '.snapshot')), this.producerState.snapshot());
+    this.lastSnapshotOffset = this.leo;
     const all: bigint[] = [];
     for (const name of fs.readdirSync(this.dir)) {
       const m = SNAPSHOT_FILE.exec(name);
