@@ -18,6 +18,7 @@ import { openFileStore } from './log/file-store.js';
 import { createMemoryStore } from './log/memory-store.js';
 import type { LogStore } from './log/types.js';
 import { createProcessor } from './server/dispatcher.js';
+import { FaultInjector } from './server/faults.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FileProducerIds, MemoryProducerIds, type ProducerIdManager } from './txn/producer-ids.js';
 import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
@@ -56,6 +57,8 @@ export interface Broker {
   readonly clock: Clock;
   /** The transaction coordinator (tests drive its timers through the clock). */
   readonly txns: TransactionCoordinator;
+  /** Fault injection: `faults.dropResponses(apiKey, n)` handles the next n requests, then drops their responses (closing the connection). */
+  readonly faults: FaultInjector;
   /** Drops every client connection at once (fault injection). */
   dropConnections(): void;
   /** Stops accepting, finishes in-flight requests, flushes and closes the log. Idempotent. */
@@ -137,6 +140,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const table = buildHandlerTable(HANDLERS);
   const apiRanges = advertisedRanges(table);
 
+  const faults = new FaultInjector();
   const processor = createProcessor(table, (header, connection): RequestContext => ({
     header,
     connection,
@@ -149,7 +153,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     clock,
     logger,
     apiRanges,
-  }));
+  }), faults);
 
   const server = new Server(
     processor,
@@ -179,6 +183,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     topics,
     clock,
     txns,
+    faults,
     dropConnections: () => server.dropConnections(),
     close() {
       closing ??= (async () => {

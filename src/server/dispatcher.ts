@@ -11,6 +11,7 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 import { NoResponse, type Handler, type RequestContext } from '../handlers/types.js';
 import type { ConnectionInfo, Outcome, RequestProcessor } from './connection.js';
+import type { FaultInjector } from './faults.js';
 
 export class RequestError extends Error {
   constructor(
@@ -43,7 +44,13 @@ function isFlexible(version: number, flexibleMin: number | undefined): boolean {
   return flexibleMin !== undefined && flexibleMin >= 0 && version >= flexibleMin;
 }
 
-export function createProcessor(table: HandlerTable, makeContext: ContextFactory): RequestProcessor {
+export function createProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector): RequestProcessor {
+  const respondOrDrop = (handler: Handler, header: RequestHeader, res: unknown): Outcome => {
+    if (faults?.takeDrop(header.apiKey)) {
+      return { close: true, reason: `fault injection: dropped the response to ${handler.api.name} v${header.apiVersion} (correlation id ${header.correlationId})` };
+    }
+    return respond(handler, header, res);
+  };
   return (frame: Buffer, conn: ConnectionInfo): Outcome | Promise<Outcome> => {
     const r = new Reader(frame);
     const header = readRequestHeader(r);
@@ -73,13 +80,13 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
     }
     if (result instanceof Promise) {
       return result.then(
-        (res) => respond(handler, header, res),
+        (res) => respondOrDrop(handler, header, res),
         (err) => {
           throw handlerFailure(err, header, handler.api.name);
         },
       );
     }
-    return respond(handler, header, result);
+    return respondOrDrop(handler, header, result);
   };
 }
 

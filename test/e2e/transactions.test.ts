@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Partitioners, type Kafka } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
 import { kafkaFor, startTestBroker, waitFor } from '../helpers/broker.js';
+import { NO_DIST, hasDist, startCliBroker } from '../helpers/cli.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -163,5 +164,102 @@ describe.each([
     expect(await consumeValues(kafka, 'fence', false, 1)).toEqual(['ok']);
     await p2.disconnect();
     await p1.disconnect().catch(() => undefined);
+  });
+});
+
+describe('retries and crashes', () => {
+  it('a Produce whose response is lost is retried by the idempotent producer and stored once', async () => {
+    const b = await broker();
+    const kafka = kafkaFor(b, { retry: { retries: 5, initialRetryTime: 20 } });
+    await createTopic(kafka, 'lost', 1);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: 'lost', messages: [{ value: 'first' }] });
+    b.faults.dropResponses(0, 2); // the next two Produce requests are appended, then their responses are lost
+    await producer.send({ topic: 'lost', messages: [{ value: 'retried' }] });
+    expect(b.faults.pendingDrops(0)).toBe(0);
+    await producer.send({ topic: 'lost', messages: [{ value: 'last' }] });
+    await producer.disconnect();
+    expect(await consumeValues(kafka, 'lost', true, 3)).toEqual(['first', 'retried', 'last']);
+  });
+
+  it('without idempotence the same lost response duplicates the record (the hook really drops it)', async () => {
+    const b = await broker();
+    const kafka = kafkaFor(b, { retry: { retries: 5, initialRetryTime: 20 } });
+    await createTopic(kafka, 'dup', 1);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    b.faults.dropResponses(0, 1);
+    await producer.send({ topic: 'dup', messages: [{ value: 'twice' }] });
+    await producer.disconnect();
+    expect(await consumeValues(kafka, 'dup', true, 2)).toEqual(['twice', 'twice']);
+  });
+
+  it('a transaction open across a clean broker restart commits afterwards', async () => {
+    const dataDir = tempDir();
+    const first = await startTestBroker({ dataDir });
+    const port = first.port;
+    let b: Broker = first;
+    cleanups.push(() => b.close());
+    const kafka = kafkaFor(b, { retry: { retries: 10, initialRetryTime: 50 } });
+    await createTopic(kafka, 'restart-tx', 1);
+    const producer = kafka.producer({ transactionalId: 'tx-restart', maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const t1 = await producer.transaction();
+    await t1.send({ topic: 'restart-tx', messages: [{ value: 'committed-before' }] });
+    await t1.commit();
+    const t2 = await producer.transaction();
+    await t2.send({ topic: 'restart-tx', messages: [{ value: 'across' }] });
+    await first.close();
+    b = await startTestBroker({ dataDir, port });
+    // The coordinator reloaded the Ongoing transaction and the partition its open transaction.
+    expect(b.txns.get('tx-restart')?.state).toBe('Ongoing');
+    await t2.send({ topic: 'restart-tx', messages: [{ value: 'after-restart' }] });
+    await t2.commit();
+    await producer.disconnect();
+    expect(await consumeValues(kafka, 'restart-tx', false, 3)).toEqual(['committed-before', 'across', 'after-restart']);
+  });
+});
+
+describe.skipIf(!hasDist)(`kill -9 mid-transaction (${hasDist ? 'CLI' : NO_DIST})`, () => {
+  it('after a restart the open transaction holds the LSO until the coordinator aborts it at its timeout; committed data stays', async () => {
+    const dataDir = tempDir();
+    const args = ['--set', 'transaction.abort.timed.out.transaction.cleanup.interval.ms=200'];
+    const first = await startCliBroker(dataDir, args);
+    cleanups.push(() => first.kill());
+    const kafka1 = kafkaFor(first.bootstrap, { retry: { retries: 3, initialRetryTime: 50 } });
+    await createTopic(kafka1, 'crash-tx', 1);
+    const producer = kafka1.producer({ transactionalId: 'tx-crash', transactionTimeout: 3000, maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const t1 = await producer.transaction();
+    await t1.send({ topic: 'crash-tx', messages: [{ value: 'c1' }, { value: 'c2' }] });
+    await t1.commit();
+    const t2 = await producer.transaction();
+    await t2.send({ topic: 'crash-tx', messages: [{ value: 'open-1' }, { value: 'open-2' }] });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await producer.disconnect().catch(() => undefined);
+
+    const second = await startCliBroker(dataDir, args);
+    cleanups.push(() => second.kill());
+    const kafka2 = kafkaFor(second.bootstrap);
+    const admin = kafka2.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    // Recovered producer state: the open transaction (offsets 3-4) holds read_committed at 3.
+    const held = await admin.fetchTopicOffsets('crash-tx');
+    expect(held[0]!.high).toBe('3');
+    // The coordinator aborts it once transaction.timeout.ms (3 s) has passed: LSO = end.
+    await waitFor(async () => (await admin.fetchTopicOffsets('crash-tx'))[0]!.high === '6', 15000, 100, 'timeout abort');
+    expect(await consumeValues(kafka2, 'crash-tx', false, 2)).toEqual(['c1', 'c2']);
+    expect(await consumeValues(kafka2, 'crash-tx', true, 4)).toEqual(['c1', 'c2', 'open-1', 'open-2']);
+    // The same transactional id can start again (fenced epoch bumped by the abort).
+    const again = kafka2.producer({ transactionalId: 'tx-crash', maxInFlightRequests: 1, idempotent: true });
+    await again.connect();
+    const t3 = await again.transaction();
+    await t3.send({ topic: 'crash-tx', messages: [{ value: 'c3' }] });
+    await t3.commit();
+    await again.disconnect();
+    expect(await consumeValues(kafka2, 'crash-tx', false, 3)).toEqual(['c1', 'c2', 'c3']);
   });
 });
