@@ -1106,7 +1106,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       this.queues.run(groupId, () => {
         const group = this.groups.get(groupId);
         if (!group) return 0;
-        const removed = group.removeOffsets(group.expiredOffsets(now, this.cfg.offsetsRetentionMs));
+        // Partitions with a pending transactional commit do not expire (Kafka skips them too).
+        const due = group.expiredOffsets(now, this.cfg.offsetsRetentionMs).filter((o) => !this.hasPending(group.groupId, o.topic, o.partition));
+        const removed = group.removeOffsets(due);
         this.cleanupOffsets(group, removed);
         return removed.length;
       }),

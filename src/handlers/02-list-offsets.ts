@@ -3,7 +3,8 @@
 // v2+), -2 earliest, -3 the record with the largest timestamp
 // (v7+), -4 earliest local (v8+; no tiered storage, so earliest), -5 latest tiered (v9+; no tiered
 // storage: offset -1). Any other timestamp: the first record whose timestamp is >= it, found
-// through the time index; none -> offset -1 and timestamp -1.
+// through the time index; none (or one at/after the last stable offset for READ_COMMITTED) ->
+// offset -1 and timestamp -1.
 // v0 answers the old-style offsets array (at most max_num_offsets entries).
 // current_leader_epoch fencing from v4.
 
@@ -65,6 +66,9 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         }
         if (ts < 0n) return out(ErrorCode.NONE);
         const found = log.offsetForTimestamp(ts);
+        // READ_COMMITTED (v2+) must not see past the last stable offset, as Kafka.
+        const fetchable = version >= 2 && req.isolationLevel === READ_COMMITTED ? ctx.replicas.lastStableOffset(log) : ctx.replicas.highWatermark(log);
+        if (found && found.offset >= fetchable) return out(ErrorCode.NONE);
         if (!found) {
           // v0 clients expect the log end offset when nothing is newer.
           return version === 0 ? out(ErrorCode.NONE, log.logEndOffset) : out(ErrorCode.NONE);
