@@ -28,7 +28,8 @@
 // OffsetsLog keeps the live records of every partition as encoded key/value buffers (the source
 // of the snapshots); they are built by load() (or lazily by the first write or compact()).
 
-import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, readTxnMarker, verifyBatchCrc, BATCH_HEADER_SIZE } from '../../protocol/records/index.js';
+import { decodeRecordBatch, encodeRecordBatch, readTxnMarker, verifyBatchCrc } from '../../protocol/records/index.js';
+import { forEachStoredBatch } from '../log/replay.js';
 import type { LogStore, PartitionLog, TopicMetadata } from '../log/types.js';
 import {
   decodeOffsetsRecord,
@@ -55,8 +56,7 @@ export function offsetsTopicConfigs(): Record<string, string> {
   };
 }
 
-/** Bytes read per call while loading, and the largest snapshot batch written. */
-const READ_BYTES = 1024 * 1024;
+/** The largest snapshot batch written. */
 const SNAPSHOT_BATCH_BYTES = 1024 * 1024;
 /** Rough per-record framing in a batch (length, attributes, deltas, key/value lengths). */
 const RECORD_OVERHEAD = 12;
@@ -204,21 +204,9 @@ export class OffsetsLog implements GroupPersistence {
       const log = this.store.partition(OFFSETS_TOPIC, p);
       if (log === undefined) continue;
       const start = log.logStartOffset;
-      const end = log.logEndOffset;
-      let next = start;
-      while (next < end) {
-        const { chunks } = log.read(next, READ_BYTES, true);
-        if (chunks.length === 0) break;
-        for (const chunk of chunks) {
-          const h = chunk.length >= BATCH_HEADER_SIZE ? readBatchHeader(chunk) : undefined;
-          const after = h === undefined ? next : h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-          if (h === undefined || after <= next) {
-            warn({ partition: p, offset: next }, 'offsets log batch does not advance; stopping the replay of this partition');
-            next = end;
-            break;
-          }
-          next = after;
-          readBytes[p]! += chunk.length;
+      readBytes[p] = forEachStoredBatch(
+        log,
+        (chunk, h) => {
           if (h.isControl) {
             const marker = readTxnMarker(chunk);
             const recs = parts[p]!.pending.get(h.producerId);
@@ -232,18 +220,18 @@ export class OffsetsLog implements GroupPersistence {
                 this.rememberOffset(parts[p]!, r.group, k, r.offset.topic, r.offset.partition, r.key, r.value);
               }
             }
-            continue;
+            return;
           }
           if (!verifyBatchCrc(chunk)) {
             warn({ partition: p, offset: h.baseOffset }, 'skipping offsets log batch with a CRC mismatch');
-            continue;
+            return;
           }
           let records;
           try {
             records = decodeRecordBatch(chunk).records;
           } catch (err) {
             warn({ partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable offsets log batch');
-            continue;
+            return;
           }
           for (const rec of records) {
             if (rec.offset < start) continue; // in a batch straddling the log start
@@ -294,8 +282,9 @@ export class OffsetsLog implements GroupPersistence {
               }
             }
           }
-        }
-      }
+        },
+        (offset) => warn({ partition: p, offset }, 'offsets log batch does not advance; stopping the replay of this partition'),
+      );
     }
 
     let offsetCount = 0;

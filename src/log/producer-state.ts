@@ -26,6 +26,7 @@
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { crc32c } from '../../protocol/records/crc.js';
+import type { BatchProducerFields } from '../../protocol/records/batch.js';
 
 /** Batches remembered per producer for duplicate detection (Kafka's NUM_BATCHES_TO_RETAIN). */
 export const BATCHES_TO_RETAIN = 5;
@@ -33,16 +34,8 @@ export const NO_PRODUCER_EPOCH = -1;
 export const NO_SEQUENCE = -1;
 const INT32_MAX = 0x7fffffff;
 
-/** The producer fields of a batch header, plus what apply() needs. */
-export interface ProducerBatch {
-  producerId: bigint;
-  producerEpoch: number;
-  baseSequence: number;
-  lastOffsetDelta: number;
-  maxTimestamp: bigint;
-  isTransactional: boolean;
-  isControl: boolean;
-}
+/** The producer fields of a batch header (protocol/records reads them from stored bytes). */
+export type ProducerBatch = BatchProducerFields;
 
 /** A COMMIT/ABORT marker's content (control record key type and marker value). */
 export interface TxnMarker {

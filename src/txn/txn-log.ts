@@ -8,7 +8,8 @@
 // again as fresh batches, flushed, and everything before them is dropped with
 // deleteRecordsBefore(). A crash between the two leaves a longer log replaying to the same state.
 
-import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, verifyBatchCrc, BATCH_HEADER_SIZE } from '../../protocol/records/index.js';
+import { decodeRecordBatch, encodeRecordBatch, verifyBatchCrc } from '../../protocol/records/index.js';
+import { forEachStoredBatch } from '../log/replay.js';
 import { partitionForGroup } from '../group/offsets-log.js';
 import type { LogStore, PartitionLog, TopicMetadata } from '../log/types.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnKey, encodeTxnValue } from './txn-records.js';
@@ -17,7 +18,6 @@ import type { TxnMetadata, TxnPersistence } from './types.js';
 export const TXN_TOPIC = '__transaction_state';
 export const DEFAULT_TXN_TOPIC_PARTITIONS = 50;
 const DEFAULT_COMPACT_THRESHOLD_BYTES = 8 * 1024 * 1024;
-const READ_BYTES = 1024 * 1024;
 const RECORD_OVERHEAD = 12;
 
 /** Topic configs of __transaction_state, as Kafka creates it. */
@@ -80,45 +80,31 @@ export class TxnStateLog implements TxnPersistence {
       const log = this.opts.store.partition(TXN_TOPIC, p);
       if (log === undefined) continue;
       const state = this.parts[p]!;
-      let next = log.logStartOffset;
-      let read = 0;
-      while (next < log.logEndOffset) {
-        const { chunks } = log.read(next, READ_BYTES, true);
-        if (chunks.length === 0) break;
-        for (const chunk of chunks) {
-          const h = chunk.length >= BATCH_HEADER_SIZE ? readBatchHeader(chunk) : undefined;
-          const after = h === undefined ? next : h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-          if (h === undefined || after <= next) {
-            next = log.logEndOffset;
-            break;
-          }
-          next = after;
-          read += chunk.length;
-          if (h.isControl || !verifyBatchCrc(chunk)) continue;
-          let records;
+      const read = forEachStoredBatch(log, (chunk, h) => {
+        if (h.isControl || !verifyBatchCrc(chunk)) return;
+        let records;
+        try {
+          records = decodeRecordBatch(chunk).records;
+        } catch (err) {
+          this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable transaction log batch');
+          return;
+        }
+        for (const rec of records) {
+          if (rec.offset < log.logStartOffset || rec.key === null) continue;
           try {
-            records = decodeRecordBatch(chunk).records;
-          } catch (err) {
-            this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable transaction log batch');
-            continue;
-          }
-          for (const rec of records) {
-            if (rec.offset < log.logStartOffset || rec.key === null) continue;
-            try {
-              const id = decodeTxnKey(rec.key);
-              if (rec.value === null) {
-                out.delete(id);
-                state.live.delete(id);
-              } else {
-                out.set(id, decodeTxnValue(id, rec.value));
-                state.live.set(id, { key: Buffer.from(rec.key), value: Buffer.from(rec.value) });
-              }
-            } catch (err) {
-              this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt transaction log record');
+            const id = decodeTxnKey(rec.key);
+            if (rec.value === null) {
+              out.delete(id);
+              state.live.delete(id);
+            } else {
+              out.set(id, decodeTxnValue(id, rec.value));
+              state.live.set(id, { key: Buffer.from(rec.key), value: Buffer.from(rec.value) });
             }
+          } catch (err) {
+            this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt transaction log record');
           }
         }
-      }
+      });
       let live = 0;
       for (const r of state.live.values()) live += r.key.length + r.value.length + RECORD_OVERHEAD;
       state.dirtyBytes = Math.max(0, read - live);
