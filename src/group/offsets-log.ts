@@ -3,7 +3,10 @@
 // see offsets-records.ts), appended to the partition owning the group, replayed at start.
 //
 // Partitioning: abs(Java String.hashCode(groupId)) % partitions, with Kafka's Utils.abs
-// (x & 0x7fffffff). When the topic already exists its partition count wins over the configured
+// (Math.abs, and 0 for Integer.MIN_VALUE; "my-group" -> 12 of 50). Brook before issue 7 masked
+// the sign bit instead, so a group with a negative hash code lived in another partition; such
+// records are still read, and the owning partition's records win over them (every write since
+// goes to the owner), then the next compaction moves them. When the topic already exists its partition count wins over the configured
 // offsets.topic.num.partitions, as in Kafka, so groups keep their partition across restarts.
 //
 // Writes: each store* call appends one record batch (one record per group snapshot / offset,
@@ -72,7 +75,8 @@ export function javaStringHashCode(s: string): number {
 
 /** Kafka's partitionFor(groupId): Utils.abs(groupId.hashCode()) % partitions. */
 export function partitionForGroup(groupId: string, numPartitions: number): number {
-  return (javaStringHashCode(groupId) & 0x7fffffff) % numPartitions;
+  const h = javaStringHashCode(groupId);
+  return (h === -0x80000000 ? 0 : Math.abs(h)) % numPartitions;
 }
 
 export interface OffsetsLogTopics {
@@ -194,6 +198,8 @@ export class OffsetsLog implements GroupPersistence {
     const offsets = new Map<string, Map<string, CommittedOffset>>();
     const readBytes: number[] = new Array<number>(this.count).fill(0);
     this.needSnapshot.clear();
+    /** Keys read from their owning partition: records of them found elsewhere are older. */
+    const seenInOwner = new Set<string>();
     let warnings = 0;
     const warn = (obj: object, msg: string): void => {
       warnings++;
@@ -251,11 +257,16 @@ export class OffsetsLog implements GroupPersistence {
               continue;
             }
             const owner = partitionForGroup(decoded.group, this.count);
+            const ownerKey = decoded.type === 'group' ? `g\u0000${decoded.group}` : `o\u0000${decoded.group}\u0000${decoded.topic}\u0000${decoded.partition}`;
             if (owner !== p) {
               if (!this.needSnapshot.has(owner)) {
                 warn({ partition: p, offset: rec.offset, group: decoded.group, owner }, 'offsets log record of a group owned by another partition');
               }
               this.needSnapshot.add(owner);
+              // Older than anything the owner holds for the same key (see the file header).
+              if (seenInOwner.has(ownerKey)) continue;
+            } else {
+              seenInOwner.add(ownerKey);
             }
             const state = parts[owner]!;
             if (decoded.type === 'group') {

@@ -38,6 +38,12 @@ import {
 const NONE = ErrorCode.NONE;
 /** An epoch at or above this is exhausted: the next bump rotates the producer id (Kafka: Short.MAX - 1). */
 const MAX_EPOCH = 32766;
+/** Fencing bumps the epoch unless it is already Short.MAX (Kafka's prepareFenceProducerEpoch). */
+const SHORT_MAX = 32767;
+
+function fencedEpoch(epoch: number): number {
+  return epoch < SHORT_MAX ? epoch + 1 : epoch;
+}
 /** Single node: the coordinator epoch of every marker (the __transaction_state leader epoch). */
 const COORDINATOR_EPOCH = 0;
 
@@ -117,13 +123,17 @@ export class TransactionCoordinator {
   /**
    * Moves `m` to `next` durably: the new state is written first and replaces `m` only once the
    * write succeeded. Throws (an illegal transition is a bug; a write error is the caller's).
+   * PrepareEpochFence is transient, as in Kafka: it is neither written nor kept, only handed to
+   * the PrepareAbort that follows, so a failed abort write leaves the transaction Ongoing at its
+   * old epoch, to be fenced again by the next InitProducerId or timeout check.
    */
   private transition(m: TxnMetadata, next: TxnState, change: Partial<TxnMetadata> = {}): TxnMetadata {
     if (!VALID_PREVIOUS[next].includes(m.state)) {
       throw new Error(`illegal transaction state transition ${m.state} -> ${next} for ${m.transactionalId}`);
     }
     const updated: TxnMetadata = { ...m, partitions: copyPartitions(m.partitions), ...change, state: next, txnLastUpdateTimestamp: this.now };
-    if (next !== 'PrepareEpochFence') this.opts.persistence.store(updated);
+    if (next === 'PrepareEpochFence') return updated;
+    this.opts.persistence.store(updated);
     this.txns.set(updated.transactionalId, updated);
     return updated;
   }
@@ -193,7 +203,7 @@ export class TransactionCoordinator {
           return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
         case 'Ongoing': {
           // Fence the zombie (epoch + 1) and abort its transaction; the client retries.
-          const fenced = this.transition(m, 'PrepareEpochFence', { producerEpoch: m.producerEpoch + 1, lastProducerEpoch: -1 });
+          const fenced = this.transition(m, 'PrepareEpochFence', { producerEpoch: fencedEpoch(m.producerEpoch), lastProducerEpoch: -1 });
           this.endTransaction(fenced, false);
           return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
         }
@@ -348,9 +358,10 @@ export class TransactionCoordinator {
         case 'Ongoing':
           return this.endTransaction(m, commit);
         case 'PrepareCommit':
-          return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE;
         case 'PrepareAbort':
-          return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS;
+          // Markers still being written (a retry after a failure): Kafka has a pending Complete*
+          // here and answers CONCURRENT_TRANSACTIONS whichever decision is asked for.
+          return ErrorCode.CONCURRENT_TRANSACTIONS;
         case 'CompleteCommit':
           return commit ? NONE : ErrorCode.INVALID_TXN_STATE;
         case 'CompleteAbort':
@@ -361,7 +372,10 @@ export class TransactionCoordinator {
     });
   }
 
-  /** Ongoing/PrepareEpochFence -> Prepare* (durable) -> markers -> Complete*. */
+  /**
+   * Ongoing/PrepareEpochFence -> Prepare* (durable) -> markers -> Complete*. Once Prepare* is
+   * written the decision stands: the answer is NONE even if markers or Complete* must be retried.
+   */
   private endTransaction(m: TxnMetadata, commit: boolean): number {
     const prepared = this.transition(m, commit ? 'PrepareCommit' : 'PrepareAbort');
     this.completeTransaction(prepared);
@@ -388,7 +402,11 @@ export class TransactionCoordinator {
         }
       }
     }
-    this.transition(m, commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() });
+    try {
+      this.transition(m, commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() });
+    } catch (err) {
+      this.opts.logger.warn({ err, transactionalId: m.transactionalId }, 'writing the transaction completion failed; will retry');
+    }
   }
 
   // ---------------------------------------------------------------- timers
@@ -415,8 +433,7 @@ export class TransactionCoordinator {
             this.completeTransaction(m);
           } else if (m.state === 'Ongoing' && m.txnStartTimestamp + m.txnTimeoutMs < this.now) {
             this.opts.logger.info({ transactionalId: id, producerId: m.producerId, timeoutMs: m.txnTimeoutMs }, 'aborting a transaction past its timeout');
-            const epoch = m.producerEpoch >= MAX_EPOCH ? m.producerEpoch : m.producerEpoch + 1;
-            const fenced = this.transition(m, 'PrepareEpochFence', { producerEpoch: epoch, lastProducerEpoch: -1 });
+            const fenced = this.transition(m, 'PrepareEpochFence', { producerEpoch: fencedEpoch(m.producerEpoch), lastProducerEpoch: -1 });
             this.endTransaction(fenced, false);
             aborted++;
           }
@@ -447,13 +464,14 @@ export class TransactionCoordinator {
     return n;
   }
 
+  // Both checks reschedule inside the timer callback, before running: a ManualClock advanced
+  // over several intervals runs one check per interval, like Kafka's scheduler.
   private scheduleAbortCheck(): void {
     if (this.closed) return;
     this.abortTimer = this.opts.clock.setTimeout(() => {
       this.abortTimer = null;
-      this.abortTimedOutTransactions()
-        .catch((err: unknown) => this.opts.logger.error({ err }, 'aborting timed-out transactions failed'))
-        .finally(() => this.scheduleAbortCheck());
+      this.scheduleAbortCheck();
+      this.abortTimedOutTransactions().catch((err: unknown) => this.opts.logger.error({ err }, 'aborting timed-out transactions failed'));
     }, this.opts.config.abortTimedOutIntervalMs);
   }
 
@@ -461,9 +479,8 @@ export class TransactionCoordinator {
     if (this.closed) return;
     this.expireTimer = this.opts.clock.setTimeout(() => {
       this.expireTimer = null;
-      this.expireTransactionalIds()
-        .catch((err: unknown) => this.opts.logger.error({ err }, 'expiring transactional ids failed'))
-        .finally(() => this.scheduleExpiry());
+      this.scheduleExpiry();
+      this.expireTransactionalIds().catch((err: unknown) => this.opts.logger.error({ err }, 'expiring transactional ids failed'));
     }, this.opts.config.removeExpiredIntervalMs);
   }
 

@@ -398,9 +398,27 @@ describe('group placement', () => {
     expect(partitionForGroup('', 50)).toBe(0);
     expect(partitionForGroup('a', 50)).toBe(47);
     expect(partitionForGroup('hello', 50)).toBe(22);
-    expect(partitionForGroup('my-group', 50)).toBe(36); // (-1906497762 & 0x7fffffff) % 50
+    expect(partitionForGroup('my-group', 50)).toBe(12); // abs(-1906497762) % 50, as Kafka (jshell agrees)
     expect(partitionForGroup('polygenelubricants', 50)).toBe(0); // abs(MIN_VALUE) is 0, not negative
     expect(partitionForGroup('😀', 50)).toBe(49);
+  });
+
+  it('reads records a pre-issue-7 Brook wrote to the sign-masked partition; the owner partition wins (issue 7)', () => {
+    // 'my-group' now lives in partition 12; Brook used to put it in (hash & 0x7fffffff) % 50 = 36.
+    for (const order of ['old-only', 'both'] as const) {
+      const store = createMemoryStore({ logConfig: DEFAULT_LOG_CONFIG });
+      const topics = topicsOver(store);
+      topics.createInternal('__consumer_offsets', 50, {});
+      const put = (p: number, off: bigint) =>
+        store.partition('__consumer_offsets', p)!.append([
+          encodeRecordBatch({ records: [{ key: encodeOffsetCommitKey('my-group', 't', 0), value: encodeOffsetCommitValue(offset('t', 0, off)) }] }),
+        ]);
+      put(36, 5n);
+      if (order === 'both') put(12, 9n); // written after the fix: newer
+      const { log } = makeLog(store, { numPartitions: 50 });
+      const loaded = log.load().offsets.get('my-group')!;
+      expect(loaded.map((o) => o.offset)).toEqual([order === 'both' ? 9n : 5n]);
+    }
   });
 });
 
