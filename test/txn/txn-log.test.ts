@@ -371,13 +371,9 @@ describe('transactional id placement', () => {
     expect(partitionForTxn('hello', 7)).toBe(99162322 % 7);
   });
 
-  // Kafka: TransactionStateManager.partitionFor = Utils.abs(transactionalId.hashCode) % count, and
-  // Utils.abs(n) = (n == Integer.MIN_VALUE) ? 0 : Math.abs(n) (notes §3 "NOT Math.abs" refers only to
-  // MIN_VALUE). Brook masks the sign bit instead (`hash & 0x7fffffff`, src/group/offsets-log.ts
-  // partitionForGroup, which partitionForTxn reuses): for every id with a negative hashCode (about
-  // half of all ids) it picks another partition than Kafka (e.g. 'my-group': hash -1906497762,
-  // Kafka 1906497762 % 50 = 12, Brook (2^31 - 1906497762) % 50 = 36). The same applies to
-  // __consumer_offsets (test/group/offsets-log.test.ts asserts 36).
+  // Kafka: TransactionStateManager.partitionFor = Utils.abs(transactionalId.hashCode) % count, with
+  // Utils.abs(n) = (n == Integer.MIN_VALUE) ? 0 : Math.abs(n). Brook once masked the sign bit
+  // instead ('my-group' went to 36 instead of Kafka's 12); this guards the fix.
   it('ids with a negative hashCode land where Kafka puts them (Utils.abs, not a sign-bit mask)', () => {
     expect(javaStringHashCode('my-group')).toBe(-1906497762);
     expect(partitionForTxn('my-group', 50)).toBe(12);
