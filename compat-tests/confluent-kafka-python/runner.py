@@ -3,12 +3,20 @@
 # Usage: runner.py scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
 # Each scenario runs in its own forked process with a hard time limit; the parent never creates
 # a librdkafka handle, so every child starts without librdkafka threads.
+# `runner.py eos-processor <bootstrap> <run> <crash_after|None> <seconds>` is not part of the
+# runner contract: it is the processor process that transactions-consume-transform-produce starts
+# (and kills with SIGKILL).
+import json
 import os
+import select
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
-from harness import Known, Skip, main, msgset, out, report_consumed  # noqa: E402
+from harness import Skip, main, msgset, out, report_consumed  # noqa: E402
 
 import confluent_kafka
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -16,6 +24,8 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 PREFIX = 'ckp-'
 GROUP = 'ckp-group'
+# Suffix of the names the transaction scenarios use, so a re-run against the same broker starts clean.
+RUN = '%x' % int(time.time() * 1000)
 
 
 
@@ -212,12 +222,315 @@ def s_compression(codec):
 
 
 def s_idempotent(bs):
+    t = PREFIX + 'idempotent-' + RUN
+    ensure_topic(bs, t, 3)
+    # Small batches and up to 5 in flight per partition: the broker tracks each batch's sequence.
+    cfg = {'enable.idempotence': True, 'batch.num.messages': 10, 'linger.ms': 2,
+           'max.in.flight.requests.per.connection': 5}
+    msgs = [(('key%d' % (i % 7)).encode(), ('idem-%d' % i).encode(), None) for i in range(300)]
+    md = produce(bs, t, msgs[:200], **cfg)
+    md += produce(bs, t, msgs[200:], **cfg)  # a second producer: a new producer id
+    by_p = {}
+    for p, o in md:
+        by_p.setdefault(p, []).append(o)
+    for p, offs in by_p.items():
+        if sorted(offs) != list(range(len(offs))):
+            raise AssertionError('partition %d: delivery offsets not 0..%d without gaps or repeats: %s' % (p, len(offs) - 1, sorted(offs)[:20]))
+    got = read_to_end(bs, t, 'read_uncommitted')
+    vals = [m.value().decode() for m in got]
+    dup = sorted({v for v in vals if vals.count(v) > 1})
+    if dup or sorted(vals) != sorted(v.decode() for _, v, _ in msgs):
+        raise AssertionError('read %d records, duplicates %s, missing %s' % (
+            len(vals), dup[:5], sorted(set(v.decode() for _, v, _ in msgs) - set(vals))[:5]))
+    for m in got:  # each record where its delivery report put it
+        i = int(m.value().decode().split('-')[1])
+        if md[i] != (m.partition(), m.offset()):
+            raise AssertionError('%s read at %s, delivered at %s' % (m.value(), (m.partition(), m.offset()), md[i]))
+    return ('enable.idempotence=true, two producers, 300 keyed records (batch.num.messages 10, max.in.flight 5): '
+            'each read exactly once at its delivery offset; offsets per partition contiguous %s'
+            % sorted((p, len(o)) for p, o in by_p.items()))
+
+
+# ---------------------------------------------------------------- transactions
+
+def txn_producer(bs, txn_id, **cfg):
+    conf = {'bootstrap.servers': bs, 'client.id': 'brook-compat-ckp-txn', 'transactional.id': txn_id,
+            'linger.ms': 5}
+    conf.update(cfg)
+    p = Producer(conf)
+    p.init_transactions(20)
+    return p
+
+
+def read_to_end(bs, topic, isolation, timeout_s=20):
+    """Every record of topic from the beginning up to the end each partition has now (the last
+    stable offset with read_committed): reads until a partition-EOF event for every partition."""
+    n = n_partitions(bs, topic)
+    # fetch.wait.max.ms: the end of a partition is known from a Fetch with no records (a long poll).
+    c = consumer(bs, **{'isolation.level': isolation, 'enable.partition.eof': True, 'fetch.wait.max.ms': 50})
     try:
-        d = check_roundtrip(bs, PREFIX + 'idempotent', 10, 'idem', **{'enable.idempotence': True})
-        return 'idempotent producer works: ' + d
-    except Exception as e:  # noqa
-        raise Known('enable.idempotence=true fails: Brook does not implement InitProducerId yet '
-                    '(broker gap, FINDINGS.md): %s' % e)
+        c.list_topics(topic, timeout=10)  # leaders known before assign: no 1 s offset-query retry
+        c.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in range(n)])
+        got, eof = [], set()
+        deadline = time.time() + timeout_s
+        while len(eof) < n:
+            if time.time() > deadline:
+                raise AssertionError('%s %s: no end of partition for %s after %d s (%d records)' % (
+                    topic, isolation, sorted(set(range(n)) - eof), timeout_s, len(got)))
+            for m in c.consume(num_messages=500, timeout=0.1):
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        eof.add(m.partition())
+                        continue
+                    raise RuntimeError('consume error: %s' % m.error())
+                eof.discard(m.partition())
+                got.append(m)
+        return got
+    finally:
+        c.close()
+
+
+def values_of(msgs):
+    return sorted(m.value().decode() for m in msgs)
+
+
+def s_transactions(bs):
+    t = PREFIX + 'txn-' + RUN
+    ensure_topic(bs, t, 3)
+    p = txn_producer(bs, 'ckp-txn-' + RUN)
+    batch = lambda tag, n: [('%s-%d' % (tag, i)) for i in range(n)]  # noqa: E731
+
+    def send(vals):
+        for i, v in enumerate(vals):
+            p.produce(t, key=('k%d' % i).encode(), value=v.encode())
+
+    p.begin_transaction()
+    send(batch('committed1', 6))
+    p.commit_transaction(20)
+    p.begin_transaction()
+    send(batch('aborted', 5))
+    if p.flush(20):
+        raise AssertionError('open transaction: flush timed out')
+    # The open transaction holds back the last stable offset: read_committed stops before it.
+    rc_open = values_of(read_to_end(bs, t, 'read_committed'))
+    ru_open = values_of(read_to_end(bs, t, 'read_uncommitted'))
+    if rc_open != sorted(batch('committed1', 6)):
+        raise AssertionError('read_committed during the open transaction: %s' % rc_open)
+    if ru_open != sorted(batch('committed1', 6) + batch('aborted', 5)):
+        raise AssertionError('read_uncommitted during the open transaction: %s' % ru_open)
+    p.abort_transaction(20)
+    p.begin_transaction()
+    send(batch('committed2', 3))
+    p.commit_transaction(20)
+    rc = read_to_end(bs, t, 'read_committed')
+    ru = read_to_end(bs, t, 'read_uncommitted')
+    want_rc = sorted(batch('committed1', 6) + batch('committed2', 3))
+    if values_of(rc) != want_rc:
+        raise AssertionError('read_committed after commit/abort/commit: %s (want %s)' % (values_of(rc), want_rc))
+    if values_of(ru) != sorted(want_rc + batch('aborted', 5)):
+        raise AssertionError('read_uncommitted: %s' % values_of(ru))
+    c = consumer(bs)
+    try:
+        hw = [c.get_watermark_offsets(TopicPartition(t, i), timeout=10)[1] for i in range(3)]
+    finally:
+        c.close()
+    return ('commit (6) / abort (5) / commit (3): read_committed got only the 9 committed records '
+            '(and, while the abort was still open, only the first 6: LSO held back); '
+            'read_uncommitted got all 14; high watermarks %s include one control record per partition and transaction' % hw)
+
+
+EOS_N = 60
+
+
+def eos_names(run):
+    """Input topic, output topic, group and transactional.id of one consume-transform-produce run."""
+    return PREFIX + 'eos-in-' + run, PREFIX + 'eos-out-' + run, PREFIX + 'eos-group-' + run, 'ckp-eos-processor-' + run
+
+
+def eos_processor(bs, run, crash_after, deadline_s):
+    """The consume-transform-produce loop, run in its own process (`runner.py eos-processor`):
+    reads EOS_IN in group EOS_GROUP with read_committed, writes 'out:<value>' to EOS_OUT in one
+    transaction per batch together with the batch's input offsets (send_offsets_to_transaction).
+    With crash_after=K it stops after K committed transactions with the next one open (its records
+    flushed to the broker), prints {"state": "open"} and waits to be killed. Otherwise it stops
+    when its positions reach the input's end. Prints one JSON line per transaction."""
+    deadline = time.time() + deadline_s
+    EOS_IN, EOS_OUT, EOS_GROUP, EOS_TXN = eos_names(run)
+    p = Producer({'bootstrap.servers': bs, 'client.id': 'ckp-eos-producer', 'transactional.id': EOS_TXN,
+                  'linger.ms': 5})
+    p.init_transactions(20)  # fences an earlier instance and aborts its open transaction
+    c = Consumer({'bootstrap.servers': bs, 'client.id': 'ckp-eos-consumer', 'group.id': EOS_GROUP,
+                  'group.instance.id': 'ckp-eos-member', 'session.timeout.ms': 6000,
+                  'isolation.level': 'read_committed', 'enable.auto.commit': False,
+                  'auto.offset.reset': 'earliest', 'enable.partition.eof': False})
+    c.subscribe([EOS_IN])
+    ends = {i: c.get_watermark_offsets(TopicPartition(EOS_IN, i), timeout=10)[1] for i in range(3)}
+    committed = 0
+    processed = 0
+    try:
+        while time.time() < deadline:
+            msgs = [m for m in c.consume(num_messages=4, timeout=0.3) if not m.error()]
+            if not msgs:
+                a = c.assignment()
+                if len(a) == 3 and all(tp.offset >= ends[tp.partition] for tp in c.position(a)):
+                    out({'state': 'done', 'committed_txns': committed, 'records': processed})
+                    return
+                continue
+            p.begin_transaction()
+            nxt = {}
+            for m in msgs:
+                p.produce(EOS_OUT, key=m.key(), value=b'out:' + m.value(),
+                          headers=[('src', ('%d:%d' % (m.partition(), m.offset())).encode())])
+                nxt[m.partition()] = max(nxt.get(m.partition(), 0), m.offset() + 1)
+            p.send_offsets_to_transaction([TopicPartition(EOS_IN, q, o) for q, o in sorted(nxt.items())],
+                                          c.consumer_group_metadata(), 20)
+            if crash_after is not None and committed == crash_after:
+                if p.flush(20):
+                    raise RuntimeError('flush of the open transaction timed out')
+                out({'state': 'open', 'committed_txns': committed, 'records': processed, 'open_records': len(msgs)})
+                time.sleep(max(0, deadline - time.time()))
+                return
+            p.commit_transaction(20)
+            committed += 1
+            processed += len(msgs)
+            out({'state': 'committed', 'txn': committed, 'records': len(msgs), 'offsets': sorted(nxt.items())})
+        out({'state': 'timeout', 'committed_txns': committed, 'records': processed})
+    finally:
+        if crash_after is None:
+            c.close()
+
+
+def start_processor(bs, crash_after):
+    args = [sys.executable, '-u', os.path.abspath(__file__), 'eos-processor', bs, RUN, str(crash_after), '30']
+    err = tempfile.TemporaryFile()  # librdkafka's log lines; a pipe nobody reads could fill up
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
+    proc.errfile = err
+    return proc
+
+
+def stderr_tail(proc):
+    proc.errfile.seek(0)
+    return proc.errfile.read().decode(errors='replace')[-500:]
+
+
+def processor_lines(proc, until_state, timeout_s):
+    """Reads the processor's JSON lines until one with state until_state (or done/timeout)."""
+    lines = []
+    buf = b''
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        r, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.time()))
+        if not r:
+            break
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b'\n' in buf:
+            line, buf = buf.split(b'\n', 1)
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+            if lines[-1].get('state') in (until_state, 'done', 'timeout'):
+                return lines
+    raise AssertionError('processor: no "%s" line in %d s (exit code %s); got %s; stderr: %s' % (
+        until_state, timeout_s, proc.poll(), lines[-3:], stderr_tail(proc)))
+
+
+def s_transactions_ctp(bs):
+    EOS_IN, EOS_OUT, EOS_GROUP, _ = eos_names(RUN)
+    ensure_topic(bs, EOS_IN, 3)
+    ensure_topic(bs, EOS_OUT, 3)
+    src = produce(bs, EOS_IN, [(('k%d' % i).encode(), ('in-%d' % i).encode(), None) for i in range(EOS_N)], acks='all')
+    procs = []
+    try:
+        first = start_processor(bs, 3)
+        procs.append(first)
+        lines1 = processor_lines(first, 'open', 25)
+        if lines1[-1]['state'] != 'open':
+            raise AssertionError('first processor: %s' % lines1[-3:])
+        done1, open_n = lines1[-1]['records'], lines1[-1]['open_records']
+        # The open transaction's records are in the log (visible to read_uncommitted only).
+        ru = read_to_end(bs, EOS_OUT, 'read_uncommitted')
+        rc = read_to_end(bs, EOS_OUT, 'read_committed')
+        if len(ru) != done1 + open_n or len(rc) != done1:
+            raise AssertionError('before the kill: read_uncommitted %d records, read_committed %d (processor: %d committed, %d open)'
+                                 % (len(ru), len(rc), done1, open_n))
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        second = start_processor(bs, 'None')
+        procs.append(second)
+        lines2 = processor_lines(second, 'done', 30)
+        if lines2[-1]['state'] != 'done':
+            raise AssertionError('restarted processor: %s' % lines2[-3:])
+        second.wait(15)
+        rc = read_to_end(bs, EOS_OUT, 'read_committed')
+        vals = [m.value().decode() for m in rc]
+        want = sorted('out:in-%d' % i for i in range(EOS_N))
+        dup = sorted({v for v in vals if vals.count(v) > 1})
+        if sorted(vals) != want:
+            raise AssertionError('output (read_committed): %d records, duplicates %s, missing %s' % (
+                len(vals), dup[:5], sorted(set(want) - set(vals))[:5]))
+        for m in rc:  # each output record names the input record it came from
+            i = int(m.value().decode().split('-')[1])
+            if dict(m.headers() or []).get('src') != ('%d:%d' % src[i]).encode():
+                raise AssertionError('%s: src header %s, input in-%d was at %s' % (m.value(), m.headers(), i, src[i]))
+        ru = read_to_end(bs, EOS_OUT, 'read_uncommitted')
+        if len(ru) != EOS_N + open_n:
+            raise AssertionError('output (read_uncommitted): %d records, want %d (+%d aborted)' % (len(ru), EOS_N, open_n))
+        c = Consumer({'bootstrap.servers': bs, 'group.id': EOS_GROUP, 'enable.auto.commit': False,
+                      'isolation.level': 'read_committed'})
+        try:
+            ends = [c.get_watermark_offsets(TopicPartition(EOS_IN, i), timeout=10)[1] for i in range(3)]
+            offs = [tp.offset for tp in c.committed([TopicPartition(EOS_IN, i) for i in range(3)], timeout=10)]
+        finally:
+            c.close()
+        if offs != ends:
+            raise AssertionError('group offsets %s, input ends %s' % (offs, ends))
+        return ('processor killed (SIGKILL) after %d committed transactions (%d records) with a %d-record transaction open; '
+                'the restarted processor (same transactional.id, static member) fenced it, its open transaction was aborted, '
+                'and it resumed from the transactional offsets: %d transactions. Output read_committed: all %d inputs exactly once '
+                '(read_uncommitted: %d, the aborted %d included); group offsets = input ends %s'
+                % (lines1[-1]['committed_txns'], done1, open_n, lines2[-1]['committed_txns'], EOS_N, len(ru), open_n, offs))
+    finally:
+        for pr in procs:
+            if pr.poll() is None:
+                pr.kill()
+                pr.wait(5)
+
+
+def s_transactions_fencing(bs):
+    t = PREFIX + 'fence-' + RUN
+    ensure_topic(bs, t, 1)
+    a = txn_producer(bs, 'ckp-fence-' + RUN)
+    a.begin_transaction()
+    a.produce(t, value=b'a-committed')
+    a.commit_transaction(20)
+    a.begin_transaction()
+    a.produce(t, value=b'a-open')
+    if a.flush(20):
+        raise AssertionError('flush timed out')
+    b = txn_producer(bs, 'ckp-fence-' + RUN)  # same transactional.id: bumps the epoch, aborts a's transaction
+    a.produce(t, value=b'a-late')
+    try:
+        a.commit_transaction(20)
+        raise AssertionError('the fenced producer committed')
+    except KafkaException as e:
+        err = e.args[0]
+        if not err.fatal() or err.code() not in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
+            raise AssertionError('fenced producer: %s (fatal=%s)' % (err, err.fatal()))
+        fenced = '%s (fatal)' % err
+    b.begin_transaction()
+    b.produce(t, value=b'b-committed')
+    b.commit_transaction(20)
+    rc = values_of(read_to_end(bs, t, 'read_committed'))
+    ru = values_of(read_to_end(bs, t, 'read_uncommitted'))
+    if rc != ['a-committed', 'b-committed'] or ru != ['a-committed', 'a-open', 'b-committed']:
+        raise AssertionError('read_committed %s, read_uncommitted %s' % (rc, ru))
+    return ('second init_transactions with the same transactional.id fenced the first producer: its commit failed with %s; '
+            'its open transaction was aborted and its late record never appended; read_committed %s, read_uncommitted %s'
+            % (fenced, rc, ru))
 
 
 def s_headers(bs):
@@ -459,6 +772,9 @@ SCENARIOS = [
     ('produce-acks-1', s_acks(1)),
     ('produce-acks-all', s_acks('all')),
     ('produce-idempotent', s_idempotent),
+    ('transactions', s_transactions),
+    ('transactions-consume-transform-produce', s_transactions_ctp),
+    ('transactions-fencing', s_transactions_fencing),
     ('compression-gzip', s_compression('gzip')),
     ('compression-snappy', s_compression('snappy')),
     ('compression-lz4', s_compression('lz4')),
@@ -486,4 +802,7 @@ def cross_consume(bs, topic, count):
 
 
 if __name__ == '__main__':
+    if len(sys.argv) == 6 and sys.argv[1] == 'eos-processor':  # helper process of transactions-consume-transform-produce
+        eos_processor(sys.argv[2], sys.argv[3], None if sys.argv[4] == 'None' else int(sys.argv[4]), float(sys.argv[5]))
+        sys.exit(0)
     sys.exit(main(sys.argv, SCENARIOS, cross_produce, cross_consume))

@@ -154,6 +154,34 @@ async function until(cond, ms, what) {
 }
 
 const values = (n, prefix) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/**
+ * 8 keyed lines of exactly 128 bytes: kcat reads stdin with fread() in 1024-byte blocks
+ * (input.c, inbuf_read_to_delimeter), so these are produced at once while stdin stays open.
+ */
+const padded = (tag) => Array.from({ length: 8 }, (_, i) => `k${i}:${tag}-${i}-`.padEnd(127, 'x'));
+
+/**
+ * A transactional kcat -P whose transaction stays open (stdin open) until the caller ends it.
+ * kcat runs without the `timeout` wrapper (killed here after 30 s instead) so that a SIGTERM
+ * reaches it before an EOF on stdin does.
+ */
+function openTransaction(topic, args, lines) {
+  const child = spawn('kcat', ['-b', bootstrap, '-P', '-t', topic, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  // 'close', not 'exit': by then stderr has been read to its end.
+  const exited = new Promise((r) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      r({ code, signal });
+    }),
+  );
+  child.stdin.write(lines.map((l) => `${l}\n`).join(''));
+  return { child, exited, stderr: () => stderr };
+}
+
 const skip = (detail) => ({ status: 'skip', detail });
 
 // ---------------------------------------------------------------------------------------------
@@ -393,30 +421,93 @@ const SCENARIOS = {
   },
 
   async 'produce-idempotent'() {
-    const topic = await createTopic(`idem-${RUN_ID}`, 1);
-    const r = kcat(['-P', '-t', topic, '-X', 'enable.idempotence=true'], { input: 'idempotent\n' });
-    // librdkafka raises the fatal error once connected; kcat may still exit 0 (message purged).
-    const m = r.stderr.match(/Idempotent producer not supported[^\n]*/);
-    if (m) return { status: 'known', detail: `broker gap (InitProducerId, key 22, not advertised): librdkafka: ${m[0]} (kcat exit ${r.code})` };
-    if (r.code === 0) {
-      const got = consume(topic);
-      assert(got.length === 1 && got[0].payload === 'idempotent', `exit 0 but read ${JSON.stringify(got)}: ${tail(r.stderr)}`);
-      return 'idempotent producer works';
+    const topic = await createTopic(`idem-${RUN_ID}`, 3);
+    // Small batches, up to 5 in flight per partition: the broker tracks each batch's sequence.
+    const args = ['-K', ':', '-X', 'enable.idempotence=true', '-X', 'batch.num.messages=10', '-X', 'linger.ms=2', '-d', 'eos,msg'];
+    const lines = Array.from({ length: 200 }, (_, i) => `key${i % 7}:idem-${i}`);
+    const pids = [];
+    for (const half of [lines.slice(0, 120), lines.slice(120)]) {
+      const r = produce(topic, half, args); // a second kcat: a new producer id
+      const errors = deliveryErrors(r.stderr);
+      assert(errors.length === 0, `delivery errors: ${errors.join('; ')}`);
+      const pid = r.stderr.match(/Acquired PID\{Id:(\d+),Epoch:(\d+)\}/);
+      assert(pid, `no "Acquired PID" in librdkafka's eos debug output: ${tail(r.stderr)}`);
+      pids.push(pid[1]);
     }
-    throw new Error(`enable.idempotence=true: exit ${r.code}: ${tail(r.stderr)}`);
+    const got = consume(topic, ['-o', 'beginning', '-X', 'isolation.level=read_uncommitted']);
+    const vals = got.map((m) => m.payload);
+    const dup = vals.filter((v, i) => vals.indexOf(v) !== i);
+    const want = lines.map((l) => l.split(':')[1]);
+    assert(dup.length === 0 && vals.length === want.length && want.every((v) => vals.includes(v)), `read ${vals.length} of ${want.length}, duplicates ${dup.slice(0, 5)}`);
+    const byPart = new Map();
+    for (const m of got) byPart.set(m.partition, [...(byPart.get(m.partition) ?? []), m.offset]);
+    for (const [p, offs] of byPart) assert(offs.every((o, i) => o === i), `partition ${p}: offsets not contiguous from 0: ${offs.slice(0, 20)}`);
+    for (const k of new Set(got.map((m) => m.key))) {
+      const seq = got.filter((m) => m.key === k).map((m) => Number(m.payload.split('-')[1]));
+      assert(seq.every((v, i) => i === 0 || v > seq[i - 1]), `key ${k} out of order: ${seq}`);
+    }
+    return `-X enable.idempotence=true (producer ids ${pids.join(', ')}), 200 keyed messages in batches of up to 10: each read exactly once, offsets contiguous per partition ${JSON.stringify([...byPart].map(([p, o]) => [p, o.length]).sort())}, per-key order kept`;
   },
 
   async transactions() {
-    const topic = await createTopic(`txn-${RUN_ID}`, 1);
-    const r = kcat(['-P', '-t', topic, '-X', `transactional.id=txn-${RUN_ID}`], { input: 'in-txn\n', seconds: 30 });
-    if (r.code === 0) {
-      const got = consume(topic, ['-o', 'beginning', '-X', 'isolation.level=read_committed']);
-      assert(got.length === 1 && got[0].payload === 'in-txn', `read ${JSON.stringify(got)}`);
-      return 'transaction committed';
+    const topic = await createTopic(`txn-${RUN_ID}`, 3);
+    const txn = ['-K', ':', '-X', `transactional.id=kcat-txn-${RUN_ID}`];
+    const batch = (tag, n) => Array.from({ length: n }, (_, i) => `k${i}:${tag}-${i}`);
+    const readValues = (isolation) => consume(topic, ['-o', 'beginning', '-X', `isolation.level=${isolation}`]).map((m) => m.payload).sort();
+    const sorted = (...bs) => bs.flat().map((l) => l.split(':')[1]).sort();
+
+    // 1. stdin closed: kcat commits the transaction.
+    const r1 = produce(topic, batch('committed1', 6), txn, 30);
+    assert(/Transaction successfully committed/.test(r1.stderr), `no commit message: ${tail(r1.stderr)}`);
+
+    // 2. SIGTERM while the transaction is open: kcat aborts it.
+    const aborted = padded('aborted');
+    const open = openTransaction(topic, txn, aborted);
+    try {
+      await until(() => JSON.stringify(readValues('read_uncommitted')) === JSON.stringify(sorted(batch('committed1', 6), aborted)), 15_000, "the open transaction's 8 messages in the log");
+      // The open transaction holds back the last stable offset.
+      const rcOpen = readValues('read_committed');
+      assert(JSON.stringify(rcOpen) === JSON.stringify(sorted(batch('committed1', 6))), `read_committed during the open transaction: ${rcOpen}`);
+    } finally {
+      open.child.kill('SIGTERM'); // kcat's handler sets its stop flag and term_sig
+      open.child.stdin.end(); // kcat's fread() restarts after the signal; EOF ends its input loop
     }
-    const m = r.stderr.match(/init_transactions\(\): [^\n]*/);
-    if (m && /not supported/.test(m[0])) return { status: 'known', detail: `broker gap (InitProducerId and the txn APIs not advertised): librdkafka: ${m[0]}` };
-    throw new Error(`transactional.id: exit ${r.code}: ${tail(r.stderr)}`);
+    const ex = await open.exited;
+    assert(/Aborting transaction due to termination signal/.test(open.stderr()) && ex.code === 0, `SIGTERM: exit ${JSON.stringify(ex)}: ${tail(open.stderr())}`);
+
+    // 3. another committed transaction after the aborted one.
+    produce(topic, batch('committed2', 3), txn, 30);
+    const rc = readValues('read_committed');
+    const ru = readValues('read_uncommitted');
+    assert(JSON.stringify(rc) === JSON.stringify(sorted(batch('committed1', 6), batch('committed2', 3))), `read_committed: ${rc}`);
+    assert(JSON.stringify(ru) === JSON.stringify(sorted(batch('committed1', 6), aborted, batch('committed2', 3))), `read_uncommitted: ${ru.length} messages`);
+    return `-X transactional.id: commit on EOF (6), abort on SIGTERM (8, kcat: "Aborting transaction due to termination signal"), commit (3); read_committed (librdkafka's default) got only the 9 committed, and only the first 6 while the abort was open; read_uncommitted got all 17`;
+  },
+
+  async 'transactions-fencing'() {
+    const topic = await createTopic(`fence-${RUN_ID}`, 1);
+    const txn = ['-K', ':', '-X', `transactional.id=kcat-fence-${RUN_ID}`];
+    const readValues = (isolation) => consume(topic, ['-o', 'beginning', '-X', `isolation.level=${isolation}`]).map((m) => m.payload).sort();
+    const first = padded('first');
+    const a = openTransaction(topic, txn, first);
+    let ex;
+    try {
+      const want = first.map((l) => l.split(':')[1]).sort();
+      await until(() => JSON.stringify(readValues('read_uncommitted')) === JSON.stringify(want), 15_000, "the first kcat's 8 messages in the log");
+      // A second kcat with the same transactional.id: init_transactions bumps the epoch and aborts
+      // the first one's open transaction; then it commits its own.
+      const b = produce(topic, ['k:second'], txn, 30);
+      assert(/Transaction successfully committed/.test(b.stderr), `second kcat: ${tail(b.stderr)}`);
+    } finally {
+      a.child.stdin.end(); // EOF: the first kcat tries to commit
+      ex = await a.exited;
+    }
+    const err = a.stderr().match(/commit_transaction\(\): [^\n]*/);
+    assert(ex.code !== 0 && err && /fenced|epoch/i.test(err[0]), `first kcat after the fence: exit ${JSON.stringify(ex)}: ${tail(a.stderr())}`);
+    const rc = readValues('read_committed');
+    const ru = readValues('read_uncommitted');
+    assert(JSON.stringify(rc) === '["second"]' && ru.length === 9, `read_committed ${JSON.stringify(rc)}, read_uncommitted ${ru.length} messages`);
+    return `a second kcat with the same transactional.id fenced the first (open transaction, 8 messages): its commit on EOF failed, exit ${ex.code}, "${err[0].slice(0, 160)}"; read_committed has only the second kcat's message, read_uncommitted also the 8 aborted`;
   },
 };
 

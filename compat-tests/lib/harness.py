@@ -20,7 +20,7 @@ def out(obj):
 
 
 class Known(Exception):
-    """A client limitation or broker gap documented in FINDINGS.md."""
+    """A client limitation documented in FINDINGS.md (status known, not counted as a failure)."""
 
 
 class Skip(Exception):

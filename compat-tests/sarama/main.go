@@ -11,11 +11,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -294,6 +297,228 @@ func compression(pcfg *sarama.Config, codec sarama.CompressionCodec, topic strin
 		}
 	}
 	return pass("%d messages, %s, Produce v%d, read back", len(msgs), codecName(codec), produceVersion(pcfg))
+}
+
+// idempotent: Producer.Idempotent needs Version >= V0_11_0_0, acks=all, Net.MaxOpenRequests=1
+// and retries (config.go:584-597); the AsyncProducer asks InitProducerID at start
+// (async_producer.go:78-88) and numbers each partition's batches.
+func idempotent(topic string) outcome {
+	if err := createTopic(topic, 3); err != nil {
+		return fail("setup: %v", err)
+	}
+	if err := func() error { c := defaultConfig(); c.Producer.Idempotent = true; return c.Validate() }(); err == nil {
+		return fail("the default Config (V0_8_2_0) accepted Producer.Idempotent")
+	}
+	cfg := config(sarama.V1_0_0_0)
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Flush.Messages = 10 // several batches per partition
+	cfg.Producer.Flush.Frequency = 20 * time.Millisecond
+	// sarama logs the producer id it obtained (async_producer.go:88): capture its log meanwhile.
+	logs := &syncBuffer{}
+	prevLogger := sarama.Logger
+	sarama.Logger = log.New(io.MultiWriter(logs, loggerWriter(prevLogger)), "[sarama] ", 0)
+	defer func() { sarama.Logger = prevLogger }()
+	offsets := map[int32][]int64{}
+	sent := map[string]bool{}
+	for round := 0; round < 2; round++ { // two producers: two producer ids
+		p, err := sarama.NewAsyncProducer(bootstrap, cfg)
+		if err != nil {
+			return fail("NewAsyncProducer (InitProducerID): %v", err)
+		}
+		n := 100
+		go func() {
+			for i := 0; i < n; i++ {
+				v := fmt.Sprintf("idem-%d", round*n+i)
+				p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(fmt.Sprintf("key%d", i%7)), Value: sarama.StringEncoder(v)}
+			}
+		}()
+		for i := 0; i < n; i++ {
+			select {
+			case m := <-p.Successes():
+				v, _ := m.Value.Encode()
+				sent[string(v)] = true
+				offsets[m.Partition] = append(offsets[m.Partition], m.Offset)
+			case e := <-p.Errors():
+				p.Close()
+				return fail("produce (round %d): %v", round, e.Err)
+			case <-time.After(15 * time.Second):
+				p.Close()
+				return fail("produce: no ack after 15 s (round %d, %d acked)", round, i)
+			}
+		}
+		if err := p.Close(); err != nil {
+			return fail("close: %v", err)
+		}
+	}
+	counts := map[int32]int{}
+	for part, offs := range offsets {
+		sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+		for i, o := range offs {
+			if o != int64(i) {
+				return fail("partition %d: acked offsets not 0..%d: %v", part, len(offs)-1, offs)
+			}
+		}
+		counts[part] = len(offs)
+	}
+	got, err := consume(cfg, topic, nil, 200, 10*time.Second)
+	if err != nil {
+		return fail("consume: %v", err)
+	}
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[string(m.Value)]++
+	}
+	for v := range sent {
+		if seen[v] != 1 {
+			return fail("message %s read %d times", v, seen[v])
+		}
+	}
+	if len(sent) != 200 || len(got) != 200 {
+		return fail("%d distinct messages acked, %d read", len(sent), len(got))
+	}
+	pids := regexp.MustCompile(`Obtained a ProducerId: (\d+) and ProducerEpoch: (\d+)`).FindAllStringSubmatch(logs.String(), -1)
+	if len(pids) != 2 {
+		return fail("expected 2 'Obtained a ProducerId' log lines, got %d", len(pids))
+	}
+	return pass("Version V1_0_0_0, Producer.Idempotent (acks=all, MaxOpenRequests=1; the default Config refuses it, it needs V0_11_0_0 or later): "+
+		"two AsyncProducers (producer ids %s and %s), 200 keyed messages in batches of up to 10, acked offsets contiguous per partition %v, each read exactly once",
+		pids[0][1], pids[1][1], counts)
+}
+
+// syncBuffer is a bytes.Buffer safe for sarama's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// loggerWriter is where a sarama.StdLogger wrote: stderr when SARAMA_DEBUG set one, else nowhere.
+func loggerWriter(l sarama.StdLogger) io.Writer {
+	if std, ok := l.(*log.Logger); ok {
+		return std.Writer()
+	}
+	return io.Discard
+}
+
+// readCommitted: sarama 1.22.1 has no transactional producer, but it has the transaction
+// requests (broker.go:561-623) and record batch fields (record_batch.go:32-52); the scenario
+// drives three transactions with them (commit, abort, commit) and reads the partition with
+// Consumer.IsolationLevel ReadCommitted (Fetch v4, whose aborted-transaction list the consumer
+// applies, consumer.go:607-673), ReadUncommitted, and the default Config (Fetch v0: down-converted,
+// control batches dropped).
+func readCommitted(topic string) outcome {
+	if err := createTopic(topic, 1); err != nil {
+		return fail("setup: %v", err)
+	}
+	cfg := config(sarama.V1_0_0_0)
+	b := sarama.NewBroker(bootstrap[0])
+	if err := b.Open(cfg); err != nil {
+		return fail("open: %v", err)
+	}
+	defer b.Close()
+	txnID := topic
+	fc, err := b.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 1, CoordinatorKey: txnID, CoordinatorType: sarama.CoordinatorTransaction})
+	if err != nil || fc.Err != sarama.ErrNoError || fc.Coordinator == nil {
+		return fail("FindCoordinator (transaction): %v %v", err, fc)
+	}
+	ip, err := b.InitProducerID(&sarama.InitProducerIDRequest{TransactionalID: &txnID, TransactionTimeout: 60 * time.Second})
+	if err != nil || ip.Err != sarama.ErrNoError {
+		return fail("InitProducerID: %v %v", err, ip)
+	}
+	seq := int32(0)
+	txn := func(tag string, n int, commit bool) error {
+		ap, err := b.AddPartitionsToTxn(&sarama.AddPartitionsToTxnRequest{TransactionalID: txnID, ProducerID: ip.ProducerID,
+			ProducerEpoch: ip.ProducerEpoch, TopicPartitions: map[string][]int32{topic: {0}}})
+		if err != nil {
+			return fmt.Errorf("AddPartitionsToTxn: %v", err)
+		}
+		for _, es := range ap.Errors {
+			for _, e := range es {
+				if e.Err != sarama.ErrNoError {
+					return fmt.Errorf("AddPartitionsToTxn: %v", e.Err)
+				}
+			}
+		}
+		now := time.Now()
+		rb := &sarama.RecordBatch{Version: 2, ProducerID: ip.ProducerID, ProducerEpoch: ip.ProducerEpoch, FirstSequence: seq,
+			IsTransactional: true, FirstTimestamp: now, MaxTimestamp: now, LastOffsetDelta: int32(n - 1)}
+		for i := 0; i < n; i++ {
+			rb.Records = append(rb.Records, &sarama.Record{OffsetDelta: int64(i), Value: []byte(fmt.Sprintf("%s-%d", tag, i))})
+		}
+		seq += int32(n)
+		req := &sarama.ProduceRequest{TransactionalID: &txnID, RequiredAcks: sarama.WaitForAll, Timeout: 10000, Version: 3}
+		req.AddBatch(topic, 0, rb)
+		pr, err := b.Produce(req)
+		if err != nil {
+			return fmt.Errorf("Produce: %v", err)
+		}
+		if blk := pr.GetBlock(topic, 0); blk == nil || blk.Err != sarama.ErrNoError {
+			return fmt.Errorf("Produce: %v", blk)
+		}
+		et, err := b.EndTxn(&sarama.EndTxnRequest{TransactionalID: txnID, ProducerID: ip.ProducerID, ProducerEpoch: ip.ProducerEpoch, TransactionResult: commit})
+		if err != nil || et.Err != sarama.ErrNoError {
+			return fmt.Errorf("EndTxn(commit=%v): %v %v", commit, err, et)
+		}
+		return nil
+	}
+	if err := txn("committed1", 5, true); err != nil {
+		return fail("%v", err)
+	}
+	if err := txn("aborted", 4, false); err != nil {
+		return fail("%v", err)
+	}
+	if err := txn("committed2", 3, true); err != nil {
+		return fail("%v", err)
+	}
+	read := func(c *sarama.Config, want int) ([]string, error) {
+		got, err := consume(c, topic, nil, want, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		// anything past the expected messages (control records, aborted ones) would come next
+		more, _ := consume(c, topic, map[int32]int64{0: got[len(got)-1].Offset + 1}, 1, 500*time.Millisecond)
+		var vs []string
+		for _, m := range append(got, more...) {
+			vs = append(vs, string(m.Value))
+		}
+		return vs, nil
+	}
+	rcCfg := config(sarama.V1_0_0_0)
+	rcCfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	rc, err := read(rcCfg, 8)
+	if err != nil {
+		return fail("ReadCommitted: %v", err)
+	}
+	if strings.Join(rc, ",") != "committed1-0,committed1-1,committed1-2,committed1-3,committed1-4,committed2-0,committed2-1,committed2-2" {
+		return fail("ReadCommitted read %v", rc)
+	}
+	ru, err := read(config(sarama.V1_0_0_0), 12)
+	if err != nil {
+		return fail("ReadUncommitted: %v", err)
+	}
+	v0, err := read(defaultConfig(), 12)
+	if err != nil {
+		return fail("default Config (Fetch v0): %v", err)
+	}
+	if len(ru) != 12 || ru[5] != "aborted-0" || strings.Join(v0, ",") != strings.Join(ru, ",") {
+		return fail("ReadUncommitted read %v; default Config read %v", ru, v0)
+	}
+	return pass("transactions driven with sarama's request types (FindCoordinator v1 key type 1, InitProducerID v0, AddPartitionsToTxn v0, Produce v3, EndTxn v0): " +
+		"commit 5 / abort 4 / commit 3; Consumer.IsolationLevel ReadCommitted (Fetch v4) got the 8 committed, ReadUncommitted all 12 data records; " +
+		"the default Config (Fetch v0, down-converted) the same 12 without control records")
 }
 
 func codecName(c sarama.CompressionCodec) string {
@@ -794,6 +1019,10 @@ func scenarios() {
 	run("produce-acks-0", lim, func() outcome { return acks(d(), sarama.NoResponse, "sarama-acks-0") })
 	run("produce-acks-1", lim, func() outcome { return acks(d(), sarama.WaitForLocal, "sarama-acks-1") })
 	run("produce-acks-all", lim, func() outcome { return acks(d(), sarama.WaitForAll, "sarama-acks-all") })
+	run("produce-idempotent", lim, func() outcome { return idempotent(fmt.Sprintf("sarama-idempotent-%x", time.Now().UnixNano())) })
+	run("consume-read-committed", lim, func() outcome {
+		return readCommitted(fmt.Sprintf("sarama-read-committed-%x", time.Now().UnixNano()))
+	})
 	run("compression-gzip", lim, func() outcome { return compression(d(), sarama.CompressionGZIP, "sarama-gzip") })
 	run("compression-snappy", lim, func() outcome { return compression(d(), sarama.CompressionSnappy, "sarama-snappy") })
 	run("compression-lz4", lim, func() outcome {
