@@ -11,9 +11,16 @@ export const LOCK_FILE = '.lock';
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed broker whose parent has not reaped it yet is a zombie: it holds nothing any more
+  // (Kafka's file lock is gone with the process too). Linux tells through /proc.
+  if (!fs.existsSync('/proc/self/status')) return true;
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT'; // gone since kill(0)
   }
 }
 

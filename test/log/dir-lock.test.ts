@@ -29,6 +29,24 @@ describe('data directory lock', () => {
     }
   });
 
+  it.skipIf(!fs.existsSync('/proc/self/status'))('takes over the lock of a killed broker not reaped yet (a zombie)', async () => {
+    const dir = tmp();
+    // sh starts a background sleep, prints its pid, then becomes a process that never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/State:\s+Z/);
+      fs.writeFileSync(path.join(dir, LOCK_FILE), `${pid}\n`);
+      const release = lockDataDir(dir);
+      expect(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+      release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   it('takes over a stale lock and releases it', async () => {
     const dir = tmp();
     const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
