@@ -88,6 +88,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
+  replicas.retentionErrors = ({ topic, partition, err }) => logger.warn({ topic, partition, err }, 'retention failed for a partition');
   const offsetsLog = new OffsetsLog({
     store,
     topics,

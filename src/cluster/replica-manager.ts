@@ -88,6 +88,7 @@ export class ReplicaManager {
   private verifier: TxnVerifier | undefined;
   private readonly markerListeners: MarkerListener[] = [];
   private expiryTimer: { cancel(): void } | undefined;
+  private retentionTimer: { cancel(): void } | undefined;
 
   constructor(
     private readonly store: LogStore,
@@ -95,6 +96,7 @@ export class ReplicaManager {
     private readonly clock: Clock,
   ) {
     this.scheduleProducerExpiry();
+    this.scheduleRetention();
   }
 
   partition(topic: string, partition: number): PartitionLog | undefined {
@@ -160,6 +162,40 @@ export class ReplicaManager {
       for (let p = 0; p < t.numPartitions; p++) n += this.store.partition(t.name, p)?.producerState.expire(now, ms) ?? 0;
     }
     return n;
+  }
+
+  /**
+   * Retention on every partition (log.retention.check.interval.ms): data past retention.ms or
+   * retention.bytes of topics whose cleanup.policy includes "delete" goes, the log start moves.
+   * A partition that fails (disk error) is logged and skipped; the others go on. Returns bytes removed.
+   */
+  enforceRetention(): number {
+    const now = this.clock.now();
+    let bytes = 0;
+    for (const t of this.store.listTopics()) {
+      for (let p = 0; p < t.numPartitions; p++) {
+        const log = this.store.partition(t.name, p);
+        if (!log) continue;
+        try {
+          bytes += log.enforceRetention(now);
+        } catch (err) {
+          this.retentionErrors?.({ topic: t.name, partition: p, err });
+        }
+      }
+    }
+    return bytes;
+  }
+
+  /** Where retention failures are reported (the broker's logger). */
+  retentionErrors: ((e: { topic: string; partition: number; err: unknown }) => void) | undefined;
+
+  private scheduleRetention(): void {
+    if (this.closing) return;
+    this.retentionTimer = this.clock.setTimeout(() => {
+      this.retentionTimer = undefined;
+      this.scheduleRetention();
+      this.enforceRetention();
+    }, this.config.int('log.retention.check.interval.ms'));
   }
 
   private scheduleProducerExpiry(): void {
@@ -312,6 +348,100 @@ export class ReplicaManager {
     this.closing = true;
     this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
+    this.retentionTimer?.cancel();
+    this.retentionTimer = undefined;
     for (const wake of [...this.shutdownWaiters]) wake();
   }
+
+  // ---- DeleteRecords / OffsetForLeaderEpoch / log dirs (issue 8) ----
+
+  /**
+   * DeleteRecords on one partition, as Kafka's Partition.deleteRecordsOnLeader and
+   * UnifiedLog.maybeIncrementLogStartOffset: POLICY_VIOLATION unless cleanup.policy includes
+   * "delete"; offset -1 means the high watermark; a negative offset or one past the high watermark
+   * is OFFSET_OUT_OF_RANGE; a smaller offset than the log start changes nothing. The low watermark
+   * answered is the log start offset afterwards (one replica: nobody else to wait for, so
+   * timeout_ms plays no part). Internal topics are the caller's check (Kafka refuses them with
+   * INVALID_TOPIC_EXCEPTION after the existence check). A store failure is KAFKA_STORAGE_ERROR with
+   * the error returned for logging.
+   */
+  deleteRecords(topic: string, partition: number, offset: bigint): { errorCode: number; lowWatermark: bigint; error?: unknown } {
+    const meta = this.store.getTopic(topic);
+    const log = meta ? this.store.partition(topic, partition) : undefined;
+    if (!meta || !log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1n };
+    const policy = this.config.topicValue(meta.configs, 'cleanup.policy') ?? 'delete';
+    if (!policy.split(',').some((p) => p.trim() === 'delete')) return { errorCode: ErrorCode.POLICY_VIOLATION, lowWatermark: -1n };
+    const hw = this.highWatermark(log);
+    const target = offset === -1n ? hw : offset;
+    if (target < 0n || target > hw) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1n };
+    const before = log.logStartOffset;
+    let lowWatermark: bigint;
+    try {
+      lowWatermark = log.deleteRecordsBefore(target);
+    } catch (error) {
+      const gone = (error as { code?: unknown }).code === 'UNKNOWN_TOPIC_OR_PARTITION';
+      return { errorCode: gone ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1n, error: gone ? undefined : error };
+    }
+    // A long-poll Fetch parked below the new start answers OFFSET_OUT_OF_RANGE now, not at its deadline.
+    if (lowWatermark > before) this.notify(topic, partition);
+    return { errorCode: ErrorCode.NONE, lowWatermark };
+  }
+
+  /**
+   * OffsetForLeaderEpoch's answer for one partition (the caller checks current_leader_epoch), by
+   * Kafka's LeaderEpochFileCache.endOffsetFor over the partition's epoch history: -1 (undefined)
+   * asks nothing; the current epoch ends at the log end offset; an older one ends where the next
+   * higher known epoch starts, answered with the largest known epoch <= it, or with itself when it
+   * is older than every known epoch (the data is gone: the end is the first known start); an
+   * epoch above every known one is undefined. Undefined is -1/-1 with no error
+   * (UnifiedLog.endOffsetForEpoch answers None, Partition leaves the defaults).
+   */
+  endOffsetForEpoch(log: PartitionLog, leaderEpoch: number): { leaderEpoch: number; endOffset: bigint } {
+    const UNDEFINED = { leaderEpoch: -1, endOffset: -1n };
+    if (leaderEpoch === -1) return UNDEFINED;
+    const entries = log.leaderEpochEntries();
+    const latest = entries[entries.length - 1];
+    if (latest !== undefined && latest.epoch === leaderEpoch) return { leaderEpoch, endOffset: log.logEndOffset };
+    const higher = entries.findIndex((e) => e.epoch > leaderEpoch);
+    if (higher < 0) return UNDEFINED;
+    const floor = higher > 0 ? entries[higher - 1]! : undefined;
+    return { leaderEpoch: floor?.epoch ?? leaderEpoch, endOffset: entries[higher]!.startOffset };
+  }
+
+  /**
+   * DescribeLogDirs: the store's one log directory with the size of each partition in it (all of
+   * them, or those in `wanted`; unknown ones are left out, as Kafka filters its logs by the set
+   * asked for). offset_lag is 0 and is_future false: no replica of this broker is catching up or
+   * moving between directories. An unreadable volume is KAFKA_STORAGE_ERROR for the directory.
+   */
+  describeLogDirs(wanted: ReadonlyMap<string, ReadonlySet<number>> | null): LogDirDescription[] {
+    let space: { totalBytes: bigint; usableBytes: bigint };
+    try {
+      space = this.store.logDirSpace();
+    } catch {
+      return [{ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, logDir: this.store.logDir, totalBytes: -1n, usableBytes: -1n, topics: [] }];
+    }
+    const topics: LogDirDescription['topics'] = [];
+    for (const t of this.store.listTopics()) {
+      const want = wanted === null ? undefined : wanted.get(t.name);
+      if (wanted !== null && want === undefined) continue;
+      const partitions: LogDirDescription['topics'][number]['partitions'] = [];
+      for (let p = 0; p < t.numPartitions; p++) {
+        if (want !== undefined && !want.has(p)) continue;
+        const log = this.store.partition(t.name, p);
+        if (log) partitions.push({ partitionIndex: p, partitionSize: BigInt(log.sizeInBytes()), offsetLag: 0n, isFutureKey: false });
+      }
+      if (partitions.length > 0) topics.push({ name: t.name, partitions });
+    }
+    return [{ errorCode: ErrorCode.NONE, logDir: this.store.logDir, ...space, topics }];
+  }
+}
+
+/** One log directory as DescribeLogDirs reports it (issue 8). */
+export interface LogDirDescription {
+  errorCode: number;
+  logDir: string;
+  totalBytes: bigint;
+  usableBytes: bigint;
+  topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; partitionSize: bigint; offsetLag: bigint; isFutureKey: boolean }> }>;
 }

@@ -45,6 +45,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'log.retention.minutes', type: 'INT', default: null, doc: 'Retention time in minutes.' },
   { name: 'log.retention.hours', type: 'INT', default: '168', doc: 'Retention time in hours.' },
   { name: 'log.retention.bytes', type: 'LONG', default: '-1', doc: 'Retention size per partition.' },
+  { name: 'log.retention.check.interval.ms', type: 'LONG', default: '300000', doc: 'How often partitions are checked for data past retention.ms / retention.bytes.' },
   { name: 'log.index.interval.bytes', type: 'INT', default: '4096', doc: 'Bytes between offset index entries.' },
   { name: 'log.flush.interval.messages', type: 'LONG', default: '9223372036854775807', doc: 'fsync after this many messages (1 = before acknowledging).' },
   { name: 'log.message.timestamp.type', type: 'STRING', default: 'CreateTime', doc: 'CreateTime or LogAppendTime.' },
@@ -223,6 +224,7 @@ export class BrokerConfig {
       indexIntervalBytes: n('index.interval.bytes'),
       retentionMs: n('retention.ms'),
       retentionBytes: n('retention.bytes'),
+      cleanupPolicy: this.topicDefault('cleanup.policy').value ?? 'delete',
     };
   }
 }

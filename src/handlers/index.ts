@@ -18,6 +18,9 @@ import listGroups from './16-list-groups.js';
 import apiVersions from './18-api-versions.js';
 import createTopics from './19-create-topics.js';
 import deleteTopics from './20-delete-topics.js';
+import deleteRecords from './21-delete-records.js';
+import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js';
+import describeLogDirs from './35-describe-log-dirs.js';
 import describeConfigs from './32-describe-configs.js';
 import createPartitions from './37-create-partitions.js';
 import deleteGroups from './42-delete-groups.js';
@@ -49,12 +52,15 @@ export const HANDLERS: readonly Handler[] = [
   apiVersions,
   createTopics,
   deleteTopics,
+  deleteRecords,
   initProducerId,
   addPartitionsToTxn,
   addOffsetsToTxn,
   endTxn,
   txnOffsetCommit,
+  offsetForLeaderEpoch,
   describeConfigs,
+  describeLogDirs,
   createPartitions,
   deleteGroups,
   offsetDelete,

@@ -68,7 +68,7 @@ export function copyTopic(meta: TopicMetadata): TopicMetadata {
   };
 }
 
-const TOPIC_LOG_CONFIGS: ReadonlyArray<[string, keyof LogConfig]> = [
+const TOPIC_LOG_CONFIGS: ReadonlyArray<[string, Exclude<keyof LogConfig, 'cleanupPolicy'>]> = [
   ['segment.bytes', 'segmentBytes'],
   ['segment.ms', 'segmentMs'],
   ['flush.messages', 'flushIntervalMessages'],
@@ -83,6 +83,7 @@ const TOPIC_LOG_CONFIGS: ReadonlyArray<[string, keyof LogConfig]> = [
  */
 export function effectiveLogConfig(base: LogConfig, configs: Record<string, string>): LogConfig {
   const out: LogConfig = { ...base };
+  if (configs['cleanup.policy'] !== undefined) out.cleanupPolicy = configs['cleanup.policy'];
   for (const [name, key] of TOPIC_LOG_CONFIGS) {
     const raw = configs[name];
     if (raw === undefined || !/^-?\d+$/.test(raw.trim())) continue;
@@ -94,6 +95,33 @@ export function effectiveLogConfig(base: LogConfig, configs: Record<string, stri
 }
 
 export const INT32_MAX = 2147483647;
+
+/** cleanup.policy includes "delete" (a list: "delete", "compact", "compact,delete"). */
+export function retentionApplies(config: LogConfig): boolean {
+  return config.cleanupPolicy.split(',').some((p) => p.trim() === 'delete');
+}
+
+/**
+ * How many of the oldest units (segments or batches) retention removes: the leading ones older
+ * than retention.ms (stopping at the first that is not, as Kafka), or as many leading ones as can
+ * go while the rest stays at or above retention.bytes, whichever is more.
+ */
+export function retentionCount(config: LogConfig, nowMs: number, units: ReadonlyArray<{ size: number; largestTimestamp: number }>): number {
+  if (!retentionApplies(config)) return 0;
+  let byTime = 0;
+  if (config.retentionMs >= 0) {
+    while (byTime < units.length && nowMs - units[byTime]!.largestTimestamp > config.retentionMs) byTime++;
+  }
+  let bySize = 0;
+  if (config.retentionBytes >= 0) {
+    let diff = units.reduce((a, u) => a + u.size, 0) - config.retentionBytes;
+    while (bySize < units.length && diff - units[bySize]!.size >= 0) {
+      diff -= units[bySize]!.size;
+      bySize++;
+    }
+  }
+  return Math.max(byTime, bySize);
+}
 
 export interface CatalogEntry<P> {
   meta: TopicMetadata;

@@ -20,7 +20,7 @@ import {
 } from './batch-header.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
 import { readBatchProducerFields, readTxnMarker } from '../../protocol/records/batch.js';
-import { applyBatchToProducerState, LogStoreError } from './common.js';
+import { applyBatchToProducerState, LogStoreError, retentionCount } from './common.js';
 import {
   ProducerStateManager,
   decodeProducerSnapshot,
@@ -378,6 +378,12 @@ export class FilePartitionLog implements PartitionLog {
     const full = seg.size + batchSize > this.config.segmentBytes;
     const old = this.ctx.now() - this.activeSince > this.config.segmentMs;
     if (!full && !old && seg.canHold(lastOffset)) return;
+    this.rollActive();
+  }
+
+  /** Closes the active segment for appends and starts a new one at the log end. */
+  private rollActive(): void {
+    const seg = this.active;
     seg.deactivate();
     this.ctx.cache.use(seg);
     this.segments.push(Segment.create(this.dir, this.leo));
@@ -529,6 +535,32 @@ export class FilePartitionLog implements PartitionLog {
     return this.lso;
   }
 
+  enforceRetention(nowMs: number): number {
+    if (this.gone !== undefined) return 0;
+    // The active segment counts only when it holds data (Kafka never deletes an empty last one).
+    const last = this.segments.length - 1;
+    const candidates = this.active.size === 0 ? this.segments.slice(0, last) : this.segments;
+    const units = candidates.map((seg) => ({
+      size: seg.size,
+      // Kafka: the largest record timestamp, else the file's modification time.
+      largestTimestamp: seg.maxTimestamp >= 0n ? Number(seg.maxTimestamp) : fs.statSync(seg.logPath).mtimeMs,
+    }));
+    const n = retentionCount(this.config, nowMs, units);
+    if (n === 0) return 0;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += units[i]!.size;
+    // All of the log is due: roll so that an empty active segment remains at the log end.
+    if (n === this.segments.length) this.rollActive();
+    const newStart = this.segments[n]!.base;
+    if (newStart > this.lso) {
+      this.lso = newStart;
+      this.producerState.onLogStartOffset(newStart);
+    }
+    if (this.dropSegmentsBelow(newStart) > 0) this.recomputeMaxTimestamp();
+    this.ctx.logger?.info({ topic: this.topic, partition: this.partition, segments: n, bytes, logStartOffset: this.lso }, 'deleted segments past retention');
+    return bytes;
+  }
+
   /**
    * Deletes the segments holding only offsets below `offset` (those followed by a segment whose
    * base is <= offset); the active segment always stays. Returns how many went.
@@ -625,5 +657,31 @@ export class FilePartitionLog implements PartitionLog {
       s.close();
     }
     this.gone = state;
+  }
+
+  // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
+
+  /**
+   * leader-epoch-checkpoint lists the bumps; epoch 0 from offset 0 is implicit. An entry hides
+   * earlier ones starting at the same offset or later (Kafka's assign), and the cut at the log
+   * start is applied here rather than to the file, so DeleteRecords and retention need not
+   * rewrite it. If the checkpoint was lost while the data carries a newer epoch (load() keeps
+   * that epoch), its start is unknown and the log end stands in for it.
+   */
+  leaderEpochEntries(): Array<{ epoch: number; startOffset: bigint }> {
+    let out: EpochEntry[] = [];
+    for (const e of [{ epoch: 0, startOffset: 0n }, ...this.epochEntries]) {
+      while (out.length > 0 && (out[out.length - 1]!.epoch >= e.epoch || out[out.length - 1]!.startOffset >= e.startOffset)) out.pop();
+      if (e.startOffset <= this.lso) out = [{ epoch: e.epoch, startOffset: this.lso }];
+      else out.push(e);
+    }
+    if (out[out.length - 1]!.epoch < this.epoch) out.push({ epoch: this.epoch, startOffset: this.leo });
+    return out.map((e) => ({ epoch: e.epoch, startOffset: e.startOffset }));
+  }
+
+  sizeInBytes(): number {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.size;
+    return bytes;
   }
 }

@@ -325,6 +325,18 @@ class FileStore implements FileLogStore {
     }
     if (first !== undefined) throw first;
   }
+
+  // ---- DescribeLogDirs (issue 8) ----
+
+  get logDir(): string {
+    return this.dir;
+  }
+
+  /** Kafka reports the volume's total and usable space (Java FileStore); statfs gives the same. */
+  logDirSpace(): { totalBytes: bigint; usableBytes: bigint } {
+    const st = fs.statfsSync(this.dir, { bigint: true });
+    return { totalBytes: st.blocks * st.bsize, usableBytes: st.bavail * st.bsize };
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   findRecord,
 } from './batch-header.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
-import { applyBatchToProducerState, effectiveLogConfig, LogStoreError, TopicCatalog } from './common.js';
+import { applyBatchToProducerState, effectiveLogConfig, LogStoreError, retentionCount, TopicCatalog } from './common.js';
 import { ProducerStateManager } from './producer-state.js';
 import type {
   AppendInfo,
@@ -26,6 +26,8 @@ class MemoryPartitionLog implements PartitionLog {
   private readonly lastOffsets: bigint[] = [];
   private readonly maxTimestamps: bigint[] = [];
   private readonly epochs: number[] = [];
+  /** When each batch was appended (now()), for retention of batches without timestamps. */
+  private readonly appendTimes: number[] = [];
   /** runningMax[i] = max(maxTimestamps[0..i]); non-decreasing, so binary-searchable. */
   private readonly runningMax: bigint[] = [];
   /** Index of the first batch holding the largest timestamp, -1 if none >= 0. */
@@ -41,6 +43,7 @@ class MemoryPartitionLog implements PartitionLog {
     readonly topic: string,
     readonly partition: number,
     public config: LogConfig,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   get logStartOffset(): bigint {
@@ -79,6 +82,7 @@ class MemoryPartitionLog implements PartitionLog {
       this.lastOffsets.push(last);
       this.maxTimestamps.push(h.maxTimestamp);
       this.epochs.push(this.epoch);
+      this.appendTimes.push(this.now());
       const prevMax = idx > 0 ? this.runningMax[idx - 1]! : -1n;
       this.runningMax.push(h.maxTimestamp > prevMax ? h.maxTimestamp : prevMax);
       if (h.maxTimestamp >= 0n && (this.maxBatch < 0 || h.maxTimestamp > this.maxTimestamps[this.maxBatch]!)) {
@@ -158,7 +162,7 @@ class MemoryPartitionLog implements PartitionLog {
     // Whole batches below the new start go; one straddling it stays.
     const drop = this.batchIndexFor(target);
     if (drop > 0) {
-      for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs]) arr.splice(0, drop);
+      for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes]) arr.splice(0, drop);
       this.runningMax.length = 0;
       this.maxBatch = -1;
       let runMax = -1n;
@@ -175,16 +179,67 @@ class MemoryPartitionLog implements PartitionLog {
   flush(): void {}
 
   snapshotProducerState(): void {}
+
+  enforceRetention(nowMs: number): number {
+    if (this.deleted) return 0;
+    const units = this.batches.map((b, i) => {
+      const ts = this.maxTimestamps[i]!;
+      return { size: b.length, largestTimestamp: ts >= 0n ? Number(ts) : this.appendTimes[i]! };
+    });
+    const n = retentionCount(this.config, nowMs, units);
+    if (n === 0) return 0;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += units[i]!.size;
+    this.deleteRecordsBefore(n < this.batches.length ? this.baseOffsets[n]! : this.leo);
+    return bytes;
+  }
+
+  // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
+
+  /**
+   * Derived from the stored batches' epochs (non-decreasing, so each epoch's first batch is found
+   * by binary search): an epoch starts at its first batch; the first entry at the log start
+   * offset; a current epoch no batch carries yet starts at the log end (where it was raised).
+   */
+  leaderEpochEntries(): Array<{ epoch: number; startOffset: bigint }> {
+    const out: Array<{ epoch: number; startOffset: bigint }> = [];
+    const n = this.epochs.length;
+    for (let i = 0; i < n; ) {
+      const epoch = this.epochs[i]!;
+      const base = this.baseOffsets[i]!;
+      out.push({ epoch, startOffset: out.length === 0 && base < this.lso ? this.lso : base });
+      let lo = i + 1;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.epochs[mid]! <= epoch) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    const last = out[out.length - 1];
+    if (last === undefined || last.epoch < this.epoch) out.push({ epoch: this.epoch, startOffset: this.leo });
+    return out;
+  }
+
+  sizeInBytes(): number {
+    let bytes = 0;
+    for (const b of this.batches) bytes += b.length;
+    return bytes;
+  }
 }
 
 class MemoryStore implements LogStore {
   readonly durable = false;
   private readonly topics = new TopicCatalog<MemoryPartitionLog>();
+  private readonly now: () => number;
 
   constructor(
     readonly clusterId: string,
     private readonly opts: StoreOptions,
-  ) {}
+  ) {
+    this.now = opts.now ?? (() => Date.now());
+  }
 
   listTopics(): TopicMetadata[] {
     return this.topics.list();
@@ -202,7 +257,7 @@ class MemoryStore implements LogStore {
     const m = this.topics.checkNew(meta);
     const cfg = effectiveLogConfig(this.opts.logConfig, m.configs);
     const partitions: MemoryPartitionLog[] = [];
-    for (let p = 0; p < m.numPartitions; p++) partitions.push(new MemoryPartitionLog(m.name, p, cfg));
+    for (let p = 0; p < m.numPartitions; p++) partitions.push(new MemoryPartitionLog(m.name, p, cfg, this.now));
     this.topics.add(m, partitions);
   }
 
@@ -216,7 +271,7 @@ class MemoryStore implements LogStore {
       throw new LogStoreError('INVALID_PARTITIONS', `topic ${name} has ${t.meta.numPartitions} partitions; cannot change to ${total}`);
     }
     const cfg = effectiveLogConfig(this.opts.logConfig, t.meta.configs);
-    for (let p = t.meta.numPartitions; p < total; p++) t.partitions.push(new MemoryPartitionLog(name, p, cfg));
+    for (let p = t.meta.numPartitions; p < total; p++) t.partitions.push(new MemoryPartitionLog(name, p, cfg, this.now));
     t.meta.numPartitions = total;
   }
 
@@ -234,7 +289,19 @@ class MemoryStore implements LogStore {
   flush(): void {}
 
   close(): void {}
+
+  // ---- DescribeLogDirs (issue 8) ----
+
+  /** Nothing is on a file system: a pseudo path and unknown (-1) sizes. */
+  readonly logDir = MEMORY_LOG_DIR;
+
+  logDirSpace(): { totalBytes: bigint; usableBytes: bigint } {
+    return { totalBytes: -1n, usableBytes: -1n };
+  }
 }
+
+/** The log directory the memory store reports in DescribeLogDirs (not a real path). */
+export const MEMORY_LOG_DIR = '(memory)';
 
 /** A LogStore that keeps everything in memory (nothing survives the process). */
 export function createMemoryStore(opts: StoreOptions & { clusterId?: string }): LogStore {

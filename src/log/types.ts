@@ -20,10 +20,12 @@ export interface LogConfig {
   flushIntervalMessages: number;
   /** log.index.interval.bytes: bytes between sparse offset/time index entries. */
   indexIntervalBytes: number;
-  /** retention.ms (-1 = forever). Enforcement comes with the retention issue. */
+  /** retention.ms (-1 = forever): enforceRetention() drops data older than this. */
   retentionMs: number;
-  /** retention.bytes (-1 = unlimited). */
+  /** retention.bytes (-1 = unlimited): enforceRetention() keeps the partition under this. */
   retentionBytes: number;
+  /** cleanup.policy: retention applies when it includes "delete". */
+  cleanupPolicy: string;
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = {
@@ -33,6 +35,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   indexIntervalBytes: 4096,
   retentionMs: 604800000,
   retentionBytes: -1,
+  cleanupPolicy: 'delete',
 };
 
 export interface TopicMetadata {
@@ -126,6 +129,29 @@ export interface PartitionLog {
 
   /** Writes a producer-state snapshot at the log end (file store; nothing in memory). */
   snapshotProducerState(): void;
+
+  /**
+   * Retention (cleanup.policy with "delete"), as Kafka's: drops the oldest data while it is older
+   * than retention.ms (by its largest timestamp; `nowMs` is the broker's clock) or while the
+   * partition stays at or above retention.bytes without it, and moves the log start offset past
+   * it. The file store deletes whole segments (rolling the active one first when all of it is
+   * due); the memory store whole batches. Returns the bytes removed.
+   */
+  enforceRetention(nowMs: number): number;
+
+  // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
+
+  /**
+   * The leader-epoch history as Kafka's leader-epoch cache holds it on the leader: (epoch, start
+   * offset) entries, both strictly ascending, the last one the current leader epoch. Epoch 0
+   * starts at offset 0. The history is cut at the log start offset as Kafka's truncateFromStart
+   * does: entries starting at or below it go and the last of them comes back starting at it.
+   * Never empty. OffsetForLeaderEpoch answers from it (ReplicaManager.endOffsetForEpoch).
+   */
+  leaderEpochEntries(): Array<{ epoch: number; startOffset: bigint }>;
+
+  /** Bytes of stored batches (Kafka's log size: the segments' .log files, indexes not counted). */
+  sizeInBytes(): number;
 }
 
 export interface LogStore {
@@ -149,6 +175,19 @@ export interface LogStore {
 
   flush(): void;
   close(): void;
+
+  // ---- DescribeLogDirs (issue 8) ----
+
+  /**
+   * The one log directory DescribeLogDirs reports: the file store's absolute data directory, the
+   * memory store's pseudo path "(memory)".
+   */
+  readonly logDir: string;
+  /**
+   * Total and usable bytes of the log directory's volume (file store: statfs, throws when the
+   * volume cannot be read); -1 for both in memory (the spec's "unknown").
+   */
+  logDirSpace(): { totalBytes: bigint; usableBytes: bigint };
 }
 
 /** Options both stores take when opened. */

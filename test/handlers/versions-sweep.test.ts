@@ -24,12 +24,55 @@ const apis: Record<number, ClientApi<any, any>> = {
   18: clientApi(G.ApiVersionsApi, G.encodeApiVersionsRequest, G.decodeApiVersionsResponse),
   19: clientApi(G.CreateTopicsApi, G.encodeCreateTopicsRequest, G.decodeCreateTopicsResponse),
   20: clientApi(G.DeleteTopicsApi, G.encodeDeleteTopicsRequest, G.decodeDeleteTopicsResponse),
+  21: clientApi(G.DeleteRecordsApi, G.encodeDeleteRecordsRequest, G.decodeDeleteRecordsResponse),
+  23: clientApi(G.OffsetForLeaderEpochApi, G.encodeOffsetForLeaderEpochRequest, G.decodeOffsetForLeaderEpochResponse),
   32: clientApi(G.DescribeConfigsApi, G.encodeDescribeConfigsRequest, G.decodeDescribeConfigsResponse),
+  35: clientApi(G.DescribeLogDirsApi, G.encodeDescribeLogDirsRequest, G.decodeDescribeLogDirsResponse),
   37: clientApi(G.CreatePartitionsApi, G.encodeCreatePartitionsRequest, G.decodeCreatePartitionsResponse),
   60: clientApi(G.DescribeClusterApi, G.encodeDescribeClusterRequest, G.decodeDescribeClusterResponse),
 };
 
 const batch = (value: string) => encodeRecordBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from(value), headers: [] }] });
+
+async function createTopic(name: string, numPartitions: number, configs: Array<{ name: string; value: string }> = []): Promise<void> {
+  const r = await client.request(apis[19]!, 4, { topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs }], timeoutMs: 1000 });
+  expect(r.topics[0].errorCode).toBe(ErrorCode.NONE);
+}
+
+/** Produces one single-record batch per value (so each is a batch of its own in the log). */
+async function produceEach(topic: string, partition: number, values: string[]): Promise<void> {
+  for (const value of values) {
+    const r = await client.request(apis[0]!, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch(value) }] }] });
+    expect(r.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+  }
+}
+
+/** Values of the records a Fetch v11 from `offset` returns (records below it dropped), or its error. */
+async function fetchValues(topic: string, partition: number, offset: bigint): Promise<string[] | number> {
+  const r = await client.request(apis[1]!, 11, {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }],
+  });
+  const p = r.responses[0].partitions[0];
+  if (p.errorCode !== ErrorCode.NONE) return p.errorCode;
+  return decodeBatches(p.records).flatMap((b: { records: Array<{ offset: bigint; value: Buffer }> }) => b.records.filter((x) => x.offset >= offset).map((x) => x.value.toString()));
+}
+
+async function waitForTopic(name: string): Promise<void> {
+  for (let i = 0; i < 100 && !broker.topics.get(name); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(broker.topics.get(name)).toBeDefined();
+}
+
+async function earliest(topic: string, partition: number): Promise<bigint> {
+  const r = await client.request(apis[2]!, 1, { replicaId: -1, topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: -2n }] }] });
+  expect(r.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+  return r.topics[0].partitions[0].offset;
+}
 
 /** One exchange per API: build a request for version v and check its response. */
 const cases: Record<number, (v: number) => Promise<void>> = {
@@ -108,6 +151,141 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     const resp = await client.request(apis[20]!, v, { topicNames: [`del-v${v}`], topics: [{ name: `del-v${v}` }], timeoutMs: 1000 });
     expect(resp.responses[0].errorCode).toBe(ErrorCode.NONE);
   },
+  async 21(v) {
+    // Issue 8. Kafka's rules: -1 = high watermark, past it or negative OFFSET_OUT_OF_RANGE, unknown
+    // UNKNOWN_TOPIC_OR_PARTITION, cleanup.policy=compact POLICY_VIOLATION; low_watermark = new start.
+    const name = `delrec-v${v}`;
+    const compact = `delrec-compact-v${v}`;
+    await createTopic(name, 3);
+    await createTopic(compact, 1, [{ name: 'cleanup.policy', value: 'compact' }]);
+    await produceEach(name, 0, ['a', 'b', 'c', 'd', 'e']);
+    await produceEach(name, 1, ['x', 'y', 'z']);
+    await produceEach(name, 2, ['q']);
+    await produceEach(compact, 0, ['c']);
+    const resp = await client.request(apis[21]!, v, {
+      topics: [
+        { name, partitions: [{ partitionIndex: 0, offset: 2n }, { partitionIndex: 1, offset: -1n }, { partitionIndex: 2, offset: 2n }, { partitionIndex: 9, offset: 0n }] },
+        { name: 'no-such-topic', partitions: [{ partitionIndex: 0, offset: 0n }] },
+        { name: compact, partitions: [{ partitionIndex: 0, offset: 1n }] },
+      ],
+      timeoutMs: 1000,
+    });
+    const out = resp.topics.map((t: { name: string; partitions: Array<{ partitionIndex: number; lowWatermark: bigint; errorCode: number }> }) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => [p.partitionIndex, p.errorCode, p.lowWatermark]),
+    }));
+    expect(out).toEqual([
+      {
+        name,
+        partitions: [
+          [0, ErrorCode.NONE, 2n],
+          [1, ErrorCode.NONE, 3n],
+          [2, ErrorCode.OFFSET_OUT_OF_RANGE, -1n],
+          [9, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n],
+        ],
+      },
+      { name: 'no-such-topic', partitions: [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n]] },
+      { name: compact, partitions: [[0, ErrorCode.POLICY_VIOLATION, -1n]] },
+    ]);
+    // The real outcome: reads below the new start are out of range, earliest moved, the rest is intact.
+    expect(await fetchValues(name, 0, 0n)).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    expect(await fetchValues(name, 0, 2n)).toEqual(['c', 'd', 'e']);
+    expect(await earliest(name, 0)).toBe(2n);
+    expect(await earliest(name, 1)).toBe(3n);
+    expect(await fetchValues(name, 1, 3n)).toEqual([]);
+    expect(await earliest(name, 2)).toBe(0n);
+    expect(await fetchValues(compact, 0, 0n)).toEqual(['c']);
+    // Internal topics are refused after the existence check (Kafka: ReplicaManager.deleteRecordsOnLocalLog).
+    const md = await client.request(apis[3]!, 4, { topics: [{ name: '__consumer_offsets' }], allowAutoTopicCreation: true });
+    expect(md.topics[0].name).toBe('__consumer_offsets');
+    await waitForTopic('__consumer_offsets');
+    const internal = await client.request(apis[21]!, v, {
+      topics: [{ name: '__consumer_offsets', partitions: [{ partitionIndex: 0, offset: 0n }, { partitionIndex: 999, offset: 0n }] }],
+      timeoutMs: 1000,
+    });
+    expect(internal.topics[0].partitions.map((p: { errorCode: number; lowWatermark: bigint }) => [p.errorCode, p.lowWatermark])).toEqual([
+      [ErrorCode.INVALID_TOPIC_EXCEPTION, -1n],
+      [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n],
+    ]);
+    // A smaller offset never moves the start back; a negative one other than -1 is out of range.
+    const again = await client.request(apis[21]!, v, { topics: [{ name, partitions: [{ partitionIndex: 0, offset: 1n }, { partitionIndex: 2, offset: -2n }] }], timeoutMs: 1000 });
+    expect(again.topics[0].partitions.map((p: { errorCode: number; lowWatermark: bigint }) => [p.errorCode, p.lowWatermark])).toEqual([
+      [ErrorCode.NONE, 2n],
+      [ErrorCode.OFFSET_OUT_OF_RANGE, -1n],
+    ]);
+  },
+  async 23(v) {
+    // Issue 8. Epoch history of the partition: epoch 0 at [0,3), 2 at [3,5), 5 from 5; log end 6.
+    // A single node never raises an epoch itself, so the test raises it through the store.
+    const name = `epoch-v${v}`;
+    await createTopic(name, 1);
+    const log = broker.store.partition(name, 0)!;
+    await produceEach(name, 0, ['a', 'b', 'c']);
+    log.bumpLeaderEpoch(2);
+    await produceEach(name, 0, ['d', 'e']);
+    log.bumpLeaderEpoch(5);
+    await produceEach(name, 0, ['f']);
+    const ask = async (parts: Array<{ partition: number; leaderEpoch: number; currentLeaderEpoch?: number }>) => {
+      const resp = await client.request(apis[23]!, v, {
+        replicaId: -1,
+        topics: [{ topic: name, partitions: parts.map((p) => ({ currentLeaderEpoch: -1, ...p })) }, { topic: 'no-such-topic', partitions: [{ partition: 0, leaderEpoch: 0, currentLeaderEpoch: -1 }] }],
+      });
+      expect(resp.topics[1].partitions[0]).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, endOffset: -1n });
+      // v0 has no leader_epoch in the answer (decoded as the default -1).
+      return resp.topics[0].partitions.map((p: { errorCode: number; partition: number; leaderEpoch: number; endOffset: bigint }) => [p.partition, p.errorCode, p.leaderEpoch, p.endOffset]);
+    };
+    const e = (epoch: number) => (v >= 1 ? epoch : -1);
+    expect(
+      await ask([
+        { partition: 0, leaderEpoch: 0 },
+        { partition: 0, leaderEpoch: 1 },
+        { partition: 0, leaderEpoch: 2 },
+        { partition: 0, leaderEpoch: 4 },
+        { partition: 0, leaderEpoch: 5 },
+        { partition: 0, leaderEpoch: 6 },
+        { partition: 0, leaderEpoch: -1 },
+        { partition: 3, leaderEpoch: 0 },
+      ]),
+    ).toEqual([
+      [0, ErrorCode.NONE, e(0), 3n], // ends where epoch 2 starts
+      [0, ErrorCode.NONE, e(0), 3n], // unknown epoch between known ones: the largest known below it
+      [0, ErrorCode.NONE, e(2), 5n],
+      [0, ErrorCode.NONE, e(2), 5n],
+      [0, ErrorCode.NONE, e(5), 6n], // the current epoch ends at the log end
+      [0, ErrorCode.NONE, -1, -1n], // above every known epoch: undefined
+      [0, ErrorCode.NONE, -1, -1n], // -1: undefined
+      [3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1n],
+    ]);
+    if (v >= 2) {
+      // current_leader_epoch fencing (KIP-320): older FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+      expect(
+        await ask([
+          { partition: 0, leaderEpoch: 2, currentLeaderEpoch: 5 },
+          { partition: 0, leaderEpoch: 2, currentLeaderEpoch: 4 },
+          { partition: 0, leaderEpoch: 2, currentLeaderEpoch: 6 },
+        ]),
+      ).toEqual([
+        [0, ErrorCode.NONE, 2, 5n],
+        [0, ErrorCode.FENCED_LEADER_EPOCH, -1, -1n],
+        [0, ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1n],
+      ]);
+    }
+    // After DeleteRecords to 4 the history starts there (Kafka's truncateFromStart: epoch 2 from 4);
+    // an epoch older than every known one answers itself with the first known start.
+    const del = await client.request(apis[21]!, 1, { topics: [{ name, partitions: [{ partitionIndex: 0, offset: 4n }] }], timeoutMs: 1000 });
+    expect(del.topics[0].partitions[0].lowWatermark).toBe(4n);
+    expect(
+      await ask([
+        { partition: 0, leaderEpoch: 0 },
+        { partition: 0, leaderEpoch: 2 },
+        { partition: 0, leaderEpoch: 5 },
+      ]),
+    ).toEqual([
+      [0, ErrorCode.NONE, e(0), 4n],
+      [0, ErrorCode.NONE, e(2), 5n],
+      [0, ErrorCode.NONE, e(5), 6n],
+    ]);
+  },
   async 32(v) {
     const resp = await client.request(apis[32]!, v, {
       resources: [{ resourceType: 2, resourceName: TOPIC, configurationKeys: null }],
@@ -116,6 +294,29 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     expect(resp.results[0].errorCode).toBe(ErrorCode.NONE);
     const names = resp.results[0].configs.map((c: { name: string }) => c.name);
     expect(names).toContain('retention.ms');
+  },
+  async 35(v) {
+    // Issue 8. The memory store reports one pseudo directory "(memory)" with unknown (-1) space.
+    const name = `logdirs-v${v}`;
+    await createTopic(name, 2);
+    const b = batch('sized');
+    await client.request(apis[0]!, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name, partitionData: [{ index: 1, records: b }] }] });
+    const all = await client.request(apis[35]!, v, { topics: null });
+    if (v >= 3) expect(all.errorCode).toBe(ErrorCode.NONE);
+    expect(all.results).toHaveLength(1);
+    const dir = all.results[0];
+    expect(dir).toMatchObject({ errorCode: ErrorCode.NONE, logDir: '(memory)', totalBytes: -1n, usableBytes: -1n });
+    const mine = dir.topics.find((t: { name: string }) => t.name === name);
+    expect(mine.partitions).toEqual([
+      { partitionIndex: 0, partitionSize: 0n, offsetLag: 0n, isFutureKey: false },
+      { partitionIndex: 1, partitionSize: BigInt(b.length), offsetLag: 0n, isFutureKey: false },
+    ]);
+    expect(dir.topics.map((t: { name: string }) => t.name)).toContain(TOPIC);
+    // A filter: only the partitions asked for that exist; unknown topics and partitions left out.
+    const some = await client.request(apis[35]!, v, { topics: [{ topic: name, partitions: [1, 7] }, { topic: 'no-such-topic', partitions: [0] }] });
+    expect(some.results[0].topics).toEqual([{ name, partitions: [{ partitionIndex: 1, partitionSize: BigInt(b.length), offsetLag: 0n, isFutureKey: false }] }]);
+    const none = await client.request(apis[35]!, v, { topics: [] });
+    expect(none.results[0].topics).toEqual([]);
   },
   async 37(v) {
     const name = `grow-v${v}`;
