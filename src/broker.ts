@@ -88,7 +88,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
-  replicas.retentionErrors = ({ topic, partition, err }) => logger.warn({ topic, partition, err }, 'retention failed for a partition');
+  replicas.retentionErrors = ({ topic, partition, err }) => logger.warn({ topic, partition, err }, 'retention or compaction failed for a partition');
+  replicas.compactionDone = (topic, partition, r) =>
+    logger.info({ topic, partition, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, recordsBefore: r.recordsBefore, recordsAfter: r.recordsAfter, cleanedTo: r.cleanedTo }, 'compacted');
   const offsetsLog = new OffsetsLog({
     store,
     topics,

@@ -24,6 +24,7 @@ import type { Clock } from '../common/clock.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
 import type { ProducerInfo } from '../log/producer-state.js';
+import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactionResult } from '../log/cleaner.js';
 
 export interface ProduceResult {
   errorCode: number;
@@ -89,6 +90,7 @@ export class ReplicaManager {
   private readonly markerListeners: MarkerListener[] = [];
   private expiryTimer: { cancel(): void } | undefined;
   private retentionTimer: { cancel(): void } | undefined;
+  private cleanerTimer: { cancel(): void } | undefined;
 
   constructor(
     private readonly store: LogStore,
@@ -97,6 +99,7 @@ export class ReplicaManager {
   ) {
     this.scheduleProducerExpiry();
     this.scheduleRetention();
+    this.scheduleCompaction();
   }
 
   partition(topic: string, partition: number): PartitionLog | undefined {
@@ -185,6 +188,59 @@ export class ReplicaManager {
     }
     return bytes;
   }
+
+  /**
+   * Log compaction on every partition whose cleanup.policy includes "compact" (every
+   * log.cleaner.backoff.ms, Kafka's default 15 s): one pass each where one is due (cleaner.ts).
+   * Runs on the event loop: a pass rewrites whole segments synchronously (a worker thread is future
+   * work). Returns the passes' results.
+   */
+  compactLogs(): Array<{ topic: string; partition: number; result: CompactionResult }> {
+    const now = this.clock.now();
+    const out: Array<{ topic: string; partition: number; result: CompactionResult }> = [];
+    for (const t of this.store.listTopics()) {
+      const policy = this.config.topicValue(t.configs, 'cleanup.policy') ?? 'delete';
+      if (!policy.split(',').some((p) => p.trim() === 'compact')) continue;
+      const cfg = this.compactionConfig(t.configs);
+      for (let p = 0; p < t.numPartitions; p++) {
+        const log = this.store.partition(t.name, p);
+        if (!log) continue;
+        try {
+          const result = log.compact(now, cfg);
+          if (result.ran) out.push({ topic: t.name, partition: p, result });
+        } catch (err) {
+          this.retentionErrors?.({ topic: t.name, partition: p, err });
+        }
+      }
+    }
+    return out;
+  }
+
+  private compactionConfig(overrides: Record<string, string>): CompactionConfig {
+    const num = (name: string, dflt: number): number => {
+      const v = Number(this.config.topicValue(overrides, name));
+      return Number.isFinite(v) ? Math.min(v, Number.MAX_SAFE_INTEGER) : dflt;
+    };
+    return {
+      deleteRetentionMs: num('delete.retention.ms', DEFAULT_COMPACTION_CONFIG.deleteRetentionMs),
+      minCompactionLagMs: num('min.compaction.lag.ms', DEFAULT_COMPACTION_CONFIG.minCompactionLagMs),
+      maxCompactionLagMs: num('max.compaction.lag.ms', DEFAULT_COMPACTION_CONFIG.maxCompactionLagMs),
+      minCleanableDirtyRatio: num('min.cleanable.dirty.ratio', DEFAULT_COMPACTION_CONFIG.minCleanableDirtyRatio),
+    };
+  }
+
+  private scheduleCompaction(): void {
+    if (this.closing) return;
+    const every = Number(this.config.get('log.cleaner.backoff.ms') ?? 15_000);
+    this.cleanerTimer = this.clock.setTimeout(() => {
+      this.cleanerTimer = undefined;
+      this.scheduleCompaction();
+      for (const { topic, partition, result } of this.compactLogs()) this.compactionDone?.(topic, partition, result);
+    }, every);
+  }
+
+  /** Told about every compaction pass (the broker logs them). */
+  compactionDone: ((topic: string, partition: number, result: CompactionResult) => void) | undefined;
 
   /** Where retention failures are reported (the broker's logger). */
   retentionErrors: ((e: { topic: string; partition: number; err: unknown }) => void) | undefined;
@@ -350,6 +406,8 @@ export class ReplicaManager {
     this.expiryTimer = undefined;
     this.retentionTimer?.cancel();
     this.retentionTimer = undefined;
+    this.cleanerTimer?.cancel();
+    this.cleanerTimer = undefined;
     for (const wake of [...this.shutdownWaiters]) wake();
   }
 

@@ -21,6 +21,7 @@ import {
 import { assignOffsets } from '../../protocol/records/batch.js';
 import { readBatchProducerFields, readTxnMarker } from '../../protocol/records/batch.js';
 import { applyBatchToProducerState, LogStoreError, retentionCount } from './common.js';
+import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, passDue, type CompactionConfig, type CompactionResult } from './cleaner.js';
 import {
   ProducerStateManager,
   decodeProducerSnapshot,
@@ -28,13 +29,15 @@ import {
   encodeTxnIndexEntry,
   type AbortedTxn,
 } from './producer-state.js';
-import { fsyncDir, removeTempFiles, writeFileAtomic } from './fs-util.js';
+import { fsyncDir, removeTempFiles, writeFileAtomic, writeFully } from './fs-util.js';
 import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE } from './segment.js';
 import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
 export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
 export const LOG_START_OFFSET_FILE = 'log-start-offset-checkpoint';
+/** Where the last compaction pass ended (Kafka's cleaner-offset-checkpoint, per partition here). */
+export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 /** Producer-state snapshots `<offset>.snapshot` (Kafka's name and format); the newest few are kept. */
 export const SNAPSHOT_FILE = /^(\d{20})\.snapshot$/;
 const SNAPSHOTS_KEPT = 2;
@@ -153,6 +156,7 @@ export class FilePartitionLog implements PartitionLog {
 
   private load(): void {
     removeTempFiles(this.dir);
+    this.recoverSwaps();
     const bases: bigint[] = [];
     for (const name of fs.readdirSync(this.dir)) {
       const m = SEGMENT_LOG_FILE.exec(name);
@@ -625,6 +629,155 @@ export class FilePartitionLog implements PartitionLog {
     }
     this.maxTs = best;
     this.maxTsBatchLastOffset = bestLast;
+  }
+
+  // ---- compaction (issue 8; the rules are in cleaner.ts) ----
+
+  /**
+   * Finishes or drops what a compaction pass left when the process died: a `.log.cleaned` file is
+   * an unfinished rewrite (dropped: the original is intact); a `.log.swap` file is a complete,
+   * synced rewrite whose rename over the original did not happen (completed now).
+   */
+  private recoverSwaps(): void {
+    for (const name of fs.readdirSync(this.dir)) {
+      const full = path.join(this.dir, name);
+      if (/^\d{20}\.log\.cleaned$/.test(name)) {
+        fs.rmSync(full, { force: true });
+      } else if (/^\d{20}\.log\.swap$/.test(name)) {
+        const base = name.slice(0, 20);
+        fs.rmSync(path.join(this.dir, `${base}.index`), { force: true });
+        fs.rmSync(path.join(this.dir, `${base}.timeindex`), { force: true });
+        fs.renameSync(full, path.join(this.dir, `${base}.log`));
+        fsyncDir(this.dir);
+        this.warn({ segment: `${base}.log` }, 'completed an interrupted compaction swap');
+      }
+    }
+  }
+
+  private cleanerCheckpoint(): bigint {
+    const file = path.join(this.dir, CLEANER_CHECKPOINT_FILE);
+    if (!fs.existsSync(file)) return 0n;
+    return parseLogStartCheckpoint(fs.readFileSync(file, 'utf8'), this.topic, this.partition) ?? 0n;
+  }
+
+  /** Batches of a segment with their headers, read one at a time (positions in the file). */
+  private *segmentBatches(seg: Segment): Generator<{ batch: Buffer; header: BatchHeader }> {
+    this.ctx.cache.use(seg);
+    const scanner = new BatchScanner(seg.fd!, seg.size);
+    for (let pos = 0; ; ) {
+      const h = scanner.header(pos);
+      if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) return;
+      const batch = seg.readRange(pos, h.size);
+      pos += h.size;
+      yield { batch, header: h };
+      this.ctx.cache.use(seg);
+    }
+  }
+
+  /** Largest record timestamp of a segment, else its file's modification time (as Kafka). */
+  private largestTimestamp(seg: Segment): number {
+    return seg.maxTimestamp >= 0n ? Number(seg.maxTimestamp) : fs.statSync(seg.logPath).mtimeMs;
+  }
+
+  /**
+   * One compaction pass if one is due (see cleaner.ts): whole inactive segments below the last
+   * stable offset and older than min.compaction.lag.ms are cleanable; each changed segment is
+   * rewritten to `<base>.log.cleaned`, synced, renamed to `.log.swap`, then over the original
+   * (indexes rebuilt). A kill -9 at any step leaves either the original or the complete rewrite.
+   */
+  compact(nowMs: number, cfg: CompactionConfig): CompactionResult {
+    if (this.gone !== undefined) return NO_PASS;
+    const stable = this.producerState.firstUnstableOffset() ?? this.leo;
+    let n = 0; // cleanable segments: a prefix of the inactive ones
+    for (; n < this.segments.length - 1; n++) {
+      const next = this.segments[n + 1]!.base;
+      if (next > stable || nowMs - this.largestTimestamp(this.segments[n]!) < cfg.minCompactionLagMs) break;
+    }
+    if (n === 0) return NO_PASS;
+    const cleanableEnd = this.segments[n]!.base;
+    const firstDirty = this.cleanerCheckpoint() > this.lso ? this.cleanerCheckpoint() : this.lso;
+    if (firstDirty >= cleanableEnd) return NO_PASS;
+    let cleanBytes = 0;
+    let dirtyBytes = 0;
+    let oldestDirty = -1;
+    for (let i = 0; i < n; i++) {
+      const seg = this.segments[i]!;
+      const segEnd = this.segments[i + 1]!.base;
+      if (segEnd <= firstDirty) cleanBytes += seg.size;
+      else {
+        dirtyBytes += seg.size;
+        if (oldestDirty < 0) oldestDirty = this.largestTimestamp(seg);
+      }
+    }
+    if (!passDue(cfg, cleanBytes, dirtyBytes, oldestDirty, nowMs)) return NO_PASS;
+
+    const aborted = new AbortedLookup(this.producerState.abortedList());
+    const map = new OffsetMap();
+    for (let i = 0; i < n; i++) {
+      if (this.segments[i + 1]!.base <= firstDirty) continue;
+      for (const { batch } of this.segmentBatches(this.segments[i]!)) {
+        try {
+          map.addBatch(batch, firstDirty, cleanableEnd, aborted);
+        } catch (err) {
+          // A batch the cleaner cannot decode (a codec this runtime lacks) is kept as it is.
+          this.warn({ err: (err as Error).message }, 'compaction skipped an undecodable batch');
+        }
+      }
+    }
+    const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
+    for (let i = 0; i < n; i++) {
+      const seg = this.segments[i]!;
+      const dropTombstones = nowMs - this.largestTimestamp(seg) > cfg.deleteRetentionMs;
+      const out: Buffer[] = [];
+      let changed = false;
+      for (const { batch, header } of this.segmentBatches(seg)) {
+        result.bytesBefore += batch.length;
+        let c;
+        try {
+          c = cleanBatch(batch, { map, aborted, cleanableEnd, dropTombstones });
+        } catch {
+          c = { batch, recordsBefore: header.recordCount, recordsAfter: header.recordCount };
+        }
+        result.recordsBefore += c.recordsBefore;
+        result.recordsAfter += c.recordsAfter;
+        if (c.batch !== batch) changed = true;
+        if (c.batch !== null) {
+          out.push(c.batch);
+          result.bytesAfter += c.batch.length;
+        }
+      }
+      if (changed) this.swapSegment(i, out);
+    }
+    writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), formatLogStartCheckpoint(this.topic, this.partition, cleanableEnd));
+    this.recomputeMaxTimestamp();
+    return result;
+  }
+
+  /** Replaces inactive segment `i` with `batches` (same base offset), crash-safely. */
+  private swapSegment(i: number, batches: readonly Buffer[]): void {
+    const seg = this.segments[i]!;
+    const cleaned = `${seg.logPath}.cleaned`;
+    const swap = `${seg.logPath}.swap`;
+    const fd = fs.openSync(cleaned, 'w');
+    try {
+      let pos = 0;
+      for (const b of batches) {
+        writeFully(fd, b, pos);
+        pos += b.length;
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(cleaned, swap);
+    fsyncDir(this.dir);
+    this.ctx.cache.forget(seg);
+    seg.close();
+    fs.rmSync(seg.indexPath, { force: true });
+    fs.rmSync(seg.timeIndexPath, { force: true });
+    fs.renameSync(swap, seg.logPath);
+    fsyncDir(this.dir);
+    this.segments[i] = Segment.openInactive(this.dir, seg.base, this.config.indexIntervalBytes).seg;
   }
 
   flush(): void {

@@ -8,6 +8,7 @@ import {
 } from './batch-header.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
 import { applyBatchToProducerState, effectiveLogConfig, LogStoreError, retentionCount, TopicCatalog } from './common.js';
+import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, passDue, type CompactionConfig, type CompactionResult } from './cleaner.js';
 import { ProducerStateManager } from './producer-state.js';
 import type {
   AppendInfo,
@@ -163,17 +164,102 @@ class MemoryPartitionLog implements PartitionLog {
     const drop = this.batchIndexFor(target);
     if (drop > 0) {
       for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes]) arr.splice(0, drop);
-      this.runningMax.length = 0;
-      this.maxBatch = -1;
-      let runMax = -1n;
-      for (let i = 0; i < this.maxTimestamps.length; i++) {
-        const t = this.maxTimestamps[i]!;
-        if (t > runMax) runMax = t;
-        this.runningMax.push(runMax);
-        if (t >= 0n && (this.maxBatch < 0 || t > this.maxTimestamps[this.maxBatch]!)) this.maxBatch = i;
-      }
+      this.rebuildTimestampIndex();
     }
     return this.lso;
+  }
+
+  private rebuildTimestampIndex(): void {
+    this.runningMax.length = 0;
+    this.maxBatch = -1;
+    let runMax = -1n;
+    for (let i = 0; i < this.maxTimestamps.length; i++) {
+      const t = this.maxTimestamps[i]!;
+      if (t > runMax) runMax = t;
+      this.runningMax.push(runMax);
+      if (t >= 0n && (this.maxBatch < 0 || t > this.maxTimestamps[this.maxBatch]!)) this.maxBatch = i;
+    }
+  }
+
+  /** Where the last compaction pass ended. */
+  private cleanedTo = 0n;
+
+  private largestTimestamp(i: number): number {
+    const ts = this.maxTimestamps[i]!;
+    return ts >= 0n ? Number(ts) : this.appendTimes[i]!;
+  }
+
+  /**
+   * One compaction pass if due (rules in cleaner.ts). The memory store has no segments: every
+   * batch wholly below the last stable offset and older than min.compaction.lag.ms is cleanable.
+   */
+  compact(nowMs: number, cfg: CompactionConfig): CompactionResult {
+    if (this.deleted) return NO_PASS;
+    const stable = this.producerState.firstUnstableOffset() ?? this.leo;
+    let n = 0;
+    while (n < this.batches.length && this.lastOffsets[n]! < stable && nowMs - this.largestTimestamp(n) >= cfg.minCompactionLagMs) n++;
+    if (n === 0) return NO_PASS;
+    const cleanableEnd = this.lastOffsets[n - 1]! + 1n;
+    const firstDirty = this.cleanedTo > this.lso ? this.cleanedTo : this.lso;
+    if (firstDirty >= cleanableEnd) return NO_PASS;
+    let cleanBytes = 0;
+    let dirtyBytes = 0;
+    let oldestDirty = -1;
+    for (let i = 0; i < n; i++) {
+      if (this.lastOffsets[i]! < firstDirty) cleanBytes += this.batches[i]!.length;
+      else {
+        dirtyBytes += this.batches[i]!.length;
+        if (oldestDirty < 0) oldestDirty = this.largestTimestamp(i);
+      }
+    }
+    if (!passDue(cfg, cleanBytes, dirtyBytes, oldestDirty, nowMs)) return NO_PASS;
+    const aborted = new AbortedLookup(this.producerState.abortedList());
+    const map = new OffsetMap();
+    for (let i = 0; i < n; i++) {
+      if (this.lastOffsets[i]! < firstDirty) continue;
+      try {
+        map.addBatch(this.batches[i]!, firstDirty, cleanableEnd, aborted);
+      } catch {
+        // undecodable (a codec this runtime lacks): its keys do not count, the batch stays
+      }
+    }
+    const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
+    const keep: number[] = [];
+    for (let i = 0; i < this.batches.length; i++) {
+      if (i >= n) {
+        keep.push(i);
+        continue;
+      }
+      const batch = this.batches[i]!;
+      let c;
+      try {
+        c = cleanBatch(batch, { map, aborted, cleanableEnd, dropTombstones: nowMs - this.largestTimestamp(i) > cfg.deleteRetentionMs });
+      } catch {
+        c = { batch, recordsBefore: 0, recordsAfter: 0 };
+      }
+      result.bytesBefore += batch.length;
+      result.recordsBefore += c.recordsBefore;
+      result.recordsAfter += c.recordsAfter;
+      if (c.batch === null) continue;
+      result.bytesAfter += c.batch.length;
+      if (c.batch !== batch) {
+        const h = checkAppendable(c.batch);
+        this.batches[i] = c.batch;
+        this.lastOffsets[i] = this.baseOffsets[i]! + BigInt(h.lastOffsetDelta);
+        this.maxTimestamps[i] = h.maxTimestamp;
+      }
+      keep.push(i);
+    }
+    if (keep.length !== this.batches.length) {
+      for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes] as unknown[][]) {
+        const copy = keep.map((i) => arr[i]);
+        arr.length = 0;
+        arr.push(...copy);
+      }
+    }
+    this.rebuildTimestampIndex();
+    this.cleanedTo = cleanableEnd;
+    return result;
   }
 
   flush(): void {}

@@ -10,6 +10,7 @@
 // of the setting, as it is in Kafka.
 
 import type { ProducerStateManager } from './producer-state.js';
+import type { CompactionConfig, CompactionResult } from './cleaner.js';
 
 export interface LogConfig {
   /** segment.bytes: roll to a new segment when the active one would exceed this. */
@@ -138,6 +139,12 @@ export interface PartitionLog {
    * due); the memory store whole batches. Returns the bytes removed.
    */
   enforceRetention(nowMs: number): number;
+
+  /**
+   * One log compaction pass (cleanup.policy with "compact") if one is due; the rules are in
+   * src/log/cleaner.ts. Offsets are preserved; the file store never touches the active segment.
+   */
+  compact(nowMs: number, cfg: CompactionConfig): CompactionResult;
 
   // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
 
