@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -8,6 +9,7 @@ import {
   CRC_OFFSET,
   Compression,
   ControlRecordType,
+  DecompressedSizeError,
   LAST_OFFSET_DELTA_OFFSET,
   MAGIC_OFFSET,
   PRODUCER_ID_OFFSET,
@@ -38,6 +40,10 @@ import {
   verifyBatchCrc,
   writeBatchCrc,
   xxh32,
+  ZSTD_MAX_DECOMPRESSED_BYTES,
+  ZstdFormatError,
+  zstdCodecs,
+  zstdDecompressedBound,
   type RecordInput,
 } from '../../protocol/records/index.js';
 import * as viaBatch from '../../protocol/records/batch.js';
@@ -126,11 +132,17 @@ const sampleRecords = (): RecordInput[] => [
   { key: Buffer.alloc(0), value: Buffer.alloc(300, 0x61), timestamp: T0 + 1000n },
 ];
 
+/** Platforms with a prebuilt @toondepauw/node-zstd (its optionalDependencies). */
+const ZSTD_PACKAGE_PLATFORM = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64'].includes(
+  `${process.platform}-${process.arch}`,
+);
+
 const CODECS = [
   ['none', Compression.NONE],
   ['gzip', Compression.GZIP],
   ['snappy', Compression.SNAPPY],
   ['lz4', Compression.LZ4],
+  ['zstd', Compression.ZSTD],
 ] as const;
 
 function flip(buf: Buffer, at: number): Buffer {
@@ -245,7 +257,8 @@ describe('encode / decode', () => {
       const dec = decodeRecordBatch(bb);
       expect(dec.records).toHaveLength(big.length);
       expect(dec.records.every((r, i) => r.value!.equals(big[i]!.value!) && r.key!.equals(big[i]!.key!))).toBe(true);
-      expect(validateRecords(bb, { maxBatchBytes: 10 * MAX }).ok).toBe(true);
+      // zstd needs Produce v7+ (the default version checked is 3).
+      expect(validateRecords(bb, { maxBatchBytes: 10 * MAX, apiVersion: codec === Compression.ZSTD ? 7 : 3 }).ok).toBe(true);
     }
   });
 
@@ -266,7 +279,7 @@ describe('encode / decode', () => {
 });
 
 describe('interop with kafkajs', () => {
-  for (const [name, codec] of CODECS.filter(([, c]) => c !== Compression.LZ4)) {
+  for (const [name, codec] of CODECS.filter(([, c]) => c !== Compression.LZ4 && c !== Compression.ZSTD)) {
     it(`kafkajs decodes our batches (${name})`, async () => {
       const recs = sampleRecords();
       const b = encodeRecordBatch({ compression: codec, baseOffset: 10n, partitionLeaderEpoch: 2, records: recs });
@@ -658,26 +671,209 @@ describe('codecs', () => {
     }
   });
 
-  it('zstd: supported only where the runtime has zlib zstd', () => {
-    const support = compressionSupport(Compression.ZSTD);
-    const data = Buffer.from('zstd '.repeat(100));
-    if (support.compress) {
-      const b = encodeRecordBatch({ compression: Compression.ZSTD, records: [{ key: null, value: data }] });
-      expect(decodeRecordBatch(b).records[0]!.value).toEqual(data);
-    } else {
-      expect(() => encodeRecordBatch({ compression: Compression.ZSTD, records: [{ key: null, value: data }] })).toThrow(
-        UnsupportedCompressionError,
-      );
-      const fake = encodeRecordBatch({ records: [{ key: null, value: data }] });
-      fake.writeInt16BE(Compression.ZSTD, 21);
-      writeBatchCrc(fake);
-      expect(() => decodeRecordBatch(fake)).toThrow(UnsupportedCompressionError);
+});
+
+// ---------------------------------------------------------------------------------------------
+// zstd: node:zlib where the runtime has it (Node 22.15+ / 23.8+), else @toondepauw/node-zstd.
+
+/** A zstd frame built by hand: no content size, window 128 KiB, `blocks` RLE blocks of 128 KiB. */
+function rleFrame(blocks: number, byte = 0x61, opts: { contentSize?: number } = {}): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd])];
+  if (opts.contentSize === undefined) {
+    parts.push(Buffer.from([0x00, 7 << 3])); // FHD: no FCS, not single segment; window 2^(10+7)
+  } else {
+    const fcs = Buffer.alloc(4);
+    fcs.writeUInt32LE(opts.contentSize);
+    parts.push(Buffer.from([0x80, 7 << 3]), fcs); // FHD: 4-byte FCS
+  }
+  for (let i = 0; i < blocks; i++) {
+    const bh = ((128 * 1024) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0);
+    parts.push(Buffer.from([bh & 0xff, (bh >>> 8) & 0xff, (bh >>> 16) & 0xff, byte]));
+  }
+  return Buffer.concat(parts);
+}
+
+const zstdSample = (): Buffer[] => [
+  Buffer.alloc(0),
+  Buffer.from('x'),
+  Buffer.from('zstd zstd zstd '.repeat(2000)),
+  randomBytes(200_000),
+  Buffer.alloc(1 << 20, 7),
+  Buffer.concat([randomBytes(70_000), Buffer.from('kafka record batch '.repeat(20_000))]),
+];
+
+/**
+ * A v2 batch of 6 records as librdkafka 2.0.2 (kcat 1.7.1 -P -z zstd -K : -H h=v) sent it, as stored
+ * by Brook: its zstd frame has no content size (a dynamically linked librdkafka does not pledge it).
+ */
+const KCAT_ZSTD_BATCH = Buffer.from(
+  'AAAAAAAAAAAAAACHAAAAAAL7zBmeAAQAAAAFAAABojKAcZUAAAGiMoBxlf//////////////////AAAABii1L/0AWG0CABQDagAAAARrMFJ6c3RkLWZyb20ta2NhdC0wLWFiYwICaAJ2agAAAgRrMTEEMgYzCDQKNQsAQBSQHBgZSASMBxIGo7whOTCyrBCKn8sD',
+  'base64',
+);
+
+describe('zstd', () => {
+  const runtimeHasZlibZstd = typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
+  const codecs = zstdCodecs();
+
+  it('is available on every supported Node: node:zlib first where the runtime has it, else @toondepauw/node-zstd', () => {
+    expect(compressionSupport(Compression.ZSTD)).toEqual({ compress: true, decompress: true });
+    expect(codecs[0]!.name).toBe(runtimeHasZlibZstd ? 'node:zlib' : '@toondepauw/node-zstd');
+    if (ZSTD_PACKAGE_PLATFORM) expect(codecs.map((c) => c.name)).toContain('@toondepauw/node-zstd');
+  });
+
+  for (const c of codecs) {
+    it(`${c.name}: round trips at several levels`, () => {
+      for (const data of zstdSample()) {
+        for (const level of [undefined, 1, 19]) {
+          const z = c.compress(data, level);
+          expect(z.readUInt32LE(0)).toBe(0xfd2fb528);
+          expect(c.decompress(z).equals(data), `${data.length} bytes, level ${level}`).toBe(true);
+          expect(zstdDecompressedBound(z)).toBeGreaterThanOrEqual(data.length);
+        }
+      }
+    });
+  }
+
+  it('every implementation reads what every other writes (node:zlib <-> package where both exist)', () => {
+    for (const a of codecs) {
+      for (const b of codecs) {
+        for (const data of zstdSample()) expect(b.decompress(a.compress(data)).equals(data), `${a.name} -> ${b.name}`).toBe(true);
+        // Several frames back to back (Node 22's zlib alone returns only the first one).
+        const x = Buffer.from('first frame '.repeat(10));
+        const y = Buffer.from('second frame '.repeat(3000));
+        const both = Buffer.concat([a.compress(x), a.compress(Buffer.alloc(0)), a.compress(y)]);
+        expect(b.decompress(both).equals(Buffer.concat([x, y])), `${a.name} x3 -> ${b.name}`).toBe(true);
+      }
     }
   });
 
-  it.skipIf(!hasCli('zstd') || !compressionSupport(Compression.ZSTD).decompress)('zstd frames from the zstd CLI', () => {
-    const data = Buffer.from('zstd cli '.repeat(1000));
-    const z = execFileSync('zstd', ['-c', '-q'], { input: data });
-    expect(decompress(Compression.ZSTD, z).equals(data)).toBe(true);
+  it('compress/decompress with Compression.ZSTD and zstdLevel', () => {
+    const data = Buffer.from('level test '.repeat(10_000));
+    const fast = compress(Compression.ZSTD, data, { zstdLevel: 1 });
+    const small = compress(Compression.ZSTD, data, { zstdLevel: 19 });
+    expect(decompress(Compression.ZSTD, fast).equals(data)).toBe(true);
+    expect(decompress(Compression.ZSTD, small).equals(data)).toBe(true);
+    expect(small.length).toBeLessThanOrEqual(fast.length);
+  });
+
+  it('record batches round trip with zstd (empty, small and > 1 MiB)', () => {
+    const big: RecordInput[] = Array.from({ length: 1500 }, (_, i) => ({
+      key: Buffer.from(`key-${i}`),
+      value: i % 3 ? randomBytes(800) : Buffer.alloc(800, i & 0xff),
+      headers: [{ key: 'i', value: Buffer.from(String(i)) }],
+    }));
+    for (const records of [[{ key: null, value: null }], sampleRecords(), big]) {
+      const b = encodeRecordBatch({ compression: Compression.ZSTD, baseOffset: 7n, records });
+      expect(readBatchHeader(b).compression).toBe(Compression.ZSTD);
+      const d = decodeRecordBatch(b);
+      const same = (a: Buffer | null, b: Buffer | null) => (a === null ? b === null : b !== null && a.equals(b));
+      expect(d.records.length).toBe(records.length);
+      expect(d.records.every((r, i) => same(r.key, records[i]!.key) && same(r.value, records[i]!.value))).toBe(true);
+      expect(d.records.map((r) => r.offset)).toEqual(records.map((_, i) => 7n + BigInt(i)));
+    }
+  });
+
+  it('decodes a zstd batch produced by librdkafka (kcat -z zstd), frame without content size', () => {
+    expect(verifyBatchCrc(KCAT_ZSTD_BATCH)).toBe(true);
+    expect(readBatchHeader(KCAT_ZSTD_BATCH).compression).toBe(Compression.ZSTD);
+    const frame = KCAT_ZSTD_BATCH.subarray(BATCH_HEADER_SIZE);
+    expect(frame[4]! >>> 6).toBe(0); // FHD: no frame content size
+    const d = decodeRecordBatch(KCAT_ZSTD_BATCH);
+    expect(d.records.map((r) => `${r.key}|${r.value}|${r.headers.map((h) => `${h.key}=${h.value}`).join()}`)).toEqual(
+      Array.from({ length: 6 }, (_, i) => `k${i % 2}|zstd-from-kcat-${i}-${'abc'.repeat(8)}|h=v`),
+    );
+    expect(recordTimestamps(KCAT_ZSTD_BATCH)).toHaveLength(6);
+    for (const c of codecs) expect(c.decompress(frame).length).toBeGreaterThan(frame.length);
+    // Re-encoding the same records with our zstd and reading them back gives the same records.
+    const again = encodeRecordBatch({ compression: Compression.ZSTD, records: d.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+    expect(decodeRecordBatch(again).records.map((r) => r.value)).toEqual(d.records.map((r) => r.value));
+  });
+
+  it('hand-built frames: RLE blocks, skippable frames, several frames, declared content size', () => {
+    const ten = rleFrame(10, 0x62);
+    expect(zstdDecompressedBound(ten)).toBe(10 * 128 * 1024);
+    const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    const withFcs = rleFrame(2, 0x63, { contentSize: 2 * 128 * 1024 });
+    expect(zstdDecompressedBound(withFcs)).toBe(2 * 128 * 1024);
+    const all = Buffer.concat([skippable, ten, skippable, withFcs]);
+    expect(zstdDecompressedBound(all)).toBe(12 * 128 * 1024);
+    for (const c of codecs) {
+      expect(c.decompress(ten).equals(Buffer.alloc(10 * 128 * 1024, 0x62)), c.name).toBe(true);
+      expect(c.decompress(all).equals(Buffer.concat([Buffer.alloc(10 * 128 * 1024, 0x62), Buffer.alloc(2 * 128 * 1024, 0x63)])), c.name).toBe(true);
+    }
+  });
+
+  it('decompression bombs are refused before they are decompressed (default cap: ZSTD_MAX_DECOMPRESSED_BYTES)', () => {
+    expect(ZSTD_MAX_DECOMPRESSED_BYTES).toBe(100 * 1024 * 1024);
+    // 801 RLE blocks of 128 KiB: 3.2 KB that expand to 100.1 MiB, one block over the cap.
+    const bomb = rleFrame(801);
+    expect(bomb.length).toBeLessThan(4000);
+    expect(zstdDecompressedBound(bomb)).toBe(801 * 128 * 1024);
+    for (const c of codecs) {
+      expect(() => c.decompress(bomb), c.name).toThrow(DecompressedSizeError);
+      // Same frame, a lower cap given by the caller.
+      expect(() => c.decompress(rleFrame(10), 1_000_000), c.name).toThrow(DecompressedSizeError);
+      expect(c.decompress(rleFrame(10), 10 * 128 * 1024).length, c.name).toBe(10 * 128 * 1024);
+      // A declared content size above the cap, and a frame that declares less than it holds.
+      const declared = c.compress(Buffer.alloc(2_000_000));
+      expect(() => c.decompress(declared, 1_999_999), c.name).toThrow(DecompressedSizeError);
+      expect(() => c.decompress(rleFrame(10, 0x61, { contentSize: 1000 })), c.name).toThrow();
+    }
+    expect(() => decompress(Compression.ZSTD, bomb)).toThrow(DecompressedSizeError);
+    expect(decompress(Compression.ZSTD, rleFrame(800)).length).toBe(ZSTD_MAX_DECOMPRESSED_BYTES);
+    // In a batch the bomb is a decode error, not an out-of-memory broker.
+    const batch = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('x') }] });
+    const bombBatch = Buffer.concat([batch.subarray(0, BATCH_HEADER_SIZE), bomb]);
+    bombBatch.writeInt32BE(bombBatch.length - 12, 8);
+    bombBatch.writeInt16BE(Compression.ZSTD, 21);
+    writeBatchCrc(bombBatch);
+    expect(() => decodeRecordBatch(bombBatch)).toThrow(/maximum/);
+  });
+
+  it('malformed zstd input is an error, never a crash or a hang', () => {
+    const good = compress(Compression.ZSTD, Buffer.from('good data '.repeat(500)));
+    const bad = [
+      Buffer.alloc(0),
+      Buffer.from('not zstd at all'),
+      good.subarray(0, 3),
+      good.subarray(0, good.length - 1),
+      good.subarray(0, 7),
+      Buffer.concat([good, Buffer.from([0x28, 0xb5])]),
+      flip(good, 0), // magic
+    ];
+    for (const b of bad) {
+      for (const c of codecs) expect(() => c.decompress(b), `${c.name} ${b.toString('hex').slice(0, 20)}`).toThrow();
+      expect(() => decompress(Compression.ZSTD, b)).toThrow();
+    }
+    const reserved = Buffer.from(good);
+    reserved[4] = reserved[4]! | 0x08;
+    expect(() => zstdDecompressedBound(reserved)).toThrow(ZstdFormatError);
+    expect(() => zstdDecompressedBound(Buffer.from('not zstd at all'))).toThrow(/not a zstd frame/);
+    expect(() => zstdDecompressedBound(good.subarray(0, good.length - 1))).toThrow(/truncated/);
+  });
+
+  it.skipIf(!hasCli('zstd'))('interop with the reference zstd CLI, both directions', () => {
+    const data = Buffer.concat([Buffer.from('zstd cli '.repeat(50_000)), randomBytes(100_000)]);
+    const frames: Array<[string, Buffer]> = [];
+    for (const flags of [[], ['--no-check'], ['-19'], ['-1', '--no-content-size'], ['--ultra', '-22'], ['--long=24']]) {
+      frames.push([flags.join(' ') || 'default', execFileSync('zstd', ['-c', '-q', ...flags], { input: data, maxBuffer: 1 << 28 })]);
+    }
+    // From a pipe without --stream-size: no content size in the frame.
+    frames.push(['stdin, no size', execFileSync('sh', ['-c', 'cat | zstd -c -q'], { input: data, maxBuffer: 1 << 28 })]);
+    frames.push(['--stream-size', execFileSync('sh', ['-c', `cat | zstd -c -q --stream-size=${data.length}`], { input: data, maxBuffer: 1 << 28 })]);
+    for (const [what, z] of frames) {
+      expect(decompress(Compression.ZSTD, z).equals(data), what).toBe(true);
+      for (const c of codecs) expect(c.decompress(z).equals(data), `${c.name}: ${what}`).toBe(true);
+      expect(zstdDecompressedBound(z), what).toBeGreaterThanOrEqual(data.length);
+    }
+    const two = Buffer.concat([frames[0]![1], frames[6]![1]]);
+    expect(decompress(Compression.ZSTD, two).equals(Buffer.concat([data, data]))).toBe(true);
+    // ours -> zstd -d
+    for (const c of codecs) {
+      for (const level of [undefined, 1, 19]) {
+        const back = execFileSync('zstd', ['-d', '-c', '-q'], { input: c.compress(data, level), maxBuffer: 1 << 28 });
+        expect(back.equals(data), `${c.name} level ${level}`).toBe(true);
+      }
+    }
   });
 });
