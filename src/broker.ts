@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { systemClock, type Clock } from './common/clock.js';
 import { createLogger, silentLogger, type Logger } from './common/logger.js';
 import { BrokerConfig } from './config/config.js';
+import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { ClusterView } from './cluster/cluster.js';
 import { ReplicaManager } from './cluster/replica-manager.js';
 import { TopicManager } from './cluster/topics.js';
@@ -84,10 +85,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
     producerIds = new FileProducerIds(dataDir);
   }
+  // Dynamic broker configs (AlterConfigs on BROKER resources) persist in the data directory and
+  // are loaded now; every change recomputes the partitions' log configs (Kafka's DynamicLogConfig).
+  try {
+    if (dataDir !== null) config.attachPersistence(fileDynamicConfigs(dataDir, config.nodeId), (msg, detail) => logger.warn(detail, msg));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  store.setBrokerLogConfig(config.logConfig());
+  config.onChange(() => store.setBrokerLogConfig(config.logConfig()));
 
   const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
+  replicas.storageLog = logger;
   replicas.retentionErrors = ({ topic, partition, err }) => logger.warn({ topic, partition, err }, 'retention or compaction failed for a partition');
   replicas.compactionDone = (topic, partition, r) =>
     logger.info({ topic, partition, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, recordsBefore: r.recordsBefore, recordsAfter: r.recordsAfter, cleanedTo: r.cleanedTo }, 'compacted');

@@ -190,30 +190,73 @@ export class ReplicaManager {
   }
 
   /**
-   * Log compaction on every partition whose cleanup.policy includes "compact" (every
-   * log.cleaner.backoff.ms, Kafka's default 15 s): one pass each where one is due (cleaner.ts).
-   * Runs on the event loop: a pass rewrites whole segments synchronously (a worker thread is future
-   * work). Returns the passes' results.
+   * Log compaction on every partition whose cleanup.policy includes "compact": one pass each where
+   * one is due (cleaner.ts), synchronously (tests and tools). The broker's timer uses
+   * runCompaction(), which gives the event loop a turn between slices.
    */
   compactLogs(): Array<{ topic: string; partition: number; result: CompactionResult }> {
-    const now = this.clock.now();
     const out: Array<{ topic: string; partition: number; result: CompactionResult }> = [];
+    for (const { topic, partition, steps } of this.compactionPasses()) {
+      try {
+        for (;;) {
+          const r = steps.next();
+          if (r.done) {
+            if (r.value.ran) out.push({ topic, partition, result: r.value });
+            break;
+          }
+        }
+      } catch (err) {
+        this.retentionErrors?.({ topic, partition, err });
+      }
+    }
+    return out;
+  }
+
+  private *compactionPasses(): Generator<{ topic: string; partition: number; steps: Generator<void, CompactionResult, void> }> {
+    const now = this.clock.now();
     for (const t of this.store.listTopics()) {
       const policy = this.config.topicValue(t.configs, 'cleanup.policy') ?? 'delete';
       if (!policy.split(',').some((p) => p.trim() === 'compact')) continue;
       const cfg = this.compactionConfig(t.configs);
       for (let p = 0; p < t.numPartitions; p++) {
         const log = this.store.partition(t.name, p);
-        if (!log) continue;
-        try {
-          const result = log.compact(now, cfg);
-          if (result.ran) out.push({ topic: t.name, partition: p, result });
-        } catch (err) {
-          this.retentionErrors?.({ topic: t.name, partition: p, err });
-        }
+        if (log) yield { topic: t.name, partition: p, steps: log.compactSteps(now, cfg) };
       }
     }
-    return out;
+  }
+
+  /**
+   * The cleaner's run: the partitions' passes one after another, each in slices of a few MiB with
+   * a setImmediate between them, so produce and fetch requests are served during a pass (the
+   * bench reports the event loop's delay). Resolves when every partition is done.
+   */
+  runCompaction(): Promise<void> {
+    const passes = this.compactionPasses();
+    return new Promise((resolve) => {
+      let current: { topic: string; partition: number; steps: Generator<void, CompactionResult, void> } | undefined;
+      const step = (): void => {
+        for (;;) {
+          if (this.closing) return resolve();
+          if (current === undefined) {
+            const next = passes.next();
+            if (next.done) return resolve();
+            current = next.value;
+          }
+          try {
+            const r = current.steps.next();
+            if (!r.done) {
+              setImmediate(step);
+              return;
+            }
+            if (r.value.ran) this.compactionDone?.(current.topic, current.partition, r.value);
+          } catch (err) {
+            this.retentionErrors?.({ topic: current.topic, partition: current.partition, err });
+          }
+          current = undefined;
+        }
+      };
+      step();
+    });
   }
 
   private compactionConfig(overrides: Record<string, string>): CompactionConfig {
@@ -234,8 +277,8 @@ export class ReplicaManager {
     const every = Number(this.config.get('log.cleaner.backoff.ms') ?? 15_000);
     this.cleanerTimer = this.clock.setTimeout(() => {
       this.cleanerTimer = undefined;
-      this.scheduleCompaction();
-      for (const { topic, partition, result } of this.compactLogs()) this.compactionDone?.(topic, partition, result);
+      // The next run is scheduled when this one is over: runs never overlap.
+      void this.runCompaction().then(() => this.scheduleCompaction());
     }, every);
   }
 
@@ -323,7 +366,14 @@ export class ReplicaManager {
     } else {
       for (const b of batches) repairMaxTimestamp(b);
     }
-    const info = log.append(batches);
+    let info: ReturnType<PartitionLog['append']>;
+    try {
+      info = log.append(batches);
+    } catch (err) {
+      // The store leaves no part of a failed batch behind: the producer may retry.
+      return failedProduce(this.storageFailure(topic, partition, 'append', err), (err as Error)?.message ?? null, log.logStartOffset);
+    }
+    this.storageOk(topic, partition, 'append');
     this.notify(topic, partition);
     return {
       errorCode: ErrorCode.NONE,
@@ -352,7 +402,15 @@ export class ReplicaManager {
     }
     const limit = committed ? lso : hw;
     if (offset >= limit) return { errorCode: ErrorCode.NONE, ...base, records: { chunks: [], bytes: 0 }, abortedTransactions: committed ? [] : null };
-    const records = log.read(offset, maxBytes, minOneBatch, limit);
+    let records: ReadResult;
+    try {
+      records = log.read(offset, maxBytes, minOneBatch, limit);
+    } catch (err) {
+      // As Kafka's readFromLocalLog: the error, unknown offsets, no records.
+      const errorCode = this.storageFailure(topic, partition, 'read', err);
+      return { errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: committed ? [] : null };
+    }
+    this.storageOk(topic, partition, 'read');
     // Kafka bounds the aborted transactions by the end of what it read (at most the LSO).
     const aborted = committed && records.bytes > 0 ? log.producerState.abortedTransactions(offset, limit) : committed ? [] : null;
     return { errorCode: ErrorCode.NONE, ...base, records, abortedTransactions: aborted };
@@ -409,6 +467,43 @@ export class ReplicaManager {
     this.cleanerTimer?.cancel();
     this.cleanerTimer = undefined;
     for (const wake of [...this.shutdownWaiters]) wake();
+  }
+
+  // ---- storage faults (issue 8, robust storage) ----
+
+  /** Where storage faults of partitions are logged (the broker's logger). */
+  storageLog: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } | undefined;
+  /** Partitions (and operation) whose last attempt failed, with the error text logged for it. */
+  private readonly faulted = new Map<string, string>();
+
+  /**
+   * The Kafka error for a store failure on one partition: a damaged batch is CORRUPT_MESSAGE,
+   * a partition deleted meanwhile UNKNOWN_TOPIC_OR_PARTITION, anything else (ENOSPC, EIO, EMFILE,
+   * a broken index) KAFKA_STORAGE_ERROR, as Kafka answers a KafkaStorageException. Only that
+   * partition fails; the connection and the other partitions carry on. Logged once per partition,
+   * operation and fault (not once per retry), and once more when it works again.
+   */
+  storageFailure(topic: string, partition: number, op: string, err: unknown): number {
+    const code = (err as { code?: unknown })?.code;
+    if (code === 'UNKNOWN_TOPIC_OR_PARTITION') return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const errorCode = code === 'CORRUPT_MESSAGE' ? ErrorCode.CORRUPT_MESSAGE : ErrorCode.KAFKA_STORAGE_ERROR;
+    const message = (err as Error)?.message ?? String(err);
+    const k = `${key(topic, partition)}\u0000${op}`;
+    if (this.faulted.get(k) !== message) {
+      this.faulted.set(k, message);
+      const known = code === 'STORAGE_ERROR' || code === 'CORRUPT_MESSAGE' || (typeof code === 'string' && /^E[A-Z]+$/.test(code));
+      this.storageLog?.warn(
+        { topic, partition, op, errorCode: errorCode === ErrorCode.CORRUPT_MESSAGE ? 'CORRUPT_MESSAGE' : 'KAFKA_STORAGE_ERROR', err: message, stack: known ? undefined : (err as Error)?.stack },
+        `${op} failed on ${topic}-${partition}: ${message}`,
+      );
+    }
+    return errorCode;
+  }
+
+  /** Records a success after a logged failure of the same partition and operation. */
+  storageOk(topic: string, partition: number, op: string): void {
+    if (this.faulted.size === 0) return;
+    if (this.faulted.delete(`${key(topic, partition)}\u0000${op}`)) this.storageLog?.info({ topic, partition, op }, `${op} works again on ${topic}-${partition}`);
   }
 
   // ---- DeleteRecords / OffsetForLeaderEpoch / log dirs (issue 8) ----

@@ -1,9 +1,12 @@
 // Topic lifecycle: name validation, creation (explicit and automatic), deletion, partition growth,
-// config overrides. Kafka outcomes are returned as error codes, never thrown.
+// config overrides (CreateTopics, AlterConfigs and IncrementalAlterConfigs share one validation:
+// Kafka's LogConfig rules in src/config/config.ts). Kafka outcomes are returned as error codes,
+// never thrown.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { randomUuid } from '../../protocol/primitives/uuid.js';
-import { checkTopicConfig, type BrokerConfig } from '../config/config.js';
+import { normalizeTopicConfigs, validateTopicConfigs, type BrokerConfig, type ConfigProblem } from '../config/config.js';
+import { LogStoreError } from '../log/common.js';
 import type { LogStore, TopicMetadata } from '../log/types.js';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
@@ -39,7 +42,22 @@ function collisionKey(name: string): string {
   return name.replace(/\./g, '_');
 }
 
+function problemResult(p: ConfigProblem): TopicResult {
+  return { errorCode: p.error === 'INVALID_CONFIG' ? ErrorCode.INVALID_CONFIG : ErrorCode.INVALID_REQUEST, errorMessage: p.message };
+}
+
 export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
+/**
+ * A store that fails to create or delete files (disk full, EMFILE, a read-only disk) answers
+ * KAFKA_STORAGE_ERROR with the reason for the topic, instead of closing the client's connection;
+ * the file store leaves nothing half-made behind. Anything else is a bug and stays thrown.
+ */
+function storageFailure(err: unknown): TopicResult {
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof LogStoreError ? code !== 'STORAGE_ERROR' : !(typeof code === 'string' && /^E[A-Z]+$/.test(code))) throw err;
+  return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: (err as Error).message };
+}
 
 export class TopicManager {
   private readonly listeners: TopicListener[] = [];
@@ -119,20 +137,25 @@ export class TopicManager {
         errorMessage: `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${this.brokerCount()} broker(s) are registered.`,
       };
     }
-    const overrides: Record<string, string> = {};
-    for (const [k, v] of Object.entries(configs)) {
-      const err = checkTopicConfig(k, v);
-      if (err) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: err };
-      if (v !== null) overrides[k] = v;
-    }
+    // A null value sets nothing (Kafka's controller turns it into a removal before validating).
+    const given: Record<string, string> = {};
+    for (const [k, v] of Object.entries(configs)) if (v !== null) given[k] = v;
+    const problem = validateTopicConfigs(this.config, given);
+    if (problem) return problemResult(problem);
     const meta: TopicMetadata = {
       name,
       topicId: randomUuid(),
       numPartitions: partitions,
       replicationFactor: rf,
-      configs: overrides,
+      configs: normalizeTopicConfigs(given),
     };
-    if (!validateOnly) this.store.createTopic(meta);
+    if (!validateOnly) {
+      try {
+        this.store.createTopic(meta);
+      } catch (err) {
+        return storageFailure(err);
+      }
+    }
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: meta };
   }
 
@@ -152,7 +175,11 @@ export class TopicManager {
   autoCreate(name: string): TopicResult {
     const internal = this.internalCreators.get(name);
     if (internal === undefined) return this.create(name, -1, -1, {});
-    internal();
+    try {
+      internal();
+    } catch (err) {
+      return storageFailure(err);
+    }
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
   }
 
@@ -168,9 +195,38 @@ export class TopicManager {
     if (!this.config.bool('delete.topic.enable')) {
       return { errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'Topic deletion is disabled.' };
     }
-    this.store.deleteTopic(name);
+    try {
+      this.store.deleteTopic(name);
+    } catch (err) {
+      return storageFailure(err);
+    }
     for (const l of this.listeners) l.onTopicDeleted?.(meta);
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: meta };
+  }
+
+  /**
+   * Replaces a topic's config overrides with `configs` (AlterConfigs: keys left out go back to the
+   * broker default; IncrementalAlterConfigs passes the current overrides with its operations
+   * applied). Kafka's controller order: the resource name, the values, then the topic's existence.
+   * Persisted by the store (the file store's topic JSON) and applied to every partition's log
+   * config before the answer.
+   */
+  alterConfigs(name: string, configs: Record<string, string>, validateOnly: boolean): TopicResult {
+    if (name === '') return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Default topic resources are not allowed.' };
+    const nameErr = topicNameError(name);
+    if (nameErr) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameErr };
+    const problem = validateTopicConfigs(this.config, configs);
+    if (problem) return problemResult(problem);
+    const meta = this.store.getTopic(name);
+    if (!meta) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${name}' does not exist.` };
+    if (!validateOnly) {
+      try {
+        this.store.setTopicConfigs(name, normalizeTopicConfigs(configs));
+      } catch (err) {
+        return storageFailure(err);
+      }
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
   }
 
   /** CreatePartitions semantics: the count can only grow. */
@@ -191,7 +247,13 @@ export class TopicManager {
     if (total > MAX_PARTITIONS) {
       return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Number of partitions must be at most ${MAX_PARTITIONS}.` };
     }
-    if (!validateOnly) this.store.createPartitions(name, total);
+    if (!validateOnly) {
+      try {
+        this.store.createPartitions(name, total);
+      } catch (err) {
+        return storageFailure(err);
+      }
+    }
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
   }
 }

@@ -7,6 +7,8 @@
 // offset -1 and timestamp -1.
 // v0 answers the old-style offsets array (at most max_num_offsets entries).
 // current_leader_epoch fencing from v4.
+// A lookup that fails in the store (a disk error, a damaged segment) answers KAFKA_STORAGE_ERROR or
+// CORRUPT_MESSAGE for that partition only.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -61,11 +63,21 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         if (ts === EARLIEST || (ts === EARLIEST_LOCAL && version >= 8)) return out(ErrorCode.NONE, log.logStartOffset, -1n, epoch);
         if (ts === LATEST_TIERED && version >= 9) return out(ErrorCode.NONE, -1n, -1n, -1);
         if (ts === MAX_TIMESTAMP && version >= 7) {
-          const m = log.maxTimestamp();
+          let m: ReturnType<typeof log.maxTimestamp>;
+          try {
+            m = log.maxTimestamp();
+          } catch (err) {
+            return out(ctx.replicas.storageFailure(t.name, p.partitionIndex, 'list offsets', err));
+          }
           return m ? out(ErrorCode.NONE, m.offset, m.timestamp, m.leaderEpoch) : out(ErrorCode.NONE);
         }
         if (ts < 0n) return out(ErrorCode.NONE);
-        const found = log.offsetForTimestamp(ts);
+        let found: ReturnType<typeof log.offsetForTimestamp>;
+        try {
+          found = log.offsetForTimestamp(ts);
+        } catch (err) {
+          return out(ctx.replicas.storageFailure(t.name, p.partitionIndex, 'list offsets', err));
+        }
         // READ_COMMITTED (v2+) must not see past the last stable offset, as Kafka.
         const fetchable = version >= 2 && req.isolationLevel === READ_COMMITTED ? ctx.replicas.lastStableOffset(log) : ctx.replicas.highWatermark(log);
         if (found && found.offset >= fetchable) return out(ErrorCode.NONE);

@@ -1,7 +1,9 @@
 // CreateTopics (key 19), v0-v7.
 // num_partitions / replication_factor of -1 take the broker defaults (KIP-464, v4+). Manual
 // replica assignments must name this broker and come without num_partitions/replication_factor.
-// validate_only checks everything and creates nothing. v5+ answers with the partition count,
+// Configs are checked with Kafka's LogConfig rules, the same as AlterConfigs (unknown names, types,
+// ranges: INVALID_CONFIG with Kafka's message; a null value sets nothing) and stored as Kafka prints
+// them. validate_only checks everything and creates nothing. v5+ answers with the partition count,
 // replication factor and the topic's configs; v7 with the topic id. A name repeated in one
 // request fails with INVALID_REQUEST for every occurrence.
 

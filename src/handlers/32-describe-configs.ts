@@ -1,9 +1,20 @@
-// DescribeConfigs (key 32), v0-v4, for TOPIC (2) and BROKER (4) resources.
-// Values, sources and synonyms follow Kafka: a topic override is DYNAMIC_TOPIC_CONFIG; otherwise
-// the value comes from the broker config it inherits from (STATIC_BROKER_CONFIG when set in the
-// file or with --set, DEFAULT_CONFIG otherwise), and v1+ list that chain as synonyms when asked.
+// DescribeConfigs (key 32), v0-v4, for TOPIC (2) and BROKER (4) resources, answered in the order
+// asked. Follows Kafka's ConfigHelper:
+// - configuration_keys null or empty = every config; otherwise the names asked, in the order asked,
+//   unknown names left out.
+// - TOPIC: an override is DYNAMIC_TOPIC_CONFIG; otherwise the value comes from the broker config it
+//   inherits from. Synonyms (v1+, on request) are the topic override, then the values of the
+//   primary broker synonym and the names after it, level by level (dynamic per-broker, dynamic
+//   cluster default, static, default), dropping everything before the first entry named like the
+//   primary (so retention.ms lists no log.retention.hours unless log.retention.ms has a value).
+//   The source is the first synonym's, DEFAULT_CONFIG when there is none.
+// - BROKER "<node.id>": every broker config with its effective value; read_only unless Kafka can
+//   change it dynamically. BROKER "" (the cluster-wide default resource): only the configs with a
+//   dynamic cluster default, with their DYNAMIC_DEFAULT_BROKER_CONFIG synonyms.
+//   Configs Brook does not know (custom names) are described as Kafka does: sensitive, no value,
+//   type UNKNOWN, read-only.
 // v0 has is_default instead of a source; v3+ adds the config type and, on request, documentation.
-// BROKER_LOGGER (8) and unknown resource types get INVALID_REQUEST.
+// BROKER_LOGGER (8) and other resource types get INVALID_REQUEST.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -13,14 +24,31 @@ import {
   type DescribeConfigsRequest,
   type DescribeConfigsResponse,
 } from '../../protocol/generated/32-describe-configs.js';
-import { BROKER_CONFIG_DEFS, CONFIG_TYPE_CODE, TOPIC_CONFIG_DEFS, type BrokerConfig, type ConfigEntry } from '../config/config.js';
+import {
+  BROKER_DEF,
+  CONFIG_TYPE_CODE,
+  TOPIC_CONFIG_DEFS,
+  TOPIC_DEF,
+  describeTopicValue,
+  type BrokerConfig,
+  type ConfigEntry,
+  type ConfigSourceName,
+} from '../config/config.js';
+import { topicNameError } from '../cluster/topics.js';
 import { defineHandler } from './types.js';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
+export const RESOURCE_BROKER_LOGGER = 8;
 
 /** Kafka's DescribeConfigsResponse.ConfigSource codes. */
-export const CONFIG_SOURCE = { DYNAMIC_TOPIC: 1, STATIC_BROKER: 4, DEFAULT: 5 } as const;
+export const CONFIG_SOURCE: Record<ConfigSourceName, number> = {
+  DYNAMIC_TOPIC: 1,
+  DYNAMIC_BROKER: 2,
+  DYNAMIC_DEFAULT_BROKER: 3,
+  STATIC_BROKER: 4,
+  DEFAULT: 5,
+};
 
 export interface DescribedConfig {
   name: string;
@@ -34,7 +62,14 @@ export interface DescribedConfig {
   documentation: string | null;
 }
 
-const sourceCode = (e: ConfigEntry): number => CONFIG_SOURCE[e.source];
+const synonymOut = (e: ConfigEntry) => ({ name: e.name, value: e.value, source: CONFIG_SOURCE[e.source] });
+
+/** The names to describe: all of `all` when keys is null or empty, else the known ones asked, in order. */
+function selected(all: readonly string[], keys: string[] | null): string[] {
+  if (keys === null || keys.length === 0) return [...all];
+  const known = new Set(all);
+  return [...new Set(keys)].filter((k) => known.has(k));
+}
 
 export function describeTopicConfigs(
   config: BrokerConfig,
@@ -43,44 +78,56 @@ export function describeTopicConfigs(
   includeSynonyms: boolean,
   includeDocumentation: boolean,
 ): DescribedConfig[] {
-  return TOPIC_CONFIG_DEFS.filter((d) => keys === null || keys.includes(d.name)).map((d) => {
-    const inherited = config.topicDefault(d.name);
-    const override = overrides[d.name];
+  return selected(TOPIC_CONFIG_DEFS.map((d) => d.name), keys).map((name) => {
+    const d = TOPIC_DEF.get(name)!;
+    const inherited = config.topicDefault(name);
+    const override = overrides[name];
+    const value = override !== undefined ? describeTopicValue(name, override) : inherited.value;
     const chain: ConfigEntry[] = [
-      ...(override !== undefined ? [{ name: d.name, value: override, source: 'DYNAMIC_TOPIC' as const }] : []),
+      ...(override !== undefined ? [{ name, value, source: 'DYNAMIC_TOPIC' as const }] : []),
       ...inherited.synonyms,
     ];
-    const top = chain[0];
-    const configSource = top ? sourceCode(top) : CONFIG_SOURCE.DEFAULT;
+    const configSource = chain.length > 0 ? CONFIG_SOURCE[chain[0]!.source] : CONFIG_SOURCE.DEFAULT;
     return {
-      name: d.name,
-      value: override ?? inherited.value,
+      name,
+      value,
       readOnly: false,
       isDefault: configSource === CONFIG_SOURCE.DEFAULT,
       configSource,
       isSensitive: false,
-      synonyms: includeSynonyms ? chain.map((e) => ({ name: e.name, value: e.value, source: sourceCode(e) })) : [],
+      synonyms: includeSynonyms ? chain.map(synonymOut) : [],
       configType: CONFIG_TYPE_CODE[d.type],
-      documentation: null,
+      documentation: includeDocumentation ? d.doc : null,
     };
   });
 }
 
-function describeBrokerConfigs(config: BrokerConfig, keys: string[] | null, includeSynonyms: boolean, includeDocumentation: boolean): DescribedConfig[] {
-  const entries = new Map(config.entries().map((e) => [e.name, e]));
-  return BROKER_CONFIG_DEFS.filter((d) => keys === null || keys.includes(d.name)).map((d) => {
-    const e = entries.get(d.name)!;
-    const configSource = sourceCode(e);
+function describeBrokerConfigs(
+  config: BrokerConfig,
+  clusterDefault: boolean,
+  keys: string[] | null,
+  includeSynonyms: boolean,
+  includeDocumentation: boolean,
+): DescribedConfig[] {
+  const names = clusterDefault ? Object.keys(config.dynamic('cluster-default')) : config.names();
+  return selected(names, keys).map((name) => {
+    const d = BROKER_DEF.get(name);
+    let chain = config.configSynonyms(name);
+    if (clusterDefault) chain = chain.filter((e) => e.source === 'DYNAMIC_DEFAULT_BROKER');
+    const configSource = chain.length > 0 ? CONFIG_SOURCE[chain[0]!.source] : CONFIG_SOURCE.DEFAULT;
+    // A custom config has no known type: Kafka treats it as sensitive.
+    const sensitive = d === undefined || d.type === 'PASSWORD';
+    const value = clusterDefault ? config.dynamic('cluster-default')[name]! : config.get(name);
     return {
-      name: d.name,
-      value: e.value,
-      readOnly: d.readOnly ?? true,
+      name,
+      value: sensitive ? null : value,
+      readOnly: !d?.dynamic,
       isDefault: configSource === CONFIG_SOURCE.DEFAULT,
       configSource,
-      isSensitive: d.type === 'PASSWORD',
-      synonyms: includeSynonyms ? [{ name: d.name, value: e.value, source: configSource }] : [],
-      configType: CONFIG_TYPE_CODE[d.type],
-      documentation: includeDocumentation ? d.doc : null,
+      isSensitive: sensitive,
+      synonyms: includeSynonyms ? chain.map((e) => ({ ...synonymOut(e), value: sensitive ? null : e.value })) : [],
+      configType: d ? CONFIG_TYPE_CODE[d.type] : 0,
+      documentation: includeDocumentation ? (d?.doc ?? null) : null,
     };
   });
 }
@@ -94,19 +141,27 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
   handle(req, ctx) {
     const results = req.resources.map((res) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
-      const fail = (errorCode: number, errorMessage: string) => ({ ...base, errorCode, errorMessage, configs: [] });
+      const fail = (errorCode: number, errorMessage: string | null) => ({ ...base, errorCode, errorMessage, configs: [] });
+      const ok = (configs: DescribedConfig[]) => ({ ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs });
       if (res.resourceType === RESOURCE_TOPIC) {
+        const nameErr = topicNameError(res.resourceName);
+        if (nameErr) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameErr);
         const meta = ctx.topics.get(res.resourceName);
-        if (!meta) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${res.resourceName}' does not exist.`);
-        const configs = describeTopicConfigs(ctx.config, meta.configs, res.configurationKeys, req.includeSynonyms, req.includeDocumentation);
-        return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs };
+        // Kafka answers the unknown topic without a message.
+        if (!meta) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        return ok(describeTopicConfigs(ctx.config, meta.configs, res.configurationKeys, req.includeSynonyms, req.includeDocumentation));
       }
       if (res.resourceType === RESOURCE_BROKER) {
-        if (res.resourceName !== '' && res.resourceName !== String(ctx.cluster.nodeId)) {
+        if (res.resourceName === '') {
+          return ok(describeBrokerConfigs(ctx.config, true, res.configurationKeys, req.includeSynonyms, req.includeDocumentation));
+        }
+        if (!/^[+-]?\d+$/.test(res.resourceName)) {
+          return fail(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${res.resourceName}`);
+        }
+        if (Number(res.resourceName) !== ctx.cluster.nodeId) {
           return fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${ctx.cluster.nodeId} or empty string, but received ${res.resourceName}`);
         }
-        const configs = describeBrokerConfigs(ctx.config, res.configurationKeys, req.includeSynonyms, req.includeDocumentation);
-        return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs };
+        return ok(describeBrokerConfigs(ctx.config, false, res.configurationKeys, req.includeSynonyms, req.includeDocumentation));
       }
       return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${res.resourceType}`);
     });

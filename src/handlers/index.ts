@@ -22,6 +22,8 @@ import deleteRecords from './21-delete-records.js';
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js';
 import describeLogDirs from './35-describe-log-dirs.js';
 import describeConfigs from './32-describe-configs.js';
+import alterConfigs from './33-alter-configs.js';
+import incrementalAlterConfigs from './44-incremental-alter-configs.js';
 import createPartitions from './37-create-partitions.js';
 import deleteGroups from './42-delete-groups.js';
 import offsetDelete from './47-offset-delete.js';
@@ -60,6 +62,8 @@ export const HANDLERS: readonly Handler[] = [
   txnOffsetCommit,
   offsetForLeaderEpoch,
   describeConfigs,
+  alterConfigs,
+  incrementalAlterConfigs,
   describeLogDirs,
   createPartitions,
   deleteGroups,

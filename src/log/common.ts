@@ -20,9 +20,14 @@ export type LogStoreErrorCode =
   | 'INVALID_TOPIC'
   | 'INVALID_PARTITIONS'
   | 'INVALID_CONFIG'
-  | 'STORAGE_ERROR';
+  | 'STORAGE_ERROR'
+  /** Stored bytes that do not parse as record batches (a damaged segment): Kafka's CORRUPT_MESSAGE. */
+  | 'CORRUPT_MESSAGE';
 
-/** Errors the stores throw for caller mistakes; `code` maps onto a Kafka error code. */
+/**
+ * Errors the stores throw for caller mistakes and for failing or damaged storage; `code` maps onto
+ * a Kafka error code (STORAGE_ERROR is KAFKA_STORAGE_ERROR for the partition hit).
+ */
 export class LogStoreError extends Error {
   constructor(
     readonly code: LogStoreErrorCode,

@@ -30,7 +30,8 @@ import {
   type AbortedTxn,
 } from './producer-state.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic, writeFully } from './fs-util.js';
-import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE } from './segment.js';
+import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE, storageError, type ScanOutcome, type TailCut } from './segment.js';
+import { holdsData, moveAside } from './stray.js';
 import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
@@ -50,6 +51,8 @@ export interface PartitionContext {
   cache: SegmentCache;
   now: () => number;
   logger?: StoreOptions['logger'];
+  /** The store was closed cleanly last time: active segments are not CRC-checked and cut at open. */
+  cleanShutdown?: boolean;
 }
 
 interface EpochEntry {
@@ -131,16 +134,44 @@ export class FilePartitionLog implements PartitionLog {
     public config: LogConfig,
   ) {}
 
-  /** Creates the directory of a new, empty partition (replacing any stale directory). */
+  /**
+   * Creates the directory of a new, empty partition. A stale directory in the way is removed if it
+   * holds no data and moved aside (stray) if it does. If creation fails (EMFILE, ENOSPC) nothing is
+   * left behind and a STORAGE_ERROR is thrown.
+   */
   static create(ctx: PartitionContext, dir: string, topic: string, partition: number, topicId: string, config: LogConfig): FilePartitionLog {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir);
-    writeFileAtomic(path.join(dir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
     const log = new FilePartitionLog(ctx, dir, topic, partition, config);
-    log.segments.push(Segment.create(dir, 0n));
-    fsyncDir(dir);
-    fsyncDir(path.dirname(dir));
+    try {
+      FilePartitionLog.clearStaleDir(ctx, dir, topic, partition);
+      fs.mkdirSync(dir);
+    } catch (err) {
+      throw storageError(`cannot create partition directory ${dir}`, err);
+    }
+    try {
+      writeFileAtomic(path.join(dir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
+      log.segments.push(Segment.create(dir, 0n));
+      fsyncDir(dir);
+      fsyncDir(path.dirname(dir));
+    } catch (err) {
+      for (const seg of log.segments) seg.close();
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // an empty leftover: removed (it holds no data) at the next open or create
+      }
+      throw storageError(`cannot create partition directory ${dir}`, err);
+    }
     return log;
+  }
+
+  private static clearStaleDir(ctx: PartitionContext, dir: string, topic: string, partition: number): void {
+    if (!fs.existsSync(dir)) return;
+    if (holdsData(dir)) {
+      const to = moveAside(dir, topic, partition);
+      ctx.logger?.warn({ dir, movedTo: to }, 'moved aside a stale partition directory that holds data (stray); delete it when it is not needed');
+    } else {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Opens an existing partition directory, recovering its last segment. */
@@ -152,6 +183,25 @@ export class FilePartitionLog implements PartitionLog {
 
   private warn(obj: object, msg: string): void {
     this.ctx.logger?.warn({ topic: this.topic, partition: this.partition, dir: this.dir, ...obj }, msg);
+  }
+
+  /** The one line that says what recovery cut from the active segment: offsets, batches, bytes. */
+  private warnCut(seg: Segment, scan: ScanOutcome, cut: TailCut): void {
+    const offsets = cut.toOffset !== undefined ? `offsets ${cut.fromOffset}-${cut.toOffset}` : `from offset ${cut.fromOffset}`;
+    this.warn(
+      {
+        segment: seg.logPath,
+        reason: scan.problem,
+        cleanShutdown: this.ctx.cleanShutdown === true,
+        validBytes: scan.validBytes,
+        truncatedBytes: cut.bytes,
+        fromOffset: cut.fromOffset,
+        toOffset: cut.toOffset,
+        batches: cut.batches,
+        records: cut.records,
+      },
+      `truncated corrupt or incomplete tail of log segment: ${cut.bytes} bytes, ${offsets} (${cut.batches} batches, ${cut.records} records)`,
+    );
   }
 
   private load(): void {
@@ -181,13 +231,8 @@ export class FilePartitionLog implements PartitionLog {
         this.segments.push(seg);
       }
       const lastBase = bases[bases.length - 1]!;
-      const { seg, scan, fileSize } = Segment.recoverActive(this.dir, lastBase, this.config.indexIntervalBytes);
-      if (scan.validBytes < fileSize) {
-        this.warn(
-          { segment: seg.logPath, reason: scan.problem, validBytes: scan.validBytes, truncatedBytes: fileSize - scan.validBytes },
-          'truncated corrupt or incomplete tail of log segment',
-        );
-      }
+      const { seg, scan, cut } = Segment.openActive(this.dir, lastBase, this.config.indexIntervalBytes, this.ctx.cleanShutdown === true);
+      if (cut !== undefined) this.warnCut(seg, scan, cut);
       this.segments.push(seg);
       lastEpochInLog = scan.lastEpoch;
       this.leo = scan.lastOffset !== undefined ? scan.lastOffset + 1n : lastBase;
@@ -284,7 +329,10 @@ export class FilePartitionLog implements PartitionLog {
       let pos = si === this.segmentIndexFor(scanFrom) ? seg.offsetIndex!.lookup(seg.rel(scanFrom)) : 0;
       for (;;) {
         const h = scanner.header(pos);
-        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) {
+          if (pos < seg.size) this.warn({ segment: seg.logPath, position: pos }, 'producer state scan stopped at a damaged batch');
+          break;
+        }
         const last = h.baseOffset + BigInt(h.lastOffsetDelta);
         if (last >= scanFrom) {
           const fields = readBatchProducerFields(scanner.view(pos, BATCH_HEADER_SIZE)!);
@@ -308,6 +356,35 @@ export class FilePartitionLog implements PartitionLog {
     fs.appendFileSync(this.txnIndexPath(segmentBase), encodeTxnIndexEntry(txn));
   }
 
+  /** .txnindex entries whose write failed (the marker itself is in the log); retried in order. */
+  private pendingTxnIndex: Array<{ segmentBase: bigint; txn: AbortedTxn }> = [];
+
+  /**
+   * Records an aborted transaction whose ABORT marker was just appended. The marker is in the log
+   * and the producer state has it, so a failed index write does not fail the append: the entry is
+   * retried before the next snapshot, and no snapshot is written past it meanwhile (recovery then
+   * scans from an older snapshot and re-derives the entry from the marker).
+   */
+  private indexAborted(segmentBase: bigint, txn: AbortedTxn): void {
+    this.pendingTxnIndex.push({ segmentBase, txn });
+    this.writePendingTxnIndex();
+  }
+
+  /** Writes the pending .txnindex entries; false if one still fails. */
+  private writePendingTxnIndex(): boolean {
+    while (this.pendingTxnIndex.length > 0) {
+      const e = this.pendingTxnIndex[0]!;
+      try {
+        if (this.segments.some((s) => s.base === e.segmentBase)) this.appendTxnIndex(e.segmentBase, e.txn);
+      } catch (err) {
+        this.warn({ err: (err as Error).message, producerId: e.txn.producerId }, 'writing the aborted-transaction index failed; will retry');
+        return false;
+      }
+      this.pendingTxnIndex.shift();
+    }
+    return true;
+  }
+
   /**
    * Writes `<logEndOffset>.snapshot` and keeps only the newest few snapshots. Skipped when the log
    * is empty or a snapshot at the log end exists already (Kafka skips unchanged snapshots too):
@@ -315,6 +392,7 @@ export class FilePartitionLog implements PartitionLog {
    */
   snapshotProducerState(): void {
     if (this.gone !== undefined || this.leo === 0n || this.leo === this.lastSnapshotOffset) return;
+    if (!this.writePendingTxnIndex()) return;
     writeFileAtomic(path.join(this.dir, offsetFileName(this.leo, '.snapshot')), this.producerState.snapshot());
     this.lastSnapshotOffset = this.leo;
     const all: bigint[] = [];
@@ -361,16 +439,18 @@ export class FilePartitionLog implements PartitionLog {
       this.maybeRoll(buf.length, last);
       const seg = this.active;
       const wasEmpty = seg.size === 0;
+      // All or nothing (a failure leaves the segment as it was and throws STORAGE_ERROR); once it
+      // returns the batch is in the log, so the log end moves before anything else can fail.
       seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
       if (wasEmpty) this.activeSince = this.ctx.now();
-      const aborted = applyBatchToProducerState(this.producerState, buf, base, last);
-      if (aborted !== undefined) this.appendTxnIndex(seg.base, aborted);
+      this.leo = last + 1n;
+      this.unflushedMessages += h.recordCount;
       if (h.maxTimestamp > this.maxTs) {
         this.maxTs = h.maxTimestamp;
         this.maxTsBatchLastOffset = last;
       }
-      this.leo = last + 1n;
-      this.unflushedMessages += h.recordCount;
+      const aborted = applyBatchToProducerState(this.producerState, buf, base, last);
+      if (aborted !== undefined) this.indexAborted(seg.base, aborted);
     }
     if (this.unflushedMessages >= this.config.flushIntervalMessages) this.flush();
     return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
@@ -385,14 +465,30 @@ export class FilePartitionLog implements PartitionLog {
     this.rollActive();
   }
 
-  /** Closes the active segment for appends and starts a new one at the log end. */
+  /**
+   * Closes the active segment for appends and starts a new one at the log end. The new segment's
+   * files come first, so a failure (EMFILE, ENOSPC: STORAGE_ERROR) leaves the old one active.
+   */
   private rollActive(): void {
     const seg = this.active;
-    seg.deactivate();
+    const next = Segment.create(this.dir, this.leo);
+    try {
+      seg.deactivate();
+    } catch (err) {
+      next.close();
+      for (const f of [next.logPath, next.indexPath, next.timeIndexPath]) fs.rmSync(f, { force: true });
+      throw err;
+    }
     this.ctx.cache.use(seg);
-    this.segments.push(Segment.create(this.dir, this.leo));
+    this.segments.push(next);
     // Kafka snapshots producer state at every roll: recovery then scans only the active segment.
-    this.snapshotProducerState();
+    // A snapshot is an optimisation (recovery scans from an older one), so its failure is not the
+    // append's.
+    try {
+      this.snapshotProducerState();
+    } catch (err) {
+      this.warn({ err: (err as Error).message }, 'producer state snapshot failed');
+    }
     fsyncDir(this.dir);
     this.unflushedMessages = 0; // deactivate() synced everything before the new segment
   }
@@ -418,15 +514,92 @@ export class FilePartitionLog implements PartitionLog {
       const seg = this.segments[si]!;
       this.ctx.cache.use(seg);
       const scanner = new BatchScanner(seg.fd!, seg.size);
-      let pos = seg.offsetIndex!.lookup(seg.rel(offset));
-      for (;;) {
-        const h = scanner.header(pos);
-        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+      let pos = this.startPosition(seg, scanner, offset);
+      while (pos < seg.size) {
+        const h = this.headerAt(seg, scanner, pos);
         if (h.baseOffset + BigInt(h.lastOffsetDelta) >= offset) return { segIndex: si, pos, header: h };
         pos += h.size;
       }
     }
     return undefined;
+  }
+
+  // ---- damaged segments (issue 8, robust storage) ----
+
+  /**
+   * Where to start walking `seg` for `offset`: the position of the offset index's floor entry,
+   * checked against the batch there (an entry names the batch that ends at its offset). A wrong
+   * entry would skip batches or read from inside one, so then the segment's indexes are rebuilt
+   * from the log (logged) and looked up again. If instead the index is right and the batch it names
+   * is damaged, a later entry still leads to the batches after it; an offset that can only be
+   * reached through the damage is CORRUPT_MESSAGE.
+   */
+  private startPosition(seg: Segment, scanner: BatchScanner, offset: bigint): number {
+    const idx = seg.offsetIndex!;
+    const i = idx.floorIndex(seg.rel(offset));
+    if (i < 0) return 0;
+    const check = this.checkIndexEntry(seg, scanner, i);
+    if (check === undefined) return idx.position(i);
+    if (check.damaged && this.onBatchBoundary(seg, scanner, i)) {
+      for (let j = i + 1; j < idx.count; j++) {
+        if (this.checkIndexEntry(seg, scanner, j) !== undefined) continue;
+        if (scanner.header(idx.position(j))!.baseOffset <= offset) return idx.position(j);
+        break;
+      }
+      throw this.corrupt(seg, idx.position(i), check.problem);
+    }
+    const reason = `offset index entry ${i} (${idx.relOffset(i)}, ${idx.position(i)}): ${check.problem}`;
+    if (seg.active) throw this.corrupt(seg, idx.position(i), reason);
+    seg.rebuildIndexes();
+    this.warn({ segment: seg.logPath, reason }, 'rebuilt indexes of log segment');
+    return seg.offsetIndex!.lookup(seg.rel(offset));
+  }
+
+  /** undefined if offset index entry `i` names a sane batch ending at its offset; else what is wrong. */
+  private checkIndexEntry(seg: Segment, scanner: BatchScanner, i: number): { damaged: boolean; problem: string } | undefined {
+    const idx = seg.offsetIndex!;
+    const pos = idx.position(i);
+    const h = scanner.header(pos);
+    const problem = h === undefined ? 'no batch header there' : headerProblem(h, seg.size - pos);
+    if (problem !== undefined) return { damaged: true, problem };
+    const last = h!.baseOffset + BigInt(h!.lastOffsetDelta);
+    if (last !== seg.base + BigInt(idx.relOffset(i))) return { damaged: false, problem: `the batch there ends at offset ${last}` };
+    return undefined;
+  }
+
+  /**
+   * Walks batch headers from the previous good index entry (or the segment start) to entry `i`:
+   * true if a batch starts exactly there (the entry is right), false if the walk passes it (the
+   * entry points inside a batch). Damage on the way is CORRUPT_MESSAGE.
+   */
+  private onBatchBoundary(seg: Segment, scanner: BatchScanner, i: number): boolean {
+    const idx = seg.offsetIndex!;
+    const target = idx.position(i);
+    let pos = 0;
+    for (let j = i - 1; j >= 0; j--) {
+      if (this.checkIndexEntry(seg, scanner, j) === undefined) {
+        pos = idx.position(j);
+        break;
+      }
+    }
+    while (pos < target) pos += this.headerAt(seg, scanner, pos).size;
+    return pos === target;
+  }
+
+  /**
+   * The header of the batch at `pos` (< seg.size). Anything that is not a whole, sane batch there
+   * is damage: CORRUPT_MESSAGE (Kafka's answer to a batch it cannot read), never a silent skip to
+   * the next segment while the high watermark says the offsets exist.
+   */
+  private headerAt(seg: Segment, scanner: BatchScanner, pos: number): BatchHeader {
+    const h = scanner.header(pos);
+    const problem = h === undefined ? `${seg.size - pos} bytes at the end are not a batch header` : headerProblem(h, seg.size - pos);
+    if (problem !== undefined) throw this.corrupt(seg, pos, problem);
+    return h!;
+  }
+
+  private corrupt(seg: Segment, pos: number, problem: string): LogStoreError {
+    return new LogStoreError('CORRUPT_MESSAGE', `corrupt record batch at position ${pos} of ${seg.logPath}: ${problem}`);
   }
 
   read(offset: bigint, maxBytes: number, minOneBatch: boolean, maxOffset?: bigint): ReadResult {
@@ -448,13 +621,27 @@ export class FilePartitionLog implements PartitionLog {
       let at = 0;
       let stop = false;
       while (at < data.length) {
+        // Checked against the end of the segment, not of this read: a batch cut by the read size is
+        // normal, one that does not parse is damage. Batches before it are returned; a read that
+        // starts at it fails (CORRUPT_MESSAGE) instead of skipping what the high watermark covers.
+        const damage =
+          data.length - at < BATCH_HEADER_SIZE
+            ? pos + data.length === seg.size
+              ? `${data.length - at} bytes at the end are not a batch header`
+              : undefined
+            : headerProblem(readBatchHeader(data, at), seg.size - pos - at);
+        if (damage !== undefined) {
+          if (chunks.length === 0) throw this.corrupt(seg, pos + at, damage);
+          stop = true;
+          break;
+        }
         if (data.length - at < BATCH_HEADER_SIZE) {
           stop = true;
           break;
         }
         const h = readBatchHeader(data, at);
         if (
-          headerProblem(h, data.length - at) !== undefined ||
+          h.size > data.length - at ||
           (maxOffset !== undefined && h.baseOffset >= maxOffset) ||
           (bytes + h.size > maxBytes && !(minOneBatch && chunks.length === 0))
         ) {
@@ -485,11 +672,10 @@ export class FilePartitionLog implements PartitionLog {
       // Every batch up to the one named by the last time-index entry <= ts has maxTimestamp <= ts
       // (and only that batch can equal it), so scanning may start there.
       const rel = seg.timeIndex!.lookup(ts);
-      let pos = rel === undefined ? 0 : seg.offsetIndex!.lookup(rel);
       const scanner = new BatchScanner(seg.fd!, seg.size);
-      for (;;) {
-        const h = scanner.header(pos);
-        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+      let pos = rel === undefined ? 0 : this.startPosition(seg, scanner, seg.base + BigInt(rel));
+      while (pos < seg.size) {
+        const h = this.headerAt(seg, scanner, pos);
         if (h.maxTimestamp >= ts) {
           const batch = seg.readRange(pos, h.size);
           const hit = findRecord(batch, (t) => t >= ts, (hh) => hh.baseOffset, this.lso);
@@ -660,17 +846,27 @@ export class FilePartitionLog implements PartitionLog {
     return parseLogStartCheckpoint(fs.readFileSync(file, 'utf8'), this.topic, this.partition) ?? 0n;
   }
 
-  /** Batches of a segment with their headers, read one at a time (positions in the file). */
+  /**
+   * Batches of a segment with their headers, read one at a time. The caller may give the event
+   * loop a turn between two batches (compaction slices): the segment's fd is looked up again after
+   * every batch, since the segment cache may have closed it meanwhile.
+   */
   private *segmentBatches(seg: Segment): Generator<{ batch: Buffer; header: BatchHeader }> {
     this.ctx.cache.use(seg);
-    const scanner = new BatchScanner(seg.fd!, seg.size);
+    let fd = seg.fd!;
+    let scanner = new BatchScanner(fd, seg.size);
     for (let pos = 0; ; ) {
-      const h = scanner.header(pos);
-      if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) return;
+      if (pos >= seg.size) return;
+      // A damaged batch stops the pass (CORRUPT_MESSAGE): a rewrite of what came before it would drop the rest.
+      const h = this.headerAt(seg, scanner, pos);
       const batch = seg.readRange(pos, h.size);
       pos += h.size;
       yield { batch, header: h };
       this.ctx.cache.use(seg);
+      if (seg.fd !== fd) {
+        fd = seg.fd!;
+        scanner = new BatchScanner(fd, seg.size);
+      }
     }
   }
 
@@ -679,14 +875,28 @@ export class FilePartitionLog implements PartitionLog {
     return seg.maxTimestamp >= 0n ? Number(seg.maxTimestamp) : fs.statSync(seg.logPath).mtimeMs;
   }
 
-  /**
-   * One compaction pass if one is due (see cleaner.ts): whole inactive segments below the last
-   * stable offset and older than min.compaction.lag.ms are cleanable; each changed segment is
-   * rewritten to `<base>.log.cleaned`, synced, renamed to `.log.swap`, then over the original
-   * (indexes rebuilt). A kill -9 at any step leaves either the original or the complete rewrite.
-   */
+  private compacting = false;
+
+  /** One compaction pass at once, to its end (tests, and the memory-store-like callers). */
   compact(nowMs: number, cfg: CompactionConfig): CompactionResult {
-    if (this.gone !== undefined) return NO_PASS;
+    const steps = this.compactSteps(nowMs, cfg);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * One compaction pass if one is due (see cleaner.ts), in slices: the generator yields after
+   * about `sliceBytes` of log read, so the caller can give the event loop a turn between slices.
+   * Whole inactive segments below the last stable offset and older than min.compaction.lag.ms are
+   * cleanable; each changed segment is streamed to `<base>.log.cleaned`, synced, renamed to
+   * `.log.swap`, then over the original (indexes rebuilt). A kill -9 at any step leaves either the
+   * original or the complete rewrite. Appends go on meanwhile (the active segment is never
+   * cleaned); a segment deleted meanwhile (retention, DeleteRecords) is skipped.
+   */
+  *compactSteps(nowMs: number, cfg: CompactionConfig, sliceBytes = 4 * 1024 * 1024): Generator<void, CompactionResult, void> {
+    if (this.gone !== undefined || this.compacting) return NO_PASS;
     const stable = this.producerState.firstUnstableOffset() ?? this.leo;
     let n = 0; // cleanable segments: a prefix of the inactive ones
     for (; n < this.segments.length - 1; n++) {
@@ -695,80 +905,103 @@ export class FilePartitionLog implements PartitionLog {
     }
     if (n === 0) return NO_PASS;
     const cleanableEnd = this.segments[n]!.base;
-    const firstDirty = this.cleanerCheckpoint() > this.lso ? this.cleanerCheckpoint() : this.lso;
+    const checkpoint = this.cleanerCheckpoint();
+    const firstDirty = checkpoint > this.lso ? checkpoint : this.lso;
     if (firstDirty >= cleanableEnd) return NO_PASS;
+    const segs = this.segments.slice(0, n);
+    const ends = this.segments.slice(1, n + 1).map((s) => s.base);
     let cleanBytes = 0;
     let dirtyBytes = 0;
     let oldestDirty = -1;
-    for (let i = 0; i < n; i++) {
-      const seg = this.segments[i]!;
-      const segEnd = this.segments[i + 1]!.base;
-      if (segEnd <= firstDirty) cleanBytes += seg.size;
+    segs.forEach((seg, i) => {
+      if (ends[i]! <= firstDirty) cleanBytes += seg.size;
       else {
         dirtyBytes += seg.size;
         if (oldestDirty < 0) oldestDirty = this.largestTimestamp(seg);
       }
-    }
+    });
     if (!passDue(cfg, cleanBytes, dirtyBytes, oldestDirty, nowMs)) return NO_PASS;
 
-    const aborted = new AbortedLookup(this.producerState.abortedList());
-    const map = new OffsetMap();
-    for (let i = 0; i < n; i++) {
-      if (this.segments[i + 1]!.base <= firstDirty) continue;
-      for (const { batch } of this.segmentBatches(this.segments[i]!)) {
-        try {
-          map.addBatch(batch, firstDirty, cleanableEnd, aborted);
-        } catch (err) {
-          // A batch the cleaner cannot decode (a codec this runtime lacks) is kept as it is.
-          this.warn({ err: (err as Error).message }, 'compaction skipped an undecodable batch');
+    this.compacting = true;
+    let cleanedFile: string | undefined;
+    try {
+      const aborted = new AbortedLookup(this.producerState.abortedList());
+      const map = new OffsetMap();
+      let sinceYield = 0;
+      for (let i = 0; i < segs.length; i++) {
+        if (ends[i]! <= firstDirty || !this.segments.includes(segs[i]!)) continue;
+        for (const { batch } of this.segmentBatches(segs[i]!)) {
+          try {
+            map.addBatch(batch, firstDirty, cleanableEnd, aborted);
+          } catch (err) {
+            // A batch the cleaner cannot decode (a codec this runtime lacks) is kept as it is.
+            this.warn({ err: (err as Error).message }, 'compaction skipped an undecodable batch');
+          }
+          sinceYield += batch.length;
+          if (sinceYield >= sliceBytes) {
+            sinceYield = 0;
+            yield;
+            if (this.gone !== undefined) return NO_PASS;
+          }
         }
       }
-    }
-    const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
-    for (let i = 0; i < n; i++) {
-      const seg = this.segments[i]!;
-      const dropTombstones = nowMs - this.largestTimestamp(seg) > cfg.deleteRetentionMs;
-      const out: Buffer[] = [];
-      let changed = false;
-      for (const { batch, header } of this.segmentBatches(seg)) {
-        result.bytesBefore += batch.length;
-        let c;
+      const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
+      for (const seg of segs) {
+        if (!this.segments.includes(seg)) continue;
+        const dropTombstones = nowMs - this.largestTimestamp(seg) > cfg.deleteRetentionMs;
+        cleanedFile = `${seg.logPath}.cleaned`;
+        const fd = fs.openSync(cleanedFile, 'w');
+        let changed = false;
+        let written = 0;
         try {
-          c = cleanBatch(batch, { map, aborted, cleanableEnd, dropTombstones });
-        } catch {
-          c = { batch, recordsBefore: header.recordCount, recordsAfter: header.recordCount };
+          for (const { batch, header } of this.segmentBatches(seg)) {
+            result.bytesBefore += batch.length;
+            let c;
+            try {
+              c = cleanBatch(batch, { map, aborted, cleanableEnd, dropTombstones });
+            } catch {
+              c = { batch, recordsBefore: header.recordCount, recordsAfter: header.recordCount };
+            }
+            result.recordsBefore += c.recordsBefore;
+            result.recordsAfter += c.recordsAfter;
+            if (c.batch !== batch) changed = true;
+            if (c.batch !== null) {
+              writeFully(fd, c.batch, written);
+              written += c.batch.length;
+              result.bytesAfter += c.batch.length;
+            }
+            sinceYield += batch.length;
+            if (sinceYield >= sliceBytes) {
+              sinceYield = 0;
+              yield;
+              if (this.gone !== undefined) return NO_PASS;
+            }
+          }
+          if (changed) fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
         }
-        result.recordsBefore += c.recordsBefore;
-        result.recordsAfter += c.recordsAfter;
-        if (c.batch !== batch) changed = true;
-        if (c.batch !== null) {
-          out.push(c.batch);
-          result.bytesAfter += c.batch.length;
+        const i = this.segments.indexOf(seg);
+        if (!changed || i < 0) {
+          fs.rmSync(cleanedFile, { force: true });
+        } else {
+          this.swapSegment(i, cleanedFile);
         }
+        cleanedFile = undefined;
       }
-      if (changed) this.swapSegment(i, out);
+      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), formatLogStartCheckpoint(this.topic, this.partition, cleanableEnd));
+      this.recomputeMaxTimestamp();
+      return result;
+    } finally {
+      if (cleanedFile !== undefined) fs.rmSync(cleanedFile, { force: true });
+      this.compacting = false;
     }
-    writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), formatLogStartCheckpoint(this.topic, this.partition, cleanableEnd));
-    this.recomputeMaxTimestamp();
-    return result;
   }
 
-  /** Replaces inactive segment `i` with `batches` (same base offset), crash-safely. */
-  private swapSegment(i: number, batches: readonly Buffer[]): void {
+  /** Replaces inactive segment `i` with the synced rewrite `cleaned` (same base offset), crash-safely. */
+  private swapSegment(i: number, cleaned: string): void {
     const seg = this.segments[i]!;
-    const cleaned = `${seg.logPath}.cleaned`;
     const swap = `${seg.logPath}.swap`;
-    const fd = fs.openSync(cleaned, 'w');
-    try {
-      let pos = 0;
-      for (const b of batches) {
-        writeFully(fd, b, pos);
-        pos += b.length;
-      }
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     fs.renameSync(cleaned, swap);
     fsyncDir(this.dir);
     this.ctx.cache.forget(seg);

@@ -181,6 +181,11 @@ class MemoryPartitionLog implements PartitionLog {
     }
   }
 
+  /** The memory store cleans in one step (its data is in memory; no file to stream). */
+  *compactSteps(nowMs: number, cfg: CompactionConfig): Generator<void, CompactionResult, void> {
+    return this.compact(nowMs, cfg);
+  }
+
   /** Where the last compaction pass ended. */
   private cleanedTo = 0n;
 
@@ -359,6 +364,14 @@ class MemoryStore implements LogStore {
     const cfg = effectiveLogConfig(this.opts.logConfig, t.meta.configs);
     for (let p = t.meta.numPartitions; p < total; p++) t.partitions.push(new MemoryPartitionLog(name, p, cfg, this.now));
     t.meta.numPartitions = total;
+  }
+
+  setBrokerLogConfig(logConfig: LogConfig): void {
+    this.opts.logConfig = logConfig;
+    for (const t of this.topics.entries()) {
+      const cfg = effectiveLogConfig(logConfig, t.meta.configs);
+      for (const p of t.partitions) p.config = cfg;
+    }
   }
 
   setTopicConfigs(name: string, configs: Record<string, string>): void {

@@ -22,7 +22,7 @@ import {
   type BatchHeader,
 } from './batch-header.js';
 import { INT32_MAX, LogStoreError } from './common.js';
-import { readFully, writeFully } from './fs-util.js';
+import { readFully, writeFileAtomic, writeFully } from './fs-util.js';
 
 export const OFFSET_INDEX_ENTRY = 8;
 export const TIME_INDEX_ENTRY = 12;
@@ -32,6 +32,21 @@ export function segmentFileName(base: bigint, ext: '.log' | '.index' | '.timeind
 }
 
 export const SEGMENT_LOG_FILE = /^(\d{20})\.log$/;
+
+/** A STORAGE_ERROR naming what failed and why (the errno text of `err`). */
+export function storageError(what: string, err: unknown): LogStoreError {
+  if (err instanceof LogStoreError) return err;
+  return new LogStoreError('STORAGE_ERROR', `${what}: ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** What a failed append restores. */
+interface AppendUndo {
+  oCount: number;
+  tCount: number;
+  maxTimestamp: bigint;
+  offsetOfMaxTimestamp: bigint;
+  bytesSinceIndexEntry: number;
+}
 
 /** Growable in-memory copy of an index file. */
 class EntryBuffer {
@@ -70,6 +85,11 @@ class EntryBuffer {
   tail(from: number): Buffer {
     return this.buf.subarray(from * this.entrySize, this.count * this.entrySize);
   }
+
+  /** Forgets entries from `count` on (undoing a failed append). */
+  truncateTo(count: number): void {
+    if (count < this.count) this.count = count;
+  }
 }
 
 export class OffsetIndex extends EntryBuffer {
@@ -101,6 +121,32 @@ export class OffsetIndex extends EntryBuffer {
       else hi = mid;
     }
     return lo === 0 ? 0 : this.position(lo - 1);
+  }
+
+  /** Index of the last entry whose relative offset <= relOffset, or -1 (scan from the segment start). */
+  floorIndex(relOffset: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.relOffset(mid) <= relOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  /**
+   * Why these entries cannot index a log of `logSize` bytes, if they cannot: relative offsets and
+   * positions must both increase strictly, and positions lie inside the log.
+   */
+  problem(logSize: number): string | undefined {
+    for (let i = 0; i < this.count; i++) {
+      const rel = this.relOffset(i);
+      const pos = this.position(i);
+      if (rel < 0 || pos < 0 || pos >= logSize) return `offset index entry ${i} (${rel}, ${pos}) lies outside the log`;
+      if (i > 0 && (rel <= this.relOffset(i - 1) || pos <= this.position(i - 1))) return `offset index entry ${i} (${rel}, ${pos}) does not increase`;
+    }
+    return undefined;
   }
 }
 
@@ -137,6 +183,16 @@ export class TimeIndex extends EntryBuffer {
       else hi = mid;
     }
     return lo === 0 ? undefined : this.relOffset(lo - 1);
+  }
+
+  /** Why these entries are not a valid time index, if they are not (timestamps strictly increase). */
+  problem(): string | undefined {
+    for (let i = 0; i < this.count; i++) {
+      const rel = this.relOffset(i);
+      if (rel < 0) return `time index entry ${i} has a negative offset`;
+      if (i > 0 && (this.timestamp(i) <= this.timestamp(i - 1) || rel < this.relOffset(i - 1))) return `time index entry ${i} does not increase`;
+    }
+    return undefined;
   }
 }
 
@@ -191,6 +247,21 @@ export interface ScanOutcome {
   lastEpoch?: number;
 }
 
+/** What recovery cut from the end of an active segment (for the warning that says so). */
+export interface TailCut {
+  /** First offset no longer in the log (the log end offset after the cut). */
+  fromOffset: bigint;
+  /** Last offset named by a structurally sane batch header in the cut bytes, if any. */
+  toOffset?: bigint;
+  /** Batches and records the cut bytes seem to hold (headers walked without CRC checks). */
+  batches: number;
+  records: number;
+  bytes: number;
+}
+
+/** Index density used when an index is rebuilt on a read path (it only affects lookup speed). */
+const REBUILD_INDEX_INTERVAL = 4096;
+
 function openRw(file: string): number {
   return fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
 }
@@ -215,6 +286,8 @@ export class Segment {
   private timeIndexFd: number | undefined;
   private bytesSinceIndexEntry = 0;
   private dirty = false;
+  /** Index density to rebuild with (the partition's index.interval.bytes as last seen). */
+  private indexInterval = REBUILD_INDEX_INTERVAL;
 
   constructor(
     readonly dir: string,
@@ -229,12 +302,20 @@ export class Segment {
     return this.fd !== undefined;
   }
 
-  /** Creates the (empty) files of a new active segment. */
+  /**
+   * Creates the (empty) files of a new active segment. If a file cannot be opened (EMFILE, ENOSPC)
+   * the ones already made are closed and removed again, and a STORAGE_ERROR is thrown.
+   */
   static create(dir: string, base: bigint): Segment {
     const seg = new Segment(dir, base);
-    seg.fd = fs.openSync(seg.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-    seg.indexFd = fs.openSync(seg.indexPath, 'w+');
-    seg.timeIndexFd = fs.openSync(seg.timeIndexPath, 'w+');
+    try {
+      seg.fd = fs.openSync(seg.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+      seg.indexFd = fs.openSync(seg.indexPath, 'w+');
+      seg.timeIndexFd = fs.openSync(seg.timeIndexPath, 'w+');
+    } catch (err) {
+      seg.discard();
+      throw storageError(`cannot create segment ${seg.logPath}`, err);
+    }
     seg.offsetIndex = new OffsetIndex();
     seg.timeIndex = new TimeIndex();
     seg.active = true;
@@ -242,21 +323,61 @@ export class Segment {
   }
 
   /**
-   * Opens an existing segment as the active one: walks every batch (header sanity, CRC-32C,
-   * offsets increasing), truncates the file after the last good batch, rebuilds both indexes.
+   * Opens the last segment of a partition as the active one. After an unclean shutdown every batch
+   * is checked (header sanity, CRC-32C, offsets increasing) and the file is cut after the last good
+   * one (`cut` says what went). After a clean shutdown (Kafka's .kafka_cleanshutdown) only the
+   * headers are walked, without CRCs, as Kafka loads a cleanly closed log without recovery: a
+   * flipped bit in one record must not cost every batch after it (consumers check CRCs). If the
+   * headers do not hold together even so, the unclean recovery runs after all (`verified`).
+   * Both indexes are rebuilt either way.
    */
-  static recoverActive(dir: string, base: bigint, indexIntervalBytes: number): { seg: Segment; scan: ScanOutcome; fileSize: number } {
+  static openActive(
+    dir: string,
+    base: bigint,
+    indexIntervalBytes: number,
+    cleanShutdown: boolean,
+  ): { seg: Segment; scan: ScanOutcome; fileSize: number; cut?: TailCut; verified: boolean } {
     const seg = new Segment(dir, base);
-    seg.fd = openRw(seg.logPath);
-    const fileSize = fs.fstatSync(seg.fd).size;
-    const scan = seg.scanAndIndex(fileSize, true, indexIntervalBytes);
-    if (scan.validBytes < fileSize) fs.ftruncateSync(seg.fd, scan.validBytes);
-    seg.size = scan.validBytes;
-    seg.indexFd = openRw(seg.indexPath);
-    seg.timeIndexFd = openRw(seg.timeIndexPath);
-    seg.rewriteIndexFiles();
-    seg.active = true;
-    return { seg, scan, fileSize };
+    try {
+      seg.fd = openRw(seg.logPath);
+      const fileSize = fs.fstatSync(seg.fd).size;
+      let verified = !cleanShutdown;
+      let scan = seg.scanAndIndex(fileSize, verified, indexIntervalBytes);
+      if (!verified && scan.validBytes < fileSize) {
+        verified = true;
+        scan = seg.scanAndIndex(fileSize, true, indexIntervalBytes);
+      }
+      let cut: TailCut | undefined;
+      if (scan.validBytes < fileSize) {
+        cut = seg.describeTail(scan, fileSize);
+        fs.ftruncateSync(seg.fd, scan.validBytes);
+      }
+      seg.size = scan.validBytes;
+      seg.indexFd = openRw(seg.indexPath);
+      seg.timeIndexFd = openRw(seg.timeIndexPath);
+      seg.rewriteIndexFiles();
+      seg.active = true;
+      return { seg, scan, fileSize, cut, verified };
+    } catch (err) {
+      seg.discardFds();
+      throw err;
+    }
+  }
+
+  /** Walks the headers of the bytes recovery is about to cut, to say what they held. */
+  private describeTail(scan: ScanOutcome, end: number): TailCut {
+    const fromOffset = scan.lastOffset !== undefined ? scan.lastOffset + 1n : this.base;
+    const out: TailCut = { fromOffset, batches: 0, records: 0, bytes: end - scan.validBytes };
+    const scanner = new BatchScanner(this.fd!, end, 64 * 1024);
+    for (let pos = scan.validBytes; pos < end; ) {
+      const h = scanner.header(pos);
+      if (h === undefined || headerProblem(h, end - pos) !== undefined || h.baseOffset < fromOffset) break;
+      out.batches++;
+      out.records += h.recordCount;
+      out.toOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
+      pos += h.size;
+    }
+    return out;
   }
 
   /**
@@ -266,6 +387,7 @@ export class Segment {
    */
   static openInactive(dir: string, base: bigint, indexIntervalBytes: number): { seg: Segment; rebuilt?: string } {
     const seg = new Segment(dir, base);
+    seg.indexInterval = indexIntervalBytes;
     seg.size = fs.statSync(seg.logPath).size;
     const problem = seg.indexProblem();
     if (problem === undefined) {
@@ -324,6 +446,7 @@ export class Segment {
    * timestamp; stops at the first batch that fails the checks.
    */
   private scanAndIndex(end: number, verifyCrc: boolean, indexIntervalBytes: number): ScanOutcome {
+    this.indexInterval = indexIntervalBytes;
     this.offsetIndex = new OffsetIndex();
     this.timeIndex = new TimeIndex();
     this.maxTimestamp = -1n;
@@ -407,29 +530,75 @@ export class Segment {
     return lastOffset - this.base <= BigInt(INT32_MAX);
   }
 
-  /** Appends one batch (the active segment only). On a write error the file is cut back. */
+  /**
+   * Appends one batch (the active segment only), all or nothing: if the log write or an index
+   * write fails (ENOSPC, EIO, ...) the segment's size, indexes and max timestamp are as before and
+   * the files are cut back, so no half-appended batch is ever visible and the next append takes
+   * the same position (and its offsets). A cut that fails itself is retried before the next append,
+   * which fails until it succeeds. Throws STORAGE_ERROR.
+   */
   append(batch: Buffer, lastOffset: bigint, maxTimestamp: bigint, indexIntervalBytes: number): void {
+    this.retryPendingCuts();
+    this.indexInterval = indexIntervalBytes;
     const pos = this.size;
-    const oBefore = this.offsetIndex!.count;
-    const tBefore = this.timeIndex!.count;
+    const before: AppendUndo = {
+      oCount: this.offsetIndex!.count,
+      tCount: this.timeIndex!.count,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+      bytesSinceIndexEntry: this.bytesSinceIndexEntry,
+    };
     try {
       writeFully(this.fd!, batch, pos);
-    } catch (err) {
-      try {
-        fs.ftruncateSync(this.fd!, pos);
-      } catch {
-        // the original error is the interesting one
+      this.indexBatch(pos, batch.length, lastOffset, maxTimestamp, indexIntervalBytes);
+      if (this.offsetIndex!.count > before.oCount) {
+        writeFully(this.indexFd!, this.offsetIndex!.tail(before.oCount), before.oCount * OFFSET_INDEX_ENTRY);
       }
-      throw new LogStoreError('STORAGE_ERROR', `write to ${this.logPath} failed: ${(err as Error).message}`);
+      if (this.timeIndex!.count > before.tCount) {
+        writeFully(this.timeIndexFd!, this.timeIndex!.tail(before.tCount), before.tCount * TIME_INDEX_ENTRY);
+      }
+    } catch (err) {
+      this.undoAppend(pos, before);
+      throw storageError(`append to ${this.logPath} failed`, err);
     }
     this.size = pos + batch.length;
     this.dirty = true;
-    this.indexBatch(pos, batch.length, lastOffset, maxTimestamp, indexIntervalBytes);
-    if (this.offsetIndex!.count > oBefore) {
-      writeFully(this.indexFd!, this.offsetIndex!.tail(oBefore), oBefore * OFFSET_INDEX_ENTRY);
+  }
+
+  /** File lengths a failed append could not restore yet (log, offset index, time index). */
+  private pendingCuts: Array<{ fd: () => number | undefined; length: number }> = [];
+
+  private undoAppend(pos: number, before: AppendUndo): void {
+    this.offsetIndex!.truncateTo(before.oCount);
+    this.timeIndex!.truncateTo(before.tCount);
+    this.maxTimestamp = before.maxTimestamp;
+    this.offsetOfMaxTimestamp = before.offsetOfMaxTimestamp;
+    this.bytesSinceIndexEntry = before.bytesSinceIndexEntry;
+    this.pendingCuts.push(
+      { fd: () => this.fd, length: pos },
+      { fd: () => this.indexFd, length: before.oCount * OFFSET_INDEX_ENTRY },
+      { fd: () => this.timeIndexFd, length: before.tCount * TIME_INDEX_ENTRY },
+    );
+    try {
+      this.retryPendingCuts();
+    } catch {
+      // retried before the next append; the append's own error is the one to report
     }
-    if (this.timeIndex!.count > tBefore) {
-      writeFully(this.timeIndexFd!, this.timeIndex!.tail(tBefore), tBefore * TIME_INDEX_ENTRY);
+  }
+
+  /** Cuts files back to where a failed append found them; throws STORAGE_ERROR if it still cannot. */
+  private retryPendingCuts(): void {
+    while (this.pendingCuts.length > 0) {
+      const c = this.pendingCuts[0]!;
+      const fd = c.fd();
+      if (fd !== undefined) {
+        try {
+          fs.ftruncateSync(fd, c.length);
+        } catch (err) {
+          throw storageError(`cannot cut ${this.logPath} back after a failed append`, err);
+        }
+      }
+      this.pendingCuts.shift();
     }
   }
 
@@ -442,11 +611,20 @@ export class Segment {
     this.dirty = false;
   }
 
-  /** Turns the active segment into an inactive one: final time-index entry, fsync, index fds closed. */
+  /**
+   * Turns the active segment into an inactive one: final time-index entry, fsync, index fds closed.
+   * On failure (STORAGE_ERROR) the segment stays active and unchanged in memory.
+   */
   deactivate(): void {
+    this.retryPendingCuts();
     const tBefore = this.timeIndex!.count;
     if (this.finalizeTimeIndex()) {
-      writeFully(this.timeIndexFd!, this.timeIndex!.tail(tBefore), tBefore * TIME_INDEX_ENTRY);
+      try {
+        writeFully(this.timeIndexFd!, this.timeIndex!.tail(tBefore), tBefore * TIME_INDEX_ENTRY);
+      } catch (err) {
+        this.timeIndex!.truncateTo(tBefore);
+        throw storageError(`cannot finish the time index of ${this.logPath}`, err);
+      }
       this.dirty = true;
     }
     this.flush();
@@ -454,12 +632,61 @@ export class Segment {
     this.active = false;
   }
 
-  /** Makes fd and indexes available for reads (inactive segments load lazily). */
-  load(): void {
-    if (this.fd !== undefined) return;
+  /**
+   * Makes fd and indexes available for reads (inactive segments load lazily). Index files whose
+   * entries do not hold together (not increasing, pointing outside the log, unreadable) are
+   * rebuilt from the log; returns why when that happened.
+   */
+  load(): string | undefined {
+    if (this.fd !== undefined) return undefined;
     this.fd = fs.openSync(this.logPath, 'r');
-    this.offsetIndex = new OffsetIndex(fs.readFileSync(this.indexPath));
-    this.timeIndex = new TimeIndex(fs.readFileSync(this.timeIndexPath));
+    let problem: string | undefined;
+    try {
+      this.offsetIndex = new OffsetIndex(fs.readFileSync(this.indexPath));
+      this.timeIndex = new TimeIndex(fs.readFileSync(this.timeIndexPath));
+      problem = this.offsetIndex.problem(this.size) ?? this.timeIndex.problem();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.discardFds();
+        throw storageError(`cannot read the indexes of ${this.logPath}`, err);
+      }
+      problem = `index file missing: ${(err as Error).message}`;
+    }
+    if (problem !== undefined) {
+      try {
+        this.rebuildIndexes();
+      } catch (err) {
+        this.discardFds();
+        this.offsetIndex = undefined;
+        this.timeIndex = undefined;
+        throw storageError(`cannot rebuild the indexes of ${this.logPath} (${problem})`, err);
+      }
+    }
+    return problem;
+  }
+
+  /**
+   * Rebuilds the indexes of a loaded inactive segment from its batch headers (no CRC checks) and
+   * rewrites the index files (best effort: if that fails the rebuilt indexes still serve from
+   * memory). The scan stops at a broken batch; the indexes then cover the log before it.
+   */
+  rebuildIndexes(): void {
+    if (this.active) return;
+    const maxTimestamp = this.maxTimestamp;
+    const offsetOfMaxTimestamp = this.offsetOfMaxTimestamp;
+    this.scanAndIndex(this.size, false, this.indexInterval);
+    this.finalizeTimeIndex();
+    // A scan cut short by a broken batch must not lower what the segment is known to hold.
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = offsetOfMaxTimestamp;
+    }
+    try {
+      writeFileAtomic(this.indexPath, this.offsetIndex!.data());
+      writeFileAtomic(this.timeIndexPath, this.timeIndex!.data());
+    } catch {
+      // the in-memory indexes are right; the files are checked again at the next load
+    }
   }
 
   /** Releases fd and index memory of an inactive segment. */
@@ -478,6 +705,33 @@ export class Segment {
     this.offsetIndex = undefined;
     this.timeIndex = undefined;
     this.active = false;
+  }
+
+  /** Closes whatever a failed create() opened and removes its files. */
+  private discard(): void {
+    this.discardFds();
+    for (const f of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try {
+        fs.rmSync(f, { force: true });
+      } catch {
+        // best effort: an empty leftover segment file is harmless
+      }
+    }
+  }
+
+  /** Closes every fd without throwing (cleanup after a failure). */
+  private discardFds(): void {
+    for (const fd of [this.fd, this.indexFd, this.timeIndexFd]) {
+      if (fd === undefined) continue;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already failing
+      }
+    }
+    this.fd = undefined;
+    this.indexFd = undefined;
+    this.timeIndexFd = undefined;
   }
 
   private closeIndexFds(): void {
@@ -509,11 +763,16 @@ export class Segment {
 export class SegmentCache {
   private readonly lru = new Map<Segment, true>();
 
-  constructor(private readonly max = 128) {}
+  constructor(
+    private readonly max = 128,
+    /** Told when loading a segment found its index files broken and rebuilt them (logged). */
+    private readonly onIndexRebuilt?: (seg: Segment, reason: string) => void,
+  ) {}
 
   /** Loads `seg` for reading and marks it most recently used. */
   use(seg: Segment): void {
-    seg.load();
+    const rebuilt = seg.load();
+    if (rebuilt !== undefined) this.onIndexRebuilt?.(seg, rebuilt);
     if (seg.active) return;
     this.lru.delete(seg);
     this.lru.set(seg, true);

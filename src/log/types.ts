@@ -146,6 +146,13 @@ export interface PartitionLog {
    */
   compact(nowMs: number, cfg: CompactionConfig): CompactionResult;
 
+  /**
+   * The same pass in slices: the generator yields after roughly `sliceBytes` of log read so the
+   * caller can let the event loop run between slices (the broker's cleaner does); its return
+   * value is the pass's result.
+   */
+  compactSteps(nowMs: number, cfg: CompactionConfig, sliceBytes?: number): Generator<void, CompactionResult, void>;
+
   // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
 
   /**
@@ -178,6 +185,12 @@ export interface LogStore {
   createPartitions(name: string, total: number): void;
   /** Replaces the topic's config overrides. */
   setTopicConfigs(name: string, configs: Record<string, string>): void;
+  /**
+   * Replaces the broker-wide defaults (a dynamic broker config change: AlterConfigs on a BROKER
+   * resource) and recomputes every partition's LogConfig from them and its topic's overrides, as
+   * Kafka's DynamicLogConfig.reconfigure does; topics created later use them too.
+   */
+  setBrokerLogConfig(logConfig: LogConfig): void;
   partition(topic: string, partition: number): PartitionLog | undefined;
 
   flush(): void;

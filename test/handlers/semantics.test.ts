@@ -424,8 +424,11 @@ describe('DescribeConfigs / DescribeCluster', () => {
     });
     const byName = Object.fromEntries(r.results[0]!.configs.map((x) => [x.name, x]));
     expect(byName['segment.bytes']).toMatchObject({ value: '1048576', configSource: 1 });
-    expect(byName['retention.ms']).toMatchObject({ value: '3600000', configSource: 4 });
-    expect(byName['retention.ms']!.synonyms.map((s) => s.name)).toEqual(['log.retention.hours']);
+    // Kafka's ConfigHelper lists synonyms from the primary broker name (log.retention.ms) down:
+    // with only log.retention.hours set the value follows it, but no synonym is listed and the
+    // source is DEFAULT_CONFIG (issue 8; more in configs.test.ts).
+    expect(byName['retention.ms']).toMatchObject({ value: '3600000', configSource: 5 });
+    expect(byName['retention.ms']!.synonyms).toEqual([]);
     expect(byName['cleanup.policy']).toMatchObject({ value: 'delete', configSource: 5 });
     const v0 = await c.request(DescribeConfigs, 0, { resources: [{ resourceType: 2, resourceName: 'dc', configurationKeys: ['segment.bytes'] }] });
     expect(v0.results[0]!.configs[0]!.isDefault).toBe(false);

@@ -27,6 +27,8 @@ const apis: Record<number, ClientApi<any, any>> = {
   21: clientApi(G.DeleteRecordsApi, G.encodeDeleteRecordsRequest, G.decodeDeleteRecordsResponse),
   23: clientApi(G.OffsetForLeaderEpochApi, G.encodeOffsetForLeaderEpochRequest, G.decodeOffsetForLeaderEpochResponse),
   32: clientApi(G.DescribeConfigsApi, G.encodeDescribeConfigsRequest, G.decodeDescribeConfigsResponse),
+  33: clientApi(G.AlterConfigsApi, G.encodeAlterConfigsRequest, G.decodeAlterConfigsResponse),
+  44: clientApi(G.IncrementalAlterConfigsApi, G.encodeIncrementalAlterConfigsRequest, G.decodeIncrementalAlterConfigsResponse),
   35: clientApi(G.DescribeLogDirsApi, G.encodeDescribeLogDirsRequest, G.decodeDescribeLogDirsResponse),
   37: clientApi(G.CreatePartitionsApi, G.encodeCreatePartitionsRequest, G.decodeCreatePartitionsResponse),
   60: clientApi(G.DescribeClusterApi, G.encodeDescribeClusterRequest, G.decodeDescribeClusterResponse),
@@ -294,6 +296,121 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     expect(resp.results[0].errorCode).toBe(ErrorCode.NONE);
     const names = resp.results[0].configs.map((c: { name: string }) => c.name);
     expect(names).toContain('retention.ms');
+  },
+  async 33(v) {
+    // Issue 8. Legacy AlterConfigs: the configs given become the resource's whole set.
+    const name = `alter-v${v}`;
+    await createTopic(name, 1, [{ name: 'segment.bytes', value: '1048576' }]);
+    const alter = async (resources: unknown[], validateOnly = false) =>
+      (await client.request(apis[33]!, v, { resources, validateOnly })).responses.map((r: { resourceType: number; resourceName: string; errorCode: number }) => [
+        r.resourceType,
+        r.resourceName,
+        r.errorCode,
+      ]);
+    const topicSet = { resourceType: 2, resourceName: name, configs: [{ name: 'retention.ms', value: '5000' }, { name: 'cleanup.policy', value: 'compact,delete' }] };
+    // validate_only: every outcome, nothing changed.
+    expect(await alter([topicSet], true)).toEqual([[2, name, ErrorCode.NONE]]);
+    expect(broker.topics.get(name)!.configs).toEqual({ 'segment.bytes': '1048576' });
+    expect(
+      await alter([
+        topicSet,
+        { resourceType: 4, resourceName: '', configs: [{ name: 'log.message.timestamp.after.max.ms', value: '3600000' }] },
+        { resourceType: 4, resourceName: '1', configs: [{ name: 'log.message.timestamp.before.max.ms', value: '7200000' }] },
+        { resourceType: 2, resourceName: 'no-such-topic', configs: [] },
+        { resourceType: 2, resourceName: name.replace('alter', 'bad'), configs: [{ name: 'retention.ms', value: '-2' }] },
+        { resourceType: 4, resourceName: '1', configs: [{ name: 'num.partitions', value: '3' }] },
+        { resourceType: 4, resourceName: '7', configs: [] },
+      ]),
+    ).toEqual([
+      [2, name, ErrorCode.NONE],
+      [4, '', ErrorCode.NONE],
+      [4, '1', ErrorCode.INVALID_REQUEST], // the same resource twice: both refused
+      [2, 'no-such-topic', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      [2, name.replace('alter', 'bad'), ErrorCode.INVALID_CONFIG],
+      [4, '1', ErrorCode.INVALID_REQUEST],
+      [4, '7', ErrorCode.INVALID_REQUEST],
+    ]);
+    // The topic's whole set was replaced (segment.bytes back to the default) and reached its log.
+    expect(broker.topics.get(name)!.configs).toEqual({ 'retention.ms': '5000', 'cleanup.policy': 'compact,delete' });
+    const log = broker.store.partition(name, 0) as unknown as { config: { retentionMs: number; segmentBytes: number; cleanupPolicy: string } };
+    expect(log.config).toMatchObject({ retentionMs: 5000, segmentBytes: 1073741824, cleanupPolicy: 'compact,delete' });
+    // DescribeConfigs reports the sources: topic override, cluster-wide dynamic default.
+    const d = await client.request(apis[32]!, 1, {
+      resources: [{ resourceType: 2, resourceName: name, configurationKeys: ['retention.ms', 'message.timestamp.after.max.ms', 'segment.bytes'] }],
+      includeSynonyms: true,
+    });
+    expect(d.results[0].configs.map((c: { name: string; value: string; configSource: number }) => [c.name, c.value, c.configSource])).toEqual([
+      ['retention.ms', '5000', 1],
+      ['message.timestamp.after.max.ms', '3600000', 3],
+      ['segment.bytes', '1073741824', 5],
+    ]);
+    // An empty set clears the broker level again.
+    expect(await alter([{ resourceType: 4, resourceName: '', configs: [] }])).toEqual([[4, '', ErrorCode.NONE]]);
+    expect(broker.config.get('log.message.timestamp.after.max.ms')).toBe('9223372036854775807');
+  },
+  async 44(v) {
+    // Issue 8. IncrementalAlterConfigs: SET, DELETE, APPEND, SUBTRACT on the current values.
+    const name = `incr-v${v}`;
+    await createTopic(name, 1, [{ name: 'segment.bytes', value: '1048576' }]);
+    const ops = async (resources: unknown[], validateOnly = false) =>
+      (await client.request(apis[44]!, v, { resources, validateOnly })).responses.map((r: { resourceName: string; errorCode: number }) => [r.resourceName, r.errorCode]);
+    const SET = 0;
+    const DELETE = 1;
+    const APPEND = 2;
+    const SUBTRACT = 3;
+    expect(await ops([{ resourceType: 2, resourceName: name, configs: [{ name: 'retention.ms', configOperation: SET, value: '9000' }] }], true)).toEqual([[name, ErrorCode.NONE]]);
+    expect(broker.topics.get(name)!.configs).toEqual({ 'segment.bytes': '1048576' });
+    expect(
+      await ops([
+        {
+          resourceType: 2,
+          resourceName: name,
+          configs: [
+            { name: 'retention.ms', configOperation: SET, value: '9000' },
+            { name: 'cleanup.policy', configOperation: APPEND, value: 'compact' },
+            { name: 'segment.bytes', configOperation: DELETE, value: null },
+          ],
+        },
+        { resourceType: 4, resourceName: '', configs: [{ name: 'log.retention.bytes', configOperation: SET, value: '123456789' }] },
+      ]),
+    ).toEqual([
+      [name, ErrorCode.NONE],
+      ['', ErrorCode.NONE],
+    ]);
+    // APPEND started from the default ("delete"); the other overrides were kept.
+    expect(broker.topics.get(name)!.configs).toEqual({ 'retention.ms': '9000', 'cleanup.policy': 'delete,compact' });
+    // The broker default reached the existing partition (no retention.bytes override).
+    const log = broker.store.partition(name, 0) as unknown as { config: { retentionMs: number; retentionBytes: number; segmentBytes: number } };
+    expect(log.config).toMatchObject({ retentionMs: 9000, retentionBytes: 123456789, segmentBytes: 1073741824 });
+    expect(
+      await ops([
+        { resourceType: 2, resourceName: name, configs: [{ name: 'cleanup.policy', configOperation: SUBTRACT, value: 'delete' }] },
+        { resourceType: 2, resourceName: 'no-such-topic', configs: [{ name: 'retention.ms', configOperation: SET, value: '1' }] },
+      ]),
+    ).toEqual([
+      [name, ErrorCode.NONE],
+      ['no-such-topic', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(broker.topics.get(name)!.configs['cleanup.policy']).toBe('compact');
+    // APPEND on a non-LIST config, bad values, unknown operations, unknown names.
+    const bad = await client.request(apis[44]!, v, {
+      resources: [
+        { resourceType: 2, resourceName: name, configs: [{ name: 'retention.ms', configOperation: APPEND, value: '1' }] },
+        { resourceType: 2, resourceName: name.replace('incr', 'x'), configs: [{ name: 'min.cleanable.dirty.ratio', configOperation: SET, value: '1.5' }] },
+        { resourceType: 4, resourceName: '1', configs: [{ name: 'log.retention.ms', configOperation: 9, value: '1' }] },
+        { resourceType: 2, resourceName: name.replace('incr', 'y'), configs: [{ name: 'no.such.config', configOperation: SET, value: '1' }] },
+      ],
+      validateOnly: false,
+    });
+    expect(bad.responses.map((r: { errorCode: number; errorMessage: string | null }) => [r.errorCode, r.errorMessage])).toEqual([
+      [ErrorCode.INVALID_CONFIG, "Can't APPEND to key retention.ms because its type is not LIST."],
+      [ErrorCode.INVALID_CONFIG, 'Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1'],
+      [ErrorCode.INVALID_REQUEST, 'Unknown operations type 9'],
+      [ErrorCode.INVALID_CONFIG, 'Unknown topic config name: no.such.config'],
+    ]);
+    // DELETE at the broker level: back to the static/default value.
+    expect(await ops([{ resourceType: 4, resourceName: '', configs: [{ name: 'log.retention.bytes', configOperation: DELETE, value: null }] }])).toEqual([['', ErrorCode.NONE]]);
+    expect(log.config.retentionBytes).toBe(-1);
   },
   async 35(v) {
     // Issue 8. The memory store reports one pseudo directory "(memory)" with unknown (-1) space.
