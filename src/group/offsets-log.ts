@@ -5,31 +5,30 @@
 // Partitioning: abs(Java String.hashCode(groupId)) % partitions, with Kafka's Utils.abs
 // (Math.abs, and 0 for Integer.MIN_VALUE; "my-group" -> 12 of 50). Brook before issue 7 masked
 // the sign bit instead, so a group with a negative hash code lived in another partition; such
-// records are still read, and the owning partition's records win over them (every write since
-// goes to the owner), then the next compaction moves them. When the topic already exists its partition count wins over the configured
+// records are still read, the owning partition's records win over them (every write since goes
+// to the owner), and at load the live state of groups found only elsewhere is appended once to
+// their owner. When the topic already exists its partition count wins over the configured
 // offsets.topic.num.partitions, as in Kafka, so groups keep their partition across restarts.
 //
 // Writes: each store* call appends one record batch (one record per group snapshot / offset,
 // timestamps = now()). Durability is the log store's: the batch is written to the file store's fd
 // synchronously (so a kill -9 loses nothing the page cache had) and fsynced per its flush policy.
 //
-// Compaction ("snapshot + truncate"): Kafka runs its log cleaner over this topic; Brook instead,
-// for a partition that has taken more than compactThresholdBytes of appends beyond its live state,
-// re-appends the live records of that partition (every group's latest snapshot and every live
-// offset) as fresh batches, flushes, and then calls deleteRecordsBefore(first offset of that
-// snapshot). The snapshot comes after everything it supersedes, so a crash between the re-append
-// and the truncation only leaves a longer log that replays to the same state. Tombstones are not
-// re-appended: they matter only for the records they delete, which the truncation drops too.
+// Compaction: the topic is cleanup.policy=compact, and the broker's log cleaner
+// (src/log/cleaner.ts) compacts it like any compacted topic, as Kafka's does: the latest record
+// of each key stays, tombstones go after delete.retention.ms, records of aborted transactions go,
+// pending transactional records (past the last stable offset) are not touched. Replay keeps the
+// last value of each key, so it reads a compacted log to the same state.
 //
 // Transactional offset commits (TxnOffsetCommit) are appended in a transactional batch carrying
 // the producer's id and epoch and stay pending, per partition and producer, until the transaction
 // coordinator's marker reaches the partition (completeTxn): COMMIT makes them live, ABORT drops
 // them. Replay does the same with the transactional batches and control batches it reads, and
-// returns what is still pending. A partition with pending transactional records is not compacted
-// (the truncation would drop them).
+// returns what is still pending.
 //
-// OffsetsLog keeps the live records of every partition as encoded key/value buffers (the source
-// of the snapshots); they are built by load() (or lazily by the first write or compact()).
+// OffsetsLog keeps the live records of every partition as encoded key/value buffers (deletions
+// need the keys of a group's offsets; the migration re-append above needs the values); they are
+// built by load() (or lazily by the first write).
 
 import { decodeRecordBatch, encodeRecordBatch, readTxnMarker, verifyBatchCrc } from '../../protocol/records/index.js';
 import { forEachStoredBatch } from '../log/replay.js';
@@ -48,7 +47,6 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
 export const DEFAULT_OFFSETS_TOPIC_PARTITIONS = 50;
 /** offsets.topic.segment.bytes default. */
 export const OFFSETS_TOPIC_SEGMENT_BYTES = 104857600;
-export const DEFAULT_COMPACT_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 /** Topic configs of __consumer_offsets, as Kafka creates it. */
 export function offsetsTopicConfigs(): Record<string, string> {
@@ -99,8 +97,6 @@ export interface OffsetsLogOptions {
   topics: OffsetsLogTopics;
   /** offsets.topic.num.partitions (Kafka default 50); the existing topic's count wins. */
   numPartitions: number;
-  /** Appended bytes beyond the live state after which a partition is compacted (default 8 MiB). */
-  compactThresholdBytes?: number;
   logger: OffsetsLogLogger;
   now: () => number;
 }
@@ -115,8 +111,6 @@ interface PartState {
   live: Map<string, LiveRecord>;
   /** groupId -> live offset record keys of that group -> their topic-partition. */
   offsetKeys: Map<string, Map<string, { topic: string; partition: number }>>;
-  /** Bytes appended since the last compaction (at load: bytes read minus the live records' size). */
-  dirtyBytes: number;
   /** Transactional offset commits waiting for their marker, by producer id. */
   pending: Map<bigint, PendingRecord[]>;
 }
@@ -129,16 +123,13 @@ interface PendingRecord {
 }
 
 function newPartState(): PartState {
-  return { live: new Map(), offsetKeys: new Map(), dirtyBytes: 0, pending: new Map() };
+  return { live: new Map(), offsetKeys: new Map(), pending: new Map() };
 }
 
 function mapKey(key: Buffer): string {
   return key.toString('latin1');
 }
 
-function recordSize(r: LiveRecord): number {
-  return r.key.length + r.value.length + RECORD_OVERHEAD;
-}
 
 export class OffsetsLog implements GroupPersistence {
   readonly topic = OFFSETS_TOPIC;
@@ -146,12 +137,10 @@ export class OffsetsLog implements GroupPersistence {
   private readonly topics: OffsetsLogTopics;
   private readonly logger: OffsetsLogLogger;
   private readonly now: () => number;
-  private readonly threshold: number;
   private count: number;
   /** Mirror of the live records per partition; undefined until loaded. */
   private parts: PartState[] | undefined;
   /** Partitions holding (in memory) records that were read from another partition's log. */
-  private readonly needSnapshot = new Set<number>();
 
   constructor(opts: OffsetsLogOptions) {
     if (!Number.isInteger(opts.numPartitions) || opts.numPartitions < 1) {
@@ -161,7 +150,6 @@ export class OffsetsLog implements GroupPersistence {
     this.topics = opts.topics;
     this.logger = opts.logger;
     this.now = opts.now;
-    this.threshold = opts.compactThresholdBytes ?? DEFAULT_COMPACT_THRESHOLD_BYTES;
     this.count = opts.numPartitions;
     this.resolvePartitionCount(opts.numPartitions);
   }
@@ -197,9 +185,10 @@ export class OffsetsLog implements GroupPersistence {
     const groups = new Map<string, GroupSnapshot>();
     const offsets = new Map<string, Map<string, CommittedOffset>>();
     const readBytes: number[] = new Array<number>(this.count).fill(0);
-    this.needSnapshot.clear();
     /** Keys read from their owning partition: records of them found elsewhere are older. */
     const seenInOwner = new Set<string>();
+    /** Owner partition -> keys whose records were found only in another partition. */
+    const foreign = new Map<number, Map<string, Buffer>>();
     let warnings = 0;
     const warn = (obj: object, msg: string): void => {
       warnings++;
@@ -257,20 +246,24 @@ export class OffsetsLog implements GroupPersistence {
               continue;
             }
             const owner = partitionForGroup(decoded.group, this.count);
-            const ownerKey = decoded.type === 'group' ? `g\u0000${decoded.group}` : `o\u0000${decoded.group}\u0000${decoded.topic}\u0000${decoded.partition}`;
+            const recordKey = decoded.type === 'group' ? encodeGroupMetadataKey(decoded.group) : encodeOffsetCommitKey(decoded.group, decoded.topic, decoded.partition);
+            const ownerKey = mapKey(recordKey);
             if (owner !== p) {
-              if (!this.needSnapshot.has(owner)) {
-                warn({ partition: p, offset: rec.offset, group: decoded.group, owner }, 'offsets log record of a group owned by another partition');
-              }
-              this.needSnapshot.add(owner);
               // Older than anything the owner holds for the same key (see the file header).
               if (seenInOwner.has(ownerKey)) continue;
+              let keys = foreign.get(owner);
+              if (keys === undefined) {
+                foreign.set(owner, (keys = new Map()));
+                warn({ partition: p, offset: rec.offset, group: decoded.group, owner }, 'offsets log record of a group owned by another partition');
+              }
+              keys.set(ownerKey, recordKey);
             } else {
               seenInOwner.add(ownerKey);
+              foreign.get(owner)?.delete(ownerKey);
             }
             const state = parts[owner]!;
             if (decoded.type === 'group') {
-              const key = encodeGroupMetadataKey(decoded.group);
+              const key = recordKey;
               if (decoded.value === null) {
                 groups.delete(decoded.group);
                 state.live.delete(mapKey(key));
@@ -279,8 +272,8 @@ export class OffsetsLog implements GroupPersistence {
                 state.live.set(mapKey(key), { key, value: Buffer.from(rec.value!) });
               }
             } else {
-              const key = encodeOffsetCommitKey(decoded.group, decoded.topic, decoded.partition);
-              const k = mapKey(key);
+              const key = recordKey;
+              const k = ownerKey;
               let byGroup = offsets.get(decoded.group);
               if (decoded.value === null) {
                 byGroup?.delete(k);
@@ -299,13 +292,18 @@ export class OffsetsLog implements GroupPersistence {
     }
 
     let offsetCount = 0;
-    for (let p = 0; p < this.count; p++) {
-      const state = parts[p]!;
-      let live = 0;
-      for (const r of state.live.values()) live += recordSize(r);
-      state.dirtyBytes = Math.max(0, readBytes[p]! - live);
-    }
     this.parts = parts;
+    // Keys read only from another partition (older Brooks' placement) are written once to their
+    // owner: the live ones with their value, the deleted ones as tombstones, so the owner holds
+    // the newest word on them from now on.
+    for (const [owner, keys] of foreign) {
+      if (keys.size === 0) continue;
+      try {
+        this.appendToOwner(owner, keys);
+      } catch (err) {
+        warn({ partition: owner, err: (err as Error).message }, 'could not move offsets log records to their owning partition; will retry at the next start');
+      }
+    }
     const out = new Map<string, CommittedOffset[]>();
     for (const [group, byKey] of offsets) {
       out.set(group, [...byKey.values()]);
@@ -356,7 +354,6 @@ export class OffsetsLog implements GroupPersistence {
     let list = state.pending.get(producerId);
     if (list === undefined) state.pending.set(producerId, (list = []));
     list.push(...recs);
-    state.dirtyBytes += batch.length;
   }
 
   /**
@@ -448,7 +445,7 @@ export class OffsetsLog implements GroupPersistence {
 
   /**
    * Appends one batch with `records` to the group's partition, then applies `apply` to the
-   * in-memory live state (only once the append succeeded) and compacts the partition if it is due.
+   * in-memory live state (only once the append succeeded).
    */
   private write(groupId: string, records: Array<{ key: Buffer; value: Buffer | null }>, apply: (state: PartState) => void): void {
     const parts = this.ensureLoaded();
@@ -456,19 +453,8 @@ export class OffsetsLog implements GroupPersistence {
     const log = this.partitionLog(p);
     const ts = BigInt(this.now());
     const batch = encodeRecordBatch({ baseTimestamp: ts, records: records.map((r) => ({ key: r.key, value: r.value, timestamp: ts })) });
-    const size = batch.length;
     log.append([batch]);
-    const state = parts[p]!;
-    apply(state);
-    state.dirtyBytes += size;
-    if (state.dirtyBytes > this.threshold) {
-      try {
-        this.compactPartition(p);
-      } catch (err) {
-        // The write itself is done; compaction is retried on the next write or compact().
-        this.logger.warn({ topic: OFFSETS_TOPIC, partition: p, err: (err as Error).message }, 'offsets log compaction failed');
-      }
-    }
+    apply(parts[p]!);
   }
 
   /**
@@ -495,58 +481,30 @@ export class OffsetsLog implements GroupPersistence {
     return log;
   }
 
-  // ---- compaction ----
-
   /**
-   * Compacts every partition that took more than compactThresholdBytes of appends beyond its live
-   * state since its last compaction (every partition with `force`).
+   * Appends the live records of `keys` (tombstones for the deleted ones) to partition `owner`,
+   * in batches of at most SNAPSHOT_BATCH_BYTES, and makes them durable.
    */
-  compact(force = false): void {
-    const parts = this.ensureLoaded();
-    for (let p = 0; p < parts.length; p++) {
-      if (force || parts[p]!.dirtyBytes > this.threshold) this.compactPartition(p);
-    }
-  }
-
-  private compactPartition(p: number): void {
-    const parts = this.ensureLoaded();
-    // Pending transactional records live only in the log until their marker: no truncation now.
-    if (parts[p]!.pending.size > 0) return;
-    // Records of these partitions' groups were read from other partitions' logs: they must be in
-    // their own partition's log before any truncation can drop the originals.
-    for (const q of [...this.needSnapshot]) {
-      if (q !== p) this.appendSnapshot(q, this.partitionLog(q));
-      this.needSnapshot.delete(q);
-    }
-    const log = this.store.partition(OFFSETS_TOPIC, p);
-    if (log === undefined) return; // nothing was ever written
-    const first = this.appendSnapshot(p, log);
-    log.deleteRecordsBefore(first);
-    parts[p]!.dirtyBytes = 0;
-  }
-
-  /** Re-appends the partition's live records and makes them durable; returns their first offset. */
-  private appendSnapshot(p: number, log: PartitionLog): bigint {
-    const first = log.logEndOffset;
+  private appendToOwner(owner: number, keys: ReadonlyMap<string, Buffer>): void {
+    const live = this.parts![owner]!.live;
     const ts = BigInt(this.now());
     const batches: Buffer[] = [];
-    let pending: Array<{ key: Buffer; value: Buffer; timestamp: bigint }> = [];
+    let pending: Array<{ key: Buffer; value: Buffer | null; timestamp: bigint }> = [];
     let pendingBytes = 0;
-    const cut = (): void => {
-      if (pending.length === 0) return;
-      batches.push(encodeRecordBatch({ baseTimestamp: ts, records: pending }));
-      pending = [];
-      pendingBytes = 0;
-    };
-    for (const r of this.parts![p]!.live.values()) {
-      if (pendingBytes > 0 && pendingBytes + recordSize(r) > SNAPSHOT_BATCH_BYTES) cut();
-      pending.push({ key: r.key, value: r.value, timestamp: ts });
-      pendingBytes += recordSize(r);
+    for (const [k, key] of keys) {
+      const value = live.get(k)?.value ?? null;
+      const size = key.length + (value?.length ?? 0) + RECORD_OVERHEAD;
+      if (pendingBytes > 0 && pendingBytes + size > SNAPSHOT_BATCH_BYTES) {
+        batches.push(encodeRecordBatch({ baseTimestamp: ts, records: pending }));
+        pending = [];
+        pendingBytes = 0;
+      }
+      pending.push({ key, value, timestamp: ts });
+      pendingBytes += size;
     }
-    cut();
-    if (batches.length > 0) log.append(batches);
-    // The truncation that follows is durable at once (file store); the snapshot must be first.
+    if (pending.length > 0) batches.push(encodeRecordBatch({ baseTimestamp: ts, records: pending }));
+    const log = this.partitionLog(owner);
+    log.append(batches);
     log.flush();
-    return first;
   }
 }

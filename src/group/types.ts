@@ -65,8 +65,6 @@ export interface GroupPersistence {
   deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): void;
   /** Tombstones for the group and every offset it has. */
   deleteGroup(groupId: string, partitions: Array<{ topic: string; partition: number }>): void;
-  /** Compacts: rewrites live state and drops what it supersedes. Safe to call any time. */
-  compact(): void;
 }
 
 export interface JoinGroupInput {

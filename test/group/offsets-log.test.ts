@@ -1,5 +1,5 @@
 // __consumer_offsets persistence: Kafka's record formats (offsets-records.ts), group placement,
-// and OffsetsLog (store/load/tombstones, durability, snapshot+truncate compaction, crash safety,
+// and OffsetsLog (store/load/tombstones, durability, compaction by the log cleaner, crash safety,
 // corrupt records) against the memory store and the file store.
 
 import fs from 'node:fs';
@@ -28,6 +28,10 @@ import {
   OffsetsRecordError,
 } from '../../src/group/offsets-records.js';
 import type { CommittedOffset, GroupSnapshot } from '../../src/group/types.js';
+import type { CompactionConfig } from '../../src/log/cleaner.js';
+
+/** A compaction pass that runs whatever the dirty ratio (the broker's cleaner decides when). */
+const CLEAN_NOW: CompactionConfig = { deleteRetentionMs: 86_400_000, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, minCleanableDirtyRatio: 0 };
 import { openFileStore } from '../../src/log/file-store.js';
 import { createMemoryStore } from '../../src/log/memory-store.js';
 import { DEFAULT_LOG_CONFIG, type LogStore, type PartitionLog } from '../../src/log/types.js';
@@ -115,7 +119,6 @@ function captureLogger() {
 
 interface MakeOptions {
   numPartitions?: number;
-  compactThresholdBytes?: number;
   overrides?: Record<string, string>;
   now?: () => number;
 }
@@ -127,7 +130,6 @@ function makeLog(store: LogStore, o: MakeOptions = {}) {
     store,
     topics,
     numPartitions: o.numPartitions ?? 5,
-    compactThresholdBytes: o.compactThresholdBytes,
     logger: cap.logger,
     now: o.now ?? (() => 1_700_000_000_000),
   });
@@ -416,8 +418,15 @@ describe('group placement', () => {
       put(36, 5n);
       if (order === 'both') put(12, 9n); // written after the fix: newer
       const { log } = makeLog(store, { numPartitions: 50 });
+      const owner = store.partition('__consumer_offsets', 12)!;
+      const ownerEnd = owner.logEndOffset;
       const loaded = log.load().offsets.get('my-group')!;
       expect(loaded.map((o) => o.offset)).toEqual([order === 'both' ? 9n : 5n]);
+      // Found only in the old partition: written once to the owner; a later load adds nothing.
+      expect(owner.logEndOffset).toBe(order === 'both' ? ownerEnd : ownerEnd + 1n);
+      const end = owner.logEndOffset;
+      expect(makeLog(store, { numPartitions: 50 }).log.load().offsets.get('my-group')!.map((o) => o.offset)).toEqual([order === 'both' ? 9n : 5n]);
+      expect(owner.logEndOffset).toBe(end);
     }
   });
 });
@@ -433,8 +442,6 @@ describe.each([
     const store = makeHarness().open();
     const { log, topics } = makeLog(store, { numPartitions: 7 });
     expect(log.load()).toEqual({ groups: [], offsets: new Map(), pending: [] });
-    expect(store.getTopic(OFFSETS_TOPIC)).toBeUndefined();
-    log.compact(true); // nothing to do, no topic
     expect(store.getTopic(OFFSETS_TOPIC)).toBeUndefined();
     log.storeOffsets('g', [offset('t', 0, 1n)]);
     expect(topics.created).toEqual([
@@ -520,9 +527,9 @@ describe.each([
     expect(snapshot(log.load()).offsets).toEqual({ g: [offset('t', 0, 1n)] });
   });
 
-  it('compaction keeps the state and shrinks the log', () => {
+  it('the log cleaner compacts the topic and a reload gives the same state (issue 8)', () => {
     const store = makeHarness().open();
-    const { log } = makeLog(store, { numPartitions: 3, compactThresholdBytes: 4096 });
+    const { log } = makeLog(store, { numPartitions: 3, overrides: { 'segment.bytes': '2048' } });
     log.load();
     const p = log.partitionFor('busy');
     const plog = () => store.partition(OFFSETS_TOPIC, p)!;
@@ -530,79 +537,29 @@ describe.each([
       log.storeOffsets('busy', [offset('t', 0, BigInt(i)), offset('t', 1, BigInt(i * 2))]);
       if (i % 50 === 0) log.storeGroup(group('busy', i / 50));
     }
-    expect(plog().logStartOffset).toBeGreaterThan(0n);
-    // the log holds less than threshold + live state, far less than everything appended
-    expect(logBytes(plog())).toBeLessThan(4096 + 2000);
-    expect(plog().logEndOffset).toBeGreaterThan(600n);
+    log.storeGroup(group('gone', 1));
+    log.storeOffsets('gone', [offset('t', 0, 1n)]);
+    log.deleteGroup('gone', []);
+    const before = logBytes(plog());
+    const r = plog().compact(Date.now(), CLEAN_NOW);
+    expect(r.ran).toBe(true);
+    expect(logBytes(plog())).toBeLessThan(before / 4);
     const expected = { groups: [group('busy', 6)], offsets: { busy: [offset('t', 0, 300n), offset('t', 1, 600n)] } };
     expect(snapshot(makeLog(store, { numPartitions: 3 }).log.load())).toEqual(expected);
     expect(snapshot(log.load())).toEqual(expected);
   });
 
-  it('compact() only touches partitions past the threshold unless forced', () => {
+  it('pending transactional offsets survive compaction until their marker (issue 7/8)', () => {
     const store = makeHarness().open();
-    const { log } = makeLog(store, { numPartitions: 1, compactThresholdBytes: 1 << 30 });
-    log.storeOffsets('g', [offset('t', 0, 1n)]);
-    log.storeOffsets('g', [offset('t', 0, 2n)]);
-    log.storeOffsets('h', [offset('t', 0, 3n)]);
-    log.deleteOffsets('h', [{ topic: 't', partition: 0 }]);
-    const plog = store.partition(OFFSETS_TOPIC, 0)!;
-    log.compact();
-    expect(plog.logStartOffset).toBe(0n);
-    log.compact(true);
-    expect(plog.logStartOffset).toBe(4n); // 4 records before the snapshot, which holds only g's offset
-    expect(plog.logEndOffset).toBe(5n);
-    expect(snapshot(makeLog(store, { numPartitions: 1 }).log.load())).toEqual({ groups: [], offsets: { g: [offset('t', 0, 2n)] } });
-    // a partition with nothing live compacts to an empty log
-    log.deleteOffsets('g', [{ topic: 't', partition: 0 }]);
-    log.compact(true);
-    expect(plog.logStartOffset).toBe(plog.logEndOffset);
-    expect(makeLog(store, { numPartitions: 1 }).log.load()).toEqual({ groups: [], offsets: new Map(), pending: [] });
-  });
-
-  it('a crash between the snapshot and the truncation replays to the same state', () => {
-    const store = makeHarness().open();
-    const { log } = makeLog(store, { numPartitions: 1, compactThresholdBytes: 1 << 30 });
-    log.storeGroup(group('g', 1));
-    log.storeOffsets('g', [offset('t', 0, 1n), offset('t', 1, 1n)]);
-    log.storeOffsets('g', [offset('t', 0, 2n)]);
-    log.storeGroup(group('g', 2));
-    log.storeGroup(group('gone', 1));
-    log.storeOffsets('gone', [offset('t', 0, 1n)]);
-    log.deleteGroup('gone', []);
-    log.deleteOffsets('g', [{ topic: 't', partition: 1 }]);
-    const expected = { groups: [group('g', 2)], offsets: { g: [offset('t', 0, 2n)] } };
-    const plog = store.partition(OFFSETS_TOPIC, 0)!;
-    const end = plog.logEndOffset;
-    const spy = vi.spyOn(plog, 'deleteRecordsBefore').mockImplementation(() => {
-      throw new Error('killed');
-    });
-    expect(() => log.compact(true)).toThrow('killed');
-    expect(plog.logEndOffset).toBe(end + 2n); // the snapshot: g's group record and its one offset
-    expect(plog.logStartOffset).toBe(0n);
-    expect(snapshot(makeLog(store, { numPartitions: 1 }).log.load())).toEqual(expected);
-    // the next compaction completes and the state is still the same
-    spy.mockRestore();
-    const again = makeLog(store, { numPartitions: 1 }).log;
-    again.load();
-    again.compact(true);
-    expect(plog.logStartOffset).toBe(end + 2n);
-    expect(snapshot(makeLog(store, { numPartitions: 1 }).log.load())).toEqual(expected);
-  });
-
-  it('a failed automatic compaction does not fail the write', () => {
-    const store = makeHarness().open();
-    const { log, warns } = makeLog(store, { numPartitions: 1, compactThresholdBytes: 200 });
-    log.storeOffsets('g', [offset('t', 0, 1n)]);
-    const plog = store.partition(OFFSETS_TOPIC, 0)!;
-    vi.spyOn(plog, 'deleteRecordsBefore').mockImplementation(() => {
-      throw new Error('disk says no');
-    });
-    log.storeOffsets('g', [offset('t', 0, 2n), offset('t', 1, 2n), offset('t', 2, 2n)]);
-    expect(warns.map((w) => w.msg)).toContain('offsets log compaction failed');
-    expect(snapshot(makeLog(store, { numPartitions: 1 }).log.load()).offsets).toEqual({
-      g: [offset('t', 0, 2n), offset('t', 1, 2n), offset('t', 2, 2n)],
-    });
+    const { log } = makeLog(store, { numPartitions: 1, overrides: { 'segment.bytes': '1024' } });
+    log.load();
+    for (let i = 1; i <= 40; i++) log.storeOffsets('g', [offset('t', 0, BigInt(i))]);
+    log.storeTxnOffsets('g', 7n, 0, [offset('t', 0, 99n)]);
+    for (let i = 41; i <= 80; i++) log.storeOffsets('h', [offset('t', 0, BigInt(i))]);
+    store.partition(OFFSETS_TOPIC, 0)!.compact(Date.now(), CLEAN_NOW);
+    const reloaded = makeLog(store, { numPartitions: 1 }).log.load();
+    expect(reloaded.pending).toEqual([{ groupId: 'g', producerId: 7n, offset: offset('t', 0, 99n) }]);
+    expect(snapshot(reloaded).offsets).toEqual({ g: [offset('t', 0, 40n)], h: [offset('t', 0, 80n)] });
   });
 
   it('skips a corrupt or unknown record with one warning and applies the rest', () => {
@@ -652,7 +609,7 @@ describe.each([
 });
 
 // ---------------------------------------------------------------------------------------------
-// file store: durability and on-disk compaction
+// file store: durability and compaction by the log cleaner
 
 describe('OffsetsLog: file store durability', () => {
   function fill(log: OffsetsLog): void {
@@ -687,54 +644,24 @@ describe('OffsetsLog: file store durability', () => {
     crashed.close(); // release its fds
   });
 
-  it('compaction deletes old segments, and the truncated log reloads after reopen', () => {
+  it('the log cleaner rewrites old segments, and the compacted log reloads after reopen (issue 8)', () => {
     const dir = tmpDir();
     const h = fileHarness(dir);
     const store = h.open();
-    const small = { 'segment.bytes': '1024' };
-    const { log } = makeLog(store, { numPartitions: 2, compactThresholdBytes: 3000, overrides: small });
+    const { log } = makeLog(store, { numPartitions: 2, overrides: { 'segment.bytes': '1024' } });
     log.load();
     const p = log.partitionFor('busy');
-    const pdir = path.join(dir, `${OFFSETS_TOPIC}-${p}`);
-    const segments = () => fs.readdirSync(pdir).filter((f) => f.endsWith('.log'));
-    let most = 0;
-    for (let i = 1; i <= 200; i++) {
-      log.storeOffsets('busy', [offset('t', 0, BigInt(i)), offset('t', 1, BigInt(i))]);
-      most = Math.max(most, segments().length);
-    }
+    for (let i = 1; i <= 200; i++) log.storeOffsets('busy', [offset('t', 0, BigInt(i)), offset('t', 1, BigInt(i))]);
     log.storeGroup(group('busy', 9));
     const plog = store.partition(OFFSETS_TOPIC, p)!;
-    expect(plog.logStartOffset).toBeGreaterThan(0n);
-    expect(segments().length).toBeLessThanOrEqual(6); // ~3000 bytes of 1 KiB segments plus the snapshot's
-    expect(most).toBeLessThanOrEqual(6);
-    expect(plog.logEndOffset).toBeGreaterThan(400n);
-    const lso = plog.logStartOffset;
+    const before = logBytes(plog);
+    expect(plog.compact(Date.now(), CLEAN_NOW).ran).toBe(true);
+    expect(logBytes(plog)).toBeLessThan(before / 4);
     store.close();
     const reopened = h.open();
-    expect(reopened.partition(OFFSETS_TOPIC, p)!.logStartOffset).toBe(lso);
     expect(snapshot(makeLog(reopened, { numPartitions: 2 }).log.load())).toEqual({
       groups: [group('busy', 9)],
       offsets: { busy: [offset('t', 0, 200n), offset('t', 1, 200n)] },
     });
-  });
-
-  it('a kill -9 between the snapshot and the truncation replays to the same state after reopen', () => {
-    const h = fileHarness();
-    const crashed = h.open();
-    const { log } = makeLog(crashed, { numPartitions: 1, compactThresholdBytes: 1 << 30 });
-    fill(log);
-    const plog = crashed.partition(OFFSETS_TOPIC, 0)!;
-    vi.spyOn(plog, 'deleteRecordsBefore').mockImplementation(() => {
-      throw new Error('killed');
-    });
-    expect(() => log.compact(true)).toThrow('killed');
-    openStores = openStores.filter((s) => s !== crashed);
-    const store = h.open();
-    expect(store.partition(OFFSETS_TOPIC, 0)!.logStartOffset).toBe(0n);
-    const { log: after } = makeLog(store, { numPartitions: 1 });
-    expect(snapshot(after.load())).toEqual(expected);
-    after.compact(true);
-    expect(snapshot(makeLog(store, { numPartitions: 1 }).log.load())).toEqual(expected);
-    crashed.close();
   });
 });

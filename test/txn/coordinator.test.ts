@@ -152,7 +152,8 @@ interface NodeOptions {
   config?: Partial<TxnCoordinatorConfig>;
   /** A fake marker writer instead of the ReplicaManager. */
   markers?: MarkerWriter;
-  compactThresholdBytes?: number;
+  /** segment.bytes of __transaction_state (small: the log cleaner has inactive segments to clean). */
+  txnSegmentBytes?: number;
   offsetsPartition?: (groupId: string) => { topic: string; partition: number };
 }
 
@@ -173,10 +174,9 @@ function startNode(o: NodeOptions = {}): Node & { harness: StoreHarness } {
       createInternal: (name, numPartitions, configs) => ensureTopic(store, name, numPartitions, configs),
     },
     numPartitions: TXN_PARTITIONS,
-    segmentBytes: 1 << 20,
+    segmentBytes: o.txnSegmentBytes ?? 1 << 20,
     logger: { warn: () => {}, info: () => {} },
     now: () => clock.now(),
-    compactThresholdBytes: o.compactThresholdBytes,
   });
   const c = new TransactionCoordinator({
     clock,
@@ -1292,8 +1292,8 @@ describe.each(HARNESSES)('durability: %s store', (_name, makeHarness) => {
     expect(markers.take()).toEqual([`COMMIT ${DATA}-0 pid=${p.pid} epoch=${p.epoch} ce=0`]);
   });
 
-  it('state is the same after compaction (tiny threshold) and a reload; kill -9 leaves the same state', async () => {
-    const node = startNode({ harness: makeHarness(), compactThresholdBytes: 600 });
+  it('state is the same after the log cleaner compacted __transaction_state and a reload; kill -9 leaves the same state', async () => {
+    const node = startNode({ harness: makeHarness(), txnSegmentBytes: 600 });
     const { c, clock, store } = node;
     const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
     const producers = new Map<string, Producer>();
@@ -1313,15 +1313,16 @@ describe.each(HARNESSES)('durability: %s store', (_name, makeHarness) => {
       }
     }
     const before = ids.map((id) => view(c.get(id)));
-    let compacted = 0;
-    for (let p = 0; p < TXN_PARTITIONS; p++) {
-      const log = store.partition(TXN_TOPIC, p);
-      if (log !== undefined && log.logStartOffset > 0n) compacted++;
-    }
-    expect(compacted).toBeGreaterThan(0);
-    const crashed = restart(node, 'crash', { compactThresholdBytes: 600 });
+    const cleanNow = { deleteRetentionMs: 86_400_000, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, minCleanableDirtyRatio: 0 };
+    const compactAll = (st: LogStore): number => {
+      let passes = 0;
+      for (let p = 0; p < TXN_PARTITIONS; p++) if (st.partition(TXN_TOPIC, p)?.compact(clock.now(), cleanNow).ran) passes++;
+      return passes;
+    };
+    expect(compactAll(store)).toBeGreaterThan(0);
+    const crashed = restart(node, 'crash', { txnSegmentBytes: 600 });
     expect(ids.map((id) => view(crashed.c.get(id)))).toEqual(before);
-    crashed.txnLog.compact(true);
+    compactAll(crashed.store);
     const clean = restart(crashed, 'clean');
     expect(ids.map((id) => view(clean.c.get(id)))).toEqual(before);
   });

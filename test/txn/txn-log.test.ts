@@ -85,7 +85,8 @@ function captureLogger() {
 
 interface MakeOptions {
   numPartitions?: number;
-  compactThresholdBytes?: number;
+  /** segment.bytes of the topic (small: several segments, so the cleaner has some to clean). */
+  segmentBytes?: number;
   now?: () => number;
 }
 
@@ -102,10 +103,9 @@ function makeLog(store: LogStore, o: MakeOptions = {}) {
       },
     },
     numPartitions: o.numPartitions ?? 5,
-    segmentBytes: 1 << 20,
+    segmentBytes: o.segmentBytes ?? 1 << 20,
     logger: cap.logger,
     now: o.now ?? (() => 1_700_000_000_000),
-    compactThresholdBytes: o.compactThresholdBytes,
   });
   return { log, created, ...cap };
 }
@@ -443,11 +443,11 @@ describe.each([
     ]);
   });
 
-  it('compaction (small threshold) keeps exactly the live state, drops tombstoned ids, and reloads identically', () => {
+  it('the log cleaner keeps exactly the live state, drops tombstoned ids, and a reload is identical (issue 8)', () => {
     const h = makeHarness();
     let store = h.open();
     let now = 1_700_000_000_000;
-    const { log } = makeLog(store, { numPartitions: 2, compactThresholdBytes: 1500 });
+    const { log } = makeLog(store, { numPartitions: 2, segmentBytes: 1024 });
     log.load();
     const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
     const latest = new Map<string, TxnMetadata>();
@@ -460,16 +460,19 @@ describe.each([
     }
     log.remove('g');
     latest.delete('g');
-    const starts = [0, 1].map((p) => store.partition(TXN_TOPIC, p)!.logStartOffset);
-    expect(starts.some((s) => s > 0n)).toBe(true);
-    const expected = snapshot([...latest.values()]);
-    expect(snapshot(makeLog(store, { numPartitions: 2 }).log.load())).toEqual(expected);
-    // A forced compaction leaves one record per live id.
-    log.compact(true);
+    // Roll each partition once more so every record above lies in an inactive segment.
+    for (const id of ['a', 'b']) log.store(meta(`${id}-filler`, { producerEpoch: 1 }));
+    for (const p of [0, 1]) for (let i = 0; i < 40; i++) log.store(meta(`roll-${p}-${i}`));
+    for (const p of [0, 1]) for (let i = 0; i < 40; i++) log.remove(`roll-${p}-${i}`);
+    const expected = snapshot(makeLog(store, { numPartitions: 2 }).log.load());
+    const clean = { deleteRetentionMs: 0, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, minCleanableDirtyRatio: 0 };
+    for (const p of [0, 1]) expect(store.partition(TXN_TOPIC, p)!.compact(now + 10, clean).ran).toBe(true);
     for (const p of [0, 1]) {
-      const recs = recordsOf(store.partition(TXN_TOPIC, p)!);
-      const live = [...latest.keys()].filter((id) => log.partitionFor(id) === p).sort();
-      expect(recs.map((r) => decodeTxnKey(r.key!)).sort()).toEqual(live);
+      // Each id has at most one record left, and 'g' (tombstoned, past delete.retention.ms) none.
+      const keys = recordsOf(store.partition(TXN_TOPIC, p)!).map((r) => decodeTxnKey(r.key!));
+      const live = [...latest.keys()].filter((id) => log.partitionFor(id) === p);
+      for (const id of live) expect(keys.filter((k) => k === id)).toHaveLength(1);
+      expect(keys).not.toContain('g');
     }
     expect(snapshot(makeLog(store, { numPartitions: 2 }).log.load())).toEqual(expected);
     // ... also after a restart of the store.
@@ -516,27 +519,6 @@ describe('TxnStateLog: kill -9 (file store reopened without close)', () => {
     log.store(ongoing('a', { state: 'PrepareCommit' }));
     const reopened = h.open(); // crashed is abandoned, like a killed process
     expect(snapshot(makeLog(reopened).log.load())).toEqual(snapshot([ongoing('a', { state: 'PrepareCommit' }), ongoing('b')]));
-  });
-
-  it('a kill -9 between compaction\'s rewrite and its truncation replays to the same state', () => {
-    const h = fileHarness();
-    const crashed = h.open();
-    const { log } = makeLog(crashed, { numPartitions: 1, compactThresholdBytes: 1 << 30 });
-    for (let i = 0; i < 20; i++) log.store(meta(`id-${i % 4}`, { producerEpoch: i }));
-    log.remove('id-3');
-    const expected = snapshot(makeLog(crashed, { numPartitions: 1 }).log.load());
-    expect(expected).toHaveLength(3);
-    vi.spyOn(crashed.partition(TXN_TOPIC, 0)!, 'deleteRecordsBefore').mockImplementation(() => {
-      throw new Error('killed');
-    });
-    expect(() => log.compact(true)).toThrow('killed');
-    const store = h.open();
-    expect(store.partition(TXN_TOPIC, 0)!.logStartOffset).toBe(0n);
-    const { log: after } = makeLog(store, { numPartitions: 1 });
-    expect(snapshot(after.load())).toEqual(expected);
-    after.compact(true);
-    expect(store.partition(TXN_TOPIC, 0)!.logStartOffset).toBeGreaterThan(0n);
-    expect(snapshot(makeLog(store, { numPartitions: 1 }).log.load())).toEqual(expected);
   });
 });
 
