@@ -58,6 +58,8 @@ export interface Broker {
   readonly clock: Clock;
   /** The transaction coordinator (tests drive its timers through the clock). */
   readonly txns: TransactionCoordinator;
+  /** The partition data path (tests look at its parked long polls). */
+  readonly replicas: ReplicaManager;
   /** Fault injection: `faults.dropResponses(apiKey, n)` handles the next n requests, then drops their responses (closing the connection). */
   readonly faults: FaultInjector;
   /** Drops every client connection at once (fault injection). */
@@ -176,6 +178,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       maxFrameBytes: config.int('socket.request.max.bytes'),
       maxInFlight: config.int('queued.max.requests'),
       maxBufferedBytes: config.int('queued.max.request.bytes'),
+      // One full-size Fetch response may wait to be written; past that a connection is not read
+      // and its Fetches wait before reading (memory per slow reader stays bounded).
+      maxQueuedResponseBytes: config.int('fetch.max.bytes'),
       idleMs: config.int('connections.max.idle.ms'),
     },
     logger,
@@ -198,6 +203,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     topics,
     clock,
     txns,
+    replicas,
     faults,
     dropConnections: () => server.dropConnections(),
     close() {

@@ -417,10 +417,14 @@ export class ReplicaManager {
   }
 
   /**
-   * Resolves when any of the given partitions gets an append, after `timeoutMs`, or at shutdown.
+   * Resolves when any of the given partitions gets an append, after `timeoutMs`, at shutdown, or
+   * when `signal` aborts (the Fetch's connection closed: nobody is left to answer, so its waiter
+   * and timer go now instead of at the deadline). Kafka's purgatory keeps a DelayedFetch until it
+   * completes or expires and then drops the answer; ending it at once means clients that time out
+   * and reconnect cannot pile up waiters and timers for max_wait_ms each.
    */
-  waitForAppend(partitions: ReadonlyArray<readonly [string, number]>, timeoutMs: number): Promise<void> {
-    if (this.closing || timeoutMs <= 0) return Promise.resolve();
+  waitForAppend(partitions: ReadonlyArray<readonly [string, number]>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.closing || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const keys = partitions.map(([t, p]) => key(t, p));
       let timer: { cancel(): void } | undefined;
@@ -431,7 +435,8 @@ export class ReplicaManager {
           set?.delete(wake);
           if (set?.size === 0) this.waiters.delete(k);
         }
-        this.shutdownWaiters.delete(wake);
+        this.parked.delete(wake);
+        signal?.removeEventListener('abort', wake);
         resolve();
       };
       for (const k of keys) {
@@ -439,12 +444,24 @@ export class ReplicaManager {
         if (!set) this.waiters.set(k, (set = new Set()));
         set.add(wake);
       }
-      this.shutdownWaiters.add(wake);
+      this.parked.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
       timer = this.clock.setTimeout(wake, timeoutMs);
     });
   }
 
-  private readonly shutdownWaiters = new Set<() => void>();
+  /** Every parked long poll (woken at shutdown). */
+  private readonly parked = new Set<() => void>();
+
+  /** Long polls parked now (tests: none may outlive its connection). */
+  get parkedFetches(): number {
+    return this.parked.size;
+  }
+
+  /** Partitions with at least one parked long poll. */
+  get parkedPartitions(): number {
+    return this.waiters.size;
+  }
 
   /** True once shutdown() ran: a long poll must answer now instead of parking again. */
   get isShuttingDown(): boolean {
@@ -466,7 +483,7 @@ export class ReplicaManager {
     this.retentionTimer = undefined;
     this.cleanerTimer?.cancel();
     this.cleanerTimer = undefined;
-    for (const wake of [...this.shutdownWaiters]) wake();
+    for (const wake of [...this.parked]) wake();
   }
 
   // ---- storage faults (issue 8, robust storage) ----

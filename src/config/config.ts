@@ -73,6 +73,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'delete.topic.enable', type: 'BOOLEAN', default: 'true', doc: 'Allow DeleteTopics.' },
   { name: 'message.max.bytes', type: 'INT', default: '1048588', validator: atLeast(0), dynamic: CW, doc: 'Largest record batch accepted (topic: max.message.bytes).' },
   { name: 'socket.request.max.bytes', type: 'INT', default: '104857600', validator: atLeast(1), doc: 'Largest request frame accepted.' },
+  // Read-only, as in Kafka (not in DynamicBrokerConfig.AllDynamicConfigs).
+  { name: 'fetch.max.bytes', type: 'INT', default: '57671680', validator: atLeast(1024), doc: 'Largest Fetch response: caps the request\'s max_bytes and min_bytes (KIP-541); also the response bytes a connection may have waiting to be written before it is no longer read.' },
   { name: 'log.segment.bytes', type: 'INT', default: '1073741824', validator: atLeast(14), dynamic: CW, doc: 'Segment file size before rolling (topic: segment.bytes).' },
   { name: 'log.roll.ms', type: 'LONG', default: null, dynamic: CW, doc: 'Segment age before rolling; overrides log.roll.hours (topic: segment.ms).' },
   { name: 'log.roll.hours', type: 'INT', default: '168', validator: atLeast(1), doc: 'Segment age before rolling, in hours.' },

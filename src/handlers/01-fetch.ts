@@ -7,9 +7,15 @@
 //   uncommitted. v4+ return stored bytes as below.
 // - Returns stored batches as they are, starting with the batch that contains the fetch offset;
 //   at least one whole batch even above the limits (KIP-74); max_bytes across the response,
-//   partition_max_bytes per partition.
-// - Long poll: answers at once when min_bytes are available, on any partition error, or when
-//   max_wait_ms is 0; otherwise waits for an append to one of the partitions or the deadline.
+//   partition_max_bytes per partition. The broker's fetch.max.bytes (default 55 MiB) caps
+//   max_bytes and min_bytes (KIP-541), so no read is sized by a client's 2 GiB max_bytes.
+// - Long poll: answers at once when min_bytes are available (min_bytes 0: always), on any
+//   partition error, or when max_wait_ms is 0; otherwise waits for an append to one of the
+//   partitions or the deadline.
+// - Data is read when it is this Fetch's turn to answer on its connection and the socket has
+//   room (ConnectionInfo.responseRoom): many pipelined Fetches from a client that does not read
+//   wait instead of filling memory.
+// - A parked long poll ends when its connection closes (its waiter and timer go with it).
 // - high watermark, last stable offset, log start offset; OFFSET_OUT_OF_RANGE outside
 //   [log start, high watermark]; current_leader_epoch fencing (v9+).
 // - isolation_level (v4+): READ_COMMITTED reads stop at the last stable offset (the first offset
@@ -98,9 +104,10 @@ function readStored(ctx: RequestContext, topic: string, partition: number, fetch
   return { read: r, records, errorCode: r.errorCode };
 }
 
-function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
+/** Reads every partition asked for within `maxBytes` (the request's max_bytes capped by fetch.max.bytes). */
+function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
   const version = ctx.header.apiVersion;
-  let budget = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  let budget = maxBytes;
   let bytes = 0;
   let errors = false;
   const isolation = version >= 4 ? req.isolationLevel : 0;
@@ -120,9 +127,11 @@ function readAll(req: FetchRequest, targets: Target[], ctx: RequestContext): { t
       const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
       if (epochErr !== ErrorCode.NONE) return unknown(epochErr);
       const limit = Math.max(0, Math.min(p.partitionMaxBytes, budget));
+      // v0-2: Brook returns a whole first message per partition (Kafka would send it cut short),
+      // but none once fetch.max.bytes is used up (ReplicaManager.readFromLog: limit 0, no message).
       const l =
         version < 4
-          ? readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 || bytes === 0, version < 2 ? 0 : 1)
+          ? readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 ? budget > 0 : bytes === 0, version < 2 ? 0 : 1)
           : readStored(ctx, t.topic, p.partition, p.fetchOffset, limit, bytes === 0, isolation);
       if (l.errorCode !== ErrorCode.NONE) errors = true;
       if (l.records) {
@@ -172,13 +181,24 @@ export default defineHandler<FetchRequest, FetchResponse>({
     });
     const keys = targets.flatMap((t) => (t.topic === null ? [] : t.partitions.map((p) => [t.topic!, p.partition] as const)));
     const deadline = ctx.clock.now() + Math.max(0, req.maxWaitMs);
+    // KafkaApis.handleFetchRequest: max_bytes is capped by the broker's fetch.max.bytes (KIP-541;
+    // v0-2 have no max_bytes and decode as 2^31-1, so the cap applies to them too) and min_bytes
+    // by that; ReplicaManager.fetchMessages answers once min_bytes are there (0: at once).
+    const maxBytes = Math.min(req.maxBytes, ctx.config.int('fetch.max.bytes'));
+    const minBytes = Math.min(req.minBytes, maxBytes);
+    const signal = ctx.connection.signal;
     for (;;) {
-      const result = readAll(req, targets, ctx);
+      // Data is read only when the connection has room for the response: a client that does not
+      // read its responses holds back its own Fetches, not broker memory (server/connection.ts).
+      await ctx.connection.responseRoom();
+      // The connection closed while this Fetch waited: nobody will read an answer.
+      if (signal.aborted) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
+      const result = readAll(req, targets, maxBytes, ctx);
       const remaining = deadline - ctx.clock.now();
-      if (result.bytes >= Math.max(1, req.minBytes) || result.errors || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
+      if (result.bytes >= minBytes || result.errors || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.topics };
       }
-      await ctx.replicas.waitForAppend(keys, remaining);
+      await ctx.replicas.waitForAppend(keys, remaining, signal);
     }
   },
 });

@@ -6,11 +6,24 @@
 //   a Produce); responses are written strictly in request order, because Java, librdkafka,
 //   kafka-python and sarama match each response to their oldest outstanding request.
 // - A request answered with no response (acks=0 Produce) simply leaves its slot empty.
-// - Reading pauses while too many requests are in flight or too many request bytes are buffered,
-//   and while the socket's write buffer is full (socket.write() returned false); it resumes on
-//   completion / 'drain'.
+// - Reading pauses while too many requests are in flight (queued.max.requests) or too many request
+//   bytes are buffered (queued.max.request.bytes), while the socket's write buffer is full
+//   (socket.write() returned false), and while the connection's response bytes waiting to be
+//   written exceed `maxQueuedResponseBytes` (the broker uses fetch.max.bytes: one full-size Fetch
+//   response). It resumes on completion / 'drain'. Response bytes waiting are the socket's
+//   unsent bytes plus finished responses held back behind an older unfinished request. Frames
+//   already buffered are not dispatched past those limits either.
+// - Large responses (Fetch) are produced in turn: the handler awaits `responseRoom()` before it
+//   reads its data, which resolves when every older request has been answered and the socket's
+//   unsent bytes are within the limit. A client that pipelines many Fetches and does not read
+//   holds about `maxQueuedResponseBytes` plus one response of broker memory, not one response per
+//   request (Kafka reads one request per connection at a time, so it never holds more than one
+//   response per connection; Brook pipelines, so it bounds the bytes instead).
+// - `signal` is aborted when the connection closes: work parked for it (a long-poll Fetch in the
+//   replica manager's wait list) is dropped at once instead of at its deadline.
 // - A thrown error (malformed frame, unknown API) closes this connection only.
 
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../common/logger.js';
 
@@ -18,36 +31,82 @@ export interface ConnectionLimits {
   maxFrameBytes: number;
   maxInFlight: number;
   maxBufferedBytes: number;
+  /**
+   * Response bytes waiting to be written (in the socket or held for order) above which reading
+   * pauses and large responses wait for room. Unset: unlimited.
+   */
+  maxQueuedResponseBytes?: number;
   idleMs: number;
 }
 
 /** What a request produced: a frame to send, nothing, or nothing and close (acks=0 failure). */
 export type Outcome = Buffer | null | { close: true; reason: string };
 
+/** The connection as one request's handler sees it. */
 export interface ConnectionInfo {
   readonly id: number;
   readonly remote: string;
   /** Per-connection state a handler may keep (e.g. SASL state later). */
   readonly attributes: Map<string, unknown>;
+  /** Aborted when the connection closes (parked work for it should stop). */
+  readonly signal: AbortSignal;
+  /**
+   * Resolves when this request may produce a large response: it is the next response to be
+   * written and the socket's unsent bytes are within the limit. Resolves at once when so, and
+   * when the connection closes (check `signal`).
+   */
+  responseRoom(): Promise<void>;
 }
 
 export type RequestProcessor = (frame: Buffer, conn: ConnectionInfo) => Outcome | Promise<Outcome>;
 
-interface Slot {
-  done: boolean;
-  outcome: Outcome;
-  bytes: number;
+/** One request in flight: its place in the response order, and its view of the connection. */
+class Slot implements ConnectionInfo {
+  done = false;
+  outcome: Outcome = null;
+  /** Size of the finished response while it is held behind an older request. */
+  heldBytes = 0;
+
+  constructor(
+    private readonly conn: Connection,
+    /** Request frame bytes (queued.max.request.bytes). */
+    readonly bytes: number,
+  ) {}
+
+  get id(): number {
+    return this.conn.id;
+  }
+
+  get remote(): string {
+    return this.conn.remote;
+  }
+
+  get attributes(): Map<string, unknown> {
+    return this.conn.attributes;
+  }
+
+  get signal(): AbortSignal {
+    return this.conn.signal;
+  }
+
+  responseRoom(): Promise<void> {
+    return this.conn.responseRoom(this);
+  }
 }
 
-export class Connection implements ConnectionInfo {
+export class Connection {
   readonly attributes = new Map<string, unknown>();
   readonly remote: string;
+  private readonly abort = new AbortController();
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Size of the frame being assembled, or -1 while its prefix is incomplete. */
   private frameSize = -1;
   private readonly slots: Slot[] = [];
   private inFlightBytes = 0;
+  /** Bytes of finished responses held behind an older unfinished request. */
+  private heldBytes = 0;
+  private readonly roomWaiters: Array<{ slot: Slot; resolve: () => void }> = [];
   private writeBlocked = false;
   private corked = false;
   private paused = false;
@@ -64,11 +123,14 @@ export class Connection implements ConnectionInfo {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    // One listener per parked Fetch (up to queued.max.requests): not a leak.
+    setMaxListeners(0, this.abort.signal);
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
+      this.wakeRoomWaiters();
     });
     socket.on('error', (err) => {
       this.logger.debug({ conn: this.id, remote: this.remote, err: err.message }, 'socket error');
@@ -89,6 +151,16 @@ export class Connection implements ConnectionInfo {
     return this.slots.length;
   }
 
+  /** Aborted when the connection closes. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Response bytes waiting to be written: unsent in the socket plus held for order. */
+  get queuedResponseBytes(): number {
+    return this.socket.writableLength + this.heldBytes;
+  }
+
   /** Closes the connection with one log line. */
   close(reason: string, level: 'warn' | 'info' | 'debug' = 'warn', extra: object = {}): void {
     if (this.closed) return;
@@ -96,6 +168,7 @@ export class Connection implements ConnectionInfo {
     this.closed = true;
     this.chunks = [];
     this.socket.destroy();
+    this.released();
   }
 
   /** Stops reading new requests (shutdown); in-flight ones still complete. */
@@ -115,13 +188,51 @@ export class Connection implements ConnectionInfo {
   destroy(): void {
     this.closed = true;
     this.socket.destroy();
+    this.released();
   }
 
   private finalize(): void {
     this.closed = true;
     this.chunks = [];
     this.slots.length = 0;
+    this.heldBytes = 0;
+    this.released();
     this.onClose(this);
+  }
+
+  /** Closed: parked work is told (signal) and nothing waits for room any more. */
+  private released(): void {
+    for (const w of this.roomWaiters.splice(0)) w.resolve();
+    if (!this.abort.signal.aborted) this.abort.abort();
+  }
+
+  /** See ConnectionInfo.responseRoom. */
+  responseRoom(slot: Slot): Promise<void> {
+    if (this.closed || this.hasRoom(slot)) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ slot, resolve }));
+  }
+
+  /**
+   * A large response is produced when it is the next one to be written (every older request on
+   * the connection has been answered) and the socket's unsent bytes are within the limit. Its
+   * bytes could not leave before the older responses anyway, so waiting costs the client nothing
+   * and the data it gets is fresher; and the broker never holds large responses finished out of
+   * order. The held (small) responses behind it are not counted: they cannot leave before it.
+   */
+  private hasRoom(slot: Slot): boolean {
+    const limit = this.limits.maxQueuedResponseBytes;
+    if (limit === undefined) return true;
+    return slot === this.slots[0] && this.socket.writableLength <= limit;
+  }
+
+  /** Lets the request whose turn it is produce its response, if the socket has room. */
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0) return;
+    const head = this.slots[0];
+    if (head === undefined || !this.hasRoom(head)) return;
+    const i = this.roomWaiters.findIndex((w) => w.slot === head);
+    if (i < 0) return;
+    this.roomWaiters.splice(i, 1)[0]!.resolve();
   }
 
   private onData(data: Buffer): void {
@@ -133,7 +244,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private extractFrames(): void {
-    while (!this.closed && !this.stopped && this.slots.length < this.limits.maxInFlight) {
+    while (!this.closed && !this.stopped && this.slots.length < this.limits.maxInFlight && !this.responsesOverLimit()) {
       if (this.frameSize < 0) {
         if (this.buffered < 4) break;
         const size = this.peekInt32();
@@ -182,13 +293,18 @@ export class Connection implements ConnectionInfo {
     return out;
   }
 
+  private responsesOverLimit(): boolean {
+    const limit = this.limits.maxQueuedResponseBytes;
+    return limit !== undefined && this.queuedResponseBytes > limit;
+  }
+
   private dispatch(frame: Buffer): void {
-    const slot: Slot = { done: false, outcome: null, bytes: frame.length };
+    const slot = new Slot(this, frame.length);
     this.slots.push(slot);
     this.inFlightBytes += frame.length;
     let result: Outcome | Promise<Outcome>;
     try {
-      result = this.process(frame, this);
+      result = this.process(frame, slot);
     } catch (err) {
       this.fail(err);
       return;
@@ -212,13 +328,19 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     slot.done = true;
     slot.outcome = outcome;
+    if (Buffer.isBuffer(outcome)) {
+      slot.heldBytes = outcome.length;
+      this.heldBytes += outcome.length;
+    }
     this.flushInOrder();
+    this.wakeRoomWaiters();
   }
 
   private flushInOrder(): void {
     while (this.slots.length > 0 && this.slots[0]!.done && !this.closed) {
       const slot = this.slots.shift()!;
       this.inFlightBytes -= slot.bytes;
+      this.heldBytes -= slot.heldBytes;
       const o = slot.outcome;
       if (o === null) continue;
       if (Buffer.isBuffer(o)) {
@@ -251,7 +373,8 @@ export class Connection implements ConnectionInfo {
     const over =
       this.writeBlocked ||
       this.slots.length >= this.limits.maxInFlight ||
-      this.inFlightBytes + this.buffered > this.limits.maxBufferedBytes;
+      this.inFlightBytes + this.buffered > this.limits.maxBufferedBytes ||
+      this.responsesOverLimit();
     if (over && !this.paused) {
       this.paused = true;
       this.socket.pause();
