@@ -428,6 +428,77 @@ export function recordTimestamps(batch: Buffer): Array<{ offset: bigint; timesta
   return out;
 }
 
+/**
+ * The first record of a whole batch, in stored order, whose offset and timestamp satisfy `pred`
+ * (e.g. ListOffsets by timestamp), or undefined if none does; records are walked (decompressing if
+ * needed) without materialising keys or values, and the walk stops at the match. For LogAppendTime
+ * batches each timestamp is the batch maxTimestamp. Throws like recordTimestamps: UnsupportedCompressionError
+ * for a codec this runtime cannot read, RecordBatchDecodeError for a body that does not decompress
+ * or a record before the match that does not parse.
+ */
+export function findRecordTimestamp(
+  batch: Buffer,
+  pred: (offset: bigint, timestamp: bigint) => boolean,
+): { offset: bigint; timestamp: bigint } | undefined {
+  const { header, body } = batchBody(batch);
+  const logAppend = header.timestampType === TimestampType.LOG_APPEND_TIME;
+  // A cursor of its own rather than a Reader per record (forEachRecord): ListOffsets by timestamp
+  // walks up to a whole segment's records this way, reading only each record's length,
+  // attributes, timestamp delta and offset delta (~3x faster).
+  const cur = { pos: 0 };
+  for (let i = 0; i < header.recordCount; i++) {
+    const len = walkVarint(body, cur);
+    if (len === undefined || len < 1 || cur.pos + len > body.length) throw new RecordBatchDecodeError(`record ${i}: bad length ${len ?? '(truncated varint)'}`);
+    const end = cur.pos + len;
+    cur.pos += 1; // record attributes (unused)
+    const tsDelta = walkVarlong(body, cur);
+    const offsetDelta = walkVarint(body, cur);
+    if (tsDelta === undefined || offsetDelta === undefined || cur.pos > end) throw new RecordBatchDecodeError(`record ${i}: fields run past the record`);
+    const offset = header.baseOffset + BigInt(offsetDelta);
+    const timestamp = logAppend ? header.maxTimestamp : header.baseTimestamp + tsDelta;
+    if (pred(offset, timestamp)) return { offset, timestamp };
+    cur.pos = end;
+  }
+  return undefined;
+}
+
+/** Zig-zag varint (int32) at cur.pos; undefined if truncated or longer than 5 bytes. */
+function walkVarint(buf: Buffer, cur: { pos: number }): number | undefined {
+  let raw = 0;
+  let shift = 0;
+  for (;;) {
+    if (cur.pos >= buf.length || shift > 28) return undefined;
+    const b = buf[cur.pos++]!;
+    raw |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+  }
+  return (raw >>> 1) ^ -(raw & 1);
+}
+
+/** Zig-zag varlong (int64) at cur.pos as bigint; undefined if truncated or longer than 10 bytes. */
+function walkVarlong(buf: Buffer, cur: { pos: number }): bigint | undefined {
+  // Up to 4 bytes (28 bits) in plain integers, the usual size of a record's timestamp delta.
+  let raw = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (cur.pos >= buf.length) return undefined;
+    const b = buf[cur.pos++]!;
+    raw |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return BigInt((raw >>> 1) ^ -(raw & 1));
+  }
+  let big = BigInt(raw);
+  for (let shift = 28n; shift <= 63n; shift += 7n) {
+    if (cur.pos >= buf.length) return undefined;
+    const b = buf[cur.pos++]!;
+    big |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) {
+      big = BigInt.asUintN(64, big);
+      return (big >> 1n) ^ -(big & 1n);
+    }
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // control batches (transaction markers)
 

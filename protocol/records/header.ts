@@ -7,10 +7,12 @@ import {
   BATCH_LENGTH_OFFSET,
   BatchAttribute,
   CRC_OFFSET,
+  CURRENT_MAGIC,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
+  MIN_BATCH_LENGTH,
   PARTITION_LEADER_EPOCH_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
@@ -89,4 +91,22 @@ export function batchLastSequence(h: Pick<BatchHeader, 'baseSequence' | 'lastOff
   if (h.baseSequence < 0) return h.baseSequence;
   const next = h.baseSequence + h.lastOffsetDelta;
   return next > 0x7fffffff ? next - 0x80000000 : next;
+}
+
+/**
+ * Structural sanity of a stored v2 batch header found with `available` bytes from the header start
+ * to the end of the data (a log segment, a fetched buffer): magic 2, a batchLength of at least a
+ * header that fits the data, no negative lastOffsetDelta or recordCount. undefined if sane, else a
+ * short reason. The CRC is not checked (verifyBatchCrc).
+ */
+export function batchHeaderProblem(
+  h: Pick<BatchHeader, 'magic' | 'batchLength' | 'sizeInBytes' | 'lastOffsetDelta' | 'recordCount'>,
+  available: number,
+): string | undefined {
+  if (h.magic !== CURRENT_MAGIC) return `unsupported magic ${h.magic}`;
+  if (h.batchLength < MIN_BATCH_LENGTH) return `batchLength ${h.batchLength} too small`;
+  if (h.sizeInBytes > available) return `batch of ${h.sizeInBytes} bytes extends past the end of the data`;
+  if (h.lastOffsetDelta < 0) return `negative lastOffsetDelta ${h.lastOffsetDelta}`;
+  if (h.recordCount < 0) return `negative recordCount ${h.recordCount}`;
+  return undefined;
 }

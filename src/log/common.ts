@@ -1,17 +1,85 @@
-// Pieces shared by the memory and file stores: errors, topic-name rules, effective log config.
+// Pieces shared by the memory and file stores: errors, topic-name rules, effective log config,
+// and the store's own rules over record batches (framing checks before an append, timestamp
+// lookups with their approximations). The record format itself (header layout and parsing, CRC,
+// record walks) is protocol/records'.
 
-import { readBatchProducerFields, readTxnMarker } from '../../protocol/records/batch.js';
+import { findRecordTimestamp, readTxnMarker } from '../../protocol/records/batch.js';
+import { BATCH_HEADER_SIZE, TimestampType } from '../../protocol/records/constants.js';
+import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
 import type { AbortedTxn, ProducerStateManager } from './producer-state.js';
 import type { LogConfig, TopicMetadata } from './types.js';
 
+export class InvalidBatchError extends Error {
+  readonly code = 'ERR_INVALID_BATCH';
+}
+
 /**
- * Feeds one stored batch at [base, last] to a partition's producer state; returns the aborted
- * transaction an ABORT marker completed. Batches without a producer id change nothing.
+ * Minimal checks before a buffer is stored: exactly one whole v2 batch. The produce path has
+ * already validated records and CRC; this only protects the store's own framing.
  */
-export function applyBatchToProducerState(state: ProducerStateManager, batch: Buffer, base: bigint, last: bigint): AbortedTxn | undefined {
-  const f = readBatchProducerFields(batch);
-  if (f.producerId < 0n) return undefined;
-  return state.apply(f, base, last, f.isControl ? readTxnMarker(batch) : undefined);
+export function checkAppendable(buf: Buffer): BatchHeader {
+  if (buf.length < BATCH_HEADER_SIZE) throw new InvalidBatchError(`batch of ${buf.length} bytes is shorter than a v2 header`);
+  const h = readBatchHeader(buf);
+  const problem = batchHeaderProblem(h, buf.length);
+  if (problem !== undefined) throw new InvalidBatchError(problem);
+  if (h.sizeInBytes !== buf.length) throw new InvalidBatchError(`batchLength says ${h.sizeInBytes} bytes, buffer holds ${buf.length}`);
+  return h;
+}
+
+export interface RecordHit {
+  offset: bigint;
+  timestamp: bigint;
+  /** false when the answer is an approximation (a records section this runtime cannot read). */
+  exact: boolean;
+}
+
+/**
+ * Finds the first record in a stored `batch` whose timestamp satisfies `pred` (ListOffsets by
+ * timestamp, max timestamp).
+ *
+ * - LogAppendTime batches: every record carries maxTimestamp, so the answer is the first record.
+ * - Otherwise the records are walked (protocol/records findRecordTimestamp: uncompressed, gzip,
+ *   snappy, lz4, zstd where the runtime has it).
+ * - A batch that cannot be walked (a codec this runtime lacks, a corrupt body, a malformed record
+ *   before the match) is approximated: if its baseTimestamp (the first record's timestamp as
+ *   producers write it) satisfies `pred` the first record, otherwise `fallbackOffset` with the
+ *   batch's maxTimestamp, both marked inexact.
+ *
+ * Records below `minOffset` (the log start offset, when it falls inside this batch) are never
+ * answered; approximate answers are raised to it. Returns undefined only when the batch provably
+ * holds no matching record.
+ */
+export function findRecord(
+  batch: Buffer,
+  pred: (ts: bigint) => boolean,
+  fallbackOffset: (h: BatchHeader) => bigint,
+  minOffset = -1n,
+): RecordHit | undefined {
+  const h = readBatchHeader(batch);
+  const atLeast = (o: bigint): bigint => (o < minOffset ? minOffset : o);
+  if (h.baseOffset + BigInt(h.lastOffsetDelta) < minOffset) return undefined;
+  if (h.timestampType === TimestampType.LOG_APPEND_TIME) {
+    return pred(h.maxTimestamp) ? { offset: atLeast(h.baseOffset), timestamp: h.maxTimestamp, exact: true } : undefined;
+  }
+  try {
+    const hit = findRecordTimestamp(batch, (offset, ts) => offset >= minOffset && pred(ts));
+    return hit === undefined ? undefined : { ...hit, exact: true };
+  } catch {
+    // Approximated below.
+  }
+  if (pred(h.baseTimestamp)) return { offset: atLeast(h.baseOffset), timestamp: h.baseTimestamp, exact: false };
+  if (!pred(h.maxTimestamp)) return undefined;
+  return { offset: atLeast(fallbackOffset(h)), timestamp: h.maxTimestamp, exact: false };
+}
+
+/**
+ * Feeds one stored batch at [base, last] (its `header` already parsed) to a partition's producer
+ * state; returns the aborted transaction an ABORT marker completed. Batches without a producer id
+ * change nothing.
+ */
+export function applyBatchToProducerState(state: ProducerStateManager, batch: Buffer, header: BatchHeader, base: bigint, last: bigint): AbortedTxn | undefined {
+  if (header.producerId < 0n) return undefined;
+  return state.apply(header, base, last, header.isControl ? readTxnMarker(batch) : undefined);
 }
 
 export type LogStoreErrorCode =

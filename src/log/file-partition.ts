@@ -10,17 +10,10 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  BATCH_HEADER_SIZE,
-  checkAppendable,
-  findRecord,
-  headerProblem,
-  readBatchHeader,
-  type BatchHeader,
-} from './batch-header.js';
-import { assignOffsets } from '../../protocol/records/batch.js';
-import { readBatchProducerFields, readTxnMarker } from '../../protocol/records/batch.js';
-import { applyBatchToProducerState, LogStoreError, retentionCount } from './common.js';
+import { assignOffsets, readTxnMarker } from '../../protocol/records/batch.js';
+import { BATCH_HEADER_SIZE } from '../../protocol/records/constants.js';
+import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
+import { applyBatchToProducerState, checkAppendable, findRecord, LogStoreError, retentionCount } from './common.js';
 import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, passDue, type CompactionConfig, type CompactionResult } from './cleaner.js';
 import {
   ProducerStateManager,
@@ -149,11 +142,15 @@ export class FilePartitionLog implements PartitionLog {
     }
     try {
       writeFileAtomic(path.join(dir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
-      log.segments.push(Segment.create(dir, 0n));
+      log.segments.push(ctx.cache.withDescriptors(() => Segment.create(dir, 0n)));
+      ctx.cache.use(log.active);
       fsyncDir(dir);
       fsyncDir(path.dirname(dir));
     } catch (err) {
-      for (const seg of log.segments) seg.close();
+      for (const seg of log.segments) {
+        ctx.cache.forget(seg);
+        seg.close();
+      }
       try {
         fs.rmSync(dir, { recursive: true, force: true });
       } catch {
@@ -222,7 +219,8 @@ export class FilePartitionLog implements PartitionLog {
 
     let lastEpochInLog: number | undefined;
     if (bases.length === 0) {
-      this.segments.push(Segment.create(this.dir, 0n));
+      this.segments.push(this.ctx.cache.withDescriptors(() => Segment.create(this.dir, 0n)));
+      this.ctx.cache.use(this.active);
       fsyncDir(this.dir);
     } else {
       for (const base of bases.slice(0, -1)) {
@@ -231,9 +229,12 @@ export class FilePartitionLog implements PartitionLog {
         this.segments.push(seg);
       }
       const lastBase = bases[bases.length - 1]!;
-      const { seg, scan, cut } = Segment.openActive(this.dir, lastBase, this.config.indexIntervalBytes, this.ctx.cleanShutdown === true);
+      const { seg, scan, cut } = this.ctx.cache.withDescriptors(() =>
+        Segment.openActive(this.dir, lastBase, this.config.indexIntervalBytes, this.ctx.cleanShutdown === true),
+      );
       if (cut !== undefined) this.warnCut(seg, scan, cut);
       this.segments.push(seg);
+      this.ctx.cache.use(seg);
       lastEpochInLog = scan.lastEpoch;
       this.leo = scan.lastOffset !== undefined ? scan.lastOffset + 1n : lastBase;
       // segment.ms for a reopened active segment counts from the time of opening (record
@@ -329,20 +330,17 @@ export class FilePartitionLog implements PartitionLog {
       let pos = si === this.segmentIndexFor(scanFrom) ? seg.offsetIndex!.lookup(seg.rel(scanFrom)) : 0;
       for (;;) {
         const h = scanner.header(pos);
-        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) {
+        if (h === undefined || batchHeaderProblem(h, seg.size - pos) !== undefined) {
           if (pos < seg.size) this.warn({ segment: seg.logPath, position: pos }, 'producer state scan stopped at a damaged batch');
           break;
         }
         const last = h.baseOffset + BigInt(h.lastOffsetDelta);
-        if (last >= scanFrom) {
-          const fields = readBatchProducerFields(scanner.view(pos, BATCH_HEADER_SIZE)!);
-          if (fields.producerId >= 0n) {
-            const marker = fields.isControl ? readTxnMarker(seg.readRange(pos, h.size)) : undefined;
-            const aborted = this.producerState.apply(fields, h.baseOffset, last, marker);
-            if (aborted !== undefined) this.appendTxnIndex(seg.base, aborted);
-          }
+        if (last >= scanFrom && h.producerId >= 0n) {
+          const marker = h.isControl ? readTxnMarker(seg.readRange(pos, h.sizeInBytes)) : undefined;
+          const aborted = this.producerState.apply(h, h.baseOffset, last, marker);
+          if (aborted !== undefined) this.appendTxnIndex(seg.base, aborted);
         }
-        pos += h.size;
+        pos += h.sizeInBytes;
       }
     }
   }
@@ -438,6 +436,8 @@ export class FilePartitionLog implements PartitionLog {
       assignOffsets(buf, base, this.epoch);
       this.maybeRoll(buf.length, last);
       const seg = this.active;
+      // Reopens the log if the segment cache closed it while the partition was idle.
+      this.ctx.cache.use(seg);
       const wasEmpty = seg.size === 0;
       // All or nothing (a failure leaves the segment as it was and throws STORAGE_ERROR); once it
       // returns the batch is in the log, so the log end moves before anything else can fail.
@@ -449,7 +449,7 @@ export class FilePartitionLog implements PartitionLog {
         this.maxTs = h.maxTimestamp;
         this.maxTsBatchLastOffset = last;
       }
-      const aborted = applyBatchToProducerState(this.producerState, buf, base, last);
+      const aborted = applyBatchToProducerState(this.producerState, buf, h, base, last);
       if (aborted !== undefined) this.indexAborted(seg.base, aborted);
     }
     if (this.unflushedMessages >= this.config.flushIntervalMessages) this.flush();
@@ -466,21 +466,18 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   /**
-   * Closes the active segment for appends and starts a new one at the log end. The new segment's
-   * files come first, so a failure (EMFILE, ENOSPC: STORAGE_ERROR) leaves the old one active.
+   * Closes the active segment for appends and starts a new one at the log end. The old segment's
+   * index files are written and synced first: once a later segment exists, recovery takes them as
+   * final. A failure of either step (EMFILE, ENOSPC: STORAGE_ERROR) leaves the old one active.
    */
   private rollActive(): void {
     const seg = this.active;
-    const next = Segment.create(this.dir, this.leo);
-    try {
-      seg.deactivate();
-    } catch (err) {
-      next.close();
-      for (const f of [next.logPath, next.indexPath, next.timeIndexPath]) fs.rmSync(f, { force: true });
-      throw err;
-    }
-    this.ctx.cache.use(seg);
+    seg.writeIndexFiles();
+    const next = this.ctx.cache.withDescriptors(() => Segment.create(this.dir, this.leo));
+    seg.deactivate();
+    if (seg.loaded) this.ctx.cache.use(seg); // counted as inactive from now on
     this.segments.push(next);
+    this.ctx.cache.use(next);
     // Kafka snapshots producer state at every roll: recovery then scans only the active segment.
     // A snapshot is an optimisation (recovery scans from an older one), so its failure is not the
     // append's.
@@ -490,7 +487,7 @@ export class FilePartitionLog implements PartitionLog {
       this.warn({ err: (err as Error).message }, 'producer state snapshot failed');
     }
     fsyncDir(this.dir);
-    this.unflushedMessages = 0; // deactivate() synced everything before the new segment
+    this.unflushedMessages = 0; // writeIndexFiles() synced the old log before the new segment
   }
 
   /** Index of the segment with the largest base <= offset (0 if offset precedes them all). */
@@ -518,7 +515,7 @@ export class FilePartitionLog implements PartitionLog {
       while (pos < seg.size) {
         const h = this.headerAt(seg, scanner, pos);
         if (h.baseOffset + BigInt(h.lastOffsetDelta) >= offset) return { segIndex: si, pos, header: h };
-        pos += h.size;
+        pos += h.sizeInBytes;
       }
     }
     return undefined;
@@ -560,7 +557,7 @@ export class FilePartitionLog implements PartitionLog {
     const idx = seg.offsetIndex!;
     const pos = idx.position(i);
     const h = scanner.header(pos);
-    const problem = h === undefined ? 'no batch header there' : headerProblem(h, seg.size - pos);
+    const problem = h === undefined ? 'no batch header there' : batchHeaderProblem(h, seg.size - pos);
     if (problem !== undefined) return { damaged: true, problem };
     const last = h!.baseOffset + BigInt(h!.lastOffsetDelta);
     if (last !== seg.base + BigInt(idx.relOffset(i))) return { damaged: false, problem: `the batch there ends at offset ${last}` };
@@ -582,7 +579,7 @@ export class FilePartitionLog implements PartitionLog {
         break;
       }
     }
-    while (pos < target) pos += this.headerAt(seg, scanner, pos).size;
+    while (pos < target) pos += this.headerAt(seg, scanner, pos).sizeInBytes;
     return pos === target;
   }
 
@@ -593,7 +590,7 @@ export class FilePartitionLog implements PartitionLog {
    */
   private headerAt(seg: Segment, scanner: BatchScanner, pos: number): BatchHeader {
     const h = scanner.header(pos);
-    const problem = h === undefined ? `${seg.size - pos} bytes at the end are not a batch header` : headerProblem(h, seg.size - pos);
+    const problem = h === undefined ? `${seg.size - pos} bytes at the end are not a batch header` : batchHeaderProblem(h, seg.size - pos);
     if (problem !== undefined) throw this.corrupt(seg, pos, problem);
     return h!;
   }
@@ -615,7 +612,7 @@ export class FilePartitionLog implements PartitionLog {
       const seg = this.segments[si]!;
       this.ctx.cache.use(seg);
       let want = Math.min(Math.max(0, maxBytes - bytes), seg.size - pos);
-      if (minOneBatch && chunks.length === 0 && si === start.segIndex) want = Math.max(want, start.header.size);
+      if (minOneBatch && chunks.length === 0 && si === start.segIndex) want = Math.max(want, start.header.sizeInBytes);
       if (want <= 0) break;
       const data = seg.readRange(pos, want);
       let at = 0;
@@ -624,33 +621,33 @@ export class FilePartitionLog implements PartitionLog {
         // Checked against the end of the segment, not of this read: a batch cut by the read size is
         // normal, one that does not parse is damage. Batches before it are returned; a read that
         // starts at it fails (CORRUPT_MESSAGE) instead of skipping what the high watermark covers.
+        const h = data.length - at < BATCH_HEADER_SIZE ? undefined : readBatchHeader(data, at);
         const damage =
-          data.length - at < BATCH_HEADER_SIZE
+          h === undefined
             ? pos + data.length === seg.size
               ? `${data.length - at} bytes at the end are not a batch header`
               : undefined
-            : headerProblem(readBatchHeader(data, at), seg.size - pos - at);
+            : batchHeaderProblem(h, seg.size - pos - at);
         if (damage !== undefined) {
           if (chunks.length === 0) throw this.corrupt(seg, pos + at, damage);
           stop = true;
           break;
         }
-        if (data.length - at < BATCH_HEADER_SIZE) {
+        if (h === undefined) {
           stop = true;
           break;
         }
-        const h = readBatchHeader(data, at);
         if (
-          h.size > data.length - at ||
+          h.sizeInBytes > data.length - at ||
           (maxOffset !== undefined && h.baseOffset >= maxOffset) ||
-          (bytes + h.size > maxBytes && !(minOneBatch && chunks.length === 0))
+          (bytes + h.sizeInBytes > maxBytes && !(minOneBatch && chunks.length === 0))
         ) {
           stop = true;
           break;
         }
-        chunks.push(data.subarray(at, at + h.size));
-        bytes += h.size;
-        at += h.size;
+        chunks.push(data.subarray(at, at + h.sizeInBytes));
+        bytes += h.sizeInBytes;
+        at += h.sizeInBytes;
       }
       if (stop || pos + want < seg.size || bytes >= maxBytes) break;
     }
@@ -660,7 +657,7 @@ export class FilePartitionLog implements PartitionLog {
   private readBatch(loc: Located): Buffer {
     const seg = this.segments[loc.segIndex]!;
     this.ctx.cache.use(seg);
-    return seg.readRange(loc.pos, loc.header.size);
+    return seg.readRange(loc.pos, loc.header.sizeInBytes);
   }
 
   offsetForTimestamp(ts: bigint): TimestampLookup | undefined {
@@ -677,11 +674,11 @@ export class FilePartitionLog implements PartitionLog {
       while (pos < seg.size) {
         const h = this.headerAt(seg, scanner, pos);
         if (h.maxTimestamp >= ts) {
-          const batch = seg.readRange(pos, h.size);
+          const batch = seg.readRange(pos, h.sizeInBytes);
           const hit = findRecord(batch, (t) => t >= ts, (hh) => hh.baseOffset, this.lso);
           if (hit !== undefined) return { offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: h.partitionLeaderEpoch };
         }
-        pos += h.size;
+        pos += h.sizeInBytes;
       }
     }
     return undefined;
@@ -798,12 +795,12 @@ export class FilePartitionLog implements PartitionLog {
       const scanner = new BatchScanner(seg.fd!, seg.size);
       for (let pos = start.pos; ; ) {
         const h = scanner.header(pos);
-        if (h === undefined || headerProblem(h, seg.size - pos) !== undefined) break;
+        if (h === undefined || batchHeaderProblem(h, seg.size - pos) !== undefined) break;
         if (h.maxTimestamp > best) {
           best = h.maxTimestamp;
           bestLast = h.baseOffset + BigInt(h.lastOffsetDelta);
         }
-        pos += h.size;
+        pos += h.sizeInBytes;
       }
     }
     for (let si = 1; si < this.segments.length; si++) {
@@ -859,8 +856,8 @@ export class FilePartitionLog implements PartitionLog {
       if (pos >= seg.size) return;
       // A damaged batch stops the pass (CORRUPT_MESSAGE): a rewrite of what came before it would drop the rest.
       const h = this.headerAt(seg, scanner, pos);
-      const batch = seg.readRange(pos, h.size);
-      pos += h.size;
+      const batch = seg.readRange(pos, h.sizeInBytes);
+      pos += h.sizeInBytes;
       yield { batch, header: h };
       this.ctx.cache.use(seg);
       if (seg.fd !== fd) {
@@ -1013,17 +1010,21 @@ export class FilePartitionLog implements PartitionLog {
     this.segments[i] = Segment.openInactive(this.dir, seg.base, this.config.indexIntervalBytes).seg;
   }
 
+  /** fsync of the active segment's log (its indexes are rebuilt by recovery after a crash). */
   flush(): void {
     if (this.gone !== undefined) return;
     this.active.flush();
     this.unflushedMessages = 0;
   }
 
-  /** Flushes and releases every fd; the object is unusable afterwards. */
+  /**
+   * Flushes, writes the active segment's index files (the next clean start reads them instead of
+   * walking the log) and releases every fd; the object is unusable afterwards.
+   */
   close(): void {
     if (this.gone !== undefined) return;
     try {
-      this.active.flush();
+      this.active.writeIndexFiles();
       // A clean shutdown leaves a snapshot at the log end: nothing to scan at the next open.
       this.snapshotProducerState();
     } finally {

@@ -4,8 +4,8 @@
 //   <dir>/__brook_topics/<topic>.json        topic metadata (written atomically)
 //   <dir>/<topic>-<partition>/
 //       00000000000000000000.log             stored batches back to back
-//       00000000000000000000.index           sparse offset index
-//       00000000000000000000.timeindex       sparse time index
+//       00000000000000000000.index           sparse offset index    (the active segment's: written
+//       00000000000000000000.timeindex       sparse time index       when it is rolled or closed)
 //       partition.metadata                   topic id of the owning topic
 //       leader-epoch-checkpoint              epoch history ("0", count, "epoch startOffset" lines)
 //       log-start-offset-checkpoint          after DeleteRecords: "0", "1", "topic partition offset"
@@ -44,8 +44,37 @@ export interface FileStoreOptions extends StoreOptions {
   clusterId?: string;
   /** node.id to write on first open (default 1); if the directory already has one it must match. */
   nodeId?: number;
-  /** Most inactive segments kept open (fd + loaded indexes) at once. Default 128. */
+  /**
+   * Most segment files open at once, active and inactive segments together (one fd each).
+   * Default: half the process's open-file limit (the rest is for sockets and other files), or
+   * 1024 where the limit is unknown. Inactive segments loaded at once (fd + indexes in memory) are
+   * further capped at 128.
+   */
   maxOpenSegments?: number;
+  /** The process's soft open-file limit (tests); default: "Max open files" in /proc/self/limits. */
+  openFileLimit?: number;
+}
+
+/** Descriptors to leave for sockets, the directory lock, snapshots and the runtime. */
+export const FD_MARGIN = 256;
+
+/** The soft limit on the "Max open files" line of /proc/<pid>/limits, undefined if unlimited or absent. */
+export function parseOpenFileLimit(limitsText: string): number | undefined {
+  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(limitsText);
+  return m === null || m[1] === 'unlimited' ? undefined : Number(m[1]);
+}
+
+function readOpenFileLimit(): number | undefined {
+  try {
+    return parseOpenFileLimit(fs.readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/** Default segment-file budget for an open-file limit: half of it, at least 16. */
+export function defaultMaxOpenSegments(openFileLimit: number | undefined): number {
+  return openFileLimit === undefined ? 1024 : Math.max(16, Math.floor(openFileLimit / 2));
 }
 
 export interface FileLogStore extends LogStore {
@@ -177,7 +206,8 @@ class FileStore implements FileLogStore {
       onWait: (message) => opts.logger?.info({ dir }, message),
     });
     this.topicsDir = path.join(dir, TOPICS_DIR);
-    this.cache = new SegmentCache(opts.maxOpenSegments ?? 128, (seg, reason) =>
+    const openFileLimit = opts.openFileLimit ?? readOpenFileLimit();
+    this.cache = new SegmentCache(opts.maxOpenSegments ?? defaultMaxOpenSegments(openFileLimit), (seg, reason) =>
       opts.logger?.warn({ segment: seg.logPath, reason }, 'rebuilt indexes of log segment'),
     );
     this.now = opts.now ?? Date.now;
@@ -202,7 +232,17 @@ class FileStore implements FileLogStore {
     }
     let partitions = 0;
     for (const t of this.topics.entries()) partitions += t.partitions.length;
-    opts.logger?.info({ dir, clusterId: this.clusterId, topics: this.topics.size, partitions }, 'opened log store');
+    const maxOpenSegments = this.cache.maxOpen;
+    opts.logger?.info({ dir, clusterId: this.clusterId, topics: this.topics.size, partitions, maxOpenSegments, openFileLimit }, 'opened log store');
+    // Every partition's active segment wants one fd; beyond the budget the cache keeps cycling them.
+    if (openFileLimit !== undefined && (partitions + FD_MARGIN > openFileLimit || (opts.maxOpenSegments === undefined && partitions > maxOpenSegments))) {
+      const wanted = Math.max(2 * partitions, partitions + FD_MARGIN);
+      opts.logger?.warn(
+        { dir, openFileLimit, partitions, maxOpenSegments },
+        `open-file limit ${openFileLimit} is low for ${partitions} partitions: at most ${maxOpenSegments} segment files stay open, ` +
+          `the least recently used are closed and reopened on their next produce or fetch; raise the limit (ulimit -n) to ${wanted} or more to keep them open`,
+      );
+    }
   }
 
   private get ctx() {

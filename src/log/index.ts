@@ -3,5 +3,4 @@
 export * from './types.js';
 export { createMemoryStore } from './memory-store.js';
 export { openFileStore, type FileLogStore, type FileStoreOptions } from './file-store.js';
-export { LogStoreError, type LogStoreErrorCode, effectiveLogConfig, validateTopicName } from './common.js';
-export { InvalidBatchError } from './batch-header.js';
+export { InvalidBatchError, LogStoreError, type LogStoreErrorCode, effectiveLogConfig, validateTopicName } from './common.js';

@@ -2,12 +2,8 @@
 // parallel arrays of base/last offsets for binary search. Used by tests and `brook start --memory`.
 
 import { randomUuid } from '../../protocol/primitives/uuid.js';
-import {
-  checkAppendable,
-  findRecord,
-} from './batch-header.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
-import { applyBatchToProducerState, effectiveLogConfig, LogStoreError, retentionCount, TopicCatalog } from './common.js';
+import { applyBatchToProducerState, checkAppendable, effectiveLogConfig, findRecord, LogStoreError, retentionCount, TopicCatalog } from './common.js';
 import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, passDue, type CompactionConfig, type CompactionResult } from './cleaner.js';
 import { ProducerStateManager } from './producer-state.js';
 import type {
@@ -76,7 +72,7 @@ class MemoryPartitionLog implements PartitionLog {
       const base = this.leo;
       const last = base + BigInt(h.lastOffsetDelta);
       assignOffsets(buf, base, this.epoch);
-      applyBatchToProducerState(this.producerState, buf, base, last);
+      applyBatchToProducerState(this.producerState, buf, h, base, last);
       const idx = this.batches.length;
       this.batches.push(buf);
       this.baseOffsets.push(base);

@@ -11,16 +11,19 @@
 // An entry is added for a batch when more than indexIntervalBytes were written since the last
 // entry. When a segment stops being active it gets a final time-index entry for its largest
 // timestamp, so an inactive segment's largest timestamp is its time index's last entry.
+//
+// Open files (issue 8, "three open files per partition"): the active segment's indexes live in
+// memory and its index files are written (and synced) only when it is rolled, before the next
+// segment exists, and at a clean close; after a crash recovery rebuilds them from the log anyway.
+// An append writes the .log only, and flush.messages=1 costs one fsync. Each segment holds at
+// most one fd, its .log, and SegmentCache bounds those across the store: an idle partition's
+// active segment is closed like an inactive one and reopened on its next append or read.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  BATCH_HEADER_SIZE,
-  batchCrcOk,
-  headerProblem,
-  readBatchHeader,
-  type BatchHeader,
-} from './batch-header.js';
+import { verifyBatchCrc } from '../../protocol/records/batch.js';
+import { BATCH_HEADER_SIZE } from '../../protocol/records/constants.js';
+import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
 import { INT32_MAX, LogStoreError } from './common.js';
 import { readFully, writeFileAtomic, writeFully } from './fs-util.js';
 
@@ -36,7 +39,9 @@ export const SEGMENT_LOG_FILE = /^(\d{20})\.log$/;
 /** A STORAGE_ERROR naming what failed and why (the errno text of `err`). */
 export function storageError(what: string, err: unknown): LogStoreError {
   if (err instanceof LogStoreError) return err;
-  return new LogStoreError('STORAGE_ERROR', `${what}: ${(err as Error)?.message ?? String(err)}`);
+  const out = new LogStoreError('STORAGE_ERROR', `${what}: ${(err as Error)?.message ?? String(err)}`);
+  out.cause = err;
+  return out;
 }
 
 /** What a failed append restores. */
@@ -276,18 +281,28 @@ export class Segment {
   maxTimestamp = -1n;
   offsetOfMaxTimestamp = -1n;
 
-  /** Open log fd (read-write while active, read-only once loaded for reads). */
+  /**
+   * Open log fd, or undefined while the segment cache has it closed (SegmentCache.use opens it):
+   * read-write for the active segment, read-only for an inactive one loaded for reads.
+   */
   fd: number | undefined;
+  /**
+   * The indexes: always in memory for the active segment (its only up-to-date copy: the files are
+   * written when it is rolled or closed), loaded with the fd for an inactive one.
+   */
   offsetIndex: OffsetIndex | undefined;
   timeIndex: TimeIndex | undefined;
 
   active = false;
-  private indexFd: number | undefined;
-  private timeIndexFd: number | undefined;
   private bytesSinceIndexEntry = 0;
+  /** The log was written since its last fsync. */
   private dirty = false;
+  /** The index files hold exactly the in-memory indexes (active segment: nothing appended since they were written or read). */
+  private indexFilesCurrent = false;
   /** Index density to rebuild with (the partition's index.interval.bytes as last seen). */
   private indexInterval = REBUILD_INDEX_INTERVAL;
+  /** Length the log must be cut back to, when cutting after a failed append failed too. */
+  private pendingCut: number | undefined;
 
   constructor(
     readonly dir: string,
@@ -303,15 +318,14 @@ export class Segment {
   }
 
   /**
-   * Creates the (empty) files of a new active segment. If a file cannot be opened (EMFILE, ENOSPC)
-   * the ones already made are closed and removed again, and a STORAGE_ERROR is thrown.
+   * Creates the (empty) log file of a new active segment and leaves it open; its index files are
+   * first written when it is rolled or closed. If the file cannot be made (EMFILE, ENOSPC) a
+   * STORAGE_ERROR is thrown and nothing is left behind.
    */
   static create(dir: string, base: bigint): Segment {
     const seg = new Segment(dir, base);
     try {
       seg.fd = fs.openSync(seg.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-      seg.indexFd = fs.openSync(seg.indexPath, 'w+');
-      seg.timeIndexFd = fs.openSync(seg.timeIndexPath, 'w+');
     } catch (err) {
       seg.discard();
       throw storageError(`cannot create segment ${seg.logPath}`, err);
@@ -323,13 +337,17 @@ export class Segment {
   }
 
   /**
-   * Opens the last segment of a partition as the active one. After an unclean shutdown every batch
-   * is checked (header sanity, CRC-32C, offsets increasing) and the file is cut after the last good
-   * one (`cut` says what went). After a clean shutdown (Kafka's .kafka_cleanshutdown) only the
-   * headers are walked, without CRCs, as Kafka loads a cleanly closed log without recovery: a
-   * flipped bit in one record must not cost every batch after it (consumers check CRCs). If the
-   * headers do not hold together even so, the unclean recovery runs after all (`verified`).
-   * Both indexes are rebuilt either way.
+   * Opens the last segment of a partition as the active one, leaving its fd open.
+   *
+   * After a clean shutdown (Kafka's .kafka_cleanshutdown) close() left index files that describe
+   * the whole log: they are read, and only the batches from the last indexed one to the end of the
+   * file are walked (headers, no CRCs), as Kafka loads a cleanly closed log without recovery. If
+   * the files do not fit the log, or after any other start, every batch is walked to rebuild the
+   * indexes in memory. After an unclean shutdown every batch is checked (header sanity, CRC-32C,
+   * offsets increasing) and the file is cut after the last good one (`cut` says what went); after
+   * a clean one only headers are checked, so a flipped bit in one record does not cost every batch
+   * after it (consumers check CRCs), and if the headers do not hold together even so the unclean
+   * recovery runs after all (`verified`).
    */
   static openActive(
     dir: string,
@@ -341,6 +359,14 @@ export class Segment {
     try {
       seg.fd = openRw(seg.logPath);
       const fileSize = fs.fstatSync(seg.fd).size;
+      seg.active = true;
+      if (cleanShutdown) {
+        const scan = seg.loadIndexFiles(fileSize, indexIntervalBytes);
+        if (scan !== undefined) {
+          seg.size = fileSize;
+          return { seg, scan, fileSize, verified: false };
+        }
+      }
       let verified = !cleanShutdown;
       let scan = seg.scanAndIndex(fileSize, verified, indexIntervalBytes);
       if (!verified && scan.validBytes < fileSize) {
@@ -353,15 +379,66 @@ export class Segment {
         fs.ftruncateSync(seg.fd, scan.validBytes);
       }
       seg.size = scan.validBytes;
-      seg.indexFd = openRw(seg.indexPath);
-      seg.timeIndexFd = openRw(seg.timeIndexPath);
-      seg.rewriteIndexFiles();
-      seg.active = true;
       return { seg, scan, fileSize, cut, verified };
     } catch (err) {
-      seg.discardFds();
+      seg.discardFd();
       throw err;
     }
+  }
+
+  /**
+   * The active segment's indexes from the files a clean close wrote, completed by walking the
+   * batches from the last indexed one to `end`. undefined (nothing changed that matters: the caller
+   * rebuilds everything) when the files are missing, malformed, or do not match the log.
+   */
+  private loadIndexFiles(end: number, indexIntervalBytes: number): ScanOutcome | undefined {
+    let offsetIndex: OffsetIndex;
+    let timeIndex: TimeIndex;
+    let timeIndexBytes: number;
+    try {
+      const o = fs.readFileSync(this.indexPath);
+      const t = fs.readFileSync(this.timeIndexPath);
+      if (o.length % OFFSET_INDEX_ENTRY !== 0 || t.length % TIME_INDEX_ENTRY !== 0) return undefined;
+      offsetIndex = new OffsetIndex(o);
+      timeIndex = new TimeIndex(t);
+      timeIndexBytes = t.length;
+    } catch {
+      return undefined;
+    }
+    if (offsetIndex.problem(end) !== undefined || timeIndex.problem() !== undefined) return undefined;
+    const entries = offsetIndex.count;
+    // The walk starts at the last indexed batch, which must end at the entry's offset.
+    let pos = entries === 0 ? 0 : offsetIndex.position(entries - 1);
+    const indexedLast = entries === 0 ? undefined : this.base + BigInt(offsetIndex.relOffset(entries - 1));
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.indexInterval = indexIntervalBytes;
+    this.bytesSinceIndexEntry = 0;
+    this.maxTimestamp = timeIndex.lastTimestamp();
+    this.offsetOfMaxTimestamp = timeIndex.count === 0 ? -1n : this.base + BigInt(timeIndex.relOffset(timeIndex.count - 1));
+    const scanner = new BatchScanner(this.fd!, end, 64 * 1024);
+    const out: ScanOutcome = { validBytes: pos };
+    let next = this.base;
+    while (pos < end) {
+      const h = scanner.header(pos);
+      if (h === undefined || batchHeaderProblem(h, end - pos) !== undefined || h.baseOffset < next) return undefined;
+      const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+      if (out.lastOffset === undefined && indexedLast !== undefined && last !== indexedLast) return undefined;
+      if (last - this.base > BigInt(INT32_MAX)) return undefined;
+      // The indexed batch itself gets no second entry: bytesSinceIndexEntry is 0 before it.
+      this.indexBatch(pos, h.sizeInBytes, last, h.maxTimestamp, indexIntervalBytes);
+      pos += h.sizeInBytes;
+      next = last + 1n;
+      out.validBytes = pos;
+      out.lastOffset = last;
+      out.lastEpoch = h.partitionLeaderEpoch;
+    }
+    if (indexedLast !== undefined && out.lastOffset === undefined) return undefined;
+    // A time index naming offsets the log does not hold is not this log's.
+    if (timeIndex.count > 0 && (out.lastOffset === undefined || this.offsetOfMaxTimestamp > out.lastOffset)) return undefined;
+    // The files need no rewrite if the walk added nothing and they end with the final time entry.
+    this.indexFilesCurrent = offsetIndex.count === entries && timeIndex.count * TIME_INDEX_ENTRY === timeIndexBytes && this.maxTimestamp === timeIndex.lastTimestamp();
+    return out;
   }
 
   /** Walks the headers of the bytes recovery is about to cut, to say what they held. */
@@ -371,11 +448,11 @@ export class Segment {
     const scanner = new BatchScanner(this.fd!, end, 64 * 1024);
     for (let pos = scan.validBytes; pos < end; ) {
       const h = scanner.header(pos);
-      if (h === undefined || headerProblem(h, end - pos) !== undefined || h.baseOffset < fromOffset) break;
+      if (h === undefined || batchHeaderProblem(h, end - pos) !== undefined || h.baseOffset < fromOffset) break;
       out.batches++;
       out.records += h.recordCount;
       out.toOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
-      pos += h.size;
+      pos += h.sizeInBytes;
     }
     return out;
   }
@@ -462,7 +539,7 @@ export class Segment {
         out.problem = `incomplete batch header at position ${pos}`;
         break;
       }
-      const problem = headerProblem(h, end - pos);
+      const problem = batchHeaderProblem(h, end - pos);
       if (problem !== undefined) {
         out.problem = `${problem} at position ${pos}`;
         break;
@@ -477,14 +554,14 @@ export class Segment {
         break;
       }
       if (verifyCrc) {
-        const whole = scanner.view(pos, h.size);
-        if (whole === undefined || !batchCrcOk(whole)) {
+        const whole = scanner.view(pos, h.sizeInBytes);
+        if (whole === undefined || !verifyBatchCrc(whole)) {
           out.problem = `CRC mismatch in batch at position ${pos} (offset ${h.baseOffset})`;
           break;
         }
       }
-      this.indexBatch(pos, h.size, last, h.maxTimestamp, indexIntervalBytes);
-      pos += h.size;
+      this.indexBatch(pos, h.sizeInBytes, last, h.maxTimestamp, indexIntervalBytes);
+      pos += h.sizeInBytes;
       next = last + 1n;
       out.validBytes = pos;
       out.lastOffset = last;
@@ -509,7 +586,11 @@ export class Segment {
     this.bytesSinceIndexEntry += size;
   }
 
-  /** Adds the final time-index entry for the segment's largest timestamp (in memory). */
+  /**
+   * Adds the final time-index entry for the segment's largest timestamp (in memory). On the
+   * active segment (before its index files are written) this is an ordinary entry: timestamps
+   * still increase, and it names the batch that first reached its timestamp.
+   */
   private finalizeTimeIndex(): boolean {
     if (this.maxTimestamp > this.timeIndex!.lastTimestamp()) {
       this.timeIndex!.append(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.base));
@@ -518,27 +599,21 @@ export class Segment {
     return false;
   }
 
-  private rewriteIndexFiles(): void {
-    fs.ftruncateSync(this.indexFd!, 0);
-    writeFully(this.indexFd!, this.offsetIndex!.data(), 0);
-    fs.ftruncateSync(this.timeIndexFd!, 0);
-    writeFully(this.timeIndexFd!, this.timeIndex!.data(), 0);
-  }
-
   /** true if a batch of `size` bytes ending at `lastOffset` still fits this segment's framing. */
   canHold(lastOffset: bigint): boolean {
     return lastOffset - this.base <= BigInt(INT32_MAX);
   }
 
   /**
-   * Appends one batch (the active segment only), all or nothing: if the log write or an index
-   * write fails (ENOSPC, EIO, ...) the segment's size, indexes and max timestamp are as before and
-   * the files are cut back, so no half-appended batch is ever visible and the next append takes
-   * the same position (and its offsets). A cut that fails itself is retried before the next append,
-   * which fails until it succeeds. Throws STORAGE_ERROR.
+   * Appends one batch (the active segment only; its fd must be open: SegmentCache.use), all or
+   * nothing: only the log file is written (the indexes grow in memory), and if that write fails
+   * (ENOSPC, EIO, ...) the segment's size, indexes and max timestamp are as before and the file is
+   * cut back, so no half-appended batch is ever visible and the next append takes the same
+   * position (and its offsets). A cut that fails itself is retried before the next append, which
+   * fails until it succeeds. Throws STORAGE_ERROR.
    */
   append(batch: Buffer, lastOffset: bigint, maxTimestamp: bigint, indexIntervalBytes: number): void {
-    this.retryPendingCuts();
+    this.retryPendingCut();
     this.indexInterval = indexIntervalBytes;
     const pos = this.size;
     const before: AppendUndo = {
@@ -551,22 +626,14 @@ export class Segment {
     try {
       writeFully(this.fd!, batch, pos);
       this.indexBatch(pos, batch.length, lastOffset, maxTimestamp, indexIntervalBytes);
-      if (this.offsetIndex!.count > before.oCount) {
-        writeFully(this.indexFd!, this.offsetIndex!.tail(before.oCount), before.oCount * OFFSET_INDEX_ENTRY);
-      }
-      if (this.timeIndex!.count > before.tCount) {
-        writeFully(this.timeIndexFd!, this.timeIndex!.tail(before.tCount), before.tCount * TIME_INDEX_ENTRY);
-      }
     } catch (err) {
       this.undoAppend(pos, before);
       throw storageError(`append to ${this.logPath} failed`, err);
     }
     this.size = pos + batch.length;
     this.dirty = true;
+    this.indexFilesCurrent = false;
   }
-
-  /** File lengths a failed append could not restore yet (log, offset index, time index). */
-  private pendingCuts: Array<{ fd: () => number | undefined; length: number }> = [];
 
   private undoAppend(pos: number, before: AppendUndo): void {
     this.offsetIndex!.truncateTo(before.oCount);
@@ -574,71 +641,92 @@ export class Segment {
     this.maxTimestamp = before.maxTimestamp;
     this.offsetOfMaxTimestamp = before.offsetOfMaxTimestamp;
     this.bytesSinceIndexEntry = before.bytesSinceIndexEntry;
-    this.pendingCuts.push(
-      { fd: () => this.fd, length: pos },
-      { fd: () => this.indexFd, length: before.oCount * OFFSET_INDEX_ENTRY },
-      { fd: () => this.timeIndexFd, length: before.tCount * TIME_INDEX_ENTRY },
-    );
+    this.pendingCut = pos;
     try {
-      this.retryPendingCuts();
+      this.retryPendingCut();
     } catch {
       // retried before the next append; the append's own error is the one to report
     }
   }
 
-  /** Cuts files back to where a failed append found them; throws STORAGE_ERROR if it still cannot. */
-  private retryPendingCuts(): void {
-    while (this.pendingCuts.length > 0) {
-      const c = this.pendingCuts[0]!;
-      const fd = c.fd();
-      if (fd !== undefined) {
-        try {
-          fs.ftruncateSync(fd, c.length);
-        } catch (err) {
-          throw storageError(`cannot cut ${this.logPath} back after a failed append`, err);
-        }
-      }
-      this.pendingCuts.shift();
+  /** Cuts the log back to where a failed append found it; throws STORAGE_ERROR if it still cannot. */
+  private retryPendingCut(): void {
+    if (this.pendingCut === undefined) return;
+    try {
+      if (this.fd !== undefined) fs.ftruncateSync(this.fd, this.pendingCut);
+      else fs.truncateSync(this.logPath, this.pendingCut);
+    } catch (err) {
+      throw storageError(`cannot cut ${this.logPath} back after a failed append`, err);
     }
+    this.pendingCut = undefined;
   }
 
-  /** fsync of the log and index files (when anything was written since the last flush). */
+  /**
+   * fsync of the log file when it was written since the last flush: one fsync, whatever the
+   * indexes did (the active segment's are rebuilt by recovery after a crash, and written with an
+   * fsync of their own at a roll or clean close). If the segment cache closed the fd meanwhile, a
+   * fresh fd is synced: fsync writes back the file's dirty pages whichever fd wrote them.
+   */
   flush(): void {
     if (!this.dirty) return;
-    fs.fsyncSync(this.fd!);
-    if (this.indexFd !== undefined) fs.fsyncSync(this.indexFd);
-    if (this.timeIndexFd !== undefined) fs.fsyncSync(this.timeIndexFd);
+    try {
+      if (this.fd !== undefined) {
+        fs.fsyncSync(this.fd);
+      } else {
+        const fd = fs.openSync(this.logPath, 'r');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    } catch (err) {
+      throw storageError(`cannot fsync ${this.logPath}`, err);
+    }
     this.dirty = false;
   }
 
   /**
-   * Turns the active segment into an inactive one: final time-index entry, fsync, index fds closed.
-   * On failure (STORAGE_ERROR) the segment stays active and unchanged in memory.
+   * Makes the active segment's files final: the log synced, the index files written from memory
+   * (with the final time-index entry) and synced. A roll calls it before the next segment exists,
+   * so an inactive segment's index files are always whole; a clean close calls it so that the next
+   * start can read them instead of walking the log. Nothing is written when the files are current.
+   * Throws STORAGE_ERROR; the segment stays active and usable either way.
    */
-  deactivate(): void {
-    this.retryPendingCuts();
-    const tBefore = this.timeIndex!.count;
-    if (this.finalizeTimeIndex()) {
-      try {
-        writeFully(this.timeIndexFd!, this.timeIndex!.tail(tBefore), tBefore * TIME_INDEX_ENTRY);
-      } catch (err) {
-        this.timeIndex!.truncateTo(tBefore);
-        throw storageError(`cannot finish the time index of ${this.logPath}`, err);
-      }
-      this.dirty = true;
-    }
+  writeIndexFiles(): void {
+    this.retryPendingCut();
     this.flush();
-    this.closeIndexFds();
+    if (this.indexFilesCurrent) return;
+    this.finalizeTimeIndex();
+    try {
+      writeWholeFile(this.indexPath, this.offsetIndex!.data());
+      writeWholeFile(this.timeIndexPath, this.timeIndex!.data());
+    } catch (err) {
+      throw storageError(`cannot write the indexes of ${this.logPath}`, err);
+    }
+    this.indexFilesCurrent = true;
+  }
+
+  /** Turns the active segment into an inactive one, after writeIndexFiles() (no I/O). */
+  deactivate(): void {
     this.active = false;
+    // Unloaded meanwhile: its indexes are in the files now and load again on use.
+    if (this.fd === undefined) this.unload();
   }
 
   /**
-   * Makes fd and indexes available for reads (inactive segments load lazily). Index files whose
-   * entries do not hold together (not increasing, pointing outside the log, unreadable) are
+   * Makes fd and indexes available for reads: an active segment whose fd the segment cache closed
+   * gets it back (its indexes never left memory); an inactive one is loaded lazily. Index files
+   * whose entries do not hold together (not increasing, pointing outside the log, unreadable) are
    * rebuilt from the log; returns why when that happened.
    */
   load(): string | undefined {
     if (this.fd !== undefined) return undefined;
+    if (this.active) {
+      // No O_CREAT: a log file that vanished is an error, not an empty file to write at `size` into.
+      this.fd = fs.openSync(this.logPath, fs.constants.O_RDWR);
+      return undefined;
+    }
     this.fd = fs.openSync(this.logPath, 'r');
     let problem: string | undefined;
     try {
@@ -647,7 +735,7 @@ export class Segment {
       problem = this.offsetIndex.problem(this.size) ?? this.timeIndex.problem();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.discardFds();
+        this.discardFd();
         throw storageError(`cannot read the indexes of ${this.logPath}`, err);
       }
       problem = `index file missing: ${(err as Error).message}`;
@@ -656,7 +744,7 @@ export class Segment {
       try {
         this.rebuildIndexes();
       } catch (err) {
-        this.discardFds();
+        this.discardFd();
         this.offsetIndex = undefined;
         this.timeIndex = undefined;
         throw storageError(`cannot rebuild the indexes of ${this.logPath} (${problem})`, err);
@@ -689,56 +777,44 @@ export class Segment {
     }
   }
 
-  /** Releases fd and index memory of an inactive segment. */
+  /**
+   * Closes the fd (the segment cache's eviction). An inactive segment also lets go of its indexes;
+   * the active one keeps them (they are its only up-to-date copy) and reopens its fd on next use.
+   */
   unload(): void {
+    this.discardFd();
     if (this.active) return;
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
     this.offsetIndex = undefined;
     this.timeIndex = undefined;
   }
 
   close(): void {
-    this.closeIndexFds();
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
+    this.discardFd();
     this.offsetIndex = undefined;
     this.timeIndex = undefined;
     this.active = false;
   }
 
-  /** Closes whatever a failed create() opened and removes its files. */
+  /** Closes whatever a failed create() opened and removes its file. */
   private discard(): void {
-    this.discardFds();
-    for (const f of [this.logPath, this.indexPath, this.timeIndexPath]) {
-      try {
-        fs.rmSync(f, { force: true });
-      } catch {
-        // best effort: an empty leftover segment file is harmless
-      }
+    this.discardFd();
+    try {
+      fs.rmSync(this.logPath, { force: true });
+    } catch {
+      // best effort: an empty leftover segment file is harmless
     }
   }
 
-  /** Closes every fd without throwing (cleanup after a failure). */
-  private discardFds(): void {
-    for (const fd of [this.fd, this.indexFd, this.timeIndexFd]) {
-      if (fd === undefined) continue;
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already failing
-      }
-    }
+  /** Closes the fd without throwing (Linux releases it even when close reports an error). */
+  private discardFd(): void {
+    const fd = this.fd;
     this.fd = undefined;
-    this.indexFd = undefined;
-    this.timeIndexFd = undefined;
-  }
-
-  private closeIndexFds(): void {
-    if (this.indexFd !== undefined) fs.closeSync(this.indexFd);
-    if (this.timeIndexFd !== undefined) fs.closeSync(this.timeIndexFd);
-    this.indexFd = undefined;
-    this.timeIndexFd = undefined;
+    if (fd === undefined) return;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // nothing to do: the descriptor is gone either way
+    }
   }
 
   /** Reads `length` bytes at `pos` into a fresh buffer (must be loaded). */
@@ -759,31 +835,109 @@ export class Segment {
   }
 }
 
-/** LRU of loaded inactive segments, bounding open fds and index memory across the store. */
+/** Replaces a file's contents in place and fsyncs it (see Segment.writeIndexFiles for why in place is safe). */
+function writeWholeFile(file: string, data: Buffer): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    writeFully(fd, data, 0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Most inactive segments loaded at once by default: each holds its indexes in memory. */
+export const DEFAULT_MAX_LOADED_INACTIVE = 128;
+
+function outOfDescriptors(err: unknown): boolean {
+  const errno = err instanceof LogStoreError ? err.cause : err;
+  const code = (errno as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/**
+ * Every open segment file of a store, bounded: an LRU over the segments whose log fd is open,
+ * active and inactive alike, of at most `maxOpen` (one fd each: index files are never held open).
+ * Using a segment opens its fd if the cache had closed it; going over the budget closes the least
+ * recently used one: an idle partition's active segment keeps its indexes in memory and reopens
+ * its log on the next append or read, an inactive segment is unloaded (fd and indexes). Inactive
+ * segments loaded at once are further bounded by `maxInactive` (their indexes' memory).
+ */
 export class SegmentCache {
-  private readonly lru = new Map<Segment, true>();
+  // Two LRUs (Map insertion order) so the inactive bound never has to search; each value is the
+  // use tick, to find the least recently used of the two heads.
+  private readonly activeLru = new Map<Segment, number>();
+  private readonly inactiveLru = new Map<Segment, number>();
+  private tick = 0;
+  readonly maxOpen: number;
+  readonly maxInactive: number;
 
   constructor(
-    private readonly max = 128,
+    maxOpen = 1024,
     /** Told when loading a segment found its index files broken and rebuilt them (logged). */
     private readonly onIndexRebuilt?: (seg: Segment, reason: string) => void,
-  ) {}
+    maxInactive = DEFAULT_MAX_LOADED_INACTIVE,
+  ) {
+    this.maxOpen = Math.max(1, Math.floor(maxOpen));
+    this.maxInactive = Math.max(1, Math.min(this.maxOpen, Math.floor(maxInactive)));
+  }
 
-  /** Loads `seg` for reading and marks it most recently used. */
+  /** Segments with an open fd. */
+  get openCount(): number {
+    return this.activeLru.size + this.inactiveLru.size;
+  }
+
+  /**
+   * Opens `seg`'s fd if needed (loading an inactive segment's indexes) and marks it most recently
+   * used; a segment whose fd is open already (just created or recovered) is counted from now on.
+   * Throws STORAGE_ERROR if the file cannot be opened.
+   */
   use(seg: Segment): void {
-    const rebuilt = seg.load();
-    if (rebuilt !== undefined) this.onIndexRebuilt?.(seg, rebuilt);
-    if (seg.active) return;
-    this.lru.delete(seg);
-    this.lru.set(seg, true);
-    while (this.lru.size > this.max) {
-      const oldest = this.lru.keys().next().value as Segment;
-      this.lru.delete(oldest);
-      oldest.unload();
+    if (!seg.loaded) {
+      let rebuilt: string | undefined;
+      try {
+        rebuilt = this.withDescriptors(() => seg.load());
+      } catch (err) {
+        throw storageError(`cannot open ${seg.logPath}`, err);
+      }
+      if (rebuilt !== undefined) this.onIndexRebuilt?.(seg, rebuilt);
+    }
+    this.activeLru.delete(seg);
+    this.inactiveLru.delete(seg);
+    (seg.active ? this.activeLru : this.inactiveLru).set(seg, ++this.tick);
+    while (this.inactiveLru.size > this.maxInactive) this.evict(this.inactiveLru);
+    while (this.openCount > this.maxOpen) this.evictOldest();
+  }
+
+  /**
+   * Runs `open`; if the process is out of descriptors (EMFILE/ENFILE: the budget was set above
+   * what sockets and other files leave) half of the cached fds are closed and it is tried once more.
+   */
+  withDescriptors<T>(open: () => T): T {
+    try {
+      return open();
+    } catch (err) {
+      if (!outOfDescriptors(err) || this.openCount === 0) throw err;
+      for (let n = Math.ceil(this.openCount / 2); n > 0; n--) this.evictOldest();
+      return open();
     }
   }
 
   forget(seg: Segment): void {
-    this.lru.delete(seg);
+    this.activeLru.delete(seg);
+    this.inactiveLru.delete(seg);
+  }
+
+  private evictOldest(): void {
+    const a = this.activeLru.entries().next();
+    const i = this.inactiveLru.entries().next();
+    if (a.done && i.done) return;
+    this.evict(a.done ? this.inactiveLru : i.done ? this.activeLru : a.value[1] < i.value[1] ? this.activeLru : this.inactiveLru);
+  }
+
+  private evict(lru: Map<Segment, number>): void {
+    const oldest = lru.keys().next().value as Segment;
+    lru.delete(oldest);
+    oldest.unload();
   }
 }

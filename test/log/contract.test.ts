@@ -428,10 +428,14 @@ describe('file store', () => {
     s.partition('layout', 0)!.append([batchOf(2)]);
     s.flush();
     expect(fs.readdirSync(dir).sort()).toEqual(['.lock', '__brook_topics', 'layout-0', 'layout-1', 'meta.properties']);
+    // The active segment's indexes are in memory until it is rolled or the store closes.
+    expect(fs.readdirSync(path.join(dir, 'layout-0')).sort()).toEqual(['00000000000000000000.log', 'partition.metadata']);
+    s.close();
     expect(fs.readdirSync(path.join(dir, 'layout-0')).sort()).toEqual([
       '00000000000000000000.index',
       '00000000000000000000.log',
       '00000000000000000000.timeindex',
+      '00000000000000000002.snapshot',
       'partition.metadata',
     ]);
     const stored = JSON.parse(fs.readFileSync(path.join(dir, '__brook_topics', 'layout.json'), 'utf8'));
@@ -546,6 +550,14 @@ describe('file store', () => {
     s.createTopic(topicMeta('idx'));
     const p = s.partition('idx', 0)!;
     for (let i = 0; i < 12; i++) p.append([batchOf(2, 100 * i)]);
+    for (let o = 0n; o < 24n; o++) expect(baseOffsetOf(p.read(o, 1, true).chunks[0]!)).toBe(o - (o % 2n));
+    for (let i = 0; i < 12; i++) {
+      expect(p.offsetForTimestamp(BigInt(100 * i))?.offset).toBe(BigInt(2 * i));
+      expect(p.offsetForTimestamp(BigInt(100 * i + 1))?.offset).toBe(BigInt(2 * i + 1));
+      expect(p.offsetForTimestamp(BigInt(100 * i + 2))?.offset).toBe(i === 11 ? undefined : BigInt(2 * i + 2));
+    }
+    // The active segment's indexes are in memory; its files are written at a roll or a clean close.
+    s.close();
     const index = fs.readFileSync(path.join(dir, 'idx-0', '00000000000000000000.index'));
     const entries: Array<[number, number]> = [];
     for (let at = 0; at < index.length; at += 8) entries.push([index.readInt32BE(at), index.readInt32BE(at + 4)]);
@@ -556,15 +568,12 @@ describe('file store', () => {
       [19, size * 9],
     ]);
     const tindex = fs.readFileSync(path.join(dir, 'idx-0', '00000000000000000000.timeindex'));
-    expect(tindex.length).toBe(36);
+    // Three sparse entries and the final one for the segment's largest timestamp.
+    expect(tindex.length).toBe(48);
     expect(tindex.readBigInt64BE(0)).toBe(301n);
     expect(tindex.readInt32BE(8)).toBe(7);
-    for (let o = 0n; o < 24n; o++) expect(baseOffsetOf(p.read(o, 1, true).chunks[0]!)).toBe(o - (o % 2n));
-    for (let i = 0; i < 12; i++) {
-      expect(p.offsetForTimestamp(BigInt(100 * i))?.offset).toBe(BigInt(2 * i));
-      expect(p.offsetForTimestamp(BigInt(100 * i + 1))?.offset).toBe(BigInt(2 * i + 1));
-      expect(p.offsetForTimestamp(BigInt(100 * i + 2))?.offset).toBe(i === 11 ? undefined : BigInt(2 * i + 2));
-    }
+    expect(tindex.readBigInt64BE(36)).toBe(1101n);
+    expect(tindex.readInt32BE(44)).toBe(23);
   });
 
   describe('recovery', () => {

@@ -93,23 +93,31 @@ function storageCode(fn: () => unknown): string | undefined {
 const SEG0 = '00000000000000000000';
 
 describe('a failed append leaves nothing behind (issue 8: acknowledged data lost after a failed index write)', () => {
-  it.each([
-    ['the log', 1],
-    ['the offset index', 2],
-    ['the time index', 3],
-  ])('a failed write to %s: no half batch, the next batch takes the same offsets, recovery keeps every acknowledged batch', (_what, failing) => {
+  /** Makes the next writeSync write half of what it is asked and the one after it fail (ENOSPC mid-batch). */
+  function shortWriteThenFail(code: string) {
+    const real = fs.writeSync as (...a: unknown[]) => number;
+    let calls = 0;
+    return vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Buffer, off: number, len: number, pos: number) => {
+      calls++;
+      if (calls === 1) return real.call(fs, fd, buf, off, Math.max(1, len >> 1), pos);
+      if (calls === 2) throw errno(code, 'writeSync');
+      return real.call(fs, fd, buf, off, len, pos);
+    }) as never);
+  }
+
+  it('a failed write to the log: no half batch, the next batch takes the same offsets, recovery keeps every acknowledged batch', () => {
     const dir = tmpDir();
     const s = open(dir, { logConfig: { indexIntervalBytes: 1 } });
     s.createTopic(topicMeta('t'));
     const p = s.partition('t', 0)!;
     const first = batchOf(3, 100);
     p.append([first]);
-    // The second append writes the log, then an offset-index entry, then a time-index entry.
+    // An append writes the log only (the active segment's indexes are in memory).
     let calls = 0;
-    const spy = fault('writeSync', () => ++calls === failing);
+    const spy = fault('writeSync', () => ++calls === 1);
     expect(storageCode(() => p.append([batchOf(2, 200)]))).toBe('STORAGE_ERROR');
     spy.mockRestore();
-    expect(calls).toBe(failing);
+    expect(calls).toBe(1);
     expect(p.logEndOffset).toBe(3n);
     expect(offsets(p.read(0n, 1 << 20, true).chunks)).toEqual([0n]);
     expect(fs.statSync(path.join(dir, 't-0', `${SEG0}.log`)).size).toBe(first.length);
@@ -130,6 +138,40 @@ describe('a failed append leaves nothing behind (issue 8: acknowledged data lost
     expect(q.offsetForTimestamp(401n)?.offset).toBe(6n);
   });
 
+  it.each([
+    ['the offset index', 1],
+    ['the time index', 2],
+  ])('a failed write to %s at a segment roll: the append fails, the segment stays active, recovery keeps every acknowledged batch', (_what, failing) => {
+    const dir = tmpDir();
+    const size = batchOf(2).length;
+    const cfg = { indexIntervalBytes: 1, segmentBytes: size * 3 };
+    const s = open(dir, { logConfig: cfg });
+    s.createTopic(topicMeta('t'));
+    const p = s.partition('t', 0)!;
+    p.append([batchOf(2, 100), batchOf(2, 200), batchOf(2, 300)]);
+    // The fourth batch rolls the segment: its index files are written (offset index, then time
+    // index) before the next segment is created.
+    let calls = 0;
+    const spy = fault('writeSync', () => ++calls === failing);
+    expect(storageCode(() => p.append([batchOf(2, 400)]))).toBe('STORAGE_ERROR');
+    spy.mockRestore();
+    expect(calls).toBe(failing);
+    expect(p.logEndOffset).toBe(6n);
+    expect(fs.readdirSync(path.join(dir, 't-0')).filter((f) => f.endsWith('.log'))).toEqual([`${SEG0}.log`]);
+    expect(p.append([batchOf(2, 400)]).baseOffset).toBe(6n);
+    expect(p.append([batchOf(2, 500)]).baseOffset).toBe(8n);
+    expect(offsets(p.read(0n, 1 << 20, true).chunks)).toEqual([0n, 2n, 4n, 6n, 8n]);
+
+    // kill -9: the rolled segment's index files are whole, the active one is recovered from its log.
+    const { warns, logger } = captureLogger();
+    const q = open(dir, { logConfig: cfg, logger }).partition('t', 0)!;
+    expect(warns).toEqual([]);
+    expect(q.logEndOffset).toBe(10n);
+    expect(offsets(q.read(0n, 1 << 20, true).chunks)).toEqual([0n, 2n, 4n, 6n, 8n]);
+    expect(q.offsetForTimestamp(301n)?.offset).toBe(5n);
+    expect(q.offsetForTimestamp(401n)?.offset).toBe(7n);
+  });
+
   it('a cut-back that fails too is retried before the next append', () => {
     const dir = tmpDir();
     const s = open(dir, { logConfig: { indexIntervalBytes: 1 } });
@@ -137,14 +179,13 @@ describe('a failed append leaves nothing behind (issue 8: acknowledged data lost
     const p = s.partition('t', 0)!;
     const first = batchOf(3, 100);
     p.append([first]);
-    let writes = 0;
     let cuts = 0;
-    fault('writeSync', () => ++writes === 2, 'EIO');
+    shortWriteThenFail('EIO');
     fault('ftruncateSync', () => ++cuts === 1, 'EIO');
     expect(storageCode(() => p.append([batchOf(2, 200)]))).toBe('STORAGE_ERROR');
     vi.restoreAllMocks();
     const file = path.join(dir, 't-0', `${SEG0}.log`);
-    expect(fs.statSync(file).size).toBeGreaterThan(first.length); // the failed batch is still there...
+    expect(fs.statSync(file).size).toBeGreaterThan(first.length); // half of the failed batch is still there...
     expect(p.logEndOffset).toBe(3n); // ...but not visible
     const second = batchOf(1, 300);
     expect(p.append([second]).baseOffset).toBe(3n);

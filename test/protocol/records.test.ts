@@ -17,6 +17,7 @@ import {
   TimestampType,
   UnsupportedCompressionError,
   assignOffsets,
+  batchHeaderProblem,
   compress,
   compressionSupport,
   crc32,
@@ -30,6 +31,7 @@ import {
   decompress,
   encodeControlBatch,
   encodeRecordBatch,
+  findRecordTimestamp,
   isXerialSnappy,
   lz4FrameDecode,
   lz4FrameEncode,
@@ -575,8 +577,66 @@ describe('decodeBatches and recordTimestamps', () => {
       stampLogAppendTime(b, T0 + 5000n);
       expect(recordTimestamps(b)).toEqual(recs.map((_, i) => ({ offset: 50n + BigInt(i), timestamp: T0 + 5000n })));
     });
+
+    it(`findRecordTimestamp stops at the first match (${name})`, () => {
+      const b = encodeRecordBatch({ compression: codec, baseOffset: 50n, records: sampleRecords() });
+      expect(findRecordTimestamp(b, (_o, ts) => ts > T0)).toEqual({ offset: 51n, timestamp: T0 + 5n });
+      expect(findRecordTimestamp(b, (o, ts) => o >= 52n && ts >= T0 - 3n)).toEqual({ offset: 52n, timestamp: T0 - 3n });
+      expect(findRecordTimestamp(b, (_o, ts) => ts > T0 + 1000n)).toBeUndefined();
+      stampLogAppendTime(b, T0 + 5000n);
+      expect(findRecordTimestamp(b, (o) => o >= 53n)).toEqual({ offset: 53n, timestamp: T0 + 5000n });
+    });
   }
+
+  it('findRecordTimestamp reads every timestamp delta size as recordTimestamps does', () => {
+    const deltas = [0n, 1n, -1n, 63n, -64n, 64n, 8191n, -8193n, (1n << 27n) - 1n, 1n << 27n, -(1n << 27n) - 1n, 1n << 40n, -(1n << 50n), (1n << 62n) - 1n, -(1n << 62n)];
+    const records = deltas.map((d) => ({ key: null, value: Buffer.from('v'), timestamp: d }));
+    const b = encodeRecordBatch({ baseOffset: 7n, baseTimestamp: 0n, records });
+    const all = recordTimestamps(b);
+    expect(all.map((r) => r.timestamp)).toEqual(deltas);
+    for (const r of all) expect(findRecordTimestamp(b, (o) => o === r.offset)).toEqual(r);
+  });
+
+  it('findRecordTimestamp: a match before a malformed record is found, one behind it throws', () => {
+    const b = encodeRecordBatch({ baseOffset: 0n, records: sampleRecords() });
+    // The third record's length prefix (records start at 61; the first two are intact).
+    const third = BATCH_HEADER_SIZE + recordLengths(b).slice(0, 2).reduce((a, n) => a + n, 0);
+    b[third] = 0x7f; // a length far past the end
+    expect(findRecordTimestamp(b, (_o, ts) => ts > T0)).toEqual({ offset: 1n, timestamp: T0 + 5n });
+    expect(() => findRecordTimestamp(b, (_o, ts) => ts > T0 + 5n)).toThrow(/record 2/);
+  });
+
+  it('batchHeaderProblem: the structural checks of a stored header', () => {
+    const b = encodeRecordBatch({ baseOffset: 0n, records: sampleRecords() });
+    const h = readBatchHeader(b);
+    expect(batchHeaderProblem(h, b.length)).toBeUndefined();
+    expect(batchHeaderProblem(h, b.length - 1)).toMatch(/extends past the end/);
+    expect(batchHeaderProblem({ ...h, magic: 1 }, b.length)).toBe('unsupported magic 1');
+    expect(batchHeaderProblem({ ...h, batchLength: 48, sizeInBytes: 60 }, b.length)).toBe('batchLength 48 too small');
+    expect(batchHeaderProblem({ ...h, lastOffsetDelta: -1 }, b.length)).toBe('negative lastOffsetDelta -1');
+    expect(batchHeaderProblem({ ...h, recordCount: -2 }, b.length)).toBe('negative recordCount -2');
+  });
 });
+
+/** Total bytes (length prefix included) of each record of an uncompressed batch. */
+function recordLengths(batch: Buffer): number[] {
+  const out: number[] = [];
+  for (let at = BATCH_HEADER_SIZE; at < batch.length; ) {
+    let raw = 0;
+    let shift = 0;
+    let n = 0;
+    for (;;) {
+      const byte = batch[at + n++]!;
+      raw |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) break;
+      shift += 7;
+    }
+    const len = (raw >>> 1) ^ -(raw & 1);
+    out.push(n + len);
+    at += n + len;
+  }
+  return out;
+}
 
 describe('control batches', () => {
   it('encode commit / abort markers', () => {
