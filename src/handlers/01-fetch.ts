@@ -100,8 +100,24 @@ function readLegacy(ctx: RequestContext, topic: string, partition: number, fetch
 function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, isolationLevel: number) {
   const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne, isolationLevel);
   const chunks = r.records?.chunks ?? [];
-  const records = chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, r.records!.bytes);
+  const records = chunks.length === 0 ? null : joinViews(chunks, r.records!.bytes);
   return { read: r, records, errorCode: r.errorCode };
+}
+
+/**
+ * The stored batches as one buffer. The file store cuts the batches of one segment out of a single
+ * read buffer, so adjacent views are joined into one view without copying; only batches from
+ * different reads (several segments, the memory store) are copied together.
+ */
+export function joinViews(chunks: readonly Buffer[], bytes: number): Buffer {
+  const first = chunks[0]!;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    if (c.buffer !== first.buffer || c.byteOffset !== end) return Buffer.concat(chunks as Buffer[], bytes);
+    end += c.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 /** Reads every partition asked for within `maxBytes` (the request's max_bytes capped by fetch.max.bytes). */
