@@ -212,6 +212,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         groups.close();
         txns.close();
         await server.close();
+        // Background fsyncs (flush.messages) finish first; the flush then covers the rest.
+        await store.whenSyncIdle();
         store.flush();
         store.close();
         logger.info({ clusterId: store.clusterId }, 'brook stopped');

@@ -385,6 +385,28 @@ export class ReplicaManager {
   }
 
   /**
+   * For a successful produce with acks 1/-1: undefined when its answer may go at once, else (topic
+   * with flush.messages=1, Kafka's "fsync before acknowledging", on the file store) a promise of the
+   * partition's outcome once an fsync covers everything appended to it so far. The fsync runs off
+   * the event loop and is shared by the produces that arrive while one runs (group commit), so
+   * other connections and partitions carry on meanwhile. A failed fsync is KAFKA_STORAGE_ERROR
+   * (logged once, as storageFailure does); the next produce tries again.
+   */
+  whenDurable(topic: string, partition: number): Promise<{ errorCode: number; errorMessage: string | null }> | undefined {
+    if (!this.store.durable) return undefined;
+    const meta = this.store.getTopic(topic);
+    const log = meta ? this.store.partition(topic, partition) : undefined;
+    if (!meta || !log || Number(this.config.topicValue(meta.configs, 'flush.messages')) !== 1) return undefined;
+    return log.whenDurable().then(
+      () => {
+        this.storageOk(topic, partition, 'fsync');
+        return { errorCode: ErrorCode.NONE, errorMessage: null };
+      },
+      (err: unknown) => ({ errorCode: this.storageFailure(topic, partition, 'fsync', err), errorMessage: (err as Error)?.message ?? null }),
+    );
+  }
+
+  /**
    * Reads one partition for Fetch. `maxBytes` is the budget left in the response; with
    * `minOneBatch` the first batch is returned whole even above the budget (KIP-74).
    */

@@ -18,6 +18,9 @@
 // Transactional batches need the request's transactional_id (else the whole request gets
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka) and a partition added to the transaction
 // (KIP-890 verification: INVALID_TXN_STATE, or TRANSACTION_ABORTABLE from v11).
+// With flush.messages=1 ("fsync before acknowledging") the answer waits until an fsync covers
+// every partition it appended to; the fsync runs off the event loop and is shared by the produces
+// that arrive meanwhile (group commit), and a failed one answers KAFKA_STORAGE_ERROR.
 // Not implemented yet: quotas (throttle_time_ms is always 0).
 
 import { ErrorCode } from '../../protocol/errors.js';
@@ -79,6 +82,8 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
       return { responses: denied, throttleTimeMs: 0 };
     }
     let failed = false;
+    // flush.messages=1: answers wait for the fsync that covers their append (ReplicaManager.whenDurable).
+    const durable: Array<Promise<void>> = [];
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((p): PartitionOut => {
@@ -93,12 +98,22 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
           r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId);
         }
         if (r.errorCode !== ErrorCode.NONE) failed = true;
-        return { index: p.index, ...r, recordErrors: [] };
+        const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
+        const wait = req.acks !== 0 && r.errorCode === ErrorCode.NONE ? ctx.replicas.whenDurable(t.name, p.index) : undefined;
+        if (wait !== undefined) {
+          durable.push(
+            wait.then((d) => {
+              if (d.errorCode !== ErrorCode.NONE) Object.assign(out, failedProduce(d.errorCode, d.errorMessage, r.logStartOffset));
+            }),
+          );
+        }
+        return out;
       }),
     }));
     if (req.acks === 0) {
       return new NoResponse(failed ? 'acks=0 produce failed (Kafka closes the connection to signal it)' : null);
     }
+    if (durable.length > 0) return Promise.all(durable).then(() => ({ responses, throttleTimeMs: 0 }));
     return { responses, throttleTimeMs: 0 };
   },
 });

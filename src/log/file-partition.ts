@@ -109,6 +109,17 @@ export class FilePartitionLog implements PartitionLog {
   private epoch = 0;
   private epochEntries: EpochEntry[] = [];
   private unflushedMessages = 0;
+  // Group commit (flush.messages): appends are counted, and a sync covers those made before it
+  // started. One fsync runs at a time; appends meanwhile are covered by the next, which starts
+  // when it ends (Segment.syncAsync, off the event loop). whenDurable() waits on `waiters`.
+  private appendCount = 0;
+  private syncedCount = 0;
+  private syncing = false;
+  private syncAgain = false;
+  private waiters: Array<{ upTo: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  private idleWaiters: Array<() => void> = [];
+  /** The error of the last failed fsync, until one succeeds (logged once, not per retry). */
+  private syncFault: string | undefined;
   /** Largest batch maxTimestamp in the log (-1 if none) and the lastOffset of its batch. */
   private maxTs = -1n;
   private maxTsBatchLastOffset = -1n;
@@ -444,6 +455,7 @@ export class FilePartitionLog implements PartitionLog {
       seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
       if (wasEmpty) this.activeSince = this.ctx.now();
       this.leo = last + 1n;
+      this.appendCount++;
       this.unflushedMessages += h.recordCount;
       if (h.maxTimestamp > this.maxTs) {
         this.maxTs = h.maxTimestamp;
@@ -452,7 +464,12 @@ export class FilePartitionLog implements PartitionLog {
       const aborted = applyBatchToProducerState(this.producerState, buf, h, base, last);
       if (aborted !== undefined) this.indexAborted(seg.base, aborted);
     }
-    if (this.unflushedMessages >= this.config.flushIntervalMessages) this.flush();
+    if (this.unflushedMessages >= this.config.flushIntervalMessages) {
+      // Kafka's flush after N messages, off the event loop; with flush.messages=1 the producer's
+      // answer waits for it (whenDurable).
+      this.unflushedMessages = 0;
+      this.requestSync();
+    }
     return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
   }
 
@@ -473,6 +490,7 @@ export class FilePartitionLog implements PartitionLog {
   private rollActive(): void {
     const seg = this.active;
     seg.writeIndexFiles();
+    this.markSynced(this.appendCount); // the old log is synced: produces waiting on it may be answered
     const next = this.ctx.cache.withDescriptors(() => Segment.create(this.dir, this.leo));
     seg.deactivate();
     if (seg.loaded) this.ctx.cache.use(seg); // counted as inactive from now on
@@ -488,6 +506,75 @@ export class FilePartitionLog implements PartitionLog {
     }
     fsyncDir(this.dir);
     this.unflushedMessages = 0; // writeIndexFiles() synced the old log before the new segment
+  }
+
+  /**
+   * Resolves once an fsync covers everything appended so far (at once when one does already);
+   * rejects with the STORAGE_ERROR of a failed fsync. Starts that fsync if none is due.
+   */
+  whenDurable(): Promise<void> {
+    if (this.gone !== undefined || this.syncedCount >= this.appendCount) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ upTo: this.appendCount, resolve, reject });
+      this.requestSync();
+    });
+  }
+
+  /** Resolves when no fsync of this partition is running (close waits for them). */
+  whenSyncIdle(): Promise<void> {
+    if (!this.syncing) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** An fsync of the active segment now, or right after the running one (which then covers less). */
+  private requestSync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    this.syncAgain = false;
+    const upTo = this.appendCount;
+    // Appends to segments before the active one were synced by their roll (writeIndexFiles).
+    this.active.syncAsync((err) => {
+      this.syncing = false;
+      if (this.gone === undefined) {
+        if (err === undefined) {
+          if (this.syncFault !== undefined) this.ctx.logger?.info({ topic: this.topic, partition: this.partition, dir: this.dir }, 'fsync works again');
+          this.syncFault = undefined;
+          this.markSynced(upTo);
+        } else if (upTo > this.syncedCount) {
+          if (this.syncFault !== err.message) this.warn({ err: err.message }, 'fsync failed');
+          this.syncFault = err.message;
+          // Every waiting produce fails (the fault may cover later appends too); the next
+          // append past flush.messages tries again.
+          this.failWaiters(err);
+          this.syncAgain = false;
+          this.unflushedMessages = Math.max(this.unflushedMessages, this.config.flushIntervalMessages);
+        }
+        if (this.syncAgain || this.waiters.length > 0) {
+          if (this.syncedCount < this.appendCount) {
+            this.requestSync();
+            return;
+          }
+          this.syncAgain = false;
+        }
+      }
+      for (const idle of this.idleWaiters.splice(0)) idle();
+    });
+  }
+
+  /** The first `upTo` appends are on disk: their waiters are answered. */
+  private markSynced(upTo: number): void {
+    if (upTo <= this.syncedCount) return;
+    this.syncedCount = upTo;
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n]!.upTo <= upTo) n++;
+    for (const w of this.waiters.splice(0, n)) w.resolve();
+  }
+
+  private failWaiters(err: Error): void {
+    for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
   /** Index of the segment with the largest base <= offset (0 if offset precedes them all). */
@@ -1015,6 +1102,7 @@ export class FilePartitionLog implements PartitionLog {
     if (this.gone !== undefined) return;
     this.active.flush();
     this.unflushedMessages = 0;
+    this.markSynced(this.appendCount);
   }
 
   /**
@@ -1025,6 +1113,7 @@ export class FilePartitionLog implements PartitionLog {
     if (this.gone !== undefined) return;
     try {
       this.active.writeIndexFiles();
+      this.markSynced(this.appendCount);
       // A clean shutdown leaves a snapshot at the log end: nothing to scan at the next open.
       this.snapshotProducerState();
     } finally {
@@ -1039,6 +1128,7 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   private release(state: string): void {
+    this.failWaiters(new LogStoreError(state === 'deleted' ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'STORAGE_ERROR', `${this.topic}-${this.partition} is ${state}`));
     for (const s of this.segments) {
       this.ctx.cache.forget(s);
       s.close();

@@ -526,6 +526,12 @@ class FileStore implements FileLogStore {
     for (const t of this.topics.entries()) for (const p of t.partitions) p.flush();
   }
 
+  async whenSyncIdle(): Promise<void> {
+    const running: Array<Promise<void>> = [];
+    for (const t of this.topics.entries()) for (const p of t.partitions) running.push(p.whenSyncIdle());
+    await Promise.all(running);
+  }
+
   /**
    * Closes every partition (flush, snapshot) and, if all of that worked, writes the clean-shutdown
    * marker; the directory lock goes last, so no other broker opens the directory while this one is

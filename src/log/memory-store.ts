@@ -265,6 +265,10 @@ class MemoryPartitionLog implements PartitionLog {
 
   flush(): void {}
 
+  whenDurable(): Promise<void> {
+    return Promise.resolve();
+  }
+
   snapshotProducerState(): void {}
 
   enforceRetention(nowMs: number): number {
@@ -382,6 +386,10 @@ class MemoryStore implements LogStore {
   }
 
   flush(): void {}
+
+  whenSyncIdle(): Promise<void> {
+    return Promise.resolve();
+  }
 
   close(): void {}
 

@@ -15,7 +15,8 @@
 // Open files (issue 8, "three open files per partition"): the active segment's indexes live in
 // memory and its index files are written (and synced) only when it is rolled, before the next
 // segment exists, and at a clean close; after a crash recovery rebuilds them from the log anyway.
-// An append writes the .log only, and flush.messages=1 costs one fsync. Each segment holds at
+// An append writes the .log only; flush.messages fsyncs it off the event loop (syncAsync, shared
+// by the appends that arrive while one runs: FilePartitionLog's group commit). Each segment holds at
 // most one fd, its .log, and SegmentCache bounds those across the store: an idle partition's
 // active segment is closed like an inactive one and reopened on its next append or read.
 
@@ -295,8 +296,9 @@ export class Segment {
 
   active = false;
   private bytesSinceIndexEntry = 0;
-  /** The log was written since its last fsync. */
-  private dirty = false;
+  /** Appends so far, and how many of them the last completed fsync covers (the log is dirty while they differ). */
+  private writes = 0;
+  private syncedWrites = 0;
   /** The index files hold exactly the in-memory indexes (active segment: nothing appended since they were written or read). */
   private indexFilesCurrent = false;
   /** Index density to rebuild with (the partition's index.interval.bytes as last seen). */
@@ -631,7 +633,7 @@ export class Segment {
       throw storageError(`append to ${this.logPath} failed`, err);
     }
     this.size = pos + batch.length;
-    this.dirty = true;
+    this.writes++;
     this.indexFilesCurrent = false;
   }
 
@@ -668,7 +670,8 @@ export class Segment {
    * fresh fd is synced: fsync writes back the file's dirty pages whichever fd wrote them.
    */
   flush(): void {
-    if (!this.dirty) return;
+    const upTo = this.writes;
+    if (upTo === this.syncedWrites) return;
     try {
       if (this.fd !== undefined) {
         fs.fsyncSync(this.fd);
@@ -683,7 +686,39 @@ export class Segment {
     } catch (err) {
       throw storageError(`cannot fsync ${this.logPath}`, err);
     }
-    this.dirty = false;
+    if (upTo > this.syncedWrites) this.syncedWrites = upTo;
+  }
+
+  /**
+   * fsync of the log file off the event loop (libuv threadpool: open, fsync, close), for the group
+   * commit of flush.messages. It goes through an fd of its own, never `fd`: the segment cache may
+   * close that one while the fsync runs and a later open may reuse its number. `done` is called
+   * once, when everything appended before this call is on disk or with the STORAGE_ERROR; nothing
+   * written means no I/O. A roll or close meanwhile does not matter: the file stays (a deleted one
+   * stays readable through the open fd).
+   */
+  syncAsync(done: (err: LogStoreError | undefined) => void): void {
+    const upTo = this.writes;
+    if (upTo === this.syncedWrites) {
+      process.nextTick(done, undefined);
+      return;
+    }
+    fs.open(this.logPath, 'r', (openErr, fd) => {
+      if (openErr) {
+        done(storageError(`cannot fsync ${this.logPath}`, openErr));
+        return;
+      }
+      fs.fsync(fd, (syncErr) => {
+        fs.close(fd, () => {
+          if (syncErr) {
+            done(storageError(`cannot fsync ${this.logPath}`, syncErr));
+            return;
+          }
+          if (upTo > this.syncedWrites) this.syncedWrites = upTo;
+          done(undefined);
+        });
+      });
+    });
   }
 
   /**

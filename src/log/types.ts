@@ -128,6 +128,14 @@ export interface PartitionLog {
   /** Makes everything appended so far durable (fsync for the file store). */
   flush(): void;
 
+  /**
+   * Resolves once everything appended so far is durable: the file store waits for an fsync that
+   * covers it (started if none is due; appends meanwhile share it: group commit) and rejects with
+   * STORAGE_ERROR when that fsync fails. At once for the memory store and when nothing is pending.
+   * Produce with flush.messages=1 answers after it.
+   */
+  whenDurable(): Promise<void>;
+
   /** Writes a producer-state snapshot at the log end (file store; nothing in memory). */
   snapshotProducerState(): void;
 
@@ -194,6 +202,8 @@ export interface LogStore {
   partition(topic: string, partition: number): PartitionLog | undefined;
 
   flush(): void;
+  /** Resolves when no background fsync (whenDurable, flush.messages) is running; before close(). */
+  whenSyncIdle(): Promise<void>;
   close(): void;
 
   // ---- DescribeLogDirs (issue 8) ----

@@ -164,21 +164,49 @@ describe.skipIf(!HAS_PROC_FD)('descriptors stay bounded (issue 8: three open fil
 });
 
 describe('flush.messages=1 (issue 8: three fsyncs per produce)', () => {
-  it.skipIf(!HAS_PROC_FD)('an append does one fsync, of the log file', () => {
+  // The fsync runs off the event loop (fs.fsync through an fd of its own) and is shared by the
+  // appends made while one is pending (group commit).
+  it.skipIf(!HAS_PROC_FD)('an append does one fsync, of the log file, off the event loop', async () => {
     const dir = tmpDir();
     const s = open(dir, { indexIntervalBytes: 1 });
     s.createTopic(topicMeta('sync', 1, { 'flush.messages': '1' }));
     const p = s.partition('sync', 0)!;
     p.append([batchOf(2)]);
+    await p.whenDurable();
     const synced: string[] = [];
-    const real = fs.fsyncSync;
-    vi.spyOn(fs, 'fsyncSync').mockImplementation((fd: number) => {
+    const real = fs.fsync;
+    vi.spyOn(fs, 'fsync').mockImplementation(((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
       synced.push(fdTarget(String(fd)));
-      return real(fd);
-    });
+      return real(fd, cb);
+    }) as typeof fs.fsync);
+    const syncSpy = vi.spyOn(fs, 'fsyncSync');
     // Index entries are added on each of these (interval 1 byte): still one fsync each.
-    for (let i = 0; i < 5; i++) p.append([batchOf(3, 100 * i)]);
+    for (let i = 0; i < 5; i++) {
+      p.append([batchOf(3, 100 * i)]);
+      await p.whenDurable();
+    }
     expect(synced).toEqual(Array(5).fill(path.join(dir, 'sync-0', '00000000000000000000.log')));
+    // Appends made while one is pending share the next fsync.
+    synced.length = 0;
+    for (let i = 0; i < 10; i++) p.append([batchOf(1, 1000 + i)]);
+    await p.whenDurable();
+    expect(synced.length).toBeGreaterThanOrEqual(1);
+    expect(synced.length).toBeLessThanOrEqual(2);
+    expect(syncSpy).not.toHaveBeenCalled();
+  });
+
+  it('a pending fsync survives the cache closing the log fd (its own fd)', async () => {
+    const dir = tmpDir();
+    const s = open(dir, { flushIntervalMessages: 1 }, { maxOpenSegments: 1 });
+    s.createTopic(topicMeta('y', 2));
+    const p0 = s.partition('y', 0)!;
+    const p1 = s.partition('y', 1)!;
+    p0.append([batchOf(2)]); // fsync of y-0 pending
+    p1.append([batchOf(2)]); // closes y-0's log fd
+    await Promise.all([p0.whenDurable(), p1.whenDurable()]);
+    p0.append([batchOf(1)]);
+    await p0.whenDurable();
+    expect(p0.logEndOffset).toBe(3n);
   });
 
   it('the fsync reaches a log whose fd the cache closed meanwhile (store flush)', () => {
