@@ -24,6 +24,7 @@ import type { Clock } from '../common/clock.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
 import type { ProducerInfo } from '../log/producer-state.js';
+import { cleanupPolicyIncludes } from '../log/common.js';
 import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactionResult } from '../log/cleaner.js';
 
 export interface ProduceResult {
@@ -216,7 +217,7 @@ export class ReplicaManager {
     const now = this.clock.now();
     for (const t of this.store.listTopics()) {
       const policy = this.config.topicValue(t.configs, 'cleanup.policy') ?? 'delete';
-      if (!policy.split(',').some((p) => p.trim() === 'compact')) continue;
+      if (!cleanupPolicyIncludes(policy, 'compact')) continue;
       const cfg = this.compactionConfig(t.configs);
       for (let p = 0; p < t.numPartitions; p++) {
         const log = this.store.partition(t.name, p);
@@ -562,7 +563,7 @@ export class ReplicaManager {
     const log = meta ? this.store.partition(topic, partition) : undefined;
     if (!meta || !log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1n };
     const policy = this.config.topicValue(meta.configs, 'cleanup.policy') ?? 'delete';
-    if (!policy.split(',').some((p) => p.trim() === 'delete')) return { errorCode: ErrorCode.POLICY_VIOLATION, lowWatermark: -1n };
+    if (!cleanupPolicyIncludes(policy, 'delete')) return { errorCode: ErrorCode.POLICY_VIOLATION, lowWatermark: -1n };
     const hw = this.highWatermark(log);
     const target = offset === -1n ? hw : offset;
     if (target < 0n || target > hw) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1n };

@@ -28,7 +28,6 @@ import {
   type DecodedRecord,
 } from '../../protocol/records/index.js';
 import type { AbortedTxn } from './producer-state.js';
-import type { LogConfig } from './types.js';
 
 /** Compaction settings (topic configs, with the broker's defaults). */
 export interface CompactionConfig {
@@ -48,11 +47,6 @@ export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
   maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   minCleanableDirtyRatio: 0.5,
 };
-
-/** cleanup.policy includes "compact". */
-export function compactionApplies(config: LogConfig): boolean {
-  return config.cleanupPolicy.split(',').some((p) => p.trim() === 'compact');
-}
 
 const keyOf = (key: Buffer): string => key.toString('latin1');
 
@@ -172,8 +166,49 @@ export interface CompactionResult {
 export const NO_PASS: CompactionResult = { ran: false, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: -1n };
 
 /** Whether a pass is due: the dirty ratio, or max.compaction.lag.ms for the oldest dirty data. */
-export function passDue(cfg: CompactionConfig, cleanBytes: number, dirtyBytes: number, oldestDirtyTimestamp: number, nowMs: number): boolean {
+function passDue(cfg: CompactionConfig, cleanBytes: number, dirtyBytes: number, oldestDirtyTimestamp: number, nowMs: number): boolean {
   if (dirtyBytes <= 0) return false;
   if (oldestDirtyTimestamp >= 0 && nowMs - oldestDirtyTimestamp > cfg.maxCompactionLagMs) return true;
   return dirtyBytes / (cleanBytes + dirtyBytes) >= cfg.minCleanableDirtyRatio;
+}
+
+/** A unit a store cleans whole, oldest first: a segment (file store) or a batch (memory store). */
+export interface CompactionUnit {
+  /** Offset after its last one. */
+  end: bigint;
+  size: number;
+  /** Largest record timestamp (or, without timestamps, when it was written). */
+  largestTimestamp: number;
+}
+
+export interface CompactionPlan {
+  /** The first `n` units are cleanable. */
+  n: number;
+  cleanableEnd: bigint;
+  firstDirty: bigint;
+}
+
+/**
+ * Which units a pass may clean (a prefix: wholly below the last stable offset `stable` and older
+ * than min.compaction.lag.ms), and whether a pass is due over them; undefined when none is. Units
+ * ending at or below `firstDirty` are the clean section.
+ */
+export function planPass(units: readonly CompactionUnit[], stable: bigint, firstDirty: bigint, nowMs: number, cfg: CompactionConfig): CompactionPlan | undefined {
+  let n = 0;
+  while (n < units.length && units[n]!.end <= stable && nowMs - units[n]!.largestTimestamp >= cfg.minCompactionLagMs) n++;
+  if (n === 0) return undefined;
+  const cleanableEnd = units[n - 1]!.end;
+  if (firstDirty >= cleanableEnd) return undefined;
+  let cleanBytes = 0;
+  let dirtyBytes = 0;
+  let oldestDirty = -1;
+  for (let i = 0; i < n; i++) {
+    const u = units[i]!;
+    if (u.end <= firstDirty) cleanBytes += u.size;
+    else {
+      dirtyBytes += u.size;
+      if (oldestDirty < 0) oldestDirty = u.largestTimestamp;
+    }
+  }
+  return passDue(cfg, cleanBytes, dirtyBytes, oldestDirty, nowMs) ? { n, cleanableEnd, firstDirty } : undefined;
 }

@@ -169,9 +169,9 @@ export function effectiveLogConfig(base: LogConfig, configs: Record<string, stri
 
 export const INT32_MAX = 2147483647;
 
-/** cleanup.policy includes "delete" (a list: "delete", "compact", "compact,delete"). */
-export function retentionApplies(config: LogConfig): boolean {
-  return config.cleanupPolicy.split(',').some((p) => p.trim() === 'delete');
+/** Whether a cleanup.policy value (a list: "delete", "compact", "compact,delete") includes `policy`. */
+export function cleanupPolicyIncludes(value: string, policy: 'delete' | 'compact'): boolean {
+  return value.split(',').some((p) => p.trim() === policy);
 }
 
 /**
@@ -180,7 +180,7 @@ export function retentionApplies(config: LogConfig): boolean {
  * go while the rest stays at or above retention.bytes, whichever is more.
  */
 export function retentionCount(config: LogConfig, nowMs: number, units: ReadonlyArray<{ size: number; largestTimestamp: number }>): number {
-  if (!retentionApplies(config)) return 0;
+  if (!cleanupPolicyIncludes(config.cleanupPolicy, 'delete')) return 0;
   let byTime = 0;
   if (config.retentionMs >= 0) {
     while (byTime < units.length && nowMs - units[byTime]!.largestTimestamp > config.retentionMs) byTime++;

@@ -14,7 +14,7 @@ import { assignOffsets, readTxnMarker } from '../../protocol/records/batch.js';
 import { BATCH_HEADER_SIZE } from '../../protocol/records/constants.js';
 import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
 import { applyBatchToProducerState, checkAppendable, findRecord, LogStoreError, retentionCount } from './common.js';
-import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, passDue, type CompactionConfig, type CompactionResult } from './cleaner.js';
+import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, planPass, type CompactionConfig, type CompactionResult } from './cleaner.js';
 import {
   ProducerStateManager,
   decodeProducerSnapshot,
@@ -814,11 +814,7 @@ export class FilePartitionLog implements PartitionLog {
     // The active segment counts only when it holds data (Kafka never deletes an empty last one).
     const last = this.segments.length - 1;
     const candidates = this.active.size === 0 ? this.segments.slice(0, last) : this.segments;
-    const units = candidates.map((seg) => ({
-      size: seg.size,
-      // Kafka: the largest record timestamp, else the file's modification time.
-      largestTimestamp: seg.maxTimestamp >= 0n ? Number(seg.maxTimestamp) : fs.statSync(seg.logPath).mtimeMs,
-    }));
+    const units = candidates.map((seg) => ({ size: seg.size, largestTimestamp: this.largestTimestamp(seg) }));
     const n = retentionCount(this.config, nowMs, units);
     if (n === 0) return 0;
     let bytes = 0;
@@ -982,29 +978,14 @@ export class FilePartitionLog implements PartitionLog {
   *compactSteps(nowMs: number, cfg: CompactionConfig, sliceBytes = 4 * 1024 * 1024): Generator<void, CompactionResult, void> {
     if (this.gone !== undefined || this.compacting) return NO_PASS;
     const stable = this.producerState.firstUnstableOffset() ?? this.leo;
-    let n = 0; // cleanable segments: a prefix of the inactive ones
-    for (; n < this.segments.length - 1; n++) {
-      const next = this.segments[n + 1]!.base;
-      if (next > stable || nowMs - this.largestTimestamp(this.segments[n]!) < cfg.minCompactionLagMs) break;
-    }
-    if (n === 0) return NO_PASS;
-    const cleanableEnd = this.segments[n]!.base;
     const checkpoint = this.cleanerCheckpoint();
-    const firstDirty = checkpoint > this.lso ? checkpoint : this.lso;
-    if (firstDirty >= cleanableEnd) return NO_PASS;
+    // The inactive segments; the active one is never cleaned.
+    const units = this.segments.slice(0, -1).map((seg, i) => ({ end: this.segments[i + 1]!.base, size: seg.size, largestTimestamp: this.largestTimestamp(seg) }));
+    const plan = planPass(units, stable, checkpoint > this.lso ? checkpoint : this.lso, nowMs, cfg);
+    if (plan === undefined) return NO_PASS;
+    const { n, cleanableEnd, firstDirty } = plan;
     const segs = this.segments.slice(0, n);
-    const ends = this.segments.slice(1, n + 1).map((s) => s.base);
-    let cleanBytes = 0;
-    let dirtyBytes = 0;
-    let oldestDirty = -1;
-    segs.forEach((seg, i) => {
-      if (ends[i]! <= firstDirty) cleanBytes += seg.size;
-      else {
-        dirtyBytes += seg.size;
-        if (oldestDirty < 0) oldestDirty = this.largestTimestamp(seg);
-      }
-    });
-    if (!passDue(cfg, cleanBytes, dirtyBytes, oldestDirty, nowMs)) return NO_PASS;
+    const ends = units.slice(0, n).map((u) => u.end);
 
     this.compacting = true;
     let cleanedFile: string | undefined;

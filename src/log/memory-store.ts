@@ -4,7 +4,7 @@
 import { randomUuid } from '../../protocol/primitives/uuid.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
 import { applyBatchToProducerState, checkAppendable, effectiveLogConfig, findRecord, LogStoreError, retentionCount, TopicCatalog } from './common.js';
-import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, passDue, type CompactionConfig, type CompactionResult } from './cleaner.js';
+import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, planPass, type CompactionConfig, type CompactionResult } from './cleaner.js';
 import { ProducerStateManager } from './producer-state.js';
 import type {
   AppendInfo,
@@ -197,23 +197,10 @@ class MemoryPartitionLog implements PartitionLog {
   compact(nowMs: number, cfg: CompactionConfig): CompactionResult {
     if (this.deleted) return NO_PASS;
     const stable = this.producerState.firstUnstableOffset() ?? this.leo;
-    let n = 0;
-    while (n < this.batches.length && this.lastOffsets[n]! < stable && nowMs - this.largestTimestamp(n) >= cfg.minCompactionLagMs) n++;
-    if (n === 0) return NO_PASS;
-    const cleanableEnd = this.lastOffsets[n - 1]! + 1n;
-    const firstDirty = this.cleanedTo > this.lso ? this.cleanedTo : this.lso;
-    if (firstDirty >= cleanableEnd) return NO_PASS;
-    let cleanBytes = 0;
-    let dirtyBytes = 0;
-    let oldestDirty = -1;
-    for (let i = 0; i < n; i++) {
-      if (this.lastOffsets[i]! < firstDirty) cleanBytes += this.batches[i]!.length;
-      else {
-        dirtyBytes += this.batches[i]!.length;
-        if (oldestDirty < 0) oldestDirty = this.largestTimestamp(i);
-      }
-    }
-    if (!passDue(cfg, cleanBytes, dirtyBytes, oldestDirty, nowMs)) return NO_PASS;
+    const units = this.batches.map((b, i) => ({ end: this.lastOffsets[i]! + 1n, size: b.length, largestTimestamp: this.largestTimestamp(i) }));
+    const plan = planPass(units, stable, this.cleanedTo > this.lso ? this.cleanedTo : this.lso, nowMs, cfg);
+    if (plan === undefined) return NO_PASS;
+    const { n, cleanableEnd, firstDirty } = plan;
     const aborted = new AbortedLookup(this.producerState.abortedList());
     const map = new OffsetMap();
     for (let i = 0; i < n; i++) {
@@ -273,10 +260,7 @@ class MemoryPartitionLog implements PartitionLog {
 
   enforceRetention(nowMs: number): number {
     if (this.deleted) return 0;
-    const units = this.batches.map((b, i) => {
-      const ts = this.maxTimestamps[i]!;
-      return { size: b.length, largestTimestamp: ts >= 0n ? Number(ts) : this.appendTimes[i]! };
-    });
+    const units = this.batches.map((b, i) => ({ size: b.length, largestTimestamp: this.largestTimestamp(i) }));
     const n = retentionCount(this.config, nowMs, units);
     if (n === 0) return 0;
     let bytes = 0;
