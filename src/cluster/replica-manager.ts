@@ -20,7 +20,7 @@ import {
   stampLogAppendTime,
   validateRecords,
 } from '../../protocol/records/batch.js';
-import type { Clock } from '../common/clock.js';
+import { every, type Clock, type Timer } from '../common/clock.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
 import type { ProducerInfo } from '../log/producer-state.js';
@@ -89,8 +89,8 @@ export class ReplicaManager {
   private closing = false;
   private verifier: TxnVerifier | undefined;
   private readonly markerListeners: MarkerListener[] = [];
-  private expiryTimer: { cancel(): void } | undefined;
-  private retentionTimer: { cancel(): void } | undefined;
+  /** Producer expiry and retention checks (cancelled at shutdown). */
+  private readonly periodic: Timer[] = [];
   private cleanerTimer: { cancel(): void } | undefined;
 
   constructor(
@@ -98,8 +98,10 @@ export class ReplicaManager {
     private readonly config: BrokerConfig,
     private readonly clock: Clock,
   ) {
-    this.scheduleProducerExpiry();
-    this.scheduleRetention();
+    this.periodic.push(
+      every(clock, () => config.int('producer.id.expiration.check.interval.ms'), () => this.expireProducers()),
+      every(clock, () => config.int('log.retention.check.interval.ms'), () => this.enforceRetention()),
+    );
     this.scheduleCompaction();
   }
 
@@ -289,23 +291,6 @@ export class ReplicaManager {
   /** Where retention failures are reported (the broker's logger). */
   retentionErrors: ((e: { topic: string; partition: number; err: unknown }) => void) | undefined;
 
-  private scheduleRetention(): void {
-    if (this.closing) return;
-    this.retentionTimer = this.clock.setTimeout(() => {
-      this.retentionTimer = undefined;
-      this.scheduleRetention();
-      this.enforceRetention();
-    }, this.config.int('log.retention.check.interval.ms'));
-  }
-
-  private scheduleProducerExpiry(): void {
-    if (this.closing) return;
-    this.expiryTimer = this.clock.setTimeout(() => {
-      this.expiryTimer = undefined;
-      this.expireProducers();
-      this.scheduleProducerExpiry();
-    }, this.config.int('producer.id.expiration.check.interval.ms'));
-  }
 
   /**
    * Validates and appends one partition's records from a Produce request. `produceVersion`
@@ -500,10 +485,7 @@ export class ReplicaManager {
   /** Wakes every parked Fetch so in-flight requests finish promptly at shutdown. */
   shutdown(): void {
     this.closing = true;
-    this.expiryTimer?.cancel();
-    this.expiryTimer = undefined;
-    this.retentionTimer?.cancel();
-    this.retentionTimer = undefined;
+    for (const t of this.periodic.splice(0)) t.cancel();
     this.cleanerTimer?.cancel();
     this.cleanerTimer = undefined;
     for (const wake of [...this.parked]) wake();

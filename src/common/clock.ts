@@ -12,6 +12,30 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): Timer;
 }
 
+/**
+ * Runs `task` every `intervalMs()` ms of the clock's time (read again for each run, so a changed
+ * config takes effect) until the returned timer is cancelled. The next run is scheduled before the
+ * task runs: a ManualClock advanced over several intervals runs the task once per interval.
+ */
+export function every(clock: Clock, intervalMs: () => number, task: () => void): Timer {
+  let current: Timer | undefined;
+  let cancelled = false;
+  const arm = (): void => {
+    current = clock.setTimeout(() => {
+      if (cancelled) return;
+      arm();
+      task();
+    }, intervalMs());
+  };
+  arm();
+  return {
+    cancel() {
+      cancelled = true;
+      current?.cancel();
+    },
+  };
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {

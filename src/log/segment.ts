@@ -119,14 +119,8 @@ export class OffsetIndex extends EntryBuffer {
 
   /** Position of the last entry whose relative offset <= relOffset, or 0 (segment start). */
   lookup(relOffset: number): number {
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.relOffset(mid) <= relOffset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? 0 : this.position(lo - 1);
+    const i = this.floorIndex(relOffset);
+    return i < 0 ? 0 : this.position(i);
   }
 
   /** Index of the last entry whose relative offset <= relOffset, or -1 (scan from the segment start). */

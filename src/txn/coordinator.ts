@@ -18,7 +18,7 @@
 // + 1), aborts it and answers CONCURRENT_TRANSACTIONS so the client retries.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import type { Clock, Timer } from '../common/clock.js';
+import { every, type Clock, type Timer } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { SerialQueues } from '../group/serial-queue.js';
 import type { ProducerIdManager } from './producer-ids.js';
@@ -88,8 +88,8 @@ function listPartitions(m: Map<string, Set<number>>): TxnPartitions[] {
 export class TransactionCoordinator {
   private readonly txns = new Map<string, TxnMetadata>();
   private readonly queues = new SerialQueues();
-  private abortTimer: Timer | null = null;
-  private expireTimer: Timer | null = null;
+  /** The timeout-abort and expiry checks (one run per interval, like Kafka's scheduler). */
+  private readonly periodic: Timer[] = [];
   private closed = false;
 
   constructor(private readonly opts: TxnCoordinatorOptions) {
@@ -98,8 +98,15 @@ export class TransactionCoordinator {
     for (const m of this.txns.values()) {
       if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.completeTransaction(m);
     }
-    this.scheduleAbortCheck();
-    this.scheduleExpiry();
+    const { clock, config, logger } = opts;
+    this.periodic.push(
+      every(clock, () => config.abortTimedOutIntervalMs, () => {
+        this.abortTimedOutTransactions().catch((err: unknown) => logger.error({ err }, 'aborting timed-out transactions failed'));
+      }),
+      every(clock, () => config.removeExpiredIntervalMs, () => {
+        this.expireTransactionalIds().catch((err: unknown) => logger.error({ err }, 'expiring transactional ids failed'));
+      }),
+    );
   }
 
   private get now(): number {
@@ -108,8 +115,7 @@ export class TransactionCoordinator {
 
   close(): void {
     this.closed = true;
-    this.abortTimer?.cancel();
-    this.expireTimer?.cancel();
+    for (const t of this.periodic.splice(0)) t.cancel();
   }
 
   /** A copy of a transactional id's state (tests, DescribeTransactions). */
@@ -462,26 +468,6 @@ export class TransactionCoordinator {
       ),
     );
     return n;
-  }
-
-  // Both checks reschedule inside the timer callback, before running: a ManualClock advanced
-  // over several intervals runs one check per interval, like Kafka's scheduler.
-  private scheduleAbortCheck(): void {
-    if (this.closed) return;
-    this.abortTimer = this.opts.clock.setTimeout(() => {
-      this.abortTimer = null;
-      this.scheduleAbortCheck();
-      this.abortTimedOutTransactions().catch((err: unknown) => this.opts.logger.error({ err }, 'aborting timed-out transactions failed'));
-    }, this.opts.config.abortTimedOutIntervalMs);
-  }
-
-  private scheduleExpiry(): void {
-    if (this.closed) return;
-    this.expireTimer = this.opts.clock.setTimeout(() => {
-      this.expireTimer = null;
-      this.scheduleExpiry();
-      this.expireTransactionalIds().catch((err: unknown) => this.opts.logger.error({ err }, 'expiring transactional ids failed'));
-    }, this.opts.config.removeExpiredIntervalMs);
   }
 
   // ---------------------------------------------------------------- describe / list
