@@ -380,9 +380,9 @@ export class ReplicaManager {
    */
   whenDurable(topic: string, partition: number): Promise<{ errorCode: number; errorMessage: string | null }> | undefined {
     if (!this.store.durable) return undefined;
-    const meta = this.store.getTopic(topic);
-    const log = meta ? this.store.partition(topic, partition) : undefined;
-    if (!meta || !log || Number(this.config.topicValue(meta.configs, 'flush.messages')) !== 1) return undefined;
+    // flush.messages=1 (the topic's, else the broker's): the partition's effective config has it.
+    const log = this.store.partition(topic, partition);
+    if (!log || log.config.flushIntervalMessages !== 1) return undefined;
     return log.whenDurable().then(
       () => {
         this.storageOk(topic, partition, 'fsync');

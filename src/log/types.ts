@@ -81,6 +81,8 @@ export interface PartitionLog {
   readonly logEndOffset: bigint;
   /** Current leader epoch of this partition; persisted, never goes backwards. */
   readonly leaderEpoch: number;
+  /** The partition's effective log settings (broker defaults with the topic's overrides). */
+  readonly config: LogConfig;
   /**
    * Producer state (idempotence, transactions, aborted transactions), fed by every append and
    * rebuilt at open (file store: last snapshot plus the log after it). Callers check client
