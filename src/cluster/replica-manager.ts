@@ -120,7 +120,7 @@ export class ReplicaManager {
 
   /** The last stable offset: first offset of the oldest open transaction, else the high watermark. */
   lastStableOffset(log: PartitionLog): bigint {
-    const hw = log.logEndOffset;
+    const hw = this.highWatermark(log);
     const unstable = log.producerState.firstUnstableOffset();
     if (unstable === undefined || unstable >= hw) return hw;
     return unstable < log.logStartOffset ? log.logStartOffset : unstable;
@@ -131,9 +131,21 @@ export class ReplicaManager {
     return log.producerState.describe();
   }
 
-  /** High watermark (the log end offset on a single node). */
+  /** High watermark: on a single node, the end of what is in the log's files. */
   highWatermark(log: PartitionLog): bigint {
-    return log.logEndOffset;
+    return log.writtenEndOffset;
+  }
+
+  /** Wakes the fetches parked on the partition once what was just appended is readable. */
+  private notifyWhenWritten(log: PartitionLog, topic: string, partition: number): void {
+    if (log.writtenEndOffset >= log.logEndOffset) {
+      this.notify(topic, partition);
+      return;
+    }
+    log.whenWritten().then(
+      () => this.notify(topic, partition),
+      () => {}, // the write's failure is answered to its produces
+    );
   }
 
   /**
@@ -153,9 +165,9 @@ export class ReplicaManager {
       coordinatorEpoch,
       timestamp: BigInt(this.clock.now()),
     });
-    log.append([batch]);
+    log.append([batch], { writeThrough: true });
     for (const l of this.markerListeners) l(topic, partition, producerId, commit);
-    this.notify(topic, partition);
+    this.notifyWhenWritten(log, topic, partition);
     return ErrorCode.NONE;
   }
 
@@ -342,8 +354,8 @@ export class ReplicaManager {
         };
       }
     }
-    // Views into the request frame: the file store writes them out at once, the memory store
-    // copies what it keeps. Offsets (and LogAppendTime) are patched into these bytes in place.
+    // Views into the request frame: the file store keeps them queued until they are written (a
+    // frame's memory is never reused), the memory store copies what it keeps. Offsets (and LogAppendTime) are patched into these bytes in place.
     const batches = v.batches;
     let logAppendTimeMs = -1n;
     if (this.config.topicValue(meta.configs, 'message.timestamp.type') === 'LogAppendTime') {
@@ -360,7 +372,7 @@ export class ReplicaManager {
       return failedProduce(this.storageFailure(topic, partition, 'append', err), (err as Error)?.message ?? null, log.logStartOffset);
     }
     this.storageOk(topic, partition, 'append');
-    this.notify(topic, partition);
+    this.notifyWhenWritten(log, topic, partition);
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -371,24 +383,29 @@ export class ReplicaManager {
   }
 
   /**
-   * For a successful produce with acks 1/-1: undefined when its answer may go at once, else (topic
-   * with flush.messages=1, Kafka's "fsync before acknowledging", on the file store) a promise of the
-   * partition's outcome once an fsync covers everything appended to it so far. The fsync runs off
-   * the event loop and is shared by the produces that arrive while one runs (group commit), so
-   * other connections and partitions carry on meanwhile. A failed fsync is KAFKA_STORAGE_ERROR
-   * (logged once, as storageFailure does); the next produce tries again.
+   * For a successful produce with acks 1/-1: undefined when its answer may go at once (everything
+   * appended to the partition is in its files: memory store, or the write was quick), else a
+   * promise of the partition's outcome once the append is stored: written to the log files (the
+   * page cache, as Kafka answers acks=1) or, for a topic with flush.messages=1 (Kafka's "fsync
+   * before acknowledging"), fsynced. Both run off the event loop and are shared by the produces
+   * that arrive meanwhile (one write, one fsync: group commit), so other connections and
+   * partitions carry on. A failed write or fsync is KAFKA_STORAGE_ERROR (logged once, as
+   * storageFailure does); the next produce tries again.
    */
-  whenDurable(topic: string, partition: number): Promise<{ errorCode: number; errorMessage: string | null }> | undefined {
-    if (!this.store.durable) return undefined;
-    // flush.messages=1 (the topic's, else the broker's): the partition's effective config has it.
+  whenStored(topic: string, partition: number): Promise<{ errorCode: number; errorMessage: string | null }> | undefined {
     const log = this.store.partition(topic, partition);
-    if (!log || log.config.flushIntervalMessages !== 1) return undefined;
-    return log.whenDurable().then(
+    if (!log) return undefined;
+    // flush.messages=1 (the topic's, else the broker's): the partition's effective config has it.
+    const fsync = this.store.durable && log.config.flushIntervalMessages === 1;
+    if (!fsync && log.writtenEndOffset >= log.logEndOffset) return undefined;
+    // A failed write is logged as the failed append it is (one line per partition and error).
+    const op = fsync ? 'fsync' : 'append';
+    return (fsync ? log.whenDurable() : log.whenWritten()).then(
       () => {
-        this.storageOk(topic, partition, 'fsync');
+        this.storageOk(topic, partition, op);
         return { errorCode: ErrorCode.NONE, errorMessage: null };
       },
-      (err: unknown) => ({ errorCode: this.storageFailure(topic, partition, 'fsync', err), errorMessage: (err as Error)?.message ?? null }),
+      (err: unknown) => ({ errorCode: this.storageFailure(topic, partition, op, err), errorMessage: (err as Error)?.message ?? null }),
     );
   }
 
@@ -576,7 +593,7 @@ export class ReplicaManager {
     if (leaderEpoch === -1) return UNDEFINED;
     const entries = log.leaderEpochEntries();
     const latest = entries[entries.length - 1];
-    if (latest !== undefined && latest.epoch === leaderEpoch) return { leaderEpoch, endOffset: log.logEndOffset };
+    if (latest !== undefined && latest.epoch === leaderEpoch) return { leaderEpoch, endOffset: this.highWatermark(log) };
     const higher = entries.findIndex((e) => e.epoch > leaderEpoch);
     if (higher < 0) return UNDEFINED;
     const floor = higher > 0 ? entries[higher - 1]! : undefined;

@@ -349,7 +349,7 @@ export class OffsetsLog implements GroupPersistence {
       isTransactional: true,
       records: recs.map((r) => ({ key: r.key, value: r.value, timestamp: ts })),
     });
-    log.append([batch]);
+    log.append([batch], { writeThrough: true });
     const state = parts[p]!;
     let list = state.pending.get(producerId);
     if (list === undefined) state.pending.set(producerId, (list = []));
@@ -453,7 +453,7 @@ export class OffsetsLog implements GroupPersistence {
     const log = this.partitionLog(p);
     const ts = BigInt(this.now());
     const batch = encodeRecordBatch({ baseTimestamp: ts, records: records.map((r) => ({ key: r.key, value: r.value, timestamp: ts })) });
-    log.append([batch]);
+    log.append([batch], { writeThrough: true });
     apply(parts[p]!);
   }
 
@@ -504,7 +504,7 @@ export class OffsetsLog implements GroupPersistence {
     }
     if (pending.length > 0) batches.push(encodeRecordBatch({ baseTimestamp: ts, records: pending }));
     const log = this.partitionLog(owner);
-    log.append(batches);
+    log.append(batches, { writeThrough: true });
     log.flush();
   }
 }

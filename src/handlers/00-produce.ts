@@ -82,7 +82,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
       return { responses: denied, throttleTimeMs: 0 };
     }
     let failed = false;
-    // flush.messages=1: answers wait for the fsync that covers their append (ReplicaManager.whenDurable).
+    // flush.messages=1: acks 1/-1 answers wait until their append is written to the log files, or fsynced with flush.messages=1 (ReplicaManager.whenStored).
     const durable: Array<Promise<void>> = [];
     const responses = req.topicData.map((t) => ({
       name: t.name,
@@ -99,7 +99,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         }
         if (r.errorCode !== ErrorCode.NONE) failed = true;
         const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
-        const wait = req.acks !== 0 && r.errorCode === ErrorCode.NONE ? ctx.replicas.whenDurable(t.name, p.index) : undefined;
+        const wait = req.acks !== 0 && r.errorCode === ErrorCode.NONE ? ctx.replicas.whenStored(t.name, p.index) : undefined;
         if (wait !== undefined) {
           durable.push(
             wait.then((d) => {

@@ -83,7 +83,7 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         if (found && found.offset >= fetchable) return out(ErrorCode.NONE);
         if (!found) {
           // v0 clients expect the log end offset when nothing is newer.
-          return version === 0 ? out(ErrorCode.NONE, log.logEndOffset) : out(ErrorCode.NONE);
+          return version === 0 ? out(ErrorCode.NONE, ctx.replicas.highWatermark(log)) : out(ErrorCode.NONE);
         }
         return out(ErrorCode.NONE, found.offset, found.timestamp, found.leaderEpoch);
       }),

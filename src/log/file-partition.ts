@@ -22,10 +22,10 @@ import {
   encodeTxnIndexEntry,
   type AbortedTxn,
 } from './producer-state.js';
-import { fsyncDir, removeTempFiles, writeFileAtomic, writeFully } from './fs-util.js';
+import { fsyncDir, removeTempFiles, writeFileAtomic, writeFileAtomicAsync, fsyncDirAsync, writeFully } from './fs-util.js';
 import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE, storageError, type ScanOutcome, type TailCut } from './segment.js';
 import { holdsData, moveAside } from './stray.js';
-import type { AppendInfo, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
+import type { AppendInfo, AppendOptions, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
 export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
@@ -33,6 +33,9 @@ export const LOG_START_OFFSET_FILE = 'log-start-offset-checkpoint';
 /** Where the last compaction pass ended (Kafka's cleaner-offset-checkpoint, per partition here). */
 export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 /** Producer-state snapshots `<offset>.snapshot` (Kafka's name and format); the newest few are kept. */
+/** Wait before retrying a failed write or fsync of a partition (retryLater). */
+const IO_RETRY_MS = 1000;
+
 export const SNAPSHOT_FILE = /^(\d{20})\.snapshot$/;
 const SNAPSHOTS_KEPT = 2;
 
@@ -109,14 +112,29 @@ export class FilePartitionLog implements PartitionLog {
   private epoch = 0;
   private epochEntries: EpochEntry[] = [];
   private unflushedMessages = 0;
-  // Group commit (flush.messages): appends are counted, and a sync covers those made before it
-  // started. One fsync runs at a time; appends meanwhile are covered by the next, which starts
-  // when it ends (Segment.syncAsync, off the event loop). whenDurable() waits on `waiters`.
-  private appendCount = 0;
-  private syncedCount = 0;
+  // Writes (issue 8): an append changes memory only and queues its bytes; pumpWrites() writes the
+  // queue off the event loop, one write at a time, and `written` is the end of what the files
+  // hold: readers (through the replica manager's high watermark) never go past it, and produces
+  // are answered when it covers them (whenWritten). `writeFault` is a failed write's error until
+  // a retry works.
+  private written = 0n;
+  private pumping = false;
+  private pumpScheduled = false;
+  private writeFault: LogStoreError | undefined;
+  /** The retry after a failed write or fsync (retryLater), and whether syncs wait for it. */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private syncBackoff = false;
+  private writeWaiters: Array<{ upTo: bigint; resolve: () => void; reject: (err: Error) => void }> = [];
+  private writtenListeners: Array<() => void> = [];
+  /** Rolled segments whose fsync, index files and snapshot are still to be written (finishSealed). */
+  private sealed: Array<{ seg: Segment; snapshot: { offset: bigint; data: Buffer } | undefined }> = [];
+  // Group commit (flush.messages): a sync covers what was written before it started (sealed
+  // segments finished first). One fsync runs at a time; appends meanwhile are covered by the next,
+  // which starts when it ends (off the event loop). whenDurable() waits on `waiters`.
+  private synced = 0n;
   private syncing = false;
   private syncAgain = false;
-  private waiters: Array<{ upTo: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  private waiters: Array<{ upTo: bigint; resolve: () => void; reject: (err: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
   /** The error of the last failed fsync, until one succeeds (logged once, not per retry). */
   private syncFault: string | undefined;
@@ -248,6 +266,8 @@ export class FilePartitionLog implements PartitionLog {
       this.ctx.cache.use(seg);
       lastEpochInLog = scan.lastEpoch;
       this.leo = scan.lastOffset !== undefined ? scan.lastOffset + 1n : lastBase;
+      this.written = this.leo;
+      this.synced = this.leo;
       // segment.ms for a reopened active segment counts from the time of opening (record
       // timestamps are producer clocks and not comparable with now()).
       this.activeSince = this.ctx.now();
@@ -404,6 +424,11 @@ export class FilePartitionLog implements PartitionLog {
     if (!this.writePendingTxnIndex()) return;
     writeFileAtomic(path.join(this.dir, offsetFileName(this.leo, '.snapshot')), this.producerState.snapshot());
     this.lastSnapshotOffset = this.leo;
+    this.pruneSnapshots();
+  }
+
+  /** Keeps only the newest SNAPSHOTS_KEPT snapshot files. */
+  private pruneSnapshots(): void {
     const all: bigint[] = [];
     for (const name of fs.readdirSync(this.dir)) {
       const m = SNAPSHOT_FILE.exec(name);
@@ -435,8 +460,14 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
-  append(batches: readonly Buffer[]): AppendInfo {
+  append(batches: readonly Buffer[], opts?: AppendOptions): AppendInfo {
     this.checkUsable();
+    if (this.writeFault !== undefined) {
+      // The queue is not growing while the disk refuses it: retried now (the answer of this append
+      // is the error; once a write works again appends are taken again).
+      this.pumpWrites();
+      throw this.writeFault;
+    }
     const headers = batches.map((b) => checkAppendable(b));
     const first = this.leo;
     for (let i = 0; i < batches.length; i++) {
@@ -445,17 +476,14 @@ export class FilePartitionLog implements PartitionLog {
       const base = this.leo;
       const last = base + BigInt(h.lastOffsetDelta);
       assignOffsets(buf, base, this.epoch);
+      // A roll (the only step that can fail: STORAGE_ERROR) comes before anything changes.
       this.maybeRoll(buf.length, last);
       const seg = this.active;
-      // Reopens the log if the segment cache closed it while the partition was idle.
-      this.ctx.cache.use(seg);
       const wasEmpty = seg.size === 0;
-      // All or nothing (a failure leaves the segment as it was and throws STORAGE_ERROR); once it
-      // returns the batch is in the log, so the log end moves before anything else can fail.
+      // In memory only; the bytes reach the file off the event loop (pumpWrites).
       seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
       if (wasEmpty) this.activeSince = this.ctx.now();
       this.leo = last + 1n;
-      this.appendCount++;
       this.unflushedMessages += h.recordCount;
       if (h.maxTimestamp > this.maxTs) {
         this.maxTs = h.maxTimestamp;
@@ -464,6 +492,20 @@ export class FilePartitionLog implements PartitionLog {
       const aborted = applyBatchToProducerState(this.producerState, buf, h, base, last);
       if (aborted !== undefined) this.indexAborted(seg.base, aborted);
     }
+    if (opts?.writeThrough === true) {
+      const seg = this.active;
+      try {
+        this.ctx.cache.use(seg);
+        seg.writeQueuedSync();
+      } catch (err) {
+        const e = storageError(`write to ${seg.logPath} failed`, err);
+        this.onWriteFailed(e);
+        throw e;
+      }
+      this.onWritten(this.leo);
+    } else {
+      this.pumpWrites();
+    }
     if (this.unflushedMessages >= this.config.flushIntervalMessages) {
       // Kafka's flush after N messages, off the event loop; with flush.messages=1 the producer's
       // answer waits for it (whenDurable).
@@ -471,6 +513,126 @@ export class FilePartitionLog implements PartitionLog {
       this.requestSync();
     }
     return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  /** End of the batches in the files (readers' limit); logEndOffset also counts queued ones. */
+  get writtenEndOffset(): bigint {
+    return this.written;
+  }
+
+  /**
+   * Writes the active segment's queue off the event loop, one write at a time per partition:
+   * everything appended while one runs goes in the next (one pwritev). When a write ends the
+   * written end moves, waiters are answered, and the next write starts. Each write holds one of
+   * the store's IO slots (SegmentCache.withIoSlot: descriptors stay bounded). A failed write
+   * (ENOSPC, EIO, ...) answers STORAGE_ERROR to the produces waiting on it and keeps the bytes
+   * queued; it is retried a second later or by the next append or flush() (appends are refused
+   * until then, so the queue stays bounded).
+   */
+  private pumpWrites(): void {
+    // Started after the current task: the appends of one request (and of anything else running
+    // now) go out in one write, and a flush() or close() right after an append writes it itself.
+    if (this.pumpScheduled || this.pumping || this.gone !== undefined) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.startPump();
+    });
+  }
+
+  private startPump(): void {
+    if (this.pumping || this.gone !== undefined) return this.settleIdle();
+    const seg = this.active;
+    if (seg.queuedWrites === 0 || seg.writing) return this.settleIdle();
+    this.pumping = true;
+    this.ctx.cache.withIoSlot((release) => {
+      const seg = this.active;
+      if (this.gone !== undefined || seg.queuedWrites === 0 || seg.writing) {
+        // Written meanwhile (a roll, flush or close wrote the queue on the calling thread).
+        release();
+        this.pumping = false;
+        return this.settleIdle();
+      }
+      try {
+        this.ctx.cache.use(seg); // reopens the log if the segment cache closed it while idle
+      } catch (err) {
+        release();
+        this.pumping = false;
+        this.onWriteFailed(storageError(`cannot open ${seg.logPath}`, err));
+        return this.settleIdle();
+      }
+      seg.writeQueuedAsync((err, endOffset) => {
+        release();
+        this.pumping = false;
+        if (this.gone !== undefined) return this.settleIdle();
+        if (err !== undefined) {
+          this.onWriteFailed(err);
+          return this.settleIdle();
+        }
+        if (endOffset !== undefined) this.onWritten(endOffset);
+        if (this.active.queuedWrites > 0) this.pumpWrites();
+        else this.settleIdle();
+      });
+    });
+  }
+
+  private onWriteFailed(err: LogStoreError): void {
+    const waiting = this.writeWaiters.splice(0);
+    // Produces waiting on it are told (and the broker logs it once per partition); a write nobody
+    // waits for (acks=0) is logged here.
+    if (waiting.length === 0 && this.writeFault?.message !== err.message) this.warn({ err: err.message }, 'write to the log failed; it is retried');
+    this.writeFault = err;
+    this.retryLater();
+    for (const w of waiting) w.reject(err);
+    // fsync waiters past the written end wait on this write too.
+    this.failWaiters(err, this.written);
+  }
+
+  /**
+   * After a failed write or fsync: one retry of both in IO_RETRY_MS (a real-time timer that does not
+   * keep the process alive; an append or flush() retries sooner), instead of a tight loop against
+   * a full or broken disk.
+   */
+  private retryLater(): void {
+    if (this.retryTimer !== undefined || this.gone !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.gone !== undefined) return;
+      this.syncBackoff = false;
+      this.pumpWrites();
+      if (this.sealed.length > 0 || this.waiters.length > 0 || this.syncAgain) this.requestSync();
+    }, IO_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Everything before `endOffset` is in the files. */
+  private onWritten(endOffset: bigint): void {
+    if (endOffset <= this.written) return;
+    this.written = endOffset;
+    this.writeFault = undefined;
+    let n = 0;
+    while (n < this.writeWaiters.length && this.writeWaiters[n]!.upTo <= endOffset) n++;
+    for (const w of this.writeWaiters.splice(0, n)) w.resolve();
+    for (const l of this.writtenListeners) l();
+    // An fsync asked for while these bytes were on their way can run now.
+    if (this.syncAgain && !this.syncing) this.requestSync();
+  }
+
+  /**
+   * Resolves once everything appended so far is in the log files (the page cache), as a produce
+   * with acks 1/-1 is answered on Kafka; rejects with the STORAGE_ERROR of a failed write.
+   */
+  whenWritten(): Promise<void> {
+    if (this.gone !== undefined || this.written >= this.leo) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.writeWaiters.push({ upTo: this.leo, resolve, reject });
+      this.pumpWrites();
+    });
+  }
+
+  /** Calls `listener` whenever the written end moves (fetches parked on the partition wake up). */
+  onWrittenEnd(listener: () => void): void {
+    this.writtenListeners.push(listener);
   }
 
   private maybeRoll(batchSize: number, lastOffset: bigint): void {
@@ -483,98 +645,163 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   /**
-   * Closes the active segment for appends and starts a new one at the log end. The old segment's
-   * index files are written and synced first: once a later segment exists, recovery takes them as
-   * final. A failure of either step (EMFILE, ENOSPC: STORAGE_ERROR) leaves the old one active.
+   * Seals the active segment and starts a new one at the log end. The old segment's queue is
+   * written first (on the calling thread: at most what arrived during one write), so the log is
+   * whole before a later segment exists; its fsync, index files and the producer-state snapshot
+   * follow off the event loop (finishSealed), and until then it keeps its indexes in memory.
+   * A failure (EMFILE, ENOSPC: STORAGE_ERROR) leaves the old one active.
    */
   private rollActive(): void {
     const seg = this.active;
-    seg.writeIndexFiles();
-    this.markSynced(this.appendCount); // the old log is synced: produces waiting on it may be answered
+    this.ctx.cache.use(seg);
+    seg.writeQueuedSync();
+    this.onWritten(this.leo);
     const next = this.ctx.cache.withDescriptors(() => Segment.create(this.dir, this.leo));
-    seg.deactivate();
-    if (seg.loaded) this.ctx.cache.use(seg); // counted as inactive from now on
     this.segments.push(next);
     this.ctx.cache.use(next);
     // Kafka snapshots producer state at every roll: recovery then scans only the active segment.
-    // A snapshot is an optimisation (recovery scans from an older one), so its failure is not the
-    // append's.
-    try {
-      this.snapshotProducerState();
-    } catch (err) {
-      this.warn({ err: (err as Error).message }, 'producer state snapshot failed');
+    // The state is taken now (it is the state at the new base) and written with the old segment.
+    let snapshot: { offset: bigint; data: Buffer } | undefined;
+    if (this.leo !== this.lastSnapshotOffset && this.writePendingTxnIndex()) snapshot = { offset: this.leo, data: this.producerState.snapshot() };
+    this.sealed.push({ seg, snapshot });
+    this.unflushedMessages = 0; // the sealed segment's fsync covers it
+    this.requestSync();
+  }
+
+  /**
+   * Makes sealed segments final, oldest first: log fsync, index files, then the segment counts as
+   * inactive; then the snapshot taken at its roll and a directory fsync. A failure leaves it sealed
+   * (indexes in memory, retried by the next sync or at close) and rejects.
+   */
+  private async finishSealed(): Promise<void> {
+    while (this.sealed.length > 0) {
+      const entry = this.sealed[0]!;
+      const { seg, snapshot } = entry;
+      if (this.gone !== undefined) return;
+      if (this.segments.includes(seg)) {
+        await seg.writeIndexFilesAsync();
+        // flush()/close() may have finished it meanwhile, or it was deleted (retention).
+        if (this.gone !== undefined || this.sealed[0] !== entry) continue;
+        if (this.segments.includes(seg)) {
+          seg.deactivate();
+          if (seg.loaded) this.ctx.cache.use(seg); // counted as inactive from now on
+        }
+      }
+      this.sealed.shift();
+      if (snapshot !== undefined && snapshot.offset > this.lastSnapshotOffset) {
+        try {
+          await writeFileAtomicAsync(path.join(this.dir, offsetFileName(snapshot.offset, '.snapshot')), snapshot.data);
+          if (this.gone !== undefined) return;
+          this.lastSnapshotOffset = snapshot.offset;
+          this.pruneSnapshots();
+        } catch (err) {
+          // A snapshot is an optimisation (recovery scans from an older one).
+          this.warn({ err: (err as Error).message }, 'producer state snapshot failed');
+        }
+      }
+      await fsyncDirAsync(this.dir);
     }
-    fsyncDir(this.dir);
-    this.unflushedMessages = 0; // writeIndexFiles() synced the old log before the new segment
   }
 
   /**
    * Resolves once an fsync covers everything appended so far (at once when one does already);
-   * rejects with the STORAGE_ERROR of a failed fsync. Starts that fsync if none is due.
+   * rejects with the STORAGE_ERROR of a failed write or fsync. Starts that fsync if none is due.
    */
   whenDurable(): Promise<void> {
-    if (this.gone !== undefined || this.syncedCount >= this.appendCount) return Promise.resolve();
+    if (this.gone !== undefined || this.synced >= this.leo) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ upTo: this.appendCount, resolve, reject });
+      this.waiters.push({ upTo: this.leo, resolve, reject });
       this.requestSync();
     });
   }
 
-  /** Resolves when no fsync of this partition is running (close waits for them). */
+  /** Resolves when no write or fsync of this partition is running or queued (close waits for them). */
   whenSyncIdle(): Promise<void> {
-    if (!this.syncing) return Promise.resolve();
+    if (!this.busy()) return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** An fsync of the active segment now, or right after the running one (which then covers less). */
+  private busy(): boolean {
+    if (this.gone !== undefined) return this.pumping || this.syncing;
+    return this.pumping || this.pumpScheduled || this.syncing || (this.writeFault === undefined && this.active.queuedWrites > 0);
+  }
+
+  private settleIdle(): void {
+    if (this.busy()) return;
+    for (const idle of this.idleWaiters.splice(0)) idle();
+  }
+
+  /**
+   * An fsync of what is written (sealed segments finished first, then the active segment's log),
+   * now or right after the running one. Bytes still on their way to the file are covered by the
+   * next one, started when they are written (onWritten).
+   */
   private requestSync(): void {
+    this.syncBackoff = false;
     if (this.syncing) {
       this.syncAgain = true;
       return;
     }
+    if (this.gone !== undefined) return;
     this.syncing = true;
-    this.syncAgain = false;
-    const upTo = this.appendCount;
-    // Appends to segments before the active one were synced by their roll (writeIndexFiles).
-    this.active.syncAsync((err) => {
-      this.syncing = false;
-      if (this.gone === undefined) {
-        if (err === undefined) {
+    this.ctx.cache.withIoSlot((release) => this.runSync(release));
+  }
+
+  private runSync(release: () => void): void {
+    this.syncAgain = this.written < this.leo;
+    const upTo = this.written;
+    const seg = this.active;
+    this.finishSealed()
+      .then(() => new Promise<void>((resolve, reject) => seg.syncAsync((err) => (err ? reject(err) : resolve()))))
+      .then(
+        () => {
           if (this.syncFault !== undefined) this.ctx.logger?.info({ topic: this.topic, partition: this.partition, dir: this.dir }, 'fsync works again');
           this.syncFault = undefined;
           this.markSynced(upTo);
-        } else if (upTo > this.syncedCount) {
+        },
+        (err: Error) => {
+          if (this.gone !== undefined) return;
           if (this.syncFault !== err.message) this.warn({ err: err.message }, 'fsync failed');
           this.syncFault = err.message;
           // Every waiting produce fails (the fault may cover later appends too); the next
           // append past flush.messages tries again.
-          this.failWaiters(err);
+          this.failWaiters(err, this.synced);
           this.syncAgain = false;
-          this.unflushedMessages = Math.max(this.unflushedMessages, this.config.flushIntervalMessages);
-        }
-        if (this.syncAgain || this.waiters.length > 0) {
-          if (this.syncedCount < this.appendCount) {
+          this.syncBackoff = true;
+          this.retryLater();
+        },
+      )
+      .finally(() => {
+        release();
+        this.syncing = false;
+        if (this.gone === undefined && !this.syncBackoff) {
+          const wanted = this.syncAgain || this.waiters.length > 0 || this.sealed.length > 0;
+          if (wanted && (this.sealed.length > 0 || this.synced < this.written)) {
+            this.syncAgain = false;
             this.requestSync();
             return;
           }
-          this.syncAgain = false;
+          // Appends still on their way to the file: onWritten() starts the next one.
+          this.syncAgain = wanted && this.synced < this.leo;
         }
-      }
-      for (const idle of this.idleWaiters.splice(0)) idle();
-    });
+        this.settleIdle();
+      });
   }
 
-  /** The first `upTo` appends are on disk: their waiters are answered. */
-  private markSynced(upTo: number): void {
-    if (upTo <= this.syncedCount) return;
-    this.syncedCount = upTo;
+  /** Everything before `upTo` is on disk: its waiters are answered. */
+  private markSynced(upTo: bigint): void {
+    if (upTo <= this.synced) return;
+    this.synced = upTo;
     let n = 0;
     while (n < this.waiters.length && this.waiters[n]!.upTo <= upTo) n++;
     for (const w of this.waiters.splice(0, n)) w.resolve();
   }
 
-  private failWaiters(err: Error): void {
-    for (const w of this.waiters.splice(0)) w.reject(err);
+  /** Fails the fsync waiters past `from` (all of them by default). */
+  private failWaiters(err: Error, from = -1n): void {
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n]!.upTo <= from) n++;
+    for (const w of this.waiters.splice(n)) w.reject(err);
   }
 
   /** Index of the segment with the largest base <= offset (0 if offset precedes them all). */
@@ -597,9 +824,9 @@ export class FilePartitionLog implements PartitionLog {
     for (let si = this.segmentIndexFor(offset); si < this.segments.length; si++) {
       const seg = this.segments[si]!;
       this.ctx.cache.use(seg);
-      const scanner = new BatchScanner(seg.fd!, seg.size);
+      const scanner = new BatchScanner(seg.fd!, seg.fileSize);
       let pos = this.startPosition(seg, scanner, offset);
-      while (pos < seg.size) {
+      while (pos < seg.fileSize) {
         const h = this.headerAt(seg, scanner, pos);
         if (h.baseOffset + BigInt(h.lastOffsetDelta) >= offset) return { segIndex: si, pos, header: h };
         pos += h.sizeInBytes;
@@ -644,7 +871,7 @@ export class FilePartitionLog implements PartitionLog {
     const idx = seg.offsetIndex!;
     const pos = idx.position(i);
     const h = scanner.header(pos);
-    const problem = h === undefined ? 'no batch header there' : batchHeaderProblem(h, seg.size - pos);
+    const problem = h === undefined ? 'no batch header there' : batchHeaderProblem(h, seg.fileSize - pos);
     if (problem !== undefined) return { damaged: true, problem };
     const last = h!.baseOffset + BigInt(h!.lastOffsetDelta);
     if (last !== seg.base + BigInt(idx.relOffset(i))) return { damaged: false, problem: `the batch there ends at offset ${last}` };
@@ -677,7 +904,7 @@ export class FilePartitionLog implements PartitionLog {
    */
   private headerAt(seg: Segment, scanner: BatchScanner, pos: number): BatchHeader {
     const h = scanner.header(pos);
-    const problem = h === undefined ? `${seg.size - pos} bytes at the end are not a batch header` : batchHeaderProblem(h, seg.size - pos);
+    const problem = h === undefined ? `${seg.fileSize - pos} bytes at the end are not a batch header` : batchHeaderProblem(h, seg.fileSize - pos);
     if (problem !== undefined) throw this.corrupt(seg, pos, problem);
     return h!;
   }
@@ -690,6 +917,9 @@ export class FilePartitionLog implements PartitionLog {
     const chunks: Buffer[] = [];
     let bytes = 0;
     if (this.gone !== undefined || offset >= this.leo) return { chunks, bytes };
+    // The broker reads below the high watermark (the written end). A direct reader of the store
+    // (tests, tools) sees every append: the queue goes to the file first.
+    if ((maxOffset ?? this.leo) > this.written) this.writeQueueNow();
     const start = this.locate(offset);
     if (start === undefined) return { chunks, bytes };
     let pos = start.pos;
@@ -698,7 +928,7 @@ export class FilePartitionLog implements PartitionLog {
     for (let si = start.segIndex; si < this.segments.length; si++, pos = 0) {
       const seg = this.segments[si]!;
       this.ctx.cache.use(seg);
-      let want = Math.min(Math.max(0, maxBytes - bytes), seg.size - pos);
+      let want = Math.min(Math.max(0, maxBytes - bytes), seg.fileSize - pos);
       if (minOneBatch && chunks.length === 0 && si === start.segIndex) want = Math.max(want, start.header.sizeInBytes);
       if (want <= 0) break;
       const data = seg.readRange(pos, want);
@@ -711,10 +941,10 @@ export class FilePartitionLog implements PartitionLog {
         const h = data.length - at < BATCH_HEADER_SIZE ? undefined : readBatchHeader(data, at);
         const damage =
           h === undefined
-            ? pos + data.length === seg.size
+            ? pos + data.length === seg.fileSize
               ? `${data.length - at} bytes at the end are not a batch header`
               : undefined
-            : batchHeaderProblem(h, seg.size - pos - at);
+            : batchHeaderProblem(h, seg.fileSize - pos - at);
         if (damage !== undefined) {
           if (chunks.length === 0) throw this.corrupt(seg, pos + at, damage);
           stop = true;
@@ -736,7 +966,7 @@ export class FilePartitionLog implements PartitionLog {
         bytes += h.sizeInBytes;
         at += h.sizeInBytes;
       }
-      if (stop || pos + want < seg.size || bytes >= maxBytes) break;
+      if (stop || pos + want < seg.fileSize || bytes >= maxBytes) break;
     }
     return { chunks, bytes };
   }
@@ -749,6 +979,7 @@ export class FilePartitionLog implements PartitionLog {
 
   offsetForTimestamp(ts: bigint): TimestampLookup | undefined {
     if (this.gone !== undefined) return undefined;
+    this.writeQueueNow();
     for (let si = 0; si < this.segments.length; si++) {
       const seg = this.segments[si]!;
       if (seg.maxTimestamp < ts) continue;
@@ -756,9 +987,9 @@ export class FilePartitionLog implements PartitionLog {
       // Every batch up to the one named by the last time-index entry <= ts has maxTimestamp <= ts
       // (and only that batch can equal it), so scanning may start there.
       const rel = seg.timeIndex!.lookup(ts);
-      const scanner = new BatchScanner(seg.fd!, seg.size);
+      const scanner = new BatchScanner(seg.fd!, seg.fileSize);
       let pos = rel === undefined ? 0 : this.startPosition(seg, scanner, seg.base + BigInt(rel));
-      while (pos < seg.size) {
+      while (pos < seg.fileSize) {
         const h = this.headerAt(seg, scanner, pos);
         if (h.maxTimestamp >= ts) {
           const batch = seg.readRange(pos, h.sizeInBytes);
@@ -775,6 +1006,7 @@ export class FilePartitionLog implements PartitionLog {
     if (this.gone !== undefined) return undefined;
     if (this.maxTsBatchLastOffset < this.lso && this.maxTs >= 0n) this.rescanMaxTimestampFromStart();
     if (this.maxTs < 0n) return undefined;
+    this.writeQueueNow();
     const max = this.maxTs;
     const loc = this.locate(this.maxTsBatchLastOffset);
     if (loc === undefined) return undefined;
@@ -869,16 +1101,17 @@ export class FilePartitionLog implements PartitionLog {
    * maxima. Lazy, so opening a log never pays for it.
    */
   private rescanMaxTimestampFromStart(): void {
+    this.writeQueueNow();
     let best = -1n;
     let bestLast = -1n;
     const start = this.locate(this.lso);
     if (start !== undefined && start.segIndex === 0) {
       const seg = this.segments[0]!;
       this.ctx.cache.use(seg);
-      const scanner = new BatchScanner(seg.fd!, seg.size);
+      const scanner = new BatchScanner(seg.fd!, seg.fileSize);
       for (let pos = start.pos; ; ) {
         const h = scanner.header(pos);
-        if (h === undefined || batchHeaderProblem(h, seg.size - pos) !== undefined) break;
+        if (h === undefined || batchHeaderProblem(h, seg.fileSize - pos) !== undefined) break;
         if (h.maxTimestamp > best) {
           best = h.maxTimestamp;
           bestLast = h.baseOffset + BigInt(h.lastOffsetDelta);
@@ -959,6 +1192,9 @@ export class FilePartitionLog implements PartitionLog {
 
   /** One compaction pass at once, to its end (tests, and the memory-store-like callers). */
   compact(nowMs: number, cfg: CompactionConfig): CompactionResult {
+    // Segments rolled moments ago are made final here rather than skipped (compactSteps, the
+    // broker's cleaner, skips them until their files are written off the event loop).
+    if (this.gone === undefined && this.sealed.length > 0) this.completeWrites();
     const steps = this.compactSteps(nowMs, cfg);
     for (;;) {
       const r = steps.next();
@@ -980,7 +1216,10 @@ export class FilePartitionLog implements PartitionLog {
     const stable = this.producerState.firstUnstableOffset() ?? this.leo;
     const checkpoint = this.cleanerCheckpoint();
     // The inactive segments; the active one is never cleaned.
-    const units = this.segments.slice(0, -1).map((seg, i) => ({ end: this.segments[i + 1]!.base, size: seg.size, largestTimestamp: this.largestTimestamp(seg) }));
+    // Sealed segments still being finished (rollActive) wait for their index files.
+    let inactive = 0;
+    while (inactive < this.segments.length - 1 && !this.segments[inactive]!.active) inactive++;
+    const units = this.segments.slice(0, inactive).map((seg, i) => ({ end: this.segments[i + 1]!.base, size: seg.size, largestTimestamp: this.largestTimestamp(seg) }));
     const plan = planPass(units, stable, checkpoint > this.lso ? checkpoint : this.lso, nowMs, cfg);
     if (plan === undefined) return NO_PASS;
     const { n, cleanableEnd, firstDirty } = plan;
@@ -1081,9 +1320,44 @@ export class FilePartitionLog implements PartitionLog {
   /** fsync of the active segment's log (its indexes are rebuilt by recovery after a crash). */
   flush(): void {
     if (this.gone !== undefined) return;
+    this.completeWrites();
     this.active.flush();
     this.unflushedMessages = 0;
-    this.markSynced(this.appendCount);
+    this.markSynced(this.leo);
+  }
+
+  /**
+   * The active segment's queue written on the calling thread, for readers that need the whole log
+   * in the file. A failure is left to the queue's own retry: the reader sees the written part.
+   */
+  private writeQueueNow(): void {
+    if (this.written >= this.leo || this.writeFault !== undefined) return;
+    try {
+      this.ctx.cache.use(this.active);
+      this.active.writeQueuedSync();
+      this.onWritten(this.leo);
+    } catch {
+      // the queue's own write reports it
+    }
+  }
+
+  /**
+   * On the calling thread: the queue written and the sealed segments made final (index files;
+   * their snapshots are skipped: recovery scans from an older one). For flush() and close().
+   */
+  private completeWrites(): void {
+    const seg = this.active;
+    if (seg.queuedWrites > 0) {
+      this.ctx.cache.use(seg);
+      seg.writeQueuedSync();
+    }
+    this.onWritten(this.leo);
+    for (const { seg: s } of this.sealed.splice(0)) {
+      if (!this.segments.includes(s)) continue;
+      s.writeIndexFiles();
+      s.deactivate();
+      if (s.loaded) this.ctx.cache.use(s);
+    }
   }
 
   /**
@@ -1093,8 +1367,9 @@ export class FilePartitionLog implements PartitionLog {
   close(): void {
     if (this.gone !== undefined) return;
     try {
+      this.completeWrites();
       this.active.writeIndexFiles();
-      this.markSynced(this.appendCount);
+      this.markSynced(this.leo);
       // A clean shutdown leaves a snapshot at the log end: nothing to scan at the next open.
       this.snapshotProducerState();
     } finally {
@@ -1109,12 +1384,18 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   private release(state: string): void {
-    this.failWaiters(new LogStoreError(state === 'deleted' ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'STORAGE_ERROR', `${this.topic}-${this.partition} is ${state}`));
+    const err = new LogStoreError(state === 'deleted' ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'STORAGE_ERROR', `${this.topic}-${this.partition} is ${state}`);
+    this.failWaiters(err);
+    for (const w of this.writeWaiters.splice(0)) w.reject(err);
     for (const s of this.segments) {
       this.ctx.cache.forget(s);
       s.close();
     }
     this.gone = state;
+    this.sealed = [];
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const idle of this.idleWaiters.splice(0)) idle();
   }
 
   // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----

@@ -1,4 +1,4 @@
-// Small synchronous file helpers for the file store.
+// Small file helpers for the file store: synchronous ones, and async variants for work that leaves the event loop.
 //
 // `fs` is used through its default export (fs.openSync, fs.fsyncSync, ...) so that tests can
 // spy on individual calls.
@@ -63,5 +63,38 @@ export function writeFileAtomic(file: string, data: string | Buffer): void {
 export function removeTempFiles(dir: string): void {
   for (const name of fs.readdirSync(dir)) {
     if (name.startsWith('.tmp-')) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+/** writeFileAtomic off the event loop (temp file, fsync, rename, directory fsync). */
+export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDirAsync(dir);
+}
+
+/** fsyncDir off the event loop. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await fs.promises.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Some platforms cannot fsync directories; the data itself is synced.
+  } finally {
+    await fh?.close();
   }
 }

@@ -51,6 +51,10 @@ class MemoryPartitionLog implements PartitionLog {
     return this.leo;
   }
 
+  get writtenEndOffset(): bigint {
+    return this.leo;
+  }
+
   get leaderEpoch(): number {
     return this.epoch;
   }
@@ -253,6 +257,10 @@ class MemoryPartitionLog implements PartitionLog {
   flush(): void {}
 
   whenDurable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  whenWritten(): Promise<void> {
     return Promise.resolve();
   }
 

@@ -15,8 +15,13 @@
 // Open files (issue 8, "three open files per partition"): the active segment's indexes live in
 // memory and its index files are written (and synced) only when it is rolled, before the next
 // segment exists, and at a clean close; after a crash recovery rebuilds them from the log anyway.
-// An append writes the .log only; flush.messages fsyncs it off the event loop (syncAsync, shared
-// by the appends that arrive while one runs: FilePartitionLog's group commit). Each segment holds at
+// An append touches memory only (indexes, size) and queues the batch; FilePartitionLog writes the
+// queue to the .log off the event loop (writeQueuedAsync: one pwritev on the libuv threadpool for
+// everything queued while the previous write ran), and flush.messages fsyncs it there too
+// (syncAsync, shared by the appends that arrive while one runs: group commit). Bytes past
+// `fileSize` are not in the file yet: readers are kept below it (FilePartitionLog bounds reads by
+// the written end), and writeQueuedSync() puts everything in the file at once where a caller needs
+// the file complete (roll, close, flush, reads of direct store users). Each segment holds at
 // most one fd, its .log, and SegmentCache bounds those across the store: an idle partition's
 // active segment is closed like an inactive one and reopened on its next append or read.
 
@@ -26,7 +31,7 @@ import { verifyBatchCrc } from '../../protocol/records/batch.js';
 import { BATCH_HEADER_SIZE } from '../../protocol/records/constants.js';
 import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
 import { INT32_MAX, LogStoreError } from './common.js';
-import { readFully, writeFileAtomic, writeFully } from './fs-util.js';
+import { readFully, writeFileAtomic, writeFileAtomicAsync, writeFully } from './fs-util.js';
 
 export const OFFSET_INDEX_ENTRY = 8;
 export const TIME_INDEX_ENTRY = 12;
@@ -45,13 +50,12 @@ export function storageError(what: string, err: unknown): LogStoreError {
   return out;
 }
 
-/** What a failed append restores. */
-interface AppendUndo {
-  oCount: number;
-  tCount: number;
-  maxTimestamp: bigint;
-  offsetOfMaxTimestamp: bigint;
-  bytesSinceIndexEntry: number;
+/** A batch appended in memory and not yet (known to be) in the file. */
+interface QueuedWrite {
+  pos: number;
+  buf: Buffer;
+  /** lastOffset + 1 of the batch. */
+  endOffset: bigint;
 }
 
 /** Growable in-memory copy of an index file. */
@@ -290,15 +294,20 @@ export class Segment {
 
   active = false;
   private bytesSinceIndexEntry = 0;
-  /** Appends so far, and how many of them the last completed fsync covers (the log is dirty while they differ). */
+  /** Writes to the file so far, and how many of them the last completed fsync covers (the log is dirty while they differ). */
   private writes = 0;
   private syncedWrites = 0;
   /** The index files hold exactly the in-memory indexes (active segment: nothing appended since they were written or read). */
   private indexFilesCurrent = false;
   /** Index density to rebuild with (the partition's index.interval.bytes as last seen). */
   private indexInterval = REBUILD_INDEX_INTERVAL;
-  /** Length the log must be cut back to, when cutting after a failed append failed too. */
-  private pendingCut: number | undefined;
+  /** Bytes known to be in the file; `size` also counts the queued ones. */
+  fileSize = 0;
+  /** Appended batches not yet written to the file, in position order. */
+  private queued: QueuedWrite[] = [];
+  /** The fd a writeQueuedAsync is using, and the one to close when it ends (the cache let go of it). */
+  private ioFd: number | undefined;
+  private closeAfterIo: number | undefined;
 
   constructor(
     readonly dir: string,
@@ -360,6 +369,7 @@ export class Segment {
         const scan = seg.loadIndexFiles(fileSize, indexIntervalBytes);
         if (scan !== undefined) {
           seg.size = fileSize;
+          seg.fileSize = fileSize;
           return { seg, scan, fileSize, verified: false };
         }
       }
@@ -375,6 +385,7 @@ export class Segment {
         fs.ftruncateSync(seg.fd, scan.validBytes);
       }
       seg.size = scan.validBytes;
+      seg.fileSize = scan.validBytes;
       return { seg, scan, fileSize, cut, verified };
     } catch (err) {
       seg.discardFd();
@@ -462,6 +473,7 @@ export class Segment {
     const seg = new Segment(dir, base);
     seg.indexInterval = indexIntervalBytes;
     seg.size = fs.statSync(seg.logPath).size;
+    seg.fileSize = seg.size;
     const problem = seg.indexProblem();
     if (problem === undefined) {
       const tsize = fs.statSync(seg.timeIndexPath).size;
@@ -601,67 +613,112 @@ export class Segment {
   }
 
   /**
-   * Appends one batch (the active segment only; its fd must be open: SegmentCache.use), all or
-   * nothing: only the log file is written (the indexes grow in memory), and if that write fails
-   * (ENOSPC, EIO, ...) the segment's size, indexes and max timestamp are as before and the file is
-   * cut back, so no half-appended batch is ever visible and the next append takes the same
-   * position (and its offsets). A cut that fails itself is retried before the next append, which
-   * fails until it succeeds. Throws STORAGE_ERROR.
+   * Appends one batch to the active segment in memory: position, indexes and size move now, and the
+   * bytes are queued for the file (writeQueuedAsync / writeQueuedSync). No I/O, cannot fail.
    */
   append(batch: Buffer, lastOffset: bigint, maxTimestamp: bigint, indexIntervalBytes: number): void {
-    this.retryPendingCut();
     this.indexInterval = indexIntervalBytes;
     const pos = this.size;
-    const before: AppendUndo = {
-      oCount: this.offsetIndex!.count,
-      tCount: this.timeIndex!.count,
-      maxTimestamp: this.maxTimestamp,
-      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
-      bytesSinceIndexEntry: this.bytesSinceIndexEntry,
-    };
-    try {
-      writeFully(this.fd!, batch, pos);
-      this.indexBatch(pos, batch.length, lastOffset, maxTimestamp, indexIntervalBytes);
-    } catch (err) {
-      this.undoAppend(pos, before);
-      throw storageError(`append to ${this.logPath} failed`, err);
-    }
+    this.indexBatch(pos, batch.length, lastOffset, maxTimestamp, indexIntervalBytes);
+    this.queued.push({ pos, buf: batch, endOffset: lastOffset + 1n });
     this.size = pos + batch.length;
-    this.writes++;
     this.indexFilesCurrent = false;
   }
 
-  private undoAppend(pos: number, before: AppendUndo): void {
-    this.offsetIndex!.truncateTo(before.oCount);
-    this.timeIndex!.truncateTo(before.tCount);
-    this.maxTimestamp = before.maxTimestamp;
-    this.offsetOfMaxTimestamp = before.offsetOfMaxTimestamp;
-    this.bytesSinceIndexEntry = before.bytesSinceIndexEntry;
-    this.pendingCut = pos;
-    try {
-      this.retryPendingCut();
-    } catch {
-      // retried before the next append; the append's own error is the one to report
-    }
+  /** Batches appended and not yet written to the file. */
+  get queuedWrites(): number {
+    return this.queued.length;
   }
 
-  /** Cuts the log back to where a failed append found it; throws STORAGE_ERROR if it still cannot. */
-  private retryPendingCut(): void {
-    if (this.pendingCut === undefined) return;
-    try {
-      if (this.fd !== undefined) fs.ftruncateSync(this.fd, this.pendingCut);
-      else fs.truncateSync(this.logPath, this.pendingCut);
-    } catch (err) {
-      throw storageError(`cannot cut ${this.logPath} back after a failed append`, err);
+  /** true while a writeQueuedAsync is running (its fd stays open until it ends). */
+  get writing(): boolean {
+    return this.ioFd !== undefined;
+  }
+
+  /**
+   * Writes everything queued to the file off the event loop (pwritev on the threadpool, repeated
+   * for short writes; the fd must be open: SegmentCache.use). `done` gets the end offset written
+   * up to, or the STORAGE_ERROR; after a failure the bytes stay queued and the next write starts
+   * over from `fileSize` (a half-written batch past it is never read: readers stop at the written
+   * end, and recovery cuts a torn tail). The fd is kept open while it runs even if the segment cache
+   * lets go of the segment meanwhile (closed when it ends).
+   */
+  writeQueuedAsync(done: (err: LogStoreError | undefined, endOffset: bigint | undefined) => void): void {
+    const batch = this.queued.slice();
+    if (batch.length === 0 || this.fd === undefined || this.ioFd !== undefined) {
+      process.nextTick(done, undefined, undefined);
+      return;
     }
-    this.pendingCut = undefined;
+    const fd = this.fd;
+    this.ioFd = fd;
+    const start = batch[0]!.pos;
+    const last = batch[batch.length - 1]!;
+    const end = last.pos + last.buf.length;
+    let bufs = batch.map((q) => q.buf);
+    const finish = (err: unknown): void => {
+      this.ioFd = undefined;
+      if (this.closeAfterIo === fd) {
+        this.closeAfterIo = undefined;
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // the descriptor is gone either way
+        }
+      }
+      // A writeQueuedSync meanwhile may have written these bytes already: then this is no failure.
+      if (err !== undefined && this.fileSize < end) {
+        done(storageError(`write to ${this.logPath} failed`, err), undefined);
+        return;
+      }
+      this.markWritten(end);
+      done(undefined, last.endOffset);
+    };
+    const step = (pos: number): void => {
+      fs.writev(fd, bufs, pos, (err, n) => {
+        if (err) return finish(err);
+        pos += n;
+        if (pos >= end) return finish(undefined);
+        // A short write: skip what went and write the rest.
+        let skip = n;
+        while (skip > 0 && skip >= bufs[0]!.length) skip -= bufs.shift()!.length;
+        if (skip > 0) bufs[0] = bufs[0]!.subarray(skip);
+        step(pos);
+      });
+    };
+    step(start);
+  }
+
+  /**
+   * Writes everything queued to the file now, on the calling thread (the fd must be open). Bytes a
+   * running writeQueuedAsync is writing are written again at the same place: the same bytes, so
+   * whichever lands last is right. Throws STORAGE_ERROR (the bytes stay queued).
+   */
+  writeQueuedSync(): void {
+    if (this.queued.length === 0) return;
+    try {
+      for (const q of this.queued) writeFully(this.fd!, q.buf, q.pos);
+    } catch (err) {
+      throw storageError(`write to ${this.logPath} failed`, err);
+    }
+    this.markWritten(this.size);
+  }
+
+  /** The file holds everything before `end`: drops the queued batches that are in it. */
+  private markWritten(end: number): void {
+    if (end <= this.fileSize) return;
+    this.fileSize = end;
+    let n = 0;
+    while (n < this.queued.length && this.queued[n]!.pos + this.queued[n]!.buf.length <= end) n++;
+    if (n > 0) this.queued.splice(0, n);
+    this.writes++;
   }
 
   /**
    * fsync of the log file when it was written since the last flush: one fsync, whatever the
    * indexes did (the active segment's are rebuilt by recovery after a crash, and written with an
    * fsync of their own at a roll or clean close). If the segment cache closed the fd meanwhile, a
-   * fresh fd is synced: fsync writes back the file's dirty pages whichever fd wrote them.
+   * fresh fd is synced: fsync writes back the file's dirty pages whichever fd wrote them. Only what
+   * is in the file is synced: writeQueuedSync() first where the queue must be covered.
    */
   flush(): void {
     const upTo = this.writes;
@@ -685,11 +742,11 @@ export class Segment {
 
   /**
    * fsync of the log file off the event loop (libuv threadpool: open, fsync, close), for the group
-   * commit of flush.messages. It goes through an fd of its own, never `fd`: the segment cache may
-   * close that one while the fsync runs and a later open may reuse its number. `done` is called
-   * once, when everything appended before this call is on disk or with the STORAGE_ERROR; nothing
-   * written means no I/O. A roll or close meanwhile does not matter: the file stays (a deleted one
-   * stays readable through the open fd).
+   * commit of flush.messages and for rolls. It goes through an fd of its own, never `fd`: the
+   * segment cache may close that one while the fsync runs and a later open may reuse its number.
+   * `done` is called once, when everything written to the file before this call is on disk or
+   * with the STORAGE_ERROR; nothing written means no I/O. A roll or close meanwhile does not
+   * matter: the file stays (a deleted one stays readable through the open fd).
    */
   syncAsync(done: (err: LogStoreError | undefined) => void): void {
     const upTo = this.writes;
@@ -716,20 +773,43 @@ export class Segment {
   }
 
   /**
-   * Makes the active segment's files final: the log synced, the index files written from memory
-   * (with the final time-index entry) and synced. A roll calls it before the next segment exists,
-   * so an inactive segment's index files are always whole; a clean close calls it so that the next
-   * start can read them instead of walking the log. Nothing is written when the files are current.
-   * Throws STORAGE_ERROR; the segment stays active and usable either way.
+   * Makes the active segment's files final: the queue written, the log synced, the index files
+   * written from memory (with the final time-index entry) and synced. A clean close calls it so
+   * that the next start can read them instead of walking the log. Nothing is written when the
+   * files are current. Throws STORAGE_ERROR; the segment stays active and usable either way.
    */
   writeIndexFiles(): void {
-    this.retryPendingCut();
+    this.writeQueuedSync();
     this.flush();
     if (this.indexFilesCurrent) return;
     this.finalizeTimeIndex();
     try {
       writeWholeFile(this.indexPath, this.offsetIndex!.data());
       writeWholeFile(this.timeIndexPath, this.timeIndex!.data());
+    } catch (err) {
+      throw storageError(`cannot write the indexes of ${this.logPath}`, err);
+    }
+    this.indexFilesCurrent = true;
+  }
+
+  /**
+   * writeIndexFiles() off the event loop, for a segment a roll has sealed (no more appends; its
+   * queue written by the roll): log fsync, then each index file written to a temp file, synced and
+   * renamed over (a crash leaves the old file or none, and a missing one is rebuilt at the next
+   * open). The caller deactivates the segment when it resolves. Rejects with STORAGE_ERROR.
+   */
+  async writeIndexFilesAsync(): Promise<void> {
+    if (this.queued.length > 0) throw new LogStoreError('STORAGE_ERROR', `${this.logPath} still has unwritten batches`);
+    await new Promise<void>((resolve, reject) => this.syncAsync((err) => (err ? reject(err) : resolve())));
+    if (this.indexFilesCurrent) return;
+    this.finalizeTimeIndex();
+    // Copies: the arrays behind the indexes are replaced as they grow, never written in place
+    // once sealed, but a copy keeps that an implementation detail.
+    const o = Buffer.from(this.offsetIndex!.data());
+    const t = Buffer.from(this.timeIndex!.data());
+    try {
+      await writeFileAtomicAsync(this.indexPath, o);
+      await writeFileAtomicAsync(this.timeIndexPath, t);
     } catch (err) {
       throw storageError(`cannot write the indexes of ${this.logPath}`, err);
     }
@@ -839,6 +919,11 @@ export class Segment {
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return;
+    if (fd === this.ioFd) {
+      // A write is using it: closed when that ends.
+      this.closeAfterIo = fd;
+      return;
+    }
     try {
       fs.closeSync(fd);
     } catch {
@@ -875,6 +960,12 @@ function writeWholeFile(file: string, data: Buffer): void {
   }
 }
 
+/**
+ * Asynchronous file operations in flight at once per store (SegmentCache.withIoSlot): libuv's
+ * default threadpool size, so more would only wait there, holding descriptors.
+ */
+export const IO_SLOTS = 4;
+
 /** Most inactive segments loaded at once by default: each holds its indexes in memory. */
 export const DEFAULT_MAX_LOADED_INACTIVE = 128;
 
@@ -898,6 +989,8 @@ export class SegmentCache {
   private readonly activeLru = new Map<Segment, number>();
   private readonly inactiveLru = new Map<Segment, number>();
   private tick = 0;
+  private ioInFlight = 0;
+  private readonly ioQueue: Array<(release: () => void) => void> = [];
   readonly maxOpen: number;
   readonly maxInactive: number;
 
@@ -910,6 +1003,29 @@ export class SegmentCache {
     this.maxOpen = Math.max(1, Math.floor(maxOpen));
     this.maxInactive = Math.max(1, Math.min(this.maxOpen, Math.floor(maxInactive)));
   }
+
+  /**
+   * Runs `start` when one of the store's IO_SLOTS is free (at once if one is), first come first
+   * served; `start` gets the slot's release, to be called exactly once when its work ends. Every
+   * asynchronous file operation of the store (a partition's write, or its fsync and roll files)
+   * holds a slot: a write keeps its segment's fd open even when the LRU closes it meanwhile and an
+   * fsync opens an fd of its own, so the descriptors in use stay within maxOpen + IO_SLOTS however
+   * many partitions have work queued.
+   */
+  withIoSlot(start: (release: () => void) => void): void {
+    if (this.ioInFlight < IO_SLOTS) {
+      this.ioInFlight++;
+      start(this.releaseIoSlot);
+    } else {
+      this.ioQueue.push(start);
+    }
+  }
+
+  private readonly releaseIoSlot = (): void => {
+    const next = this.ioQueue.shift();
+    if (next !== undefined) next(this.releaseIoSlot);
+    else this.ioInFlight--;
+  };
 
   /** Segments with an open fd. */
   get openCount(): number {

@@ -4,10 +4,13 @@
 // The store holds record batches (magic v2) exactly as validated by the produce path; it never
 // re-encodes them. Offsets are bigint on the surface (Kafka offsets are int64).
 //
-// The API is synchronous on purpose: like Kafka's request threads, Brook appends to and reads from
-// the page cache directly; with one event loop this keeps appends to one partition strictly
-// ordered without locks. fsync (log.flush.interval.messages=1) blocks the loop; that is the cost
-// of the setting, as it is in Kafka.
+// Appends are synchronous in memory: offsets, indexes and producer state move at once, so appends
+// to one partition stay strictly ordered without locks. The file store writes the bytes to its
+// files off the event loop afterwards (one write at a time per partition, everything queued
+// meanwhile in the next), and fsyncs (flush.messages, rolls) run off the loop too. Readers in the
+// broker stay below `writtenEndOffset` (the replica manager's high watermark), and a produce is
+// answered once whenWritten() (or whenDurable() for flush.messages=1) covers it. Reads through the
+// store itself (tests, tools) see every append.
 
 import type { ProducerStateManager } from './producer-state.js';
 import type { CompactionConfig, CompactionResult } from './cleaner.js';
@@ -49,6 +52,10 @@ export interface TopicMetadata {
   configs: Record<string, string>;
 }
 
+export interface AppendOptions {
+  writeThrough?: boolean;
+}
+
 export interface AppendInfo {
   /** Offset assigned to the first record of the first batch. */
   baseOffset: bigint;
@@ -77,8 +84,13 @@ export interface PartitionLog {
   readonly partition: number;
   /** First offset still in the log. */
   readonly logStartOffset: bigint;
-  /** Next offset to be assigned (= high watermark on a single node). */
+  /** Next offset to be assigned (everything appended, written to the files or not). */
   readonly logEndOffset: bigint;
+  /**
+   * End of what is in the log's files (the page cache): the high watermark on a single node.
+   * Lags logEndOffset while writes are on their way (file store); equal for the memory store.
+   */
+  readonly writtenEndOffset: bigint;
   /** Current leader epoch of this partition; persisted, never goes backwards. */
   readonly leaderEpoch: number;
   /** The partition's effective log settings (broker defaults with the topic's overrides). */
@@ -95,8 +107,13 @@ export interface PartitionLog {
    * and partitionLeaderEpoch in place (the CRC does not cover them); the caller hands over the
    * buffers. Batches must already carry their final attributes/maxTimestamp (LogAppendTime is
    * stamped by the caller before append, with a fresh CRC).
+   *
+   * With `writeThrough` the file store writes everything queued, these batches included, before
+   * returning (on the calling thread), for the coordinators' small internal writes and transaction
+   * markers, whose callers go on as soon as the append returns. If that write fails the batches
+   * stay appended and queued (the next append retries the write) and STORAGE_ERROR is thrown.
    */
-  append(batches: readonly Buffer[]): AppendInfo;
+  append(batches: readonly Buffer[], opts?: AppendOptions): AppendInfo;
 
   /**
    * Reads whole batches starting at the batch containing `offset`, up to `maxBytes`, stopping
@@ -129,6 +146,13 @@ export interface PartitionLog {
 
   /** Makes everything appended so far durable (fsync for the file store). */
   flush(): void;
+
+  /**
+   * Resolves once everything appended so far is in the files (writtenEndOffset covers it); rejects
+   * with STORAGE_ERROR if the write failed (the bytes stay queued and the next append retries).
+   * At once for the memory store. Produce with acks 1/-1 answers after it.
+   */
+  whenWritten(): Promise<void>;
 
   /**
    * Resolves once everything appended so far is durable: the file store waits for an fsync that

@@ -111,7 +111,7 @@ export class TxnStateLog implements TxnPersistence {
     const log = this.partitionLog(p);
     const ts = BigInt(this.opts.now());
     const batch = encodeRecordBatch({ baseTimestamp: ts, records: [{ key, value, timestamp: ts }] });
-    log.append([batch]);
+    log.append([batch], { writeThrough: true });
   }
 
   /** Creates __transaction_state with Kafka's settings if it does not exist. */

@@ -102,16 +102,23 @@ describe('storage faults as clients see them (issue 8)', () => {
       expect((await createTopic(raw, 'disk', 2)).errorCode).toBe(ErrorCode.NONE);
       expect((await produce(raw, 'disk', [[0, 'a0'], [1, 'b0']])).responses[0]!.partitionResponses.map((p) => p.errorCode)).toEqual([0, 0]);
 
-      // ENOSPC for every write into disk-0's files (the volume of that partition is full).
+      // ENOSPC for every write into disk-0's files (the volume of that partition is full): the
+      // appends' writes off the event loop (writev) and those on it (writeSync).
       let full = true;
-      const real = fs.writeSync;
+      const inDisk0 = (fd: number) => full && fs.readlinkSync(`/proc/self/fd/${fd}`).includes(`${path.sep}disk-0${path.sep}`);
+      const realWriteSync = fs.writeSync;
       vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, ...rest: unknown[]) => {
-        if (full && fs.readlinkSync(`/proc/self/fd/${fd}`).includes(`${path.sep}disk-0${path.sep}`)) throw errno('ENOSPC', 'write');
-        return (real as (...a: unknown[]) => number).call(fs, fd, ...rest);
+        if (inDisk0(fd)) throw errno('ENOSPC', 'write');
+        return (realWriteSync as (...a: unknown[]) => number).call(fs, fd, ...rest);
+      }) as never);
+      const realWritev = fs.writev;
+      vi.spyOn(fs, 'writev').mockImplementation(((fd: number, bufs: Buffer[], pos: number, cb: (e: Error | null, n: number) => void) => {
+        if (inDisk0(fd)) return setImmediate(() => cb(errno('ENOSPC', 'writev'), 0));
+        return (realWritev as (...a: unknown[]) => void).call(fs, fd, bufs, pos, cb);
       }) as never);
 
       for (let i = 0; i < 3; i++) {
-        const r = await produce(raw, 'disk', [[0, `lost${i}`], [1, `b${i + 1}`]]);
+        const r = await produce(raw, 'disk', [[0, `failed${i}`], [1, `b${i + 1}`]]);
         const [p0, p1] = r.responses[0]!.partitionResponses;
         expect(p0!.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
         expect(p0!.errorMessage).toMatch(/ENOSPC/);
@@ -122,18 +129,73 @@ describe('storage faults as clients see them (issue 8)', () => {
       const [f0] = await fetchAt(raw, [['disk', 0, 0n]]);
       expect(f0!.errorCode).toBe(ErrorCode.NONE);
       expect(f0!.highWatermark).toBe(1n);
+      expect(f0!.records?.length ?? 0).toBeGreaterThan(0);
       const failures = lines.filter((l) => l.level === 40 && /append failed on disk-0/.test(l.msg));
       expect(failures.length).toBe(1);
       expect(failures[0]).toMatchObject({ topic: 'disk', partition: 0, errorCode: 'KAFKA_STORAGE_ERROR' });
 
-      full = false; // space freed
-      const r = await produce(raw, 'disk', [[0, 'a1']]);
-      expect(r.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 1n });
-      expect((await fetchAll(raw, 'disk', 0)).map((x) => x.value!.toString())).toEqual(['a0', 'a1']);
+      full = false; // space freed: the broker retries the write it holds (within a second, or on
+      // the next produce), and a producer's retry goes through.
+      let r: Awaited<ReturnType<typeof produce>>;
+      for (let attempt = 0; ; attempt++) {
+        r = await produce(raw, 'disk', [[0, 'a1']]);
+        if (r.responses[0]!.partitionResponses[0]!.errorCode === ErrorCode.NONE || attempt > 50) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // The first failed batch was appended and kept for the retry (its producer was told
+      // KAFKA_STORAGE_ERROR, as after a timeout: an idempotent producer's retry of it would be
+      // answered as a duplicate); the two refused while the disk was full were never appended.
+      expect(r.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 2n });
+      expect((await fetchAll(raw, 'disk', 0)).map((x) => x.value!.toString())).toEqual(['a0', 'failed0', 'a1']);
       expect((await fetchAll(raw, 'disk', 1)).map((x) => x.value!.toString())).toEqual(['b0', 'b1', 'b2', 'b3']);
       expect(lines.some((l) => /append works again on disk-0/.test(l.msg))).toBe(true);
     },
   );
+
+  it.skipIf(!HAS_PROC_FD)('a stalled disk holds only the produces and fetches of the partition it stalls: writes leave the event loop', async () => {
+    const { broker, raw } = await open();
+    // Responses go in order per connection (as on Kafka): the stalled produce's connection waits,
+    // other connections do not.
+    const fastConn = await rawClient(broker);
+    cleanups.push(() => fastConn.close());
+    expect((await createTopic(raw, 'slow', 1)).errorCode).toBe(ErrorCode.NONE);
+    expect((await createTopic(raw, 'fast', 1)).errorCode).toBe(ErrorCode.NONE);
+    // Every write into slow-0's log waits until released, as on a disk that stopped answering.
+    const parked: Array<() => void> = [];
+    const realWritev = fs.writev;
+    vi.spyOn(fs, 'writev').mockImplementation(((fd: number, bufs: Buffer[], pos: number, cb: (e: Error | null, n: number) => void) => {
+      const go = () => (realWritev as (...a: unknown[]) => void).call(fs, fd, bufs, pos, cb);
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`).includes(`${path.sep}slow-0${path.sep}`)) parked.push(go);
+      else go();
+    }) as never);
+
+    const slowAnswer = produce(raw, 'slow', [[0, 's0']]);
+    let slowDone = false;
+    void slowAnswer.then(() => (slowDone = true));
+    // A fetch parked on slow-0 (long poll) sees nothing until the write is done.
+    const fetchConn = await rawClient(broker);
+    cleanups.push(() => fetchConn.close());
+    const parkedFetch = fetchConn.request(fetchApi, 11, {
+      replicaId: -1, maxWaitMs: 5000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'slow', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    });
+    // Meanwhile other connections and partitions are served.
+    for (let i = 0; i < 5; i++) {
+      const r = await produce(fastConn, 'fast', [[0, `f${i}`]]);
+      expect(r.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: BigInt(i) });
+    }
+    expect(parked.length).toBe(1);
+    expect(slowDone).toBe(false);
+    const [slowNow] = await fetchAt(fastConn, [['slow', 0, 0n]]);
+    expect(slowNow!.highWatermark).toBe(0n); // not readable before it is written
+
+    for (const go of parked.splice(0)) go();
+    expect((await slowAnswer).responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0n });
+    const woke = await parkedFetch;
+    expect(woke.responses[0]!.partitions[0]!.highWatermark).toBe(1n);
+    expect((await fetchAll(raw, 'slow', 0)).map((x) => x.value!.toString())).toEqual(['s0']);
+  });
 
   it('CreateTopics at the open-file limit answers KAFKA_STORAGE_ERROR and leaves no partition directory', async () => {
     const { raw } = await open();

@@ -121,6 +121,9 @@ function readAll(log: PartitionLog): { records: Stored[]; codecs: number[]; cont
 function roll(log: PartitionLog): void {
   const before = log.logEndOffset;
   for (let i = 0; i < 20 && log.read(before, 1 << 20, true).chunks.length === 0; i++) put(log, [{ key: `filler-${i}`, value: 'x'.repeat(300) }]);
+  // The file store finishes a rolled segment (fsync, index files) off the event loop and its
+  // cleaner waits for that; flush() does it now.
+  log.flush();
 }
 
 describe.each(harnesses)('compaction contract ($name store)', (h) => {

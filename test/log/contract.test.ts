@@ -678,7 +678,7 @@ describe('file store', () => {
       expect(offsets(q.read(3n, 1 << 20, true).chunks)).toEqual([2n, 4n, 6n, 8n, 10n, 12n, 14n]);
     });
 
-    it('reopens after a crash without close()', () => {
+    it('reopens after a crash without close()', async () => {
       const s1 = h.open({ logConfig: { indexIntervalBytes: 1 } });
       s1.createTopic(topicMeta('crash', 2));
       const p = s1.partition('crash', 0)!;
@@ -686,6 +686,7 @@ describe('file store', () => {
       p.bumpLeaderEpoch(2);
       p.append([batchOf(3)]);
       s1.partition('crash', 1)!.append([batchOf(1)]);
+      await s1.whenSyncIdle(); // acknowledged appends are written
       // s1 is abandoned: no flush, no close (its fds stay open, as in a killed process).
       openStores = openStores.filter((x) => x !== s1);
 

@@ -258,12 +258,13 @@ describe('deleteRecordsBefore: file store', () => {
     expect(q.maxTimestamp()).toMatchObject({ offset: 5n, timestamp: 500n });
   });
 
-  it('survives a crash without close()', () => {
+  it('survives a crash without close()', async () => {
     const dir = tmpDir();
     const open = fileOpener(dir);
     const store = open({ logConfig: small });
     const p = withTopic(store);
     fill(p, 8, 2, 60);
+    await store.whenSyncIdle();
     p.deleteRecordsBefore(9n);
     // no close: a second store over the same directory sees what the first wrote
     openStores = openStores.filter((s) => s !== store);

@@ -145,11 +145,12 @@ describe('file store', () => {
     expect(entries(q)).toEqual([[0, 0n], [2, 5n]]);
   });
 
-  it('sizeInBytes is the sum of the .log files; whole segments below the start go', () => {
+  it('sizeInBytes is the sum of the .log files; whole segments below the start go', async () => {
     const dir = tmpDir();
     const store = file(dir, 200)();
     const p = withTopic(store);
     for (let i = 0; i < 6; i++) p.append([batchOf(2, 1000, 40)]);
+    await store.whenSyncIdle();
     const logs = () => fs.readdirSync(path.join(dir, 'events-0')).filter((f) => f.endsWith('.log'));
     const onDisk = () => logs().reduce((n, f) => n + fs.statSync(path.join(dir, 'events-0', f)).size, 0);
     expect(logs().length).toBeGreaterThan(1);

@@ -228,10 +228,11 @@ describe('file store: producer state across reopen', () => {
     expectRebuilt(open(dir).log);
   });
 
-  it('after kill -9 (no close): from the log alone', () => {
+  it('after kill -9 (no close): from the log alone', async () => {
     const dir = tmp();
     const a = open(dir);
     fill(a.log);
+    await a.store.whenSyncIdle(); // acknowledged: written
     // No close: nothing but the appended bytes (and the .txnindex entry) exist.
     expect(fs.readdirSync(path.join(dir, 't-0')).some((f) => f.endsWith('.snapshot'))).toBe(false);
     const b = openFileStore(dir, { logConfig: DEFAULT_LOG_CONFIG });
@@ -239,10 +240,11 @@ describe('file store: producer state across reopen', () => {
     expectRebuilt(b.partition('t', 0)!);
   });
 
-  it('after kill -9 with segment rolls: from the newest roll snapshot plus the segments after it', () => {
+  it('after kill -9 with segment rolls: from the newest roll snapshot plus the segments after it', async () => {
     const dir = tmp();
     const a = open(dir, { segmentBytes: 300 });
     fill(a.log);
+    await a.store.whenSyncIdle(); // acknowledged: written, and the rolls' snapshots too
     const pdir = path.join(dir, 't-0');
     const snaps = fs.readdirSync(pdir).filter((f) => f.endsWith('.snapshot'));
     expect(snaps.length).toBeGreaterThan(0);
@@ -251,10 +253,11 @@ describe('file store: producer state across reopen', () => {
     expectRebuilt(b.partition('t', 0)!);
   });
 
-  it('a .txnindex entry lost in a crash after the marker is re-derived from the log, once', () => {
+  it('a .txnindex entry lost in a crash after the marker is re-derived from the log, once', async () => {
     const dir = tmp();
     const a = open(dir);
     fill(a.log);
+    await a.store.whenSyncIdle();
     const pdir = path.join(dir, 't-0');
     for (const f of fs.readdirSync(pdir)) if (f.endsWith('.txnindex')) fs.rmSync(path.join(pdir, f));
     const b = openFileStore(dir, { logConfig: DEFAULT_LOG_CONFIG });

@@ -92,106 +92,149 @@ function storageCode(fn: () => unknown): string | undefined {
 
 const SEG0 = '00000000000000000000';
 
-describe('a failed append leaves nothing behind (issue 8: acknowledged data lost after a failed index write)', () => {
-  /** Makes the next writeSync write half of what it is asked and the one after it fail (ENOSPC mid-batch). */
-  function shortWriteThenFail(code: string) {
-    const real = fs.writeSync as (...a: unknown[]) => number;
+describe('a failed write leaves nothing half-visible and loses nothing acknowledged (issue 8)', () => {
+  type WritevCb = (err: NodeJS.ErrnoException | null, n: number) => void;
+  /**
+   * Makes the log's async writes (fs.writev) misbehave: `plan(call)` says what the n-th write does:
+   * 'ok', 'fail' (`code`), or 'short' (writes half of the first buffer and reports that).
+   */
+  function writevFaults(plan: (call: number) => 'ok' | 'fail' | 'short', code = 'ENOSPC', only?: (fd: number) => boolean) {
+    const real = fs.writev as (...a: unknown[]) => void;
     let calls = 0;
-    return vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Buffer, off: number, len: number, pos: number) => {
-      calls++;
-      if (calls === 1) return real.call(fs, fd, buf, off, Math.max(1, len >> 1), pos);
-      if (calls === 2) throw errno(code, 'writeSync');
-      return real.call(fs, fd, buf, off, len, pos);
+    return vi.spyOn(fs, 'writev').mockImplementation(((fd: number, bufs: Buffer[], pos: number, cb: WritevCb) => {
+      if (only !== undefined && !only(fd)) return real.call(fs, fd, bufs, pos, cb);
+      const what = plan(++calls);
+      if (what === 'fail') return setImmediate(() => cb(errno(code, 'writev'), 0));
+      if (what === 'short') return real.call(fs, fd, [bufs[0]!.subarray(0, Math.max(1, bufs[0]!.length >> 1))], pos, cb);
+      return real.call(fs, fd, bufs, pos, cb);
     }) as never);
   }
 
-  it('a failed write to the log: no half batch, the next batch takes the same offsets, recovery keeps every acknowledged batch', () => {
+  async function rejection(p: Promise<unknown>): Promise<string | undefined> {
+    try {
+      await p;
+    } catch (err) {
+      expect(err).toBeInstanceOf(LogStoreError);
+      return (err as LogStoreError).code;
+    }
+    return undefined;
+  }
+
+  it('a failed write: its waiters get STORAGE_ERROR, readers never see it, appends are refused until a retry works, and it lands whole', async () => {
     const dir = tmpDir();
-    const s = open(dir, { logConfig: { indexIntervalBytes: 1 } });
+    const { warns, logger } = captureLogger();
+    const s = open(dir, { logConfig: { indexIntervalBytes: 1 }, logger });
     s.createTopic(topicMeta('t'));
     const p = s.partition('t', 0)!;
     const first = batchOf(3, 100);
     p.append([first]);
-    // An append writes the log only (the active segment's indexes are in memory).
-    let calls = 0;
-    const spy = fault('writeSync', () => ++calls === 1);
-    expect(storageCode(() => p.append([batchOf(2, 200)]))).toBe('STORAGE_ERROR');
-    spy.mockRestore();
-    expect(calls).toBe(1);
-    expect(p.logEndOffset).toBe(3n);
-    expect(offsets(p.read(0n, 1 << 20, true).chunks)).toEqual([0n]);
-    expect(fs.statSync(path.join(dir, 't-0', `${SEG0}.log`)).size).toBe(first.length);
+    await p.whenWritten();
+    expect(p.writtenEndOffset).toBe(3n);
 
-    // Acknowledged after the failure: they must survive a crash.
-    expect(p.append([batchOf(2, 300)]).baseOffset).toBe(3n);
+    writevFaults((n) => (n === 1 ? 'short' : 'fail'));
+    const second = batchOf(2, 200);
+    expect(p.append([second]).baseOffset).toBe(3n);
+    expect(await rejection(p.whenWritten())).toBe('STORAGE_ERROR');
+    // Half of it may be in the file, none of it is below the written end (the high watermark).
+    expect(p.writtenEndOffset).toBe(3n);
+    expect(offsets(p.read(0n, 1 << 20, true, p.writtenEndOffset).chunks)).toEqual([0n]);
+    // While the disk refuses, appends are refused (the queue does not grow) and each retries.
+    expect(storageCode(() => p.append([batchOf(1, 250)]))).toBe('STORAGE_ERROR');
+    expect(p.logEndOffset).toBe(5n);
+
+    vi.restoreAllMocks();
+    p.flush(); // retries now (an append, or a timer after a second, would too)
+    expect(p.writtenEndOffset).toBe(5n);
     expect(p.append([batchOf(4, 400)]).baseOffset).toBe(5n);
-    expect(offsets(p.read(0n, 1 << 20, true).chunks)).toEqual([0n, 3n, 5n]);
-    expect(p.offsetForTimestamp(300n)?.offset).toBe(3n);
+    await p.whenWritten();
+    expect(offsets(p.read(0n, 1 << 20, true, p.writtenEndOffset).chunks)).toEqual([0n, 3n, 5n]);
+    expect(fs.statSync(path.join(dir, 't-0', `${SEG0}.log`)).size).toBe(first.length + second.length + batchOf(4, 400).length);
 
-    // kill -9: no close. The reopened log holds every acknowledged batch and nothing else.
-    const { warns, logger } = captureLogger();
-    const q = open(dir, { logConfig: { indexIntervalBytes: 1 }, logger }).partition('t', 0)!;
-    expect(warns).toEqual([]);
+    // kill -9 (no close): everything written is there.
+    const q = open(dir, { logConfig: { indexIntervalBytes: 1 } }).partition('t', 0)!;
     expect(q.logEndOffset).toBe(9n);
     expect(offsets(q.read(0n, 1 << 20, true).chunks)).toEqual([0n, 3n, 5n]);
-    expect(q.offsetForTimestamp(300n)?.offset).toBe(3n);
     expect(q.offsetForTimestamp(401n)?.offset).toBe(6n);
   });
 
-  it.each([
-    ['the offset index', 1],
-    ['the time index', 2],
-  ])('a failed write to %s at a segment roll: the append fails, the segment stays active, recovery keeps every acknowledged batch', (_what, failing) => {
+  it('kill -9 after a failed write: the torn tail is cut at the next open, every acknowledged batch stays', async () => {
+    const dir = tmpDir();
+    const s = open(dir);
+    s.createTopic(topicMeta('t'));
+    const p = s.partition('t', 0)!;
+    p.append([batchOf(3, 100)]);
+    await p.whenWritten();
+    writevFaults((n) => (n === 1 ? 'short' : 'fail'));
+    p.append([batchOf(2, 200)]);
+    expect(await rejection(p.whenWritten())).toBe('STORAGE_ERROR');
+    vi.restoreAllMocks();
+    const { warns, logger } = captureLogger();
+    const q = open(dir, { logger }).partition('t', 0)!;
+    expect(q.logEndOffset).toBe(3n);
+    expect(offsets(q.read(0n, 1 << 20, true).chunks)).toEqual([0n]);
+    expect(warns.map((w) => w.msg)).toEqual([expect.stringMatching(/truncated corrupt or incomplete tail/)]);
+    expect(q.append([batchOf(1)]).baseOffset).toBe(3n);
+  });
+
+  it('a failed index write after a roll: appends go on, the sealed segment is retried and whole after a restart', async () => {
     const dir = tmpDir();
     const size = batchOf(2).length;
     const cfg = { indexIntervalBytes: 1, segmentBytes: size * 3 };
-    const s = open(dir, { logConfig: cfg });
+    const { warns, logger } = captureLogger();
+    const s = open(dir, { logConfig: cfg, logger });
     s.createTopic(topicMeta('t'));
     const p = s.partition('t', 0)!;
+    const realRename = fs.promises.rename;
+    let failures = 0;
+    vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+      if (String(to).endsWith('.index') && failures === 0) {
+        failures++;
+        throw errno('ENOSPC', 'rename');
+      }
+      return realRename(from, to);
+    });
     p.append([batchOf(2, 100), batchOf(2, 200), batchOf(2, 300)]);
-    // The fourth batch rolls the segment: its index files are written (offset index, then time
-    // index) before the next segment is created.
-    let calls = 0;
-    const spy = fault('writeSync', () => ++calls === failing);
-    expect(storageCode(() => p.append([batchOf(2, 400)]))).toBe('STORAGE_ERROR');
-    spy.mockRestore();
-    expect(calls).toBe(failing);
-    expect(p.logEndOffset).toBe(6n);
-    expect(fs.readdirSync(path.join(dir, 't-0')).filter((f) => f.endsWith('.log'))).toEqual([`${SEG0}.log`]);
-    expect(p.append([batchOf(2, 400)]).baseOffset).toBe(6n);
+    expect(p.append([batchOf(2, 400)]).baseOffset).toBe(6n); // rolls
+    await s.whenSyncIdle();
+    expect(failures).toBe(1);
+    expect(warns.some((w) => /fsync failed|cannot write the indexes/.test(`${w.msg} ${JSON.stringify(w.obj)}`))).toBe(true);
     expect(p.append([batchOf(2, 500)]).baseOffset).toBe(8n);
+    await p.whenWritten();
     expect(offsets(p.read(0n, 1 << 20, true).chunks)).toEqual([0n, 2n, 4n, 6n, 8n]);
+    vi.restoreAllMocks();
+    p.flush(); // retries the sealed segment's index files
+    expect(fs.existsSync(path.join(dir, 't-0', `${SEG0}.index`))).toBe(true);
 
     // kill -9: the rolled segment's index files are whole, the active one is recovered from its log.
-    const { warns, logger } = captureLogger();
-    const q = open(dir, { logConfig: cfg, logger }).partition('t', 0)!;
-    expect(warns).toEqual([]);
+    const again = captureLogger();
+    const q = open(dir, { logConfig: cfg, logger: again.logger }).partition('t', 0)!;
+    expect(again.warns).toEqual([]);
     expect(q.logEndOffset).toBe(10n);
     expect(offsets(q.read(0n, 1 << 20, true).chunks)).toEqual([0n, 2n, 4n, 6n, 8n]);
     expect(q.offsetForTimestamp(301n)?.offset).toBe(5n);
     expect(q.offsetForTimestamp(401n)?.offset).toBe(7n);
   });
 
-  it('a cut-back that fails too is retried before the next append', () => {
+  it('kill -9 before a sealed segment got its index files: they are rebuilt at the next open', async () => {
     const dir = tmpDir();
-    const s = open(dir, { logConfig: { indexIntervalBytes: 1 } });
+    const size = batchOf(2).length;
+    const cfg = { indexIntervalBytes: 1, segmentBytes: size * 3 };
+    const s = open(dir, { logConfig: cfg });
     s.createTopic(topicMeta('t'));
     const p = s.partition('t', 0)!;
-    const first = batchOf(3, 100);
-    p.append([first]);
-    let cuts = 0;
-    shortWriteThenFail('EIO');
-    fault('ftruncateSync', () => ++cuts === 1, 'EIO');
-    expect(storageCode(() => p.append([batchOf(2, 200)]))).toBe('STORAGE_ERROR');
+    vi.spyOn(fs.promises, 'rename').mockImplementation(async () => {
+      throw errno('EIO', 'rename');
+    });
+    p.append([batchOf(2, 100), batchOf(2, 200), batchOf(2, 300), batchOf(2, 400)]);
+    await p.whenWritten();
+    await s.whenSyncIdle();
     vi.restoreAllMocks();
-    const file = path.join(dir, 't-0', `${SEG0}.log`);
-    expect(fs.statSync(file).size).toBeGreaterThan(first.length); // half of the failed batch is still there...
-    expect(p.logEndOffset).toBe(3n); // ...but not visible
-    const second = batchOf(1, 300);
-    expect(p.append([second]).baseOffset).toBe(3n);
-    expect(fs.statSync(file).size).toBe(first.length + second.length);
-    const q = open(dir).partition('t', 0)!;
-    expect(offsets(q.read(0n, 1 << 20, true).chunks)).toEqual([0n, 3n]);
+    expect(fs.existsSync(path.join(dir, 't-0', `${SEG0}.index`))).toBe(false);
+    const { warns, logger } = captureLogger();
+    const q = open(dir, { logConfig: cfg, logger }).partition('t', 0)!;
+    expect(warns.map((w) => w.msg)).toEqual(['rebuilt indexes of log segment']);
+    expect(offsets(q.read(0n, 1 << 20, true).chunks)).toEqual([0n, 2n, 4n, 6n]);
+    expect(q.offsetForTimestamp(301n)?.offset).toBe(5n);
   });
 
   it('a segment roll that cannot open files (EMFILE) keeps the active segment; appends work once descriptors are free', () => {
@@ -216,7 +259,7 @@ describe('a failed append leaves nothing behind (issue 8: acknowledged data lost
 });
 
 describe('storage errors stay with the partition they hit (issue 8)', () => {
-  it.skipIf(!HAS_PROC_FD)('ENOSPC on one partition fails its appends only, reads go on, and it works again once space is freed', () => {
+  it.skipIf(!HAS_PROC_FD)('ENOSPC on one partition fails its appends only, reads go on, and it works again once space is freed', async () => {
     const dir = tmpDir();
     const s = open(dir);
     s.createTopic(topicMeta('full'));
@@ -224,13 +267,26 @@ describe('storage errors stay with the partition they hit (issue 8)', () => {
     const full = s.partition('full', 0)!;
     const other = s.partition('other', 0)!;
     full.append([batchOf(2)]);
-    fault('writeSync', (args) => fdPath(args[0]).includes(`${path.sep}full-0${path.sep}`));
+    await full.whenWritten();
+    const inFull = (fd: unknown) => fdPath(fd).includes(`${path.sep}full-0${path.sep}`);
+    const real = fs.writev as (...a: unknown[]) => void;
+    vi.spyOn(fs, 'writev').mockImplementation(((fd: number, bufs: Buffer[], pos: number, cb: (e: Error | null, n: number) => void) => {
+      if (inFull(fd)) return setImmediate(() => cb(errno('ENOSPC', 'writev'), 0));
+      return real.call(fs, fd, bufs, pos, cb);
+    }) as never);
+    fault('writeSync', (args) => inFull(args[0]));
+    full.append([batchOf(1)]);
+    await expect(full.whenWritten()).rejects.toThrow(/ENOSPC/);
     for (let i = 0; i < 3; i++) expect(storageCode(() => full.append([batchOf(1)]))).toBe('STORAGE_ERROR');
     expect(other.append([batchOf(3)]).baseOffset).toBe(0n);
-    expect(offsets(full.read(0n, 1 << 20, true).chunks)).toEqual([0n]);
+    await other.whenWritten();
+    expect(offsets(other.read(0n, 1 << 20, true, other.writtenEndOffset).chunks)).toEqual([0n]);
+    expect(offsets(full.read(0n, 1 << 20, true, full.writtenEndOffset).chunks)).toEqual([0n]);
     vi.restoreAllMocks();
-    expect(full.append([batchOf(1)]).baseOffset).toBe(2n);
-    expect(offsets(full.read(0n, 1 << 20, true).chunks)).toEqual([0n, 2n]);
+    full.flush(); // retries now (an append, or a timer after a second, would too)
+    expect(full.append([batchOf(1)]).baseOffset).toBe(3n);
+    await full.whenWritten();
+    expect(offsets(full.read(0n, 1 << 20, true, full.writtenEndOffset).chunks)).toEqual([0n, 2n, 3n]);
   });
 
   it('createTopic at the open-file limit leaves no partition directory behind', () => {

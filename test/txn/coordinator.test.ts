@@ -108,6 +108,8 @@ function fileHarness(): StoreHarness {
         store.flush();
         store.close();
       } else {
+        // kill -9 after the answers: what was acknowledged is in the files (the page cache).
+        store.flush();
         abandoned.push(store);
       }
     },
