@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-// brook: command-line entry. `brook start` runs a broker until SIGINT/SIGTERM.
+// brook: command-line entry. `brook start` runs a broker until SIGINT/SIGTERM; the client commands
+// (topic, produce, consume, group, cluster) speak the Kafka protocol to any broker through
+// src/client. The broker's modules are loaded only by `start`, so client commands start fast.
 
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { startBroker } from '../broker.js';
-import { createLogger } from '../common/logger.js';
-import { ConfigError, loadPropertiesFile } from '../config/config.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { clusterCommand } from './cluster.js';
+import { EXIT_CODES_HELP, ExitCode, outcome, setCliVersion } from './common.js';
+import { consumeCommand } from './consume.js';
+import { groupCommand } from './group.js';
+import { produceCommand } from './produce.js';
+import { topicCommand } from './topic.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+setCliVersion(pkg.version);
 
 function collect(value: string, previous: string[]): string[] {
   if (!value.includes('=')) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
@@ -29,8 +35,26 @@ function parseListener(value: string | undefined): { host?: string; port?: numbe
 const program = new Command();
 program
   .name('brook')
-  .description('A Kafka-wire-protocol-compatible broker: one command, no JVM.')
-  .version(pkg.version, '-V, --version');
+  .description('A Kafka-wire-protocol-compatible broker, and the Kafka tools to use it (or any Kafka).')
+  .version(pkg.version, '-V, --version')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+The client commands talk to any Kafka-protocol broker (Brook or Apache Kafka) given with
+-b host:port (default localhost:9092, or $BROOK_BOOTSTRAP_SERVER). They print tables for people
+and JSON with --json. Progress, when shown, goes to stderr and only on a terminal.
+
+Examples:
+  brook start --memory
+  brook topic create demo -p 3
+  echo hello | brook produce -t demo
+  brook consume -t demo
+  brook group describe my-app
+
+${EXIT_CODES_HELP}`,
+  );
 
 program
   .command('start')
@@ -54,6 +78,11 @@ Precedence: flags > --set > --config file > defaults. Examples:
   brook start --config server.properties`,
   )
   .action(async (opts) => {
+    const [{ startBroker }, { createLogger }, { ConfigError, loadPropertiesFile }] = await Promise.all([
+      import('../broker.js'),
+      import('../common/logger.js'),
+      import('../config/config.js'),
+    ]);
     const logger = createLogger(opts.logLevel);
     try {
       const settings: Record<string, string> = opts.config ? loadPropertiesFile(opts.config) : {};
@@ -95,4 +124,43 @@ Precedence: flags > --set > --config file > defaults. Examples:
     }
   });
 
-program.parseAsync(process.argv);
+for (const cmd of [topicCommand(), produceCommand(), consumeCommand(), groupCommand(), clusterCommand()]) {
+  program.addCommand(cmd);
+}
+
+// Every subcommand exits through the same path: usage errors are exit code 2 (commander's own
+// messages are already on stderr), help and --version 0.
+function exitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.showHelpAfterError('(add --help for usage)');
+  for (const sub of cmd.commands) exitOverride(sub);
+}
+exitOverride(program);
+
+// `brook ... | head` closes stdout early: that is not an error (consume also stops reading then).
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+      process.exitCode = ok ? ExitCode.OK : ExitCode.USAGE;
+      return;
+    }
+    process.stderr.write(`brook: ${(err as Error).message}\n`);
+    process.exitCode = ExitCode.ERROR;
+    return;
+  }
+  const name = program.args[0];
+  if (name !== undefined && name !== 'start') {
+    // A client command finished: flush stdout, then exit (no lingering sockets or timers).
+    if (!process.stdout.destroyed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    process.exit(outcome.exitCode);
+  }
+}
+
+void main();

@@ -73,3 +73,54 @@ export function startCliBroker(dataDir: string, extraArgs: string[] = [], timeou
     });
   });
 }
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunCliOptions {
+  /** Written to stdin, then stdin is closed (default: closed at once). */
+  input?: string | Buffer;
+  /** SIGKILL after this long (default 20 s); the result then has signal SIGKILL. */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs a client command of the built CLI (`node dist/src/cli/main.js ...args`) to completion and
+ * resolves with its exit code and output. Never rejects on a non-zero exit.
+ */
+export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, BROOK_BOOTSTRAP_SERVER: '', ...opts.env },
+      timeout: opts.timeoutMs ?? 20000,
+      killSignal: 'SIGKILL',
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(opts.input);
+  });
+}
+
+/** Starts a client command and returns the child (for --follow tests that signal it). */
+export function spawnCli(args: string[]): { child: ChildProcess; stdout(): string; stderr(): string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BROOK_BOOTSTRAP_SERVER: '' } });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
