@@ -33,6 +33,8 @@ import {
 import { compress, decompress, type CompressOptions } from './compression.js';
 import { crc32c } from './crc.js';
 import { readBatchHeader, type BatchHeader } from './header.js';
+import { ErrorCode } from '../errors.js';
+import type { ValidateRecordsError } from './validate.js';
 
 export class RecordBatchDecodeError extends Error {
   readonly code = 'ERR_RECORD_BATCH_DECODE';
@@ -70,6 +72,12 @@ export interface EncodeRecordBatchOptions {
   maxTimestamp?: bigint;
   /** Defaults to the largest record offsetDelta (0 for an empty batch). */
   lastOffsetDelta?: number;
+  /**
+   * KIP-534, set by the log cleaner: sets the DELETE_HORIZON attribute and stores this value as
+   * baseTimestamp (record timestamps stay what they were: their deltas are taken from it).
+   * Overrides baseTimestamp.
+   */
+  deleteHorizonMs?: bigint;
   compressionOptions?: CompressOptions;
 }
 
@@ -235,7 +243,7 @@ function encodeRecords(w: Writer, records: ReadonlyArray<RecordInput>, baseTimes
 export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
   const records = opts.records;
   const compression = opts.compression ?? Compression.NONE;
-  let baseTimestamp = opts.baseTimestamp;
+  let baseTimestamp = opts.deleteHorizonMs ?? opts.baseTimestamp;
   if (baseTimestamp === undefined) {
     baseTimestamp = records.length > 0 && records[0]!.timestamp !== undefined ? records[0]!.timestamp : BigInt(Date.now());
   }
@@ -276,6 +284,7 @@ export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
   if (opts.timestampType === TimestampType.LOG_APPEND_TIME) attributes |= BatchAttribute.TIMESTAMP_TYPE;
   if (opts.isTransactional) attributes |= BatchAttribute.TRANSACTIONAL;
   if (opts.isControl) attributes |= BatchAttribute.CONTROL;
+  if (opts.deleteHorizonMs !== undefined) attributes |= BatchAttribute.HAS_DELETE_HORIZON_MS;
 
   batch.writeBigInt64BE(opts.baseOffset ?? 0n, BASE_OFFSET_OFFSET);
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
@@ -291,6 +300,30 @@ export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
   batch.writeInt32BE(records.length, RECORD_COUNT_OFFSET);
   writeBatchCrc(batch);
   return batch;
+}
+
+/**
+ * The header-only batch the log cleaner keeps in place of a batch whose records all went but whose
+ * producer fields must stay (Kafka's DefaultRecordBatch.writeEmptyHeader): same base offset,
+ * lastOffsetDelta, producer id, epoch and base sequence (so the producer's last sequence is still
+ * known), leader epoch, timestamp type and transactional/control flags, and maxTimestamp; no
+ * records, no codec, baseTimestamp -1, no delete horizon.
+ */
+export function encodeEmptyBatch(h: BatchHeader): Buffer {
+  return encodeRecordBatch({
+    baseOffset: h.baseOffset,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+    timestampType: h.timestampType,
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    isTransactional: h.isTransactional,
+    isControl: h.isControl,
+    baseTimestamp: -1n,
+    maxTimestamp: h.maxTimestamp,
+    lastOffsetDelta: h.lastOffsetDelta,
+    records: [],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +493,62 @@ export function findRecordTimestamp(
     cur.pos = end;
   }
   return undefined;
+}
+
+/**
+ * Indexes (0-based, in stored order) of the records of a whole batch that have no key, walking only
+ * each record's length, attributes, timestamp and offset deltas and key length (decompressing if
+ * needed). Throws like findRecordTimestamp.
+ */
+export function keylessRecordIndexes(batch: Buffer): number[] {
+  const { header, body } = batchBody(batch);
+  const out: number[] = [];
+  const cur = { pos: 0 };
+  for (let i = 0; i < header.recordCount; i++) {
+    const len = walkVarint(body, cur);
+    if (len === undefined || len < 1 || cur.pos + len > body.length) throw new RecordBatchDecodeError(`record ${i}: bad length ${len ?? '(truncated varint)'}`);
+    const end = cur.pos + len;
+    cur.pos += 1; // record attributes (unused)
+    const tsDelta = walkVarlong(body, cur);
+    const offsetDelta = walkVarint(body, cur);
+    const keyLen = walkVarint(body, cur);
+    if (tsDelta === undefined || offsetDelta === undefined || keyLen === undefined || cur.pos > end) {
+      throw new RecordBatchDecodeError(`record ${i}: fields run past the record`);
+    }
+    if (keyLen < 0) out.push(i);
+    cur.pos = end;
+  }
+  if (cur.pos !== body.length) throw new RecordBatchDecodeError(`${body.length - cur.pos} bytes left after ${header.recordCount} records`);
+  return out;
+}
+
+/**
+ * Kafka's LogValidator rule for a compacted topic (cleanup.policy with "compact"): every record of a
+ * client's batches needs a key, else the whole produce is refused with INVALID_RECORD ("Compacted
+ * topic cannot accept message without key", one record error per keyless record; Kafka before
+ * 2.4 answered CORRUPT_MESSAGE). A record section that does not decode is INVALID_RECORD too (Kafka
+ * decodes every record there). undefined when the batches pass.
+ */
+export function validateRecordKeys(batches: readonly Buffer[], topicPartition: string): ValidateRecordsError | undefined {
+  let keyless: number[] = [];
+  let base = 0;
+  for (const b of batches) {
+    let idx: number[];
+    try {
+      idx = keylessRecordIndexes(b);
+    } catch (err) {
+      return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: `cannot read the records of a batch for ${topicPartition}: ${(err as Error).message}` };
+    }
+    keyless = keyless.concat(idx.map((i) => base + i));
+    base += b.readInt32BE(RECORD_COUNT_OFFSET);
+  }
+  if (keyless.length === 0) return undefined;
+  const shown = keyless.slice(0, 3).map((i) => `record ${i}`).join(', ');
+  return {
+    ok: false,
+    errorCode: ErrorCode.INVALID_RECORD,
+    message: `Compacted topic cannot accept message without key in topic partition ${topicPartition}: ${keyless.length} record(s) rejected (${shown}${keyless.length > 3 ? ', ...' : ''})`,
+  };
 }
 
 /** Zig-zag varint (int32) at cur.pos; undefined if truncated or longer than 5 bytes. */

@@ -81,6 +81,16 @@ export function readBatchHeader(buf: Buffer, at = 0): BatchHeader {
   };
 }
 
+/**
+ * The batch's delete horizon (KIP-534): when the DELETE_HORIZON attribute bit is set, the log
+ * cleaner has stored in baseTimestamp the time after which the batch's tombstones (and, for a
+ * control batch, the marker itself) may be removed; record timestamp deltas are relative to it.
+ * undefined when the bit is not set.
+ */
+export function deleteHorizonMs(h: Pick<BatchHeader, 'hasDeleteHorizonMs' | 'baseTimestamp'>): bigint | undefined {
+  return h.hasDeleteHorizonMs ? h.baseTimestamp : undefined;
+}
+
 /** Offset of the last record slot of the batch (baseOffset + lastOffsetDelta). */
 export function batchLastOffset(h: Pick<BatchHeader, 'baseOffset' | 'lastOffsetDelta'>): bigint {
   return h.baseOffset + BigInt(h.lastOffsetDelta);

@@ -18,6 +18,7 @@ import {
   encodeControlBatch,
   repairMaxTimestamp,
   stampLogAppendTime,
+  validateRecordKeys,
   validateRecords,
 } from '../../protocol/records/batch.js';
 import { every, type Clock, type Timer } from '../common/clock.js';
@@ -25,7 +26,7 @@ import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
 import type { ProducerInfo } from '../log/producer-state.js';
 import { cleanupPolicyIncludes } from '../log/common.js';
-import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactionResult } from '../log/cleaner.js';
+import { DEFAULT_COMPACTION_CONFIG, DEFAULT_SEGMENT_INDEX_BYTES, type CompactionConfig, type CompactionResult } from '../log/cleaner.js';
 
 export interface ProduceResult {
   errorCode: number;
@@ -284,6 +285,7 @@ export class ReplicaManager {
       minCompactionLagMs: num('min.compaction.lag.ms', DEFAULT_COMPACTION_CONFIG.minCompactionLagMs),
       maxCompactionLagMs: num('max.compaction.lag.ms', DEFAULT_COMPACTION_CONFIG.maxCompactionLagMs),
       minCleanableDirtyRatio: num('min.cleanable.dirty.ratio', DEFAULT_COMPACTION_CONFIG.minCleanableDirtyRatio),
+      segmentIndexBytes: num('segment.index.bytes', DEFAULT_SEGMENT_INDEX_BYTES),
     };
   }
 
@@ -318,6 +320,11 @@ export class ReplicaManager {
     const maxBytes = Number(this.config.topicValue(meta.configs, 'max.message.bytes'));
     const v = validateRecords(records, { maxBatchBytes: maxBytes, apiVersion: produceVersion });
     if (!v.ok) return failedProduce(v.errorCode, v.message, log.logStartOffset);
+    if (cleanupPolicyIncludes(this.config.topicValue(meta.configs, 'cleanup.policy') ?? 'delete', 'compact')) {
+      // LogValidator: a compacted topic refuses records without a key.
+      const keys = validateRecordKeys(v.batches, `${topic}-${partition}`);
+      if (keys !== undefined) return failedProduce(keys.errorCode, keys.message, log.logStartOffset);
+    }
     if (v.producerId >= 0n) {
       if (
         v.isTransactional &&

@@ -86,7 +86,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'log.retention.bytes', type: 'LONG', default: '-1', dynamic: CW, doc: 'Retention size per partition (topic: retention.bytes).' },
   { name: 'log.retention.check.interval.ms', type: 'LONG', default: '300000', validator: atLeast(1), doc: 'How often partitions are checked for data past retention.ms / retention.bytes.' },
   { name: 'log.index.interval.bytes', type: 'INT', default: '4096', validator: atLeast(0), dynamic: CW, doc: 'Bytes between offset index entries (topic: index.interval.bytes).' },
-  { name: 'log.index.size.max.bytes', type: 'INT', default: '10485760', validator: atLeast(4), dynamic: CW, doc: 'Largest offset index file (topic: segment.index.bytes; accepted, not applied).' },
+  { name: 'log.index.size.max.bytes', type: 'INT', default: '10485760', validator: atLeast(4), dynamic: CW, doc: 'Largest offset index file (topic: segment.index.bytes): bounds the indexes of segments the log cleaner merges into one; segments are not rolled on it.' },
   { name: 'log.flush.interval.messages', type: 'LONG', default: LONG_MAX, validator: atLeast(1), dynamic: CW, doc: 'fsync after this many messages; 1 = before acknowledging (topic: flush.messages).' },
   { name: 'log.flush.interval.ms', type: 'LONG', default: null, dynamic: CW, doc: 'fsync after this long (topic: flush.ms; accepted, not applied).' },
   { name: 'log.flush.scheduler.interval.ms', type: 'LONG', default: LONG_MAX, doc: 'Default of log.flush.interval.ms.' },
@@ -102,7 +102,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'log.cleaner.min.compaction.lag.ms', type: 'LONG', default: '0', validator: atLeast(0), dynamic: CW, doc: 'Topic: min.compaction.lag.ms.' },
   { name: 'log.cleaner.max.compaction.lag.ms', type: 'LONG', default: LONG_MAX, validator: atLeast(1), dynamic: CW, doc: 'Topic: max.compaction.lag.ms.' },
   { name: 'log.cleaner.min.cleanable.ratio', type: 'DOUBLE', default: '0.5', validator: range(0, 1), dynamic: CW, doc: 'Topic: min.cleanable.dirty.ratio.' },
-  { name: 'log.segment.delete.delay.ms', type: 'LONG', default: '60000', validator: atLeast(0), dynamic: CW, doc: 'Topic: file.delete.delay.ms (accepted, not applied: files go at once).' },
+  { name: 'log.segment.delete.delay.ms', type: 'LONG', default: '60000', validator: atLeast(0), dynamic: CW, doc: 'How long files of deleted segments (retention, DeleteRecords, compaction) stay as .deleted before removal (topic: file.delete.delay.ms).' },
   { name: 'log.preallocate', type: 'BOOLEAN', default: 'false', dynamic: CW, doc: 'Topic: preallocate (accepted, not applied).' },
   { name: 'log.local.retention.ms', type: 'LONG', default: '-2', validator: atLeast(-2), dynamic: CW, doc: 'Tiered storage (topic: local.retention.ms; accepted, no tiered storage).' },
   { name: 'log.local.retention.bytes', type: 'LONG', default: '-2', validator: atLeast(-2), dynamic: CW, doc: 'Tiered storage (topic: local.retention.bytes; accepted, no tiered storage).' },
@@ -170,7 +170,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   { name: 'delete.retention.ms', type: 'LONG', default: '86400000', validator: atLeast(0), synonyms: ['log.cleaner.delete.retention.ms'], doc: 'Tombstone retention of compacted topics.' },
   { name: 'min.compaction.lag.ms', type: 'LONG', default: '0', validator: atLeast(0), synonyms: ['log.cleaner.min.compaction.lag.ms'], doc: 'Minimum age before compaction.' },
   { name: 'max.compaction.lag.ms', type: 'LONG', default: LONG_MAX, validator: atLeast(1), synonyms: ['log.cleaner.max.compaction.lag.ms'], doc: 'Maximum age before compaction.' },
-  { name: 'file.delete.delay.ms', type: 'LONG', default: '60000', validator: atLeast(0), synonyms: ['log.segment.delete.delay.ms'], doc: 'Delay before deleting files.' },
+  { name: 'file.delete.delay.ms', type: 'LONG', default: '60000', validator: atLeast(0), synonyms: ['log.segment.delete.delay.ms'], doc: 'Delay before removing the files of deleted segments.' },
   { name: 'min.cleanable.dirty.ratio', type: 'DOUBLE', default: '0.5', validator: range(0, 1), synonyms: ['log.cleaner.min.cleanable.ratio'], doc: 'Dirty ratio that triggers compaction.' },
   { name: 'cleanup.policy', type: 'LIST', default: 'delete', validator: listOf('compact', 'delete'), synonyms: ['log.cleanup.policy'], doc: 'delete, compact or both.' },
   { name: 'unclean.leader.election.enable', type: 'BOOLEAN', default: 'false', synonyms: ['unclean.leader.election.enable'], doc: 'Allow out-of-sync leaders.' },
@@ -458,6 +458,7 @@ export class BrokerConfig {
       retentionMs: n('retention.ms'),
       retentionBytes: n('retention.bytes'),
       cleanupPolicy: this.topicDefault('cleanup.policy').value ?? 'delete',
+      fileDeleteDelayMs: n('file.delete.delay.ms'),
     };
   }
 }

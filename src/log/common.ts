@@ -148,6 +148,7 @@ const TOPIC_LOG_CONFIGS: ReadonlyArray<[string, Exclude<keyof LogConfig, 'cleanu
   ['index.interval.bytes', 'indexIntervalBytes'],
   ['retention.ms', 'retentionMs'],
   ['retention.bytes', 'retentionBytes'],
+  ['file.delete.delay.ms', 'fileDeleteDelayMs'],
 ];
 
 /**

@@ -14,7 +14,23 @@ import { assignOffsets, readTxnMarker } from '../../protocol/records/batch.js';
 import { BATCH_HEADER_SIZE } from '../../protocol/records/constants.js';
 import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
 import { applyBatchToProducerState, checkAppendable, findRecord, LogStoreError, retentionCount } from './common.js';
-import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, planPass, type CompactionConfig, type CompactionResult } from './cleaner.js';
+import {
+  AbortedLookup,
+  CleanedTransactions,
+  DEFAULT_SEGMENT_INDEX_BYTES,
+  NO_PASS,
+  OffsetMap,
+  canJoinGroup,
+  cleanBatch,
+  planPass,
+  sliceCost,
+  type CleanBatchContext,
+  type CleanedBatch,
+  type CompactionConfig,
+  type CompactionResult,
+  type GroupableSegment,
+  type SegmentGroup,
+} from './cleaner.js';
 import {
   ProducerStateManager,
   decodeProducerSnapshot,
@@ -23,7 +39,7 @@ import {
   type AbortedTxn,
 } from './producer-state.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic, writeFileAtomicAsync, fsyncDirAsync, writeFully } from './fs-util.js';
-import { BatchScanner, Segment, SegmentCache, SEGMENT_LOG_FILE, storageError, type ScanOutcome, type TailCut } from './segment.js';
+import { BatchScanner, OffsetIndex, Segment, SegmentCache, SEGMENT_LOG_FILE, TimeIndex, storageError, type ScanOutcome, type TailCut } from './segment.js';
 import { holdsData, moveAside } from './stray.js';
 import type { AppendInfo, AppendOptions, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
 
@@ -38,6 +54,115 @@ const IO_RETRY_MS = 1000;
 
 export const SNAPSHOT_FILE = /^(\d{20})\.snapshot$/;
 const SNAPSHOTS_KEPT = 2;
+
+/** Files of segments taken out of the log, removed after file.delete.delay.ms (Kafka's suffixes). */
+export const DELETED_SUFFIX = '.deleted';
+/** A compaction rewrite being written. */
+export const CLEANED_SUFFIX = '.cleaned';
+/** A complete compaction rewrite being swapped in. */
+export const SWAP_SUFFIX = '.swap';
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The offset after the last whole batch of a (synced, complete) log file based at `base`. */
+function nextOffsetOfFile(file: string, base: bigint): bigint {
+  const size = fs.statSync(file).size;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const scanner = new BatchScanner(fd, size);
+    let next = base;
+    for (let pos = 0; pos < size; ) {
+      const h = scanner.header(pos);
+      if (h === undefined || batchHeaderProblem(h, size - pos) !== undefined) break;
+      next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+      pos += h.sizeInBytes;
+    }
+    return next;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The offset and time indexes of a compaction rewrite, built as its batches are written (the
+ * density rule of Segment's own indexing: an entry for a batch once more than index.interval.bytes
+ * were written since the last one, a final time entry for the largest timestamp), so that the
+ * swap need not walk the new segment to index it.
+ */
+class RewriteIndexes {
+  private readonly offsetIndex = new OffsetIndex();
+  private readonly timeIndex = new TimeIndex();
+  private maxTimestamp = -1n;
+  private offsetOfMaxTimestamp = -1n;
+  private sinceEntry = 0;
+
+  constructor(
+    private readonly base: bigint,
+    private readonly interval: number,
+  ) {}
+
+  add(pos: number, h: BatchHeader): void {
+    const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+    if (h.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = h.maxTimestamp;
+      this.offsetOfMaxTimestamp = last;
+    }
+    if (this.sinceEntry > this.interval) {
+      this.offsetIndex.append(Number(last - this.base), pos);
+      if (this.maxTimestamp > this.timeIndex.lastTimestamp()) this.timeIndex.append(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.base));
+      this.sinceEntry = 0;
+    }
+    this.sinceEntry += h.sizeInBytes;
+  }
+
+  /** Writes `<base>.index` and `<base>.timeindex` for the rewrite, synced. */
+  write(indexPath: string, timeIndexPath: string): void {
+    if (this.maxTimestamp > this.timeIndex.lastTimestamp()) this.timeIndex.append(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.base));
+    for (const [file, data] of [
+      [indexPath, this.offsetIndex.data()],
+      [timeIndexPath, this.timeIndex.data()],
+    ] as const) {
+      const fd = fs.openSync(file, 'w');
+      try {
+        writeFully(fd, data, 0);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+}
+
+/**
+ * fdatasync of a file being written, started off the event loop between compaction slices so
+ * that the sync before its swap finds little left to write. Closing waits for a running one.
+ */
+class BackgroundSync {
+  private running = false;
+  private closeWhenDone = false;
+
+  constructor(readonly fd: number) {}
+
+  kick(): void {
+    if (this.running || this.closeWhenDone) return;
+    this.running = true;
+    fs.fdatasync(this.fd, () => {
+      this.running = false;
+      if (this.closeWhenDone) fs.close(this.fd, () => {});
+    });
+  }
+
+  close(): void {
+    if (this.running) this.closeWhenDone = true;
+    else fs.closeSync(this.fd);
+  }
+}
 
 function offsetFileName(offset: bigint, ext: string): string {
   return offset.toString().padStart(20, '0') + ext;
@@ -1071,16 +1196,7 @@ export class FilePartitionLog implements PartitionLog {
     let n = 0;
     while (n < this.segments.length - 1 && this.segments[n + 1]!.base <= offset) n++;
     if (n === 0) return 0;
-    for (const seg of this.segments.splice(0, n)) {
-      this.ctx.cache.forget(seg);
-      seg.close();
-      // The .log first: index files left by a crash here are removed as leftovers at open.
-      fs.rmSync(seg.logPath, { force: true });
-      fs.rmSync(seg.indexPath, { force: true });
-      fs.rmSync(seg.timeIndexPath, { force: true });
-      fs.rmSync(this.txnIndexPath(seg.base), { force: true });
-    }
-    fsyncDir(this.dir);
+    this.retireSegments(this.segments.splice(0, n));
     return n;
   }
 
@@ -1133,23 +1249,50 @@ export class FilePartitionLog implements PartitionLog {
   // ---- compaction (issue 8; the rules are in cleaner.ts) ----
 
   /**
-   * Finishes or drops what a compaction pass left when the process died: a `.log.cleaned` file is
-   * an unfinished rewrite (dropped: the original is intact); a `.log.swap` file is a complete,
-   * synced rewrite whose rename over the original did not happen (completed now).
+   * Finishes or drops what a compaction pass, retention or DeleteRecords left when the process
+   * died (Kafka's LogLoader does the same with the same suffixes):
+   * - `*.deleted`: files of segments taken out of the log, waiting for file.delete.delay.ms: removed;
+   * - `*.cleaned`: an unfinished rewrite (the originals are intact): removed;
+   * - `<base>.log.swap`: a complete, synced rewrite of the segments from `base` on (one or several
+   *   merged) whose swap did not finish: the replaced segments still there (bases after `base` up
+   *   to the rewrite's last offset; the one at `base` is overwritten) are removed, with the
+   *   rewrite's `<base>.txnindex.swap` when it is still there, and the rewrite becomes `<base>.log`.
+   * - a `.txnindex.swap` whose `.log.swap` never came: removed.
    */
   private recoverSwaps(): void {
     for (const name of fs.readdirSync(this.dir)) {
-      const full = path.join(this.dir, name);
-      if (/^\d{20}\.log\.cleaned$/.test(name)) {
-        fs.rmSync(full, { force: true });
-      } else if (/^\d{20}\.log\.swap$/.test(name)) {
-        const base = name.slice(0, 20);
-        fs.rmSync(path.join(this.dir, `${base}.index`), { force: true });
-        fs.rmSync(path.join(this.dir, `${base}.timeindex`), { force: true });
-        fs.renameSync(full, path.join(this.dir, `${base}.log`));
-        fsyncDir(this.dir);
-        this.warn({ segment: `${base}.log` }, 'completed an interrupted compaction swap');
+      if (name.endsWith(DELETED_SUFFIX) || name.endsWith(CLEANED_SUFFIX)) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
+    const swaps = fs
+      .readdirSync(this.dir)
+      .filter((n) => /^\d{20}\.log\.swap$/.test(n))
+      .sort();
+    for (const name of swaps) {
+      const base = BigInt(name.slice(0, 20));
+      const swap = path.join(this.dir, name);
+      const next = nextOffsetOfFile(swap, base);
+      const replaced = fs.readdirSync(this.dir).filter((n) => {
+        const m = /^(\d{20})\.(log|index|timeindex|txnindex)$/.exec(n);
+        return m !== null && BigInt(m[1]!) > base && BigInt(m[1]!) < next;
+      });
+      // .log files first: index files a crash leaves behind are leftovers at open.
+      for (const n of replaced.sort((x, y) => Number(y.endsWith('.log')) - Number(x.endsWith('.log')))) fs.rmSync(path.join(this.dir, n), { force: true });
+      const prefix = name.slice(0, 20);
+      fs.rmSync(path.join(this.dir, `${prefix}.index`), { force: true });
+      fs.rmSync(path.join(this.dir, `${prefix}.timeindex`), { force: true });
+      const txnSwap = `${this.txnIndexPath(base)}${SWAP_SUFFIX}`;
+      if (fs.existsSync(txnSwap)) {
+        // Not yet renamed: the .txnindex there is the replaced segment's.
+        fs.rmSync(this.txnIndexPath(base), { force: true });
+        if (fs.statSync(txnSwap).size > 0) fs.renameSync(txnSwap, this.txnIndexPath(base));
+        else fs.rmSync(txnSwap, { force: true });
       }
+      fs.renameSync(swap, path.join(this.dir, `${prefix}.log`));
+      fsyncDir(this.dir);
+      this.warn({ segment: `${prefix}.log`, replacedSegments: replaced.filter((n) => n.endsWith('.log')) }, 'completed an interrupted compaction swap');
+    }
+    for (const name of fs.readdirSync(this.dir)) {
+      if (/^\d{20}\.txnindex\.swap$/.test(name)) fs.rmSync(path.join(this.dir, name), { force: true });
     }
   }
 
@@ -1206,10 +1349,13 @@ export class FilePartitionLog implements PartitionLog {
    * One compaction pass if one is due (see cleaner.ts), in slices: the generator yields after
    * about `sliceBytes` of log read, so the caller can give the event loop a turn between slices.
    * Whole inactive segments below the last stable offset and older than min.compaction.lag.ms are
-   * cleanable; each changed segment is streamed to `<base>.log.cleaned`, synced, renamed to
-   * `.log.swap`, then over the original (indexes rebuilt). A kill -9 at any step leaves either the
-   * original or the complete rewrite. Appends go on meanwhile (the active segment is never
-   * cleaned); a segment deleted meanwhile (retention, DeleteRecords) is skipped.
+   * cleanable. They are cleaned in groups of consecutive segments that fit one segment together
+   * (cleaner.ts canJoinGroup, Kafka's groupSegmentsBySize, with the group's size measured after
+   * cleaning: segments this pass or earlier ones shrank are merged): each group with a change (or
+   * of more than one segment) is streamed to `<base>.log.cleaned`, synced, and swapped in for the
+   * group (replaceSegments: crash-safe at every step). Appends go on meanwhile (the
+   * active segment is never cleaned); a group that retention or DeleteRecords took a segment of
+   * meanwhile is left as it is.
    */
   *compactSteps(nowMs: number, cfg: CompactionConfig, sliceBytes = 4 * 1024 * 1024): Generator<void, CompactionResult, void> {
     if (this.gone !== undefined || this.compacting) return NO_PASS;
@@ -1241,7 +1387,7 @@ export class FilePartitionLog implements PartitionLog {
             // A batch the cleaner cannot decode (a codec this runtime lacks) is kept as it is.
             this.warn({ err: (err as Error).message }, 'compaction skipped an undecodable batch');
           }
-          sinceYield += batch.length;
+          sinceYield += sliceCost(batch.length);
           if (sinceYield >= sliceBytes) {
             sinceYield = 0;
             yield;
@@ -1250,49 +1396,92 @@ export class FilePartitionLog implements PartitionLog {
         }
       }
       const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
-      for (const seg of segs) {
-        if (!this.segments.includes(seg)) continue;
-        const dropTombstones = nowMs - this.largestTimestamp(seg) > cfg.deleteRetentionMs;
-        cleanedFile = `${seg.logPath}.cleaned`;
-        const fd = fs.openSync(cleanedFile, 'w');
+      const ctx: CleanBatchContext = {
+        map,
+        txns: new CleanedTransactions(this.producerState.abortedList()),
+        producers: this.producerState.lastRecords(),
+        cleanableEnd,
+        nowMs,
+        deleteRetentionMs: cfg.deleteRetentionMs,
+      };
+      const maxIndexBytes = cfg.segmentIndexBytes ?? DEFAULT_SEGMENT_INDEX_BYTES;
+      const groupable = (seg: Segment): GroupableSegment => ({ base: seg.base, size: seg.size, indexBytes: fileSize(seg.indexPath), timeIndexBytes: fileSize(seg.timeIndexPath) });
+      const released: AbortedTxn[] = [];
+      for (let next = 0; next < segs.length; ) {
+        const first = segs[next++]!;
+        if (!this.segments.includes(first)) continue;
+        cleanedFile = `${first.logPath}${CLEANED_SUFFIX}`;
+        const out = new BackgroundSync(fs.openSync(cleanedFile, 'w'));
+        const indexes = new RewriteIndexes(first.base, this.config.indexIntervalBytes);
+        const group: Segment[] = [];
+        const sizes: SegmentGroup = { base: first.base, logBytes: 0, indexBytes: 0, timeIndexBytes: 0 };
         let changed = false;
         let written = 0;
+        const retainedAborted: AbortedTxn[] = [];
+        const releasedAborted: AbortedTxn[] = [];
         try {
-          for (const { batch, header } of this.segmentBatches(seg)) {
-            result.bytesBefore += batch.length;
-            let c;
-            try {
-              c = cleanBatch(batch, { map, aborted, cleanableEnd, dropTombstones });
-            } catch {
-              c = { batch, recordsBefore: header.recordCount, recordsAfter: header.recordCount };
+          for (let seg: Segment | undefined = first; seg !== undefined; ) {
+            group.push(seg);
+            const g = groupable(seg);
+            sizes.indexBytes += g.indexBytes;
+            sizes.timeIndexBytes += g.timeIndexBytes;
+            for (const { batch, header } of this.segmentBatches(seg)) {
+              result.bytesBefore += batch.length;
+              let c: CleanedBatch;
+              try {
+                c = cleanBatch(batch, ctx);
+              } catch {
+                c = { batch, recordsBefore: header.recordCount, recordsAfter: header.recordCount };
+              }
+              if (c.retainedAborted !== undefined) retainedAborted.push(c.retainedAborted);
+              if (c.releasedAborted !== undefined) releasedAborted.push(c.releasedAborted);
+              result.recordsBefore += c.recordsBefore;
+              result.recordsAfter += c.recordsAfter;
+              if (c.batch !== batch) changed = true;
+              if (c.batch !== null) {
+                writeFully(out.fd, c.batch, written);
+                indexes.add(written, c.batch === batch ? header : readBatchHeader(c.batch));
+                written += c.batch.length;
+                result.bytesAfter += c.batch.length;
+              }
+              sinceYield += sliceCost(batch.length);
+              if (sinceYield >= sliceBytes) {
+                sinceYield = 0;
+                out.kick();
+                yield;
+                if (this.gone !== undefined) return NO_PASS;
+              }
             }
-            result.recordsBefore += c.recordsBefore;
-            result.recordsAfter += c.recordsAfter;
-            if (c.batch !== batch) changed = true;
-            if (c.batch !== null) {
-              writeFully(fd, c.batch, written);
-              written += c.batch.length;
-              result.bytesAfter += c.batch.length;
-            }
-            sinceYield += batch.length;
-            if (sinceYield >= sliceBytes) {
-              sinceYield = 0;
-              yield;
-              if (this.gone !== undefined) return NO_PASS;
+            // Kafka's groupSegmentsBySize, with this group's size as cleaning left it: the next
+            // segment joins when it fits even if cleaning removes nothing from it.
+            sizes.logBytes = written;
+            seg = undefined;
+            if (next < segs.length) {
+              const cand = segs[next]!;
+              const candLast = next + 1 < segs.length ? segs[next + 1]!.base - 1n : cleanableEnd - 1n;
+              if (this.segments.includes(cand) && canJoinGroup(sizes, groupable(cand), candLast, this.config.segmentBytes, maxIndexBytes)) {
+                seg = cand;
+                next++;
+              }
             }
           }
-          if (changed) fs.fsyncSync(fd);
+          // Several segments are merged into one even when no batch changed.
+          if (group.length > 1) changed = true;
+          if (changed) fs.fsyncSync(out.fd);
         } finally {
-          fs.closeSync(fd);
+          out.close();
         }
-        const i = this.segments.indexOf(seg);
-        if (!changed || i < 0) {
+        const i = this.segments.indexOf(first);
+        const intact = i >= 0 && group.every((seg, k) => this.segments[i + k] === seg);
+        if (!changed || !intact) {
           fs.rmSync(cleanedFile, { force: true });
         } else {
-          this.swapSegment(i, cleanedFile);
+          this.replaceSegments(i, group, cleanedFile, retainedAborted, indexes);
+          released.push(...releasedAborted);
         }
         cleanedFile = undefined;
       }
+      this.producerState.forgetAborted(released);
       writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), formatLogStartCheckpoint(this.topic, this.partition, cleanableEnd));
       this.recomputeMaxTimestamp();
       return result;
@@ -1302,19 +1491,79 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
-  /** Replaces inactive segment `i` with the synced rewrite `cleaned` (same base offset), crash-safely. */
-  private swapSegment(i: number, cleaned: string): void {
-    const seg = this.segments[i]!;
-    const swap = `${seg.logPath}.swap`;
+  /**
+   * Replaces the consecutive inactive segments `group` (from index `i`) with the synced rewrite
+   * `cleaned` (based at the first one's base), crash-safely, as Kafka's replaceSegments:
+   *   1. the rewrite's `.txnindex` (its aborted transactions, possibly none) as `<base>.txnindex.swap`,
+   *      then the rewrite as `<base>.log.swap`: from here on recovery completes the swap;
+   *   2. the replaced segments' files renamed `.deleted` (removed after file.delete.delay.ms);
+   *   3. the index files (built while the rewrite was written), the `.txnindex.swap` and then the
+   *      `.log.swap` renamed to their names.
+   * A kill -9 before 1 leaves the originals (the `.cleaned` file is removed at open), after it the
+   * rewrite (recoverSwaps, which rebuilds its indexes); either way every offset is readable.
+   */
+  private replaceSegments(i: number, group: readonly Segment[], cleaned: string, aborted: readonly AbortedTxn[], indexes: RewriteIndexes): void {
+    const base = group[0]!.base;
+    const logPath = group[0]!.logPath;
+    const swap = `${logPath}${SWAP_SUFFIX}`;
+    const txnSwap = `${this.txnIndexPath(base)}${SWAP_SUFFIX}`;
+    // The newest original's modification time (Kafka keeps the last one's): retention of data without timestamps goes by it.
+    const mtime = Math.max(...group.map((seg) => fs.statSync(seg.logPath).mtimeMs)) / 1000;
+    fs.utimesSync(cleaned, mtime, mtime);
+    writeFileAtomic(txnSwap, Buffer.concat(aborted.map(encodeTxnIndexEntry)));
     fs.renameSync(cleaned, swap);
     fsyncDir(this.dir);
-    this.ctx.cache.forget(seg);
-    seg.close();
-    fs.rmSync(seg.indexPath, { force: true });
-    fs.rmSync(seg.timeIndexPath, { force: true });
-    fs.renameSync(swap, seg.logPath);
+    this.retireSegments(group);
+    // Index files next to the .swap are removed by recovery (rebuilt from the log).
+    indexes.write(group[0]!.indexPath, group[0]!.timeIndexPath);
+    if (aborted.length > 0) fs.renameSync(txnSwap, this.txnIndexPath(base));
+    else fs.rmSync(txnSwap, { force: true });
+    fs.renameSync(swap, logPath);
     fsyncDir(this.dir);
-    this.segments[i] = Segment.openInactive(this.dir, seg.base, this.config.indexIntervalBytes).seg;
+    this.segments.splice(i, group.length, Segment.openInactive(this.dir, base, this.config.indexIntervalBytes).seg);
+  }
+
+  // ---- deleted segments and file.delete.delay.ms ----
+
+  /** Timers removing files of deleted segments (cancelled when the partition is closed or deleted). */
+  private readonly deleteTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  /**
+   * Takes segments out of the log (retention, DeleteRecords, compaction): closes them and renames
+   * their files `<name>.deleted`, the .log first (index files a crash leaves behind are leftovers
+   * at open). The files are removed file.delete.delay.ms later (Kafka's asynchronous segment
+   * deletion; 0: right away), off the event loop; what a restart finds is removed at open.
+   */
+  private retireSegments(segs: readonly Segment[]): void {
+    const files: string[] = [];
+    for (const seg of segs) {
+      this.ctx.cache.forget(seg);
+      seg.close();
+      for (const file of [seg.logPath, seg.indexPath, seg.timeIndexPath, this.txnIndexPath(seg.base)]) {
+        try {
+          fs.renameSync(file, `${file}${DELETED_SUFFIX}`);
+          files.push(`${file}${DELETED_SUFFIX}`);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+    }
+    fsyncDir(this.dir);
+    // Off the event loop: freeing a large file takes a while. A failure leaves it for the next open.
+    const remove = (): void => {
+      for (const f of files) fs.rm(f, { force: true }, () => {});
+    };
+    const delay = this.config.fileDeleteDelayMs;
+    if (!(delay > 0)) {
+      remove();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.deleteTimers.delete(timer);
+      remove();
+    }, Math.min(delay, 2 ** 31 - 1));
+    timer.unref();
+    this.deleteTimers.add(timer);
   }
 
   /** fsync of the active segment's log (its indexes are rebuilt by recovery after a crash). */
@@ -1384,6 +1633,9 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   private release(state: string): void {
+    // Files of deleted segments not removed yet go at the next open (as Kafka's after a restart).
+    for (const t of this.deleteTimers) clearTimeout(t);
+    this.deleteTimers.clear();
     const err = new LogStoreError(state === 'deleted' ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'STORAGE_ERROR', `${this.topic}-${this.partition} is ${state}`);
     this.failWaiters(err);
     for (const w of this.writeWaiters.splice(0)) w.reject(err);

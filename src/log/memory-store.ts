@@ -3,9 +3,22 @@
 
 import { randomUuid } from '../../protocol/primitives/uuid.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
+import { readBatchHeader } from '../../protocol/records/header.js';
 import { applyBatchToProducerState, checkAppendable, effectiveLogConfig, findRecord, LogStoreError, retentionCount, TopicCatalog } from './common.js';
-import { AbortedLookup, NO_PASS, OffsetMap, cleanBatch, planPass, type CompactionConfig, type CompactionResult } from './cleaner.js';
-import { ProducerStateManager } from './producer-state.js';
+import {
+  AbortedLookup,
+  CleanedTransactions,
+  NO_PASS,
+  OffsetMap,
+  PassPlanner,
+  cleanBatch,
+  sliceCost,
+  type CleanBatchContext,
+  type CleanedBatch,
+  type CompactionConfig,
+  type CompactionResult,
+} from './cleaner.js';
+import { ProducerStateManager, type AbortedTxn } from './producer-state.js';
 import type {
   AppendInfo,
   LogConfig,
@@ -16,6 +29,9 @@ import type {
   TimestampLookup,
   TopicMetadata,
 } from './types.js';
+
+/** Batches a compaction pass looks at in one slice while planning (a few ms of work). */
+const PLAN_SLICE = 20_000;
 
 class MemoryPartitionLog implements PartitionLog {
   private readonly batches: Buffer[] = [];
@@ -29,6 +45,8 @@ class MemoryPartitionLog implements PartitionLog {
   private readonly runningMax: bigint[] = [];
   /** Index of the first batch holding the largest timestamp, -1 if none >= 0. */
   private maxBatch = -1;
+  /** A compaction slice changed or removed maxBatch: rebuildTimestampIndex before it is used. */
+  private maxBatchStale = false;
   private leo = 0n;
   /** Raised only by deleteRecordsBefore; batches entirely below it are dropped. */
   private lso = 0n;
@@ -86,7 +104,7 @@ class MemoryPartitionLog implements PartitionLog {
       this.appendTimes.push(this.now());
       const prevMax = idx > 0 ? this.runningMax[idx - 1]! : -1n;
       this.runningMax.push(h.maxTimestamp > prevMax ? h.maxTimestamp : prevMax);
-      if (h.maxTimestamp >= 0n && (this.maxBatch < 0 || h.maxTimestamp > this.maxTimestamps[this.maxBatch]!)) {
+      if (!this.maxBatchStale && h.maxTimestamp >= 0n && (this.maxBatch < 0 || h.maxTimestamp > this.maxTimestamps[this.maxBatch]!)) {
         this.maxBatch = idx;
       }
       this.leo = last + 1n;
@@ -139,6 +157,7 @@ class MemoryPartitionLog implements PartitionLog {
   }
 
   maxTimestamp(): TimestampLookup | undefined {
+    if (this.maxBatchStale) this.rebuildTimestampIndex();
     if (this.maxBatch < 0) return undefined;
     const i = this.maxBatch;
     const max = this.maxTimestamps[i]!;
@@ -172,6 +191,7 @@ class MemoryPartitionLog implements PartitionLog {
   private rebuildTimestampIndex(): void {
     this.runningMax.length = 0;
     this.maxBatch = -1;
+    this.maxBatchStale = false;
     let runMax = -1n;
     for (let i = 0; i < this.maxTimestamps.length; i++) {
       const t = this.maxTimestamps[i]!;
@@ -181,77 +201,154 @@ class MemoryPartitionLog implements PartitionLog {
     }
   }
 
-  /** The memory store cleans in one step (its data is in memory; no file to stream). */
-  *compactSteps(nowMs: number, cfg: CompactionConfig): Generator<void, CompactionResult, void> {
-    return this.compact(nowMs, cfg);
-  }
-
   /** Where the last compaction pass ended. */
   private cleanedTo = 0n;
+  private compacting = false;
 
   private largestTimestamp(i: number): number {
     const ts = this.maxTimestamps[i]!;
     return ts >= 0n ? Number(ts) : this.appendTimes[i]!;
   }
 
-  /**
-   * One compaction pass if due (rules in cleaner.ts). The memory store has no segments: every
-   * batch wholly below the last stable offset and older than min.compaction.lag.ms is cleanable.
-   */
+  /** One compaction pass at once, to its end. */
   compact(nowMs: number, cfg: CompactionConfig): CompactionResult {
-    if (this.deleted) return NO_PASS;
-    const stable = this.producerState.firstUnstableOffset() ?? this.leo;
-    const units = this.batches.map((b, i) => ({ end: this.lastOffsets[i]! + 1n, size: b.length, largestTimestamp: this.largestTimestamp(i) }));
-    const plan = planPass(units, stable, this.cleanedTo > this.lso ? this.cleanedTo : this.lso, nowMs, cfg);
-    if (plan === undefined) return NO_PASS;
-    const { n, cleanableEnd, firstDirty } = plan;
-    const aborted = new AbortedLookup(this.producerState.abortedList());
-    const map = new OffsetMap();
-    for (let i = 0; i < n; i++) {
-      if (this.lastOffsets[i]! < firstDirty) continue;
-      try {
-        map.addBatch(this.batches[i]!, firstDirty, cleanableEnd, aborted);
-      } catch {
-        // undecodable (a codec this runtime lacks): its keys do not count, the batch stays
-      }
+    const steps = this.compactSteps(nowMs, cfg);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
     }
-    const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
-    const keep: number[] = [];
-    for (let i = 0; i < this.batches.length; i++) {
-      if (i >= n) {
-        keep.push(i);
-        continue;
+  }
+
+  /**
+   * One compaction pass if due (rules in cleaner.ts), in slices as the file store's: the generator
+   * yields after about `sliceBytes` of batches (cleaner.ts sliceCost) or PLAN_SLICE batches looked
+   * at, and appends, reads, DeleteRecords and retention run between slices. The memory store has
+   * no segments: every batch wholly below the last stable offset and older than
+   * min.compaction.lag.ms is cleanable. Each step finds its place again by offset (DeleteRecords
+   * may have taken batches from the front meanwhile). A rewritten batch takes its original's place
+   * (same offsets); the batches a slice emptied are taken out at the end of that slice. What is
+   * left for one step: the timestamp index rebuilt at the end, as retention does.
+   */
+  *compactSteps(nowMs: number, cfg: CompactionConfig, sliceBytes = 4 * 1024 * 1024): Generator<void, CompactionResult, void> {
+    if (this.deleted || this.compacting) return NO_PASS;
+    this.compacting = true;
+    try {
+      // 1. Which batches are cleanable, and is a pass due.
+      const stable = this.producerState.firstUnstableOffset() ?? this.leo;
+      const planner = new PassPlanner(stable, this.cleanedTo > this.lso ? this.cleanedTo : this.lso, nowMs, cfg);
+      let cursor = this.lso;
+      for (let i = this.batchIndexFor(cursor), looked = 0; i < this.batches.length; i++) {
+        if (!planner.add(this.lastOffsets[i]! + 1n, this.batches[i]!.length, this.largestTimestamp(i))) break;
+        cursor = this.lastOffsets[i]! + 1n;
+        if (++looked % PLAN_SLICE === 0) {
+          yield;
+          if (this.deleted) return NO_PASS;
+          i = this.batchIndexFor(cursor) - 1;
+        }
       }
-      const batch = this.batches[i]!;
-      let c;
-      try {
-        c = cleanBatch(batch, { map, aborted, cleanableEnd, dropTombstones: nowMs - this.largestTimestamp(i) > cfg.deleteRetentionMs });
-      } catch {
-        c = { batch, recordsBefore: 0, recordsAfter: 0 };
+      const plan = planner.result();
+      if (plan === undefined) return NO_PASS;
+      const { cleanableEnd, firstDirty } = plan;
+
+      // 2. The offset map over the dirty batches.
+      const aborted = new AbortedLookup(this.producerState.abortedList());
+      const map = new OffsetMap();
+      let sinceYield = 0;
+      cursor = firstDirty;
+      for (let i = this.batchIndexFor(cursor); i < this.batches.length && this.baseOffsets[i]! < cleanableEnd; i++) {
+        const batch = this.batches[i]!;
+        try {
+          map.addBatch(batch, firstDirty, cleanableEnd, aborted);
+        } catch {
+          // undecodable (a codec this runtime lacks): its keys do not count, the batch stays
+        }
+        cursor = this.lastOffsets[i]! + 1n;
+        sinceYield += sliceCost(batch.length);
+        if (sinceYield >= sliceBytes) {
+          sinceYield = 0;
+          yield;
+          if (this.deleted) return NO_PASS;
+          i = this.batchIndexFor(cursor) - 1;
+        }
       }
-      result.bytesBefore += batch.length;
-      result.recordsBefore += c.recordsBefore;
-      result.recordsAfter += c.recordsAfter;
-      if (c.batch === null) continue;
-      result.bytesAfter += c.batch.length;
-      if (c.batch !== batch) {
-        const h = checkAppendable(c.batch);
-        this.batches[i] = c.batch;
-        this.lastOffsets[i] = this.baseOffsets[i]! + BigInt(h.lastOffsetDelta);
-        this.maxTimestamps[i] = h.maxTimestamp;
+
+      // 3. Every batch below the cleanable end, rewritten in offset order.
+      const result: CompactionResult = { ran: true, bytesBefore: 0, bytesAfter: 0, recordsBefore: 0, recordsAfter: 0, cleanedTo: cleanableEnd };
+      const ctx: CleanBatchContext = {
+        map,
+        txns: new CleanedTransactions(this.producerState.abortedList()),
+        producers: this.producerState.lastRecords(),
+        cleanableEnd,
+        nowMs,
+        deleteRetentionMs: cfg.deleteRetentionMs,
+      };
+      const released: AbortedTxn[] = [];
+      let emptied: number[] = [];
+      cursor = -1n;
+      for (let i = 0; i < this.batches.length && this.baseOffsets[i]! < cleanableEnd; i++) {
+        const batch = this.batches[i]!;
+        let c: CleanedBatch;
+        try {
+          c = cleanBatch(batch, ctx);
+        } catch {
+          c = { batch, recordsBefore: 0, recordsAfter: 0 };
+        }
+        result.bytesBefore += batch.length;
+        result.recordsBefore += c.recordsBefore;
+        result.recordsAfter += c.recordsAfter;
+        if (c.releasedAborted !== undefined) released.push(c.releasedAborted);
+        if (c.batch === null) {
+          emptied.push(i);
+        } else {
+          result.bytesAfter += c.batch.length;
+          if (c.batch !== batch) {
+            this.batches[i] = c.batch;
+            this.maxTimestamps[i] = readBatchHeader(c.batch).maxTimestamp;
+            // The largest timestamp may have gone with a record: looked for again when needed.
+            if (i === this.maxBatch) this.maxBatchStale = true;
+          }
+        }
+        cursor = this.lastOffsets[i]! + 1n;
+        sinceYield += sliceCost(batch.length);
+        if (sinceYield >= sliceBytes) {
+          sinceYield = 0;
+          this.removeBatches(emptied);
+          emptied = [];
+          yield;
+          if (this.deleted) return NO_PASS;
+          i = this.batchIndexFor(cursor) - 1;
+        }
       }
-      keep.push(i);
+      this.removeBatches(emptied);
+      this.producerState.forgetAborted(released);
+      this.rebuildTimestampIndex();
+      this.cleanedTo = cleanableEnd;
+      return result;
+    } finally {
+      this.compacting = false;
     }
-    if (keep.length !== this.batches.length) {
-      for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes] as unknown[][]) {
-        const copy = keep.map((i) => arr[i]);
-        arr.length = 0;
-        arr.push(...copy);
-      }
+  }
+
+  /**
+   * Takes out the batches at the given indexes (ascending, a run a compaction slice went through):
+   * one splice per array over that run. The running maxima left stay upper bounds (enough for
+   * offsetForTimestamp until the pass rebuilds them); if the batch holding the largest timestamp
+   * went, it is looked for again when needed (maxTimestamp, the end of the pass).
+   */
+  private removeBatches(indexes: readonly number[]): void {
+    if (indexes.length === 0) return;
+    const from = indexes[0]!;
+    const to = indexes[indexes.length - 1]! + 1;
+    const drop = new Set(indexes);
+    for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes, this.runningMax] as unknown[][]) {
+      const kept: unknown[] = [];
+      for (let k = from; k < to; k++) if (!drop.has(k)) kept.push(arr[k]);
+      arr.splice(from, to - from, ...kept);
     }
-    this.rebuildTimestampIndex();
-    this.cleanedTo = cleanableEnd;
-    return result;
+    if (!this.maxBatchStale && this.maxBatch >= from) {
+      if (drop.has(this.maxBatch)) this.maxBatchStale = true;
+      else this.maxBatch -= indexes.filter((k) => k < this.maxBatch).length;
+    }
   }
 
   flush(): void {}

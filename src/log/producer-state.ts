@@ -256,6 +256,31 @@ export class ProducerStateManager {
   loadAborted(entries: readonly AbortedTxn[]): void {
     this.aborted.push(...entries);
     this.aborted.sort((a, b) => (a.lastOffset < b.lastOffset ? -1 : a.lastOffset > b.lastOffset ? 1 : 0));
+    // The same entry twice (two index files naming it, after an interrupted compaction swap) counts once.
+    this.aborted = this.aborted.filter((t, i, all) => i === 0 || t.lastOffset !== all[i - 1]!.lastOffset || t.producerId !== all[i - 1]!.producerId);
+  }
+
+  /**
+   * For every producer: the last offset of its last data batch (-1 when none is known at its
+   * current epoch, e.g. only a marker was written since a bump) and its epoch. The log cleaner
+   * keeps that batch, or the marker carrying that epoch, even when it empties it (Kafka's
+   * lastRecordsOfActiveProducers), so this state can be rebuilt from the log.
+   */
+  lastRecords(): Map<bigint, { lastDataOffset: bigint; producerEpoch: number }> {
+    const out = new Map<bigint, { lastDataOffset: bigint; producerEpoch: number }>();
+    for (const e of this.producers.values()) out.set(e.producerId, { lastDataOffset: e.lastOffset, producerEpoch: e.epoch });
+    return out;
+  }
+
+  /**
+   * Forgets aborted transactions the log cleaner removed with their marker (no record of theirs is
+   * left in the log, so no fetch needs them).
+   */
+  forgetAborted(gone: readonly AbortedTxn[]): void {
+    if (gone.length === 0) return;
+    const key = (t: AbortedTxn): string => `${t.producerId}:${t.firstOffset}:${t.lastOffset}`;
+    const drop = new Set(gone.map(key));
+    this.aborted = this.aborted.filter((t) => !drop.has(key(t)));
   }
 
   /** The producers, for DescribeProducers. */

@@ -30,6 +30,8 @@ export interface LogConfig {
   retentionBytes: number;
   /** cleanup.policy: retention applies when it includes "delete". */
   cleanupPolicy: string;
+  /** file.delete.delay.ms: files of segments taken out of the log are removed this much later (file store). */
+  fileDeleteDelayMs: number;
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = {
@@ -40,6 +42,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   retentionMs: 604800000,
   retentionBytes: -1,
   cleanupPolicy: 'delete',
+  fileDeleteDelayMs: 60000,
 };
 
 export interface TopicMetadata {

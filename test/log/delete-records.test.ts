@@ -205,9 +205,11 @@ describe('deleteRecordsBefore: file store', () => {
     expect(p.deleteRecordsBefore(target)).toBe(target);
     const after = segmentFiles(dir);
     expect(after).toEqual(before.slice(3));
-    // Index files of the deleted segments went too.
+    // Index files of the deleted segments went too: renamed .deleted with the .log, removed after
+    // file.delete.delay.ms (60 s by default).
     const leftovers = fs.readdirSync(path.join(dir, 'events-0')).filter((f) => /^\d{20}\./.test(f) && BigInt(f.slice(0, 20)) < bases[3]!);
-    expect(leftovers).toEqual([]);
+    expect(leftovers.filter((f) => !f.endsWith('.deleted'))).toEqual([]);
+    expect(leftovers.filter((f) => f.endsWith('.log.deleted'))).toHaveLength(3);
     expect(allBatches(p)[0]!.readBigInt64BE(0)).toBe(bases[3]);
   });
 
@@ -282,8 +284,11 @@ describe('deleteRecordsBefore: file store', () => {
     fill(p, 10, 2, 60);
     const before = segmentFiles(dir);
     const target = BigInt(before[2]!.slice(0, 20));
-    // The process "dies" after the checkpoint: no segment file is removed.
-    const rm = vi.spyOn(fs, 'rmSync').mockImplementation(() => {
+    // The process "dies" after the checkpoint (written through a temp file and a rename): no
+    // segment file is renamed to .deleted or removed.
+    const realRename = fs.renameSync;
+    const rm = vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+      if (path.basename(String(from)).startsWith('.tmp-')) return realRename(from, to);
       throw new Error('killed');
     });
     expect(() => p.deleteRecordsBefore(target)).toThrow('killed');
