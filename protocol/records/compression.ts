@@ -56,13 +56,27 @@ export function isXerialSnappy(data: Buffer): boolean {
   return data.length >= XERIAL_HEADER_SIZE && data.subarray(0, 8).equals(XERIAL_MAGIC);
 }
 
-function snappyUncompress(data: Uint8Array): Buffer {
+/** A raw snappy block's uncompressed length: the varint that starts it (undefined if malformed). */
+function snappyLength(data: Uint8Array): number | undefined {
+  let n = 0;
+  for (let i = 0, shift = 1; i < 5 && i < data.length; i++, shift *= 128) {
+    const b = data[i]!;
+    n += (b & 0x7f) * shift;
+    if ((b & 0x80) === 0) return n;
+  }
+  return undefined;
+}
+
+function snappyUncompress(data: Uint8Array, max: number): Buffer {
+  const n = snappyLength(data);
+  if (n !== undefined && n > max) throw new DecompressedSizeError(`snappy output of ${n} bytes exceeds ${max}`);
   const out = snappy().uncompressSync(data, { asBuffer: true });
   return typeof out === 'string' ? Buffer.from(out) : out;
 }
 
-function xerialDecode(data: Buffer): Buffer {
+function xerialDecode(data: Buffer, max: number): Buffer {
   const parts: Buffer[] = [];
+  let total = 0;
   let p = XERIAL_HEADER_SIZE;
   while (p < data.length) {
     // snappy-java also reads concatenated streams: a new magic header may start at a chunk boundary.
@@ -74,7 +88,9 @@ function xerialDecode(data: Buffer): Buffer {
     const n = data.readInt32BE(p);
     p += 4;
     if (n < 0 || p + n > data.length) throw new Error(`xerial snappy chunk length ${n} out of range`);
-    parts.push(snappyUncompress(data.subarray(p, p + n)));
+    const part = snappyUncompress(data.subarray(p, p + n), max - total);
+    total += part.length;
+    parts.push(part);
     p += n;
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -108,6 +124,8 @@ function xerialEncode(data: Buffer): Buffer {
  * 128 KiB), so a 1 MiB batch could otherwise ask for tens of GiB.
  */
 export const ZSTD_MAX_DECOMPRESSED_BYTES = 100 * 1024 * 1024;
+/** Largest decompressed records section of one batch, every codec (a decompression bomb fails). */
+export const MAX_DECOMPRESSED_BYTES = ZSTD_MAX_DECOMPRESSED_BYTES;
 
 /** Compressed data that would decompress to more than the allowed maximum. */
 export class DecompressedSizeError extends Error {
@@ -351,7 +369,7 @@ export interface CompressOptions {
 }
 
 export interface DecompressOptions {
-  /** zstd: largest output allowed (default ZSTD_MAX_DECOMPRESSED_BYTES); more throws DecompressedSizeError. */
+  /** Largest output allowed (default MAX_DECOMPRESSED_BYTES); more throws (DecompressedSizeError for gzip, snappy and zstd). */
   maxOutputBytes?: number;
 }
 
@@ -402,18 +420,24 @@ export function compress(codec: number, data: Buffer, opts: CompressOptions = {}
 
 /**
  * Decompresses a records section compressed with `codec`. Snappy accepts raw and xerial-framed
- * data; zstd output is capped at `opts.maxOutputBytes` (default ZSTD_MAX_DECOMPRESSED_BYTES).
+ * data; output is capped at `opts.maxOutputBytes` (default MAX_DECOMPRESSED_BYTES) for every codec.
  */
 export function decompress(codec: number, data: Buffer, opts: DecompressOptions = {}): Buffer {
+  const max = opts.maxOutputBytes ?? MAX_DECOMPRESSED_BYTES;
   switch (codec) {
     case Compression.NONE:
       return data;
     case Compression.GZIP:
-      return zlib.gunzipSync(data);
+      try {
+        return zlib.gunzipSync(data, { maxOutputLength: max });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecompressedSizeError(`gzip output exceeds ${max} bytes`);
+        throw err;
+      }
     case Compression.SNAPPY:
-      return isXerialSnappy(data) ? xerialDecode(data) : snappyUncompress(data);
+      return isXerialSnappy(data) ? xerialDecode(data, max) : snappyUncompress(data, max);
     case Compression.LZ4:
-      return lz4FrameDecode(data);
+      return lz4FrameDecode(data, max);
     case Compression.ZSTD:
       return zstd().decompress(data, opts.maxOutputBytes);
     default:

@@ -130,8 +130,11 @@ function decodeBlock(src: Uint8Array, start: number, end: number, out: Output, m
 
 const BLOCK_MAX: Readonly<Record<number, number>> = { 4: 1 << 16, 5: 1 << 18, 6: 1 << 20, 7: 1 << 22 };
 
-/** Decodes a sequence of LZ4 frames (skippable frames are skipped). */
-export function lz4FrameDecode(src: Buffer): Buffer {
+/**
+ * Decodes a sequence of LZ4 frames (skippable frames are skipped). Throws Lz4FormatError once the
+ * output would pass `maxOutputBytes` (checked before each block: at most one block more is held).
+ */
+export function lz4FrameDecode(src: Buffer, maxOutputBytes = Number.POSITIVE_INFINITY): Buffer {
   const out = new Output(src.length * 3);
   let p = 0;
   while (p < src.length) {
@@ -170,12 +173,16 @@ export function lz4FrameDecode(src: Buffer): Buffer {
       const size = word & 0x7fffffff;
       const uncompressed = (word & 0x80000000) !== 0;
       if (size > blockMax || p + size > src.length) throw new Lz4FormatError('lz4 block size out of range');
+      if (out.len + (uncompressed ? size : blockMax) > maxOutputBytes && out.len + size > maxOutputBytes) {
+        throw new Lz4FormatError(`lz4 output exceeds ${maxOutputBytes} bytes`);
+      }
       if (uncompressed) {
         out.ensure(size);
         out.buf.set(src.subarray(p, p + size), out.len);
         out.len += size;
       } else {
         decodeBlock(src, p, p + size, out, blockMax);
+        if (out.len > maxOutputBytes) throw new Lz4FormatError(`lz4 output exceeds ${maxOutputBytes} bytes`);
       }
       p += size;
       if (blockChecksum) p += 4;

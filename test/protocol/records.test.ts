@@ -937,3 +937,30 @@ describe('zstd', () => {
     }
   });
 });
+
+describe('decompression is capped for every codec (a small batch cannot claim gigabytes)', () => {
+  const data = Buffer.alloc(1 << 20, 7); // 1 MiB of one byte: compresses to a few KiB
+  it.each([
+    ['gzip', Compression.GZIP, {}],
+    ['snappy (xerial)', Compression.SNAPPY, {}],
+    ['snappy (raw)', Compression.SNAPPY, { snappyFraming: 'raw' as const }],
+    ['lz4', Compression.LZ4, {}],
+    ['zstd', Compression.ZSTD, {}],
+  ])('%s: more than maxOutputBytes throws, up to it decodes', (_name, codec, opts) => {
+    const packed = compress(codec, data, opts);
+    expect(packed.length).toBeLessThan(data.length / 10);
+    expect(() => decompress(codec, packed, { maxOutputBytes: 64 * 1024 })).toThrow(/exceeds|more than/i);
+    expect(decompress(codec, packed, { maxOutputBytes: data.length }).equals(data)).toBe(true);
+  });
+
+  it('a gzip bomb in a stored batch fails to decode (compaction, down-conversion) instead of exhausting memory', () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(ZSTD_MAX_DECOMPRESSED_BYTES + 1024));
+    const batch = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('x') }] });
+    // The records section replaced by the bomb, marked gzip, with a fresh CRC.
+    const bad = Buffer.concat([batch.subarray(0, BATCH_HEADER_SIZE), bomb]);
+    bad.writeInt32BE(bad.length - 12, 8);
+    bad.writeInt16BE(Compression.GZIP, 21);
+    writeBatchCrc(bad);
+    expect(() => decodeRecordBatch(bad)).toThrow(/cannot decompress record batch: gzip output exceeds/);
+  });
+});
