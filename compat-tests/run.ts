@@ -1,5 +1,6 @@
 // `npm run compat`: every stock client in compat-tests/<client>/ against a fresh Brook, then
-// cross-client pairs; prints the matrix, writes RESULTS.md, ends with "N passed, N failed".
+// cross-client pairs; prints the matrix (with durations), writes RESULTS.md (without, so an
+// unchanged outcome leaves the tracked file unchanged), ends with "N passed, N failed".
 // The contract each client folder follows is in compat-tests/README.md.
 
 import { spawn } from 'node:child_process';
@@ -111,11 +112,21 @@ async function install(client: string): Promise<string | null> {
   const script = join(HERE, client, 'install.sh');
   if (!existsSync(script)) return null;
   const r = await sh(script, [], 900_000);
-  return r.code === 0 ? null : `install failed: ${lastLines(r.stderr || r.stdout)}`;
+  return r.code === 0 ? null : `install.sh exited ${r.code}: ${lastLines(r.stderr || r.stdout)}`;
 }
 
-async function runClient(client: string): Promise<Result[]> {
+/**
+ * A client that cannot be installed (or whose runner says it is missing) is a failure, not a
+ * skip: the matrix would otherwise pass with a whole client silently absent. `skip` stays for a
+ * scenario the installed client genuinely does not support.
+ */
+async function runClient(client: string): Promise<{ results: Result[]; installed: boolean }> {
   const installError = await install(client);
+  if (installError) {
+    const results: Result[] = [{ client, scenario: 'install', status: 'fail', detail: `client cannot be installed: ${installError}` }];
+    process.stderr.write(`compat: ${client}: FAILED to install: ${installError}\n`);
+    return { results, installed: false };
+  }
   return withBroker(async (broker) => {
     const t0 = Date.now();
     const r = await sh(join(HERE, client, 'run.sh'), ['scenarios', broker.bootstrap], SCENARIO_TIMEOUT_MS);
@@ -126,21 +137,22 @@ async function runClient(client: string): Promise<Result[]> {
       status: (['pass', 'fail', 'skip', 'known'].includes(String(x.status)) ? x.status : 'fail') as Status,
       detail: String(x.detail ?? ''),
     }));
+    // A runner reporting itself as not runnable means the client is missing: a failure.
+    const missing = results.some((x) => x.scenario === 'runner' && x.status !== 'pass');
+    for (const x of results) if (x.scenario === 'runner' && x.status !== 'pass') x.status = 'fail';
     if (r.code !== 0 || results.length === 0) {
-      const why = installError ?? `run.sh exited ${r.code} after ${Date.now() - t0} ms: ${lastLines(r.stderr || r.stdout)}`;
-      results.push({ client, scenario: 'runner', status: installError ? 'skip' : 'fail', detail: why });
+      results.push({ client, scenario: 'runner', status: 'fail', detail: `run.sh exited ${r.code} after ${Date.now() - t0} ms: ${lastLines(r.stderr || r.stdout)}` });
     }
     process.stderr.write(`compat: ${client}: ${results.filter((x) => x.status === 'pass').length}/${results.length} passed (${Date.now() - t0} ms)\n`);
-    return results;
+    return { results, installed: !missing };
   });
 }
 
 async function runPair(producer: string, codec: string, consumer: string, available: Set<string>): Promise<Result> {
   const scenario = `cross: ${producer} -(${codec})-> ${consumer}`;
   const client = `${producer}→${consumer}`;
-  if (!available.has(producer) || !available.has(consumer)) {
-    return { client, scenario, status: 'skip', detail: 'client not present' };
-  }
+  const missing = [producer, consumer].filter((c) => !available.has(c));
+  if (missing.length) return { client, scenario, status: 'fail', detail: `not run: ${missing.join(', ')} not installed` };
   return withBroker(async (broker) => {
     const topic = `cross-${codec}`;
     const created = broker.topics.create(topic, 3, 1, {});
@@ -162,7 +174,15 @@ async function runPair(producer: string, codec: string, consumer: string, availa
   });
 }
 
-function matrix(results: Result[]): string {
+/** A runner's per-scenario duration at the end of a detail: "(12 ms)", "(0.0 s)". */
+const TIMING = /\s*\(\d+(?:\.\d+)? ?(?:ms|s)\)$/;
+
+/**
+ * The matrix as markdown. `timings: false` (RESULTS.md, a tracked file) leaves out per-run
+ * durations so that a run with the same outcome leaves the file unchanged.
+ */
+function matrix(results: Result[], timings: boolean): string {
+  const detail = (d: string): string => (timings ? d : d.replace(TIMING, ''));
   const clientsSeen = [...new Set(results.map((r) => r.client))];
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   const mark: Record<Status, string> = { pass: 'pass', fail: '**FAIL**', skip: 'skip', known: 'known' };
@@ -180,12 +200,12 @@ function matrix(results: Result[]): string {
   const cross = results.filter((r) => r.scenario.startsWith('cross: '));
   if (cross.length) {
     lines.push('', '| cross-client | result | detail |', '|---|---|---|');
-    for (const r of cross) lines.push(`| ${r.scenario.slice(7)} | ${mark[r.status]} | ${r.detail} |`);
+    for (const r of cross) lines.push(`| ${r.scenario.slice(7)} | ${mark[r.status]} | ${detail(r.detail)} |`);
   }
   const notes = results.filter((r) => r.status !== 'pass' && !r.scenario.startsWith('cross: '));
   if (notes.length) {
     lines.push('', '| client | scenario | status | detail |', '|---|---|---|---|');
-    for (const r of notes) lines.push(`| ${r.client} | ${r.scenario} | ${r.status} | ${r.detail.replace(/\|/g, '\\|').slice(0, 300)} |`);
+    for (const r of notes) lines.push(`| ${r.client} | ${r.scenario} | ${r.status} | ${detail(r.detail).replace(/\|/g, '\\|').slice(0, 300)} |`);
   }
   return lines.join('\n');
 }
@@ -195,8 +215,12 @@ async function main(): Promise<void> {
   const names = clients(only);
   const results: Result[] = [];
   const t0 = Date.now();
-  for (const c of names) results.push(...(await runClient(c)));
-  const available = new Set(names.filter((c) => !results.some((r) => r.client === c && r.scenario === 'runner' && r.status !== 'pass')));
+  const available = new Set<string>();
+  for (const c of names) {
+    const r = await runClient(c);
+    results.push(...r.results);
+    if (r.installed) available.add(c);
+  }
   for (const [p, codec, c] of PAIRS) {
     if (only.length && !(only.includes(p) && only.includes(c))) continue;
     if (!CODECS.includes(codec)) continue;
@@ -205,17 +229,18 @@ async function main(): Promise<void> {
   const passed = results.filter((r) => r.status === 'pass').length;
   const failed = results.filter((r) => r.status === 'fail').length;
   const skipped = results.filter((r) => r.status === 'skip' || r.status === 'known').length;
-  const table = matrix(results);
   const seconds = ((Date.now() - t0) / 1000).toFixed(0);
   if (only.length === 0) {
+    // No date or durations in the tracked file: they are printed below instead.
     writeFileSync(
       join(HERE, 'RESULTS.md'),
-      `# compat-tests results\n\nGenerated by \`npm run compat\` (${new Date().toISOString().slice(0, 10)}, ${seconds} s). ` +
-        `pass = works; known = client limitation documented in FINDINGS.md; skip = the client has no such feature.\n\n${table}\n\n${passed} passed, ${failed} failed, ${skipped} skipped\n`,
+      `# compat-tests results\n\nGenerated by \`npm run compat\`. ` +
+        `pass = works; known = client limitation documented in FINDINGS.md; skip = the client has no such feature; ` +
+        `a client that cannot be installed is a failure.\n\n${matrix(results, false)}\n\n${passed} passed, ${failed} failed, ${skipped} skipped\n`,
     );
   }
-  process.stdout.write(`${table}\n\n`);
-  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  process.stdout.write(`${matrix(results, true)}\n\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped (${seconds} s)\n`);
   process.exitCode = failed > 0 ? 1 : 0;
 }
 
