@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from './common/clock.js';
 import { createLogger, silentLogger, type Logger } from './common/logger.js';
-import { BrokerConfig } from './config/config.js';
+import { BrokerConfig, ConfigError } from './config/config.js';
+import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { ClusterView } from './cluster/cluster.js';
 import { ReplicaManager } from './cluster/replica-manager.js';
@@ -69,7 +70,13 @@ export interface Broker {
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  // As Kafka: a wildcard address (0.0.0.0, ::) is never advertised to clients.
+  if (options.advertisedHost !== undefined) checkAdvertisedHost(options.advertisedHost);
+  else if (options.host !== undefined && isWildcardHost(options.host)) {
+    throw new ConfigError(`the listener host ${options.host} cannot be advertised to clients: give advertisedHost`);
+  }
   const config = new BrokerConfig(options.config ?? {});
+  checkConfigRules(options.config ?? {});
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
   const memory = options.memory ?? options.dataDir === undefined;
@@ -151,7 +158,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
   });
   replicas.setTxnVerifier((id, producerId, epoch, topic, partition) => txns.verifyPartition(id, producerId, epoch, topic, partition));
-  topics.addListener({ onTopicDeleted: (t) => groups.onTopicDeleted(t.name) });
+  topics.addListener({
+    onTopicCreated: (t) => logger.info({ topic: t.name, partitions: t.numPartitions, configs: t.configs }, 'topic created'),
+    onPartitionsCreated: (t, from) => logger.info({ topic: t.name, from, partitions: t.numPartitions }, 'partitions added'),
+    onTopicDeleted: (t) => {
+      logger.info({ topic: t.name }, 'topic deleted');
+      groups.onTopicDeleted(t.name);
+    },
+  });
   topics.registerInternal(offsetsLog.topic, () => offsetsLog.ensureTopic());
   topics.registerInternal(TXN_TOPIC, () => txnLog.ensureTopic());
   const table = buildHandlerTable(HANDLERS);
@@ -185,7 +199,18 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     logger,
   );
-  const bound = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  let bound: { host: string; port: number };
+  try {
+    bound = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  } catch (err) {
+    // Nothing was served: stop the timers and release the store (and its directory lock).
+    replicas.shutdown();
+    groups.close();
+    txns.close();
+    await store.whenSyncIdle();
+    store.close();
+    throw err;
+  }
   cluster.bound(bound.host, bound.port);
   logger.info(
     { listener: `${bound.host}:${bound.port}`, advertised: `${cluster.local.host}:${cluster.local.port}`, dataDir: dataDir ?? '(memory)', clusterId: store.clusterId, nodeId: cluster.nodeId },

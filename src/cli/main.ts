@@ -26,12 +26,6 @@ function port(value: string): number {
   return n;
 }
 
-/** "PLAINTEXT://host:port" -> host and port. */
-function parseListener(value: string | undefined): { host?: string; port?: number } {
-  const m = value ? /^(?:[A-Z_]+:\/\/)?\[?([^\]]*)\]?:(\d+)$/.exec(value.split(',')[0]!.trim()) : null;
-  return m ? { host: m[1] || undefined, port: Number(m[2]) } : {};
-}
-
 const program = new Command();
 program
   .name('brook')
@@ -67,61 +61,30 @@ program
   .option('--memory', 'keep all data in memory (nothing is written to disk)', false)
   .option('--config <file>', 'a Kafka-style server.properties file')
   .option('--set <key=value>', 'set a broker config, Kafka names (repeatable)', collect, [])
-  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', process.env.BROOK_LOG_LEVEL ?? 'info')
+  .option('--strict', 'refuse unknown config names (without it they are logged as warnings)', false)
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent ($BROOK_LOG_LEVEL sets the default)', process.env.BROOK_LOG_LEVEL ?? 'info')
+  .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
   .addHelpText(
     'after',
     `
-Precedence: flags > --set > --config file > defaults. Examples:
+Configs have Kafka's names. Precedence: flags > --set > environment > --config file > defaults.
+The environment is read as Kafka's Docker images read theirs: BROOK_CFG_NUM_PARTITIONS=3 is
+num.partitions=3 (lowercase; _ is ".", __ is "_", ___ is "-").
+Values are checked against Kafka's types and ranges before anything starts; a name nobody knows
+is logged ("supplied but isn't a known config"), or refused with --strict. A listener host of
+0.0.0.0 (or ::) needs --advertised-host: a wildcard address is never given to clients. One
+listener is served (PLAINTEXT). A start that fails prints one line on stderr and exits with 1.
+
+Examples:
   brook start
   brook start --port 19092 --memory
   brook start --data-dir /var/lib/brook --set num.partitions=3 --set log.flush.interval.messages=1
-  brook start --config server.properties`,
+  brook start --config server.properties --strict
+  brook start --host 0.0.0.0 --advertised-host broker.internal`,
   )
   .action(async (opts) => {
-    const [{ startBroker }, { createLogger }, { ConfigError, loadPropertiesFile }] = await Promise.all([
-      import('../broker.js'),
-      import('../common/logger.js'),
-      import('../config/config.js'),
-    ]);
-    const logger = createLogger(opts.logLevel);
-    try {
-      const settings: Record<string, string> = opts.config ? loadPropertiesFile(opts.config) : {};
-      for (const kv of opts.set as string[]) {
-        const i = kv.indexOf('=');
-        settings[kv.slice(0, i).trim()] = kv.slice(i + 1).trim();
-      }
-      const listener = parseListener(settings['listeners']);
-      const advertised = parseListener(settings['advertised.listeners']);
-      const broker = await startBroker({
-        host: opts.host ?? listener.host ?? '127.0.0.1',
-        port: opts.port ?? listener.port ?? 9092,
-        advertisedHost: opts.advertisedHost ?? advertised.host,
-        advertisedPort: opts.advertisedPort ?? advertised.port,
-        dataDir: opts.dataDir ?? settings['log.dirs']?.split(',')[0] ?? './data',
-        memory: opts.memory,
-        config: settings,
-        logger,
-      });
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down');
-        broker.close().then(
-          () => process.exit(0),
-          (err) => {
-            logger.error({ err }, 'error during shutdown');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
-    } catch (err) {
-      if (err instanceof ConfigError) logger.fatal(err.message);
-      else logger.fatal({ err }, 'failed to start');
-      process.exit(1);
-    }
+    const { runStart } = await import('./start.js');
+    await runStart(opts);
   });
 
 for (const cmd of [topicCommand(), produceCommand(), consumeCommand(), groupCommand(), clusterCommand()]) {

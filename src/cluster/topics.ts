@@ -21,7 +21,9 @@ export interface TopicResult {
 }
 
 export interface TopicListener {
+  onTopicCreated?(topic: TopicMetadata): void;
   onTopicDeleted?(topic: TopicMetadata): void;
+  onPartitionsCreated?(topic: TopicMetadata, from: number): void;
 }
 
 /** Kafka's topic name rules (Topic.validate). Returns an error text or null. */
@@ -155,6 +157,7 @@ export class TopicManager {
       } catch (err) {
         return storageFailure(err);
       }
+      for (const l of this.listeners) l.onTopicCreated?.(meta);
     }
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: meta };
   }
@@ -253,6 +256,8 @@ export class TopicManager {
       } catch (err) {
         return storageFailure(err);
       }
+      const now = this.store.getTopic(name);
+      if (now) for (const l of this.listeners) l.onPartitionsCreated?.(now, meta.numPartitions);
     }
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
   }

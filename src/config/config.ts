@@ -14,7 +14,6 @@
 // log.retention.hours. A topic's value is its override, else the first synonym with a value (units
 // converted), else LogConfig's default.
 
-import { readFileSync } from 'node:fs';
 import type { LogConfig } from '../log/types.js';
 import type { DynamicConfigPersistence } from './dynamic-store.js';
 import {
@@ -61,14 +60,14 @@ const CW = 'cluster-wide' as const;
 
 /** Broker configs Brook knows. Values are strings, as in server.properties. */
 export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
-  { name: 'node.id', type: 'INT', default: '1', doc: 'Id of this broker.' },
-  { name: 'broker.id', type: 'INT', default: '1', doc: 'Alias of node.id.' },
+  { name: 'node.id', type: 'INT', default: '1', validator: atLeast(0), doc: 'Id of this broker.' },
+  { name: 'broker.id', type: 'INT', default: '1', validator: atLeast(0), doc: 'Alias of node.id.' },
   // Kafka can change listeners per broker at run time; Brook binds its listener once.
   { name: 'listeners', type: 'STRING', default: 'PLAINTEXT://127.0.0.1:9092', doc: 'Listener the broker binds.' },
   { name: 'advertised.listeners', type: 'STRING', default: null, doc: 'Address clients are told to use (defaults to the listener).' },
   { name: 'log.dirs', type: 'STRING', default: './data', doc: 'Directory holding the log data.' },
   { name: 'num.partitions', type: 'INT', default: '1', validator: atLeast(1), doc: 'Default partition count of new topics.' },
-  { name: 'default.replication.factor', type: 'INT', default: '1', doc: 'Default replication factor of new topics.' },
+  { name: 'default.replication.factor', type: 'INT', default: '1', validator: atLeast(1), doc: 'Default replication factor of new topics (at most the number of brokers: 1).' },
   { name: 'auto.create.topics.enable', type: 'BOOLEAN', default: 'true', doc: 'Create topics on first use by Metadata or Produce.' },
   { name: 'delete.topic.enable', type: 'BOOLEAN', default: 'true', doc: 'Allow DeleteTopics.' },
   { name: 'message.max.bytes', type: 'INT', default: '1048588', validator: atLeast(0), dynamic: CW, doc: 'Largest record batch accepted (topic: max.message.bytes).' },
@@ -563,22 +562,4 @@ export function normalizeTopicConfigs(configs: Record<string, string>): Record<s
 /** A topic override as DescribeConfigs prints it. */
 export function describeTopicValue(name: string, value: string): string {
   return normalized(TOPIC_DEF.get(name), value);
-}
-
-/** Parses Java-properties-style text (key=value or key: value, # and ! comments). */
-export function parseProperties(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.replace(/\\\r?\n\s*/g, '').split(/\r?\n/);
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-    else out[line] = '';
-  }
-  return out;
-}
-
-export function loadPropertiesFile(path: string): Record<string, string> {
-  return parseProperties(readFileSync(path, 'utf8'));
 }

@@ -167,6 +167,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       if (!isUnknownMember) return respond(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
       group = new ClassicGroup(input.groupId, 'Empty', this.clock.now());
       this.groups.set(input.groupId, group);
+      this.log.info({ groupId: input.groupId, protocolType: input.protocolType }, 'group created');
     }
 
     if (!this.acceptJoiningMember(group, input.memberId)) {
@@ -399,7 +400,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const wasEmpty = group.is('Empty');
     const rebalanceTimeoutMs = group.rebalanceTimeoutMs();
     group.transitionTo('PreparingRebalance', this.clock.now());
-    this.log.debug({ groupId: group.groupId, generationId: group.generationId, reason }, 'preparing rebalance');
+    this.log.info({ groupId: group.groupId, generationId: group.generationId, members: group.size, reason }, 'group rebalancing');
 
     if (wasEmpty) {
       const delay = this.cfg.initialRebalanceDelayMs;
@@ -478,11 +479,11 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const now = this.clock.now();
     group.initNextGeneration(now);
     if (group.is('Empty')) {
-      this.log.debug({ groupId: group.groupId, generationId: group.generationId }, 'group is now empty');
+      this.log.info({ groupId: group.groupId, generationId: group.generationId }, 'group emptied');
       this.storeGroupQuietly(group);
       return;
     }
-    this.log.debug({ groupId: group.groupId, generationId: group.generationId, members: group.size, protocol: group.protocolName }, 'generation formed');
+    this.log.info({ groupId: group.groupId, generationId: group.generationId, members: group.size, protocol: group.protocolName }, 'group rebalanced');
     for (const m of group.members.values()) {
       group.invokeJoin(m, this.currentGenerationResult(group, m.memberId, group.isLeader(m.memberId)));
       this.armSession(group, m, m.sessionTimeoutMs);
@@ -1049,7 +1050,6 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           if (!group.is('Empty')) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
           const removed = group.removeOffsets(group.allOffsets());
           this.removeGroup(group, removed);
-          this.log.debug({ groupId, offsets: removed.length }, 'group deleted');
           return { groupId, errorCode: NONE };
         });
       }),
@@ -1143,6 +1143,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       group.invokeSync(m, syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
     }
     if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    this.log.info({ groupId: group.groupId, offsets: removedOffsets.length }, 'group deleted');
     try {
       this.persistence.deleteGroup(group.groupId, removedOffsets.map((o) => ({ topic: o.topic, partition: o.partition })));
     } catch (e) {

@@ -27,7 +27,10 @@ export class Server {
       this.connections.add(c);
       this.logger.debug({ conn: c.id, remote: c.remote }, 'connection accepted');
     });
-    this.net.on('error', (err) => this.logger.error({ err }, 'listener error'));
+    // Errors before the listener is bound (port in use, ...) reject listen() instead.
+    this.net.on('error', (err) => {
+      if (this.net.listening) this.logger.error({ err }, 'listener error');
+    });
   }
 
   listen(opts: ListenerOptions): Promise<{ host: string; port: number }> {

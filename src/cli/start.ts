@@ -1,0 +1,96 @@
+// `brook start`: checks the configuration (flags > --set > BROOK_CFG_* environment > --config file >
+// defaults), starts a broker and runs it until SIGINT/SIGTERM. Anything that stops the start (a bad
+// setting, the port in use, the data directory locked) is one line on stderr and exit code 1.
+// Loaded only by `brook start`, so client commands do not pay for the broker's modules.
+
+import { startBroker } from '../broker.js';
+import { createLogger, isLogLevel, LOG_LEVELS, type Logger, type LogFormat } from '../common/logger.js';
+import { ConfigError } from '../config/config.js';
+import { readPropertiesFile, settingsFromArgs, settingsFromEnv } from '../config/properties.js';
+import { checkStartupConfig, resolveListeners } from '../config/startup.js';
+
+export interface StartOptions {
+  host?: string;
+  port?: number;
+  advertisedHost?: string;
+  advertisedPort?: number;
+  dataDir?: string;
+  memory: boolean;
+  config?: string;
+  set: string[];
+  strict: boolean;
+  logLevel: string;
+  logFormat?: string;
+}
+
+/** A start failure as one line, without a stack (which only `--log-level debug` adds). */
+export function startFailureMessage(err: unknown, listen?: { host: string; port: number }): string {
+  if (err instanceof ConfigError) return err.message;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = listen ? `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}` : `${e.address}:${e.port}`;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${where}: the address is already in use (another broker? pick another --port, or 0 for any free port)`;
+    case 'EACCES':
+      return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: ${listen?.host ?? e.address} is not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${where}: host ${listen?.host ?? e.address} not found`;
+    default:
+      break;
+  }
+  if (e instanceof Error && e.name === 'LogStoreError') return `cannot open the data directory: ${e.message}`;
+  return `failed to start: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+function fail(message: string, err?: unknown, level = 'info'): never {
+  process.stderr.write(`brook: ${message}\n`);
+  if (err instanceof Error && err.stack && (level === 'debug' || level === 'trace')) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
+
+export async function runStart(opts: StartOptions): Promise<void> {
+  const level = opts.logLevel;
+  if (!isLogLevel(level)) fail(`unknown log level '${level}' (--log-level or BROOK_LOG_LEVEL): use ${LOG_LEVELS.join(', ')}`);
+  const formatName = opts.logFormat ?? process.env.BROOK_LOG_FORMAT ?? 'auto';
+  if (!['auto', 'json', 'text'].includes(formatName)) fail(`unknown log format '${formatName}' (--log-format or BROOK_LOG_FORMAT): use auto, json or text`);
+  // Readable lines on a terminal, JSON for anything reading them (files, pipes, log collectors).
+  const format: LogFormat = formatName === 'auto' ? (process.stderr.isTTY ? 'text' : 'json') : (formatName as LogFormat);
+  const logger: Logger = createLogger(level, undefined, format);
+
+  let listen: { host: string; port: number } | undefined;
+  try {
+    const settings = [...(opts.config ? readPropertiesFile(opts.config) : []), ...settingsFromEnv(process.env), ...settingsFromArgs(opts.set)];
+    const startup = checkStartupConfig(settings, { strict: opts.strict });
+    for (const w of startup.warnings) logger.warn(w);
+    if (startup.ignored.length > 0) logger.info({ configs: startup.ignored }, 'Kafka configs accepted without effect in Brook');
+    const plan = resolveListeners(startup, opts);
+    listen = { host: plan.host, port: plan.port };
+    const broker = await startBroker({
+      ...plan,
+      dataDir: opts.dataDir ?? startup.values['log.dirs']?.trim() ?? startup.values['log.dir']?.trim() ?? './data',
+      memory: opts.memory,
+      config: startup.values,
+      logger,
+    });
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      broker.close().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  } catch (err) {
+    fail(startFailureMessage(err, listen), err, level);
+  }
+}
