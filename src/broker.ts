@@ -1,10 +1,15 @@
 // Assembles a broker: config, log store, cluster view, topic and replica managers, the dispatch
 // table and the TCP server. `startBroker()` is both what the CLI runs and what a test suite calls
 // in-process (ephemeral port, memory store, injected clock).
+//
+// For test suites (issue 9): seeded topics, `reset()` (a fresh broker state on the same port and
+// object), fault injection (`faults`, and over HTTP with `controlPort`), and helpers to look at
+// topics, records and groups. The per-reset part (topic, replica, group and transaction managers)
+// is the "core"; the store, config, listener and fault injector outlive resets.
 
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { systemClock, type Clock } from './common/clock.js';
+import { realTimeBounded, systemClock, type Clock } from './common/clock.js';
 import { createLogger, silentLogger, type Logger } from './common/logger.js';
 import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
@@ -26,6 +31,18 @@ import { FileProducerIds, MemoryProducerIds, type ProducerIdManager } from './tx
 import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
 import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
+import { startControlServer, type ControlServer } from './fixture/control-server.js';
+import {
+  BrokerTopics,
+  describeGroup,
+  readRecords,
+  waitForGroup,
+  type GroupDescription,
+  type ReadRecordsOptions,
+  type StoredRecord,
+  type TopicSpec,
+  type WaitForGroupOptions,
+} from './fixture/helpers.js';
 
 export interface BrokerOptions {
   /** Listener host (default 127.0.0.1). */
@@ -41,10 +58,18 @@ export interface BrokerOptions {
   memory?: boolean;
   /** Kafka-named broker configs, e.g. { 'num.partitions': '3' }. */
   config?: Record<string, string>;
+  /**
+   * Time for group, transaction, retention and producer-expiry timers and record timestamps; a
+   * `ManualClock` moves only when advanced (see the README's "Test fixture" for what it moves).
+   */
   clock?: Clock;
   logger?: Logger;
   /** Log level when no logger is given ('silent' in-process by default). */
   logLevel?: string;
+  /** Topics created at start and again by every `reset()`. */
+  topics?: TopicSpec[];
+  /** Starts the HTTP control endpoint on 127.0.0.1 at this port (0 = a free one); see `controlUrl`. */
+  controlPort?: number;
 }
 
 export interface Broker {
@@ -55,57 +80,59 @@ export interface Broker {
   readonly clusterId: string;
   readonly config: BrokerConfig;
   readonly store: LogStore;
-  readonly topics: TopicManager;
+  /** Topics: list, names, describe (partition offsets), create, ensure, delete. */
+  readonly topics: BrokerTopics;
   readonly clock: Clock;
-  /** The transaction coordinator (tests drive its timers through the clock). */
+  /** The transaction coordinator (tests drive its timers through the clock). Replaced by reset(). */
   readonly txns: TransactionCoordinator;
-  /** The partition data path (tests look at its parked long polls). */
+  /** The partition data path (tests look at its parked long polls). Replaced by reset(). */
   readonly replicas: ReplicaManager;
-  /** Fault injection: `faults.dropResponses(apiKey, n)` handles the next n requests, then drops their responses (closing the connection). */
+  /** The group coordinator. Replaced by reset(). */
+  readonly groups: GroupCoordinator;
+  /**
+   * Fault injection: failRequests, addLatency, dropResponses, disconnectOn, pause/resume,
+   * pausePartition/resumePartition, dropConnections, rules, clear (README: "Fault injection").
+   */
   readonly faults: FaultInjector;
+  /** "http://127.0.0.1:<port>" of the HTTP control endpoint, or null without `controlPort`. */
+  readonly controlUrl: string | null;
   /** Drops every client connection at once (fault injection). */
   dropConnections(): void;
+  /**
+   * Empties the broker in place for the next test: client connections are closed, then topics
+   * (the seeded ones are created again, empty), groups, committed offsets, producer and
+   * transaction state, fault rules, pauses and dynamic broker configs go. Same port, same object;
+   * the clock keeps its time.
+   */
+  reset(): Promise<void>;
+  /** A partition's records (read_uncommitted by default), decoded. */
+  records(topic: string, partition: number, opts?: ReadRecordsOptions): Promise<StoredRecord[]>;
+  /** Resolves once the group is in `state` (default Stable) with `members` members; rejects after `timeoutMs` (default 10 s). */
+  waitForGroup(groupId: string, opts?: WaitForGroupOptions): Promise<GroupDescription>;
+  /** The group's state and members now ('Dead' when it does not exist). */
+  describeGroup(groupId: string): Promise<GroupDescription>;
   /** Stops accepting, finishes in-flight requests, flushes and closes the log. Idempotent. */
   close(): Promise<void>;
 }
 
-export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
-  // As Kafka: a wildcard address (0.0.0.0, ::) is never advertised to clients.
-  if (options.advertisedHost !== undefined) checkAdvertisedHost(options.advertisedHost);
-  else if (options.host !== undefined && isWildcardHost(options.host)) {
-    throw new ConfigError(`the listener host ${options.host} cannot be advertised to clients: give advertisedHost`);
-  }
-  const config = new BrokerConfig(options.config ?? {});
-  checkConfigRules(options.config ?? {});
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
-  const memory = options.memory ?? options.dataDir === undefined;
-  const logConfig = config.logConfig();
+/** What reset() replaces: everything that holds topic, group, offset, producer or transaction state. */
+interface Core {
+  topics: TopicManager;
+  replicas: ReplicaManager;
+  groups: GroupCoordinator;
+  txns: TransactionCoordinator;
+}
 
-  let store: LogStore;
-  let dataDir: string | null = null;
-  let producerIds: ProducerIdManager;
-  if (memory) {
-    store = createMemoryStore({ logConfig, logger, now: () => clock.now() });
-    producerIds = new MemoryProducerIds();
-  } else {
-    dataDir = resolve(options.dataDir ?? config.get('log.dirs') ?? './data');
-    mkdirSync(dataDir, { recursive: true });
-    store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
-    producerIds = new FileProducerIds(dataDir);
-  }
-  // Dynamic broker configs (AlterConfigs on BROKER resources) persist in the data directory and
-  // are loaded now; every change recomputes the partitions' log configs (Kafka's DynamicLogConfig).
-  try {
-    if (dataDir !== null) config.attachPersistence(fileDynamicConfigs(dataDir, config.nodeId), (msg, detail) => logger.warn(detail, msg));
-  } catch (err) {
-    store.close();
-    throw err;
-  }
-  store.setBrokerLogConfig(config.logConfig());
-  config.onChange(() => store.setBrokerLogConfig(config.logConfig()));
+interface CoreDeps {
+  store: LogStore;
+  config: BrokerConfig;
+  clock: Clock;
+  logger: Logger;
+  cluster: ClusterView;
+  producerIds: ProducerIdManager;
+}
 
-  const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
+function buildCore({ store, config, clock, logger, cluster, producerIds }: CoreDeps): Core {
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
   replicas.storageLog = logger;
@@ -121,6 +148,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   });
   const groups = new GroupCoordinator({
     clock,
+    delayClock: realTimeBounded(clock),
     persistence: offsetsLog,
     config: GroupCoordinator.defaultsFrom(config),
     logger,
@@ -168,6 +196,70 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   });
   topics.registerInternal(offsetsLog.topic, () => offsetsLog.ensureTopic());
   topics.registerInternal(TXN_TOPIC, () => txnLog.ensureTopic());
+  return { topics, replicas, groups, txns };
+}
+
+/** Stops a core's timers and wakes what waits on it (parked fetches, joins). */
+function stopCore(core: Core): void {
+  core.replicas.shutdown();
+  core.groups.close();
+  core.txns.close();
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  // As Kafka: a wildcard address (0.0.0.0, ::) is never advertised to clients.
+  if (options.advertisedHost !== undefined) checkAdvertisedHost(options.advertisedHost);
+  else if (options.host !== undefined && isWildcardHost(options.host)) {
+    throw new ConfigError(`the listener host ${options.host} cannot be advertised to clients: give advertisedHost`);
+  }
+  const config = new BrokerConfig(options.config ?? {});
+  checkConfigRules(options.config ?? {});
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
+  const memory = options.memory ?? options.dataDir === undefined;
+  const logConfig = config.logConfig();
+
+  let store: LogStore;
+  let dataDir: string | null = null;
+  let producerIds: ProducerIdManager;
+  if (memory) {
+    store = createMemoryStore({ logConfig, logger, now: () => clock.now() });
+    producerIds = new MemoryProducerIds();
+  } else {
+    dataDir = resolve(options.dataDir ?? config.get('log.dirs') ?? './data');
+    mkdirSync(dataDir, { recursive: true });
+    store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
+    producerIds = new FileProducerIds(dataDir);
+  }
+  // Dynamic broker configs (AlterConfigs on BROKER resources) persist in the data directory and
+  // are loaded now; every change recomputes the partitions' log configs (Kafka's DynamicLogConfig).
+  try {
+    if (dataDir !== null) config.attachPersistence(fileDynamicConfigs(dataDir, config.nodeId), (msg, detail) => logger.warn(detail, msg));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  store.setBrokerLogConfig(config.logConfig());
+  config.onChange(() => store.setBrokerLogConfig(config.logConfig()));
+
+  const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
+  const deps: CoreDeps = { store, config, clock, logger, cluster, producerIds };
+  let core = buildCore(deps);
+  const brokerTopics = new BrokerTopics(
+    () => core.topics,
+    () => core.replicas,
+  );
+  const seeds = options.topics ?? [];
+  const seed = (): void => {
+    for (const t of seeds) brokerTopics.ensure(t);
+  };
+  try {
+    seed();
+  } catch (err) {
+    stopCore(core);
+    store.close();
+    throw err;
+  }
   const table = buildHandlerTable(HANDLERS);
   const apiRanges = advertisedRanges(table);
 
@@ -177,10 +269,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     connection,
     config,
     cluster,
-    topics,
-    replicas,
-    groups,
-    txns,
+    topics: core.topics,
+    replicas: core.replicas,
+    groups: core.groups,
+    txns: core.txns,
     clock,
     logger,
     apiRanges,
@@ -199,43 +291,81 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     logger,
   );
+  faults.attach({
+    apis: new Map([...table.values()].map((h) => [h.api.apiKey, h.api.name])),
+    topicName: (id) => core.topics.getById(id)?.name,
+    dropConnections: () => server.dropConnections(),
+  });
   let bound: { host: string; port: number };
   try {
     bound = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   } catch (err) {
     // Nothing was served: stop the timers and release the store (and its directory lock).
-    replicas.shutdown();
-    groups.close();
-    txns.close();
+    stopCore(core);
     await store.whenSyncIdle();
     store.close();
     throw err;
   }
   cluster.bound(bound.host, bound.port);
-  logger.info(
-    { listener: `${bound.host}:${bound.port}`, advertised: `${cluster.local.host}:${cluster.local.port}`, dataDir: dataDir ?? '(memory)', clusterId: store.clusterId, nodeId: cluster.nodeId },
-    'brook started',
-  );
 
   let closing: Promise<void> | undefined;
-  return {
+  let resetting: Promise<void> | undefined;
+  let control: ControlServer | null = null;
+  const broker: Broker = {
     host: bound.host,
     port: bound.port,
     bootstrap: `${cluster.local.host}:${cluster.local.port}`,
     clusterId: store.clusterId,
     config,
     store,
-    topics,
+    topics: brokerTopics,
     clock,
-    txns,
-    replicas,
+    get txns() {
+      return core.txns;
+    },
+    get replicas() {
+      return core.replicas;
+    },
+    get groups() {
+      return core.groups;
+    },
     faults,
-    dropConnections: () => server.dropConnections(),
+    get controlUrl() {
+      return control?.url ?? null;
+    },
+    dropConnections: () => void server.dropConnections(),
+    reset() {
+      if (closing) return Promise.reject(new Error('the broker is closed'));
+      resetting ??= (async () => {
+        faults.reset();
+        server.dropConnections();
+        const old = core;
+        stopCore(old);
+        // Requests already running on the old core settle (their connections are gone), and
+        // background writes finish, before the topics go.
+        await new Promise((r) => setImmediate(r));
+        await store.whenSyncIdle();
+        for (const t of store.listTopics()) store.deleteTopic(t.name);
+        for (const level of ['broker', 'cluster-default'] as const) {
+          if (Object.keys(config.dynamic(level)).length > 0) config.setDynamic(level, {});
+        }
+        core = buildCore(deps);
+        seed();
+        logger.info({ topics: seeds.length }, 'broker reset');
+      })().finally(() => {
+        resetting = undefined;
+      });
+      return resetting;
+    },
+    records: (topic, partition, opts) => Promise.resolve().then(() => readRecords(core.replicas, topic, partition, opts)),
+    waitForGroup: (groupId, opts) => waitForGroup(() => core.groups, groupId, opts),
+    describeGroup: (groupId) => describeGroup(() => core.groups, groupId),
     close() {
       closing ??= (async () => {
-        replicas.shutdown();
-        groups.close();
-        txns.close();
+        await resetting?.catch(() => {});
+        faults.reset();
+        await control?.close();
+        stopCore(core);
         await server.close();
         // Background writes and fsyncs finish first; the flush then covers the rest.
         await store.whenSyncIdle();
@@ -252,4 +382,24 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       return closing;
     },
   };
+  if (options.controlPort !== undefined) {
+    try {
+      control = await startControlServer(broker, options.controlPort);
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+  }
+  logger.info(
+    {
+      listener: `${bound.host}:${bound.port}`,
+      advertised: `${cluster.local.host}:${cluster.local.port}`,
+      dataDir: dataDir ?? '(memory)',
+      clusterId: store.clusterId,
+      nodeId: cluster.nodeId,
+      ...(control ? { control: control.url } : {}),
+    },
+    'brook started',
+  );
+  return broker;
 }

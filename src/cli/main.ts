@@ -64,6 +64,8 @@ program
   .option('--strict', 'refuse unknown config names (without it they are logged as warnings)', false)
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent ($BROOK_LOG_LEVEL sets the default)', process.env.BROOK_LOG_LEVEL ?? 'info')
   .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
+  .option('--control-port <port>', 'HTTP control endpoint for tests (fault injection, clock, reset) on 127.0.0.1', port)
+  .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
   .addHelpText(
     'after',
     `
@@ -80,7 +82,8 @@ Examples:
   brook start --port 19092 --memory
   brook start --data-dir /var/lib/brook --set num.partitions=3 --set log.flush.interval.messages=1
   brook start --config server.properties --strict
-  brook start --host 0.0.0.0 --advertised-host broker.internal`,
+  brook start --host 0.0.0.0 --advertised-host broker.internal
+  brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")`,
   )
   .action(async (opts) => {
     const { runStart } = await import('./start.js');

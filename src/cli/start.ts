@@ -4,6 +4,7 @@
 // Loaded only by `brook start`, so client commands do not pay for the broker's modules.
 
 import { startBroker } from '../broker.js';
+import { ManualClock } from '../common/clock.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger, type LogFormat } from '../common/logger.js';
 import { ConfigError } from '../config/config.js';
 import { readPropertiesFile, settingsFromArgs, settingsFromEnv } from '../config/properties.js';
@@ -21,6 +22,10 @@ export interface StartOptions {
   strict: boolean;
   logLevel: string;
   logFormat?: string;
+  /** HTTP control endpoint for tests (README "Test fixture"). */
+  controlPort?: number;
+  /** Run on a ManualClock, moved through the control endpoint. */
+  manualClock?: boolean;
 }
 
 /** A start failure as one line, without a stack (which only `--log-level debug` adds). */
@@ -74,6 +79,8 @@ export async function runStart(opts: StartOptions): Promise<void> {
       memory: opts.memory,
       config: startup.values,
       logger,
+      controlPort: opts.controlPort,
+      clock: opts.manualClock ? new ManualClock(Date.now()) : undefined,
     });
     let stopping = false;
     const stop = (signal: string): void => {

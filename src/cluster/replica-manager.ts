@@ -21,7 +21,7 @@ import {
   validateRecordKeys,
   validateRecords,
 } from '../../protocol/records/batch.js';
-import { every, type Clock, type Timer } from '../common/clock.js';
+import { every, realTimeBounded, type Clock, type Timer } from '../common/clock.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
 import type { ProducerInfo } from '../log/producer-state.js';
@@ -93,12 +93,15 @@ export class ReplicaManager {
   /** Producer expiry and retention checks (cancelled at shutdown). */
   private readonly periodic: Timer[] = [];
   private cleanerTimer: { cancel(): void } | undefined;
+  /** Long-poll deadlines: the injected clock or real time, whichever comes first (issue 9). */
+  private readonly waitClock: Clock;
 
   constructor(
     private readonly store: LogStore,
     private readonly config: BrokerConfig,
     private readonly clock: Clock,
   ) {
+    this.waitClock = realTimeBounded(clock);
     this.periodic.push(
       every(clock, () => config.int('producer.id.expiration.check.interval.ms'), () => this.expireProducers()),
       every(clock, () => config.int('log.retention.check.interval.ms'), () => this.enforceRetention()),
@@ -453,13 +456,17 @@ export class ReplicaManager {
    * when `signal` aborts (the Fetch's connection closed: nobody is left to answer, so its waiter
    * and timer go now instead of at the deadline). Kafka's purgatory keeps a DelayedFetch until it
    * completes or expires and then drops the answer; ending it at once means clients that time out
-   * and reconnect cannot pile up waiters and timers for max_wait_ms each.
+   * and reconnect cannot pile up waiters and timers for max_wait_ms each. The deadline is met on
+   * the injected clock or in real time, whichever comes first: a ManualClock never advanced
+   * cannot hold a client's Fetch (and so its consumer's disconnect) forever. Resolves true when
+   * the deadline was reached.
    */
-  waitForAppend(partitions: ReadonlyArray<readonly [string, number]>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.closing || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
+  waitForAppend(partitions: ReadonlyArray<readonly [string, number]>, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.closing || timeoutMs <= 0 || signal?.aborted) return Promise.resolve(timeoutMs <= 0);
     return new Promise((resolve) => {
       const keys = partitions.map(([t, p]) => key(t, p));
       let timer: { cancel(): void } | undefined;
+      let timedOut = false;
       const wake = (): void => {
         timer?.cancel();
         for (const k of keys) {
@@ -469,7 +476,7 @@ export class ReplicaManager {
         }
         this.parked.delete(wake);
         signal?.removeEventListener('abort', wake);
-        resolve();
+        resolve(timedOut);
       };
       for (const k of keys) {
         let set = this.waiters.get(k);
@@ -478,7 +485,10 @@ export class ReplicaManager {
       }
       this.parked.add(wake);
       signal?.addEventListener('abort', wake, { once: true });
-      timer = this.clock.setTimeout(wake, timeoutMs);
+      timer = this.waitClock.setTimeout(() => {
+        timedOut = true;
+        wake();
+      }, timeoutMs);
     });
   }
 

@@ -45,6 +45,38 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * A clock whose timers fire at the deadline on `clock` or in real time, whichever comes first (its
+ * `now()` is `clock`'s). Waits that a client asked for (a Fetch's max_wait_ms) and delays that only
+ * batch work (group.initial.rebalance.delay.ms) use it, so a ManualClock that is never advanced
+ * cannot make a client hang, while advancing it still ends them at once.
+ */
+export function realTimeBounded(clock: Clock): Clock {
+  if (clock === systemClock) return clock;
+  return {
+    now: () => clock.now(),
+    setTimeout(fn, ms) {
+      let fired = false;
+      const once = (): void => {
+        if (fired) return;
+        fired = true;
+        a.cancel();
+        b.cancel();
+        fn();
+      };
+      const a = clock.setTimeout(once, ms);
+      const b = systemClock.setTimeout(once, ms);
+      return {
+        cancel() {
+          fired = true;
+          a.cancel();
+          b.cancel();
+        },
+      };
+    },
+  };
+}
+
 /** A clock that only moves when told to. Timers fire in due order during `advance`. */
 export class ManualClock implements Clock {
   private time: number;
@@ -65,8 +97,19 @@ export class ManualClock implements Clock {
     return { cancel: () => void this.timers.delete(id) };
   }
 
+  /**
+   * Moves time to `time` (ms since the epoch), firing the timers due on the way. Time never goes
+   * back (as Kafka's MockTime): an earlier time is refused.
+   */
+  set(time: number): void {
+    if (!Number.isFinite(time)) throw new RangeError(`not a time: ${time}`);
+    if (time < this.time) throw new RangeError(`the clock cannot go back (now ${this.time}, asked ${time})`);
+    this.advance(time - this.time);
+  }
+
   /** Moves time forward, firing due timers in order (each sees `now()` at its due time). */
   advance(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance needs ms >= 0, got ${ms}`);
     const target = this.time + ms;
     for (;;) {
       let nextId = -1;

@@ -61,6 +61,12 @@ export interface GroupCoordinatorConfig {
 
 export interface GroupCoordinatorOptions {
   clock: Clock;
+  /**
+   * Clock of group.initial.rebalance.delay.ms, a delay that only batches joins (default `clock`).
+   * The broker passes one bounded by real time, so a ManualClock never advanced cannot hold a
+   * first join (issue 9); session and rebalance timeouts stay on `clock`.
+   */
+  delayClock?: Clock;
   persistence: GroupPersistence;
   config: GroupCoordinatorConfig;
   logger: Logger;
@@ -103,6 +109,7 @@ function copyProtocols(protocols: Array<{ name: string; metadata: Buffer }>): Pr
 
 export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly clock: Clock;
+  private readonly delayClock: Clock;
   private readonly persistence: GroupPersistence;
   private readonly cfg: Required<GroupCoordinatorConfig>;
   private readonly log: Logger;
@@ -117,6 +124,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   constructor(opts: GroupCoordinatorOptions) {
     this.clock = opts.clock;
+    this.delayClock = opts.delayClock ?? opts.clock;
     this.persistence = opts.persistence;
     this.cfg = { offsetMetadataMaxBytes: DEFAULT_OFFSET_METADATA_MAX_BYTES, ...opts.config };
     this.log = opts.logger;
@@ -435,7 +443,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       } else {
         this.completeJoin(group);
       }
-    });
+    }, this.delayClock);
   }
 
   /** Members have the rebalance timeout to rejoin; the phase ends earlier once all have. */
@@ -1204,9 +1212,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   /** A timer whose callback runs in the group's queue, and never after cancel or group removal. */
-  private groupTimer(group: ClassicGroup, ms: number, fn: () => void): Timer {
+  private groupTimer(group: ClassicGroup, ms: number, fn: () => void, clock: Clock = this.clock): Timer {
     let live = true;
-    const t = this.clock.setTimeout(() => {
+    const t = clock.setTimeout(() => {
       if (!live) return;
       this.queues
         .run(group.groupId, () => {

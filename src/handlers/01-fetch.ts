@@ -203,6 +203,9 @@ export default defineHandler<FetchRequest, FetchResponse>({
     const maxBytes = Math.min(req.maxBytes, ctx.config.int('fetch.max.bytes'));
     const minBytes = Math.min(req.minBytes, maxBytes);
     const signal = ctx.connection.signal;
+    // Reached on the injected clock or in real time, whichever first (a ManualClock never advanced
+    // must not hold a long poll forever: ReplicaManager.waitForAppend).
+    let expired = false;
     for (;;) {
       // Data is read only when the connection has room for the response: a client that does not
       // read its responses holds back its own Fetches, not broker memory (server/connection.ts).
@@ -211,10 +214,10 @@ export default defineHandler<FetchRequest, FetchResponse>({
       if (signal.aborted) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
       const result = readAll(req, targets, maxBytes, ctx);
       const remaining = deadline - ctx.clock.now();
-      if (result.bytes >= minBytes || result.errors || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
+      if (result.bytes >= minBytes || result.errors || expired || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.topics };
       }
-      await ctx.replicas.waitForAppend(keys, remaining, signal);
+      expired = await ctx.replicas.waitForAppend(keys, remaining, signal);
     }
   },
 });

@@ -11,7 +11,7 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 import { NoResponse, type Handler, type RequestContext } from '../handlers/types.js';
 import type { ConnectionInfo, Outcome, RequestProcessor } from './connection.js';
-import type { FaultInjector } from './faults.js';
+import { CloseConnection, type FaultInjector } from './faults.js';
 
 export class RequestError extends Error {
   constructor(
@@ -45,12 +45,6 @@ function isFlexible(version: number, flexibleMin: number | undefined): boolean {
 }
 
 export function createProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector): RequestProcessor {
-  const respondOrDrop = (handler: Handler, header: RequestHeader, res: unknown): Outcome => {
-    if (faults?.takeDrop(header.apiKey)) {
-      return { close: true, reason: `fault injection: dropped the response to ${handler.api.name} v${header.apiVersion} (correlation id ${header.correlationId})` };
-    }
-    return respond(handler, header, res);
-  };
   return (frame: Buffer, conn: ConnectionInfo): Outcome | Promise<Outcome> => {
     const r = new Reader(frame);
     const header = readRequestHeader(r);
@@ -72,6 +66,17 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
       throw new RequestError(`malformed ${handler.api.name} v${header.apiVersion} request: ${r.error}`, 'ERR_MALFORMED_REQUEST');
     }
     const ctx = makeContext(header, conn);
+    // Fault injection (tests) sits ahead of the handler while a rule or pause is in place.
+    if (faults?.engaged) {
+      return faults
+        .intercept({ header, req, conn }, (narrowed) => handler.handle(narrowed, ctx))
+        .then(
+          (res) => (res instanceof CloseConnection ? { close: true as const, reason: res.reason } : respond(handler, header, res)),
+          (err) => {
+            throw handlerFailure(err, header, handler.api.name);
+          },
+        );
+    }
     let result: ReturnType<Handler['handle']>;
     try {
       result = handler.handle(req, ctx);
@@ -80,13 +85,13 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
     }
     if (result instanceof Promise) {
       return result.then(
-        (res) => respondOrDrop(handler, header, res),
+        (res) => respond(handler, header, res),
         (err) => {
           throw handlerFailure(err, header, handler.api.name);
         },
       );
     }
-    return respondOrDrop(handler, header, result);
+    return respond(handler, header, result);
   };
 }
 

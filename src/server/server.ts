@@ -50,9 +50,11 @@ export class Server {
     return this.connections.size;
   }
 
-  /** Closes every open connection at once (fault injection, tests). */
-  dropConnections(): void {
+  /** Closes every open connection at once (fault injection, tests); returns how many there were. */
+  dropConnections(): number {
+    const n = this.connections.size;
     for (const c of this.connections) c.destroy();
+    return n;
   }
 
   async close(graceMs = 5000): Promise<void> {
