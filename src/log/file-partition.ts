@@ -39,7 +39,7 @@ import {
   type AbortedTxn,
 } from './producer-state.js';
 import { fsyncDir, removeTempFiles, writeFileAtomic, writeFileAtomicAsync, fsyncDirAsync, writeFully } from './fs-util.js';
-import { BatchScanner, OffsetIndex, Segment, SegmentCache, SEGMENT_LOG_FILE, TimeIndex, storageError, type ScanOutcome, type TailCut } from './segment.js';
+import { BatchScanner, OffsetIndex, Segment, SegmentCache, SEGMENT_LOG_FILE, TimeIndex, storageError, writeWholeFile, type ScanOutcome, type TailCut } from './segment.js';
 import { holdsData, moveAside } from './stray.js';
 import type { AppendInfo, AppendOptions, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
 
@@ -124,18 +124,8 @@ class RewriteIndexes {
   /** Writes `<base>.index` and `<base>.timeindex` for the rewrite, synced. */
   write(indexPath: string, timeIndexPath: string): void {
     if (this.maxTimestamp > this.timeIndex.lastTimestamp()) this.timeIndex.append(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.base));
-    for (const [file, data] of [
-      [indexPath, this.offsetIndex.data()],
-      [timeIndexPath, this.timeIndex.data()],
-    ] as const) {
-      const fd = fs.openSync(file, 'w');
-      try {
-        writeFully(fd, data, 0);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
+    writeWholeFile(indexPath, this.offsetIndex.data());
+    writeWholeFile(timeIndexPath, this.timeIndex.data());
   }
 }
 

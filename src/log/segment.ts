@@ -950,7 +950,7 @@ export class Segment {
 }
 
 /** Replaces a file's contents in place and fsyncs it (see Segment.writeIndexFiles for why in place is safe). */
-function writeWholeFile(file: string, data: Buffer): void {
+export function writeWholeFile(file: string, data: Buffer): void {
   const fd = fs.openSync(file, 'w');
   try {
     writeFully(fd, data, 0);
