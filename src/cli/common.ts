@@ -5,22 +5,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConnectionError, KafkaClient, KafkaError, NotFoundError } from '../client/index.js';
 import { parseHostPort } from '../client/client.js';
 
-/** Exit codes scripts can rely on (documented in `brook --help` and the README). */
-export const ExitCode = {
-  OK: 0,
-  /** A Kafka error, an unreachable broker, bad input data, a timeout. */
-  ERROR: 1,
-  /** Bad command line: unknown command or option, missing or invalid value. */
-  USAGE: 2,
-  /** A topic, partition or group that does not exist. */
-  NOT_FOUND: 3,
-} as const;
-
-export const EXIT_CODES_HELP = `Exit codes:
-  0  success
-  1  error (Kafka error, broker unreachable, bad input, timeout)
-  2  usage error (unknown command or option, invalid value)
-  3  not found (topic, partition or group does not exist)`;
+export { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { ExitCode } from './exit-codes.js';
 
 /** An error that ends the command with a given exit code and message. */
 export class CliError extends Error {

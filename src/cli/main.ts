@@ -3,17 +3,16 @@
 // (topic, produce, consume, group, cluster) speak the Kafka protocol to any broker through
 // src/client. The broker's modules are loaded only by `start`, so client commands start fast.
 
+import './compile-cache.js';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { clusterCommand } from './cluster.js';
-import { EXIT_CODES_HELP, ExitCode, outcome, setCliVersion } from './common.js';
-import { consumeCommand } from './consume.js';
-import { groupCommand } from './group.js';
-import { produceCommand } from './produce.js';
-import { topicCommand } from './topic.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-setCliVersion(pkg.version);
+// `brook start` loads neither the client commands nor src/client (with their codecs): the broker
+// process starts sooner and smaller. Every other command line loads them.
+const client = process.argv[2] === 'start' ? undefined : await import('./client-commands.js');
+client?.setCliVersion(pkg.version);
 
 function collect(value: string, previous: string[]): string[] {
   if (!value.includes('=')) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
@@ -90,9 +89,7 @@ Examples:
     await runStart(opts);
   });
 
-for (const cmd of [topicCommand(), produceCommand(), consumeCommand(), groupCommand(), clusterCommand()]) {
-  program.addCommand(cmd);
-}
+for (const cmd of client?.clientCommands() ?? []) program.addCommand(cmd);
 
 // Every subcommand exits through the same path: usage errors are exit code 2 (commander's own
 // messages are already on stderr), help and --version 0.
@@ -125,7 +122,7 @@ async function main(): Promise<void> {
   if (name !== undefined && name !== 'start') {
     // A client command finished: flush stdout, then exit (no lingering sockets or timers).
     if (!process.stdout.destroyed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-    process.exit(outcome.exitCode);
+    process.exit(client?.outcome.exitCode ?? ExitCode.OK);
   }
 }
 

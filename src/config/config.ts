@@ -111,7 +111,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'compression.zstd.level', type: 'INT', default: '3', validator: range(-131072, 22), dynamic: CW, doc: 'Topic: compression.zstd.level (accepted, not applied).' },
   { name: 'min.insync.replicas', type: 'INT', default: '1', validator: atLeast(1), dynamic: CW, doc: 'Minimum in-sync replicas for acks=all (a single node is always 1).' },
   { name: 'unclean.leader.election.enable', type: 'BOOLEAN', default: 'false', dynamic: CW, doc: 'Topic: unclean.leader.election.enable (no replication: nothing to elect).' },
-  { name: 'group.initial.rebalance.delay.ms', type: 'INT', default: '0', doc: 'Delay of the first rebalance of an empty group (Kafka: 3000; Brook dev default 0).' },
+  { name: 'group.initial.rebalance.delay.ms', type: 'INT', default: '100', doc: 'Delay of the first rebalance of an empty group, extended by the same again while members keep joining, up to the rebalance timeout (Kafka: 3000; Brook: 100, long enough for clients started together to form one generation).' },
   { name: 'offsets.topic.num.partitions', type: 'INT', default: '50', validator: atLeast(1), doc: 'Partitions of the internal __consumer_offsets topic (fixed once created).' },
   { name: 'transaction.state.log.num.partitions', type: 'INT', default: '50', validator: atLeast(1), doc: 'Partitions of the internal __transaction_state topic (fixed once created).' },
   { name: 'transaction.state.log.segment.bytes', type: 'INT', default: '104857600', validator: atLeast(1), doc: 'Segment size of __transaction_state.' },

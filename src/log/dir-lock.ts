@@ -7,8 +7,9 @@
 //   token=<random>             this acquisition
 //   host= boot= pidns=         hostname, kernel boot id, pid namespace: where the pid means something
 //
-// While it holds the lock, the broker refreshes the file's mtime every second from a worker thread,
-// so a main thread busy with recovery or a long fsync still shows it is alive. A broker that finds
+// While it holds the lock, the broker refreshes the file's mtime every second from outside its event
+// loop (a small child process, see heartbeat below), so a main thread busy with recovery or a long
+// fsync still shows it is alive. A broker that finds
 // the file:
 // - with the token this process holds: the same process reopening its directory (embedded brokers
 //   restarting in a test): taken over at once;
@@ -18,14 +19,16 @@
 //   nothing, so it watches the file for `staleMs` (5 s): refreshed -> refused; untouched -> the
 //   holder is gone (kill -9, a stopped container) and the lock is taken over;
 // - a pid-only file (older Brook): judged by its pid as before.
-// The holder's worker also checks that the file still carries its token and reports (onLost) if it
+// The holder's heartbeat also checks that the file still carries its token and reports (onLost) if it
 // was deleted or taken over.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { LogStoreError } from './common.js';
 
 export const LOCK_FILE = '.lock';
@@ -164,9 +167,37 @@ function createLockFile(file: string, content: string): boolean {
   }
 }
 
-// ---- heartbeat (one worker thread per process, for every lock held) ----
+// ---- heartbeat ----
+// The refresher must run while the event loop is blocked, so it cannot be a timer. It is a small
+// shell loop in a child process (about 1 MB, against about 10 MB of RSS for a worker thread with
+// its own V8 heap), one per lock held: every beat it checks that the file still carries this
+// acquisition's token (exit 3) and exists (exit 4), touches its mtime, and writes one byte to its
+// stdout, a pipe to this process. When this process dies (kill -9 included), the pipe's reader is
+// gone and that write kills the loop with SIGPIPE, so a dead broker's lock goes stale as before.
+// Where there is no /bin/sh, or the loop cannot run (no `touch` or `sleep`), a worker thread
+// does the same.
 
-const HEARTBEAT_SOURCE = `
+const SHELL = '/bin/sh';
+const HEARTBEAT_SCRIPT = `
+file=$1; token=$2; every=$3
+while :; do
+  [ -e "$file" ] || exit 4
+  found=
+  while IFS= read -r line || [ -n "$line" ]; do
+    [ "$line" = "token=$token" ] && found=1
+  done < "$file"
+  [ -n "$found" ] || exit 3
+  touch -c "$file" || exit 7
+  printf . || exit 5
+  sleep "$every" || exit 6
+done
+`;
+const LOST_REASONS: Record<number, string> = {
+  3: 'another process took over the data directory lock',
+  4: 'the data directory lock file was deleted',
+};
+
+const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const locks = new Map();
@@ -177,12 +208,12 @@ function beat(file, token) {
   } catch (e) {
     if (e.code !== 'ENOENT') return; // EMFILE, EIO: try again at the next beat
     stop(file);
-    parentPort.postMessage({ file, token, reason: 'the data directory lock file was deleted' });
+    parentPort.postMessage({ file, token, code: 4 });
     return;
   }
   if (!text.split('\\n').includes('token=' + token)) {
     stop(file);
-    parentPort.postMessage({ file, token, reason: 'another process took over the data directory lock' });
+    parentPort.postMessage({ file, token, code: 3 });
     return;
   }
   try {
@@ -208,19 +239,25 @@ interface Held {
   token: string;
   gen: number;
   onLost?: (reason: string) => void;
+  /** The shell loop refreshing this lock (undefined: the worker does). */
+  child?: ChildProcess;
 }
 
 const held = new Map<string, Held>();
 let worker: Worker | undefined;
 
-function heartbeat(): Worker {
+function lost(file: string, token: string, code: number): void {
+  const h = held.get(file);
+  if (h !== undefined && h.token === token) h.onLost?.(LOST_REASONS[code] ?? `lock heartbeat ended (${code})`);
+}
+
+function heartbeatWorker(): Worker {
   if (worker === undefined) {
-    worker = new Worker(HEARTBEAT_SOURCE, { eval: true });
+    // Loaded only where the shell loop cannot run.
+    const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+    worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
-    worker.on('message', (m: { file: string; token: string; reason: string }) => {
-      const h = held.get(m.file);
-      if (h !== undefined && h.token === m.token) h.onLost?.(m.reason);
-    });
+    worker.on('message', (m: { file: string; token: string; code: number }) => lost(m.file, m.token, m.code));
     worker.on('error', () => {
       // A heartbeat that died only weakens the lock against brokers in other namespaces.
       worker = undefined;
@@ -229,14 +266,68 @@ function heartbeat(): Worker {
   return worker;
 }
 
+function workerBeat(file: string, token: string, everyMs: number): void {
+  heartbeatWorker().postMessage({ op: 'add', file, token, everyMs });
+}
+
+let shellUsable = process.platform !== 'win32' && fs.existsSync(SHELL);
+
+function shellBeat(file: string, h: Held, everyMs: number): void {
+  let child: ChildProcess;
+  try {
+    child = spawn(SHELL, ['-c', HEARTBEAT_SCRIPT, 'brook-lock-heartbeat', file, h.token, String(everyMs / 1000)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    shellUsable = false;
+    workerBeat(file, h.token, everyMs);
+    return;
+  }
+  h.child = child;
+  child.unref();
+  const out = child.stdout as (NodeJS.ReadableStream & { unref?: () => void }) | null;
+  out?.on('data', () => {});
+  out?.unref?.();
+  let beats = false;
+  out?.once('data', () => (beats = true));
+  child.once('error', () => {
+    // spawn failed (ENOENT, EAGAIN): the worker takes over.
+    if (h.child !== child) return;
+    h.child = undefined;
+    shellUsable = false;
+    workerBeat(file, h.token, everyMs);
+  });
+  child.once('exit', (code) => {
+    if (h.child !== child) return; // released or replaced
+    h.child = undefined;
+    if (code === 3 || code === 4) return lost(file, h.token, code);
+    // The loop could not run here (no touch or sleep, a fractional sleep refused, killed from
+    // outside): the worker takes over this lock, and any later one if it never beat.
+    if (!beats) shellUsable = false;
+    workerBeat(file, h.token, everyMs);
+  });
+}
+
 function hold(file: string, token: string, opts: LockOptions): () => void {
   const gen = (held.get(file)?.gen ?? 0) + 1;
-  held.set(file, { token, gen, onLost: opts.onLost });
-  heartbeat().postMessage({ op: 'add', file, token, everyMs: opts.heartbeatMs ?? LOCK_HEARTBEAT_MS });
+  const previous = held.get(file);
+  const previousChild = previous?.child;
+  if (previous !== undefined) previous.child = undefined;
+  previousChild?.kill();
+  const h: Held = { token, gen, onLost: opts.onLost };
+  held.set(file, h);
+  const everyMs = opts.heartbeatMs ?? LOCK_HEARTBEAT_MS;
+  if (shellUsable) {
+    worker?.postMessage({ op: 'remove', file });
+    shellBeat(file, h, everyMs);
+  } else workerBeat(file, token, everyMs);
   return () => {
-    const h = held.get(file);
-    if (h === undefined || h.gen !== gen) return; // reopened in this process since: that one holds it now
+    const cur = held.get(file);
+    if (cur === undefined || cur.gen !== gen) return; // reopened in this process since: that one holds it now
     held.delete(file);
+    const child = h.child;
+    h.child = undefined;
+    child?.kill();
     worker?.postMessage({ op: 'remove', file });
     try {
       if (parseLockRecord(fs.readFileSync(file, 'utf8'))?.token === token) fs.unlinkSync(file);

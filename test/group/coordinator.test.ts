@@ -1401,7 +1401,7 @@ describe('close', () => {
 describe('defaultsFrom', () => {
   it('reads Kafka config names with their defaults', () => {
     expect(GroupCoordinator.defaultsFrom(new BrokerConfig())).toEqual({
-      initialRebalanceDelayMs: 0,
+      initialRebalanceDelayMs: 100,
       offsetsRetentionMs: 10080 * 60_000,
       groupMaxSize: 2147483647,
       minSessionTimeoutMs: 6000,

@@ -114,6 +114,34 @@ describe('data directory lock', () => {
     }
   });
 
+  it.skipIf(process.platform === 'win32' || !fs.existsSync('/bin/sh'))('a holder killed with SIGKILL stops refreshing its lock (its heartbeat process ends with it)', async () => {
+    const dir = tmp();
+    const file = path.join(dir, LOCK_FILE);
+    // The built module (dist/): a plain node child cannot load the TypeScript source.
+    const lockModule = new URL('../../dist/src/log/dir-lock.js', import.meta.url).href;
+    const holder = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(lockModule)}); m.lockDataDir(${JSON.stringify(dir)}, { heartbeatMs: 50 }); console.log('locked'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((r) => holder.stdout!.once('data', r));
+      await touched(file);
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+      await new Promise((r) => setTimeout(r, 300)); // a beat in flight may still land
+      const after = fs.statSync(file).mtimeMs;
+      await new Promise((r) => setTimeout(r, 300)); // 6 heartbeat intervals
+      expect(fs.statSync(file).mtimeMs).toBe(after);
+      // So a broker that cannot check that pid takes the lock over after watching it.
+      const release = lockDataDir(dir, { staleMs: 300 });
+      expect(ownerPid(dir)).toBe(process.pid);
+      release();
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('the same process may reopen its own directory; the older handle releases nothing', () => {
     const dir = tmp();
     const file = path.join(dir, LOCK_FILE);

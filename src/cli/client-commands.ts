@@ -1,0 +1,15 @@
+// The client commands (topic, produce, consume, group, cluster), loaded by main.ts for every
+// command line except `brook start`.
+
+import type { Command } from 'commander';
+import { clusterCommand } from './cluster.js';
+import { consumeCommand } from './consume.js';
+import { groupCommand } from './group.js';
+import { produceCommand } from './produce.js';
+import { topicCommand } from './topic.js';
+
+export { outcome, setCliVersion } from './common.js';
+
+export function clientCommands(): Command[] {
+  return [topicCommand(), produceCommand(), consumeCommand(), groupCommand(), clusterCommand()];
+}
