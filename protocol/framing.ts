@@ -52,22 +52,27 @@ export function encodeRequestFrame(
   w.nullableString(header.clientId);
   if (flexible) w.noTaggedFields();
   body(w);
-  w.buf.writeInt32BE(w.offset - start - 4, start);
+  w.buf.writeInt32BE(w.length - start - 4, start);
   return w.finish();
 }
 
-/** Writes a response frame: size, correlation id, tagged fields if header v1, body. */
+/** Writes a response frame into `w`: size, correlation id, tagged fields if header v1, body. */
+export function writeResponseFrame(correlationId: number, headerV1: boolean, body: (w: Writer) => void, w: Writer): void {
+  const start = w.reserve(4);
+  w.int32(correlationId);
+  if (headerV1) w.noTaggedFields();
+  body(w);
+  w.buf.writeInt32BE(w.length - start - 4, start);
+}
+
+/** A response frame as one buffer: size, correlation id, tagged fields if header v1, body. */
 export function encodeResponseFrame(
   correlationId: number,
   headerV1: boolean,
   body: (w: Writer) => void,
   w: Writer = new Writer(256),
 ): Buffer {
-  const start = w.reserve(4);
-  w.int32(correlationId);
-  if (headerV1) w.noTaggedFields();
-  body(w);
-  w.buf.writeInt32BE(w.offset - start - 4, start);
+  writeResponseFrame(correlationId, headerV1, body, w);
   return w.finish();
 }
 

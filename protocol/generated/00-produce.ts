@@ -81,8 +81,8 @@ function decodeProduceRequestPartitionProduceData(r: Reader, version: number): P
 
 function encodeProduceRequestPartitionProduceData(w: Writer, m: Encodable<ProduceRequestPartitionProduceData>, version: number): void {
   w.int32(m.index ?? 0);
-  if (version >= 9) w.compactNullableBytes(m.records ?? null);
-  else w.nullableBytes(m.records ?? null);
+  if (version >= 9) w.compactNullableRecords(m.records ?? null);
+  else w.nullableRecords(m.records ?? null);
   if (version >= 9) w.noTaggedFields();
 }
 

@@ -376,8 +376,8 @@ function encodeFetchResponsePartitionData(w: Writer, m: Encodable<FetchResponseP
   if (version >= 5) w.int64(m.logStartOffset ?? -1n);
   if (version >= 4) writeNullableArray(w, version >= 12, dflt(m.abortedTransactions, []), encodeFetchResponseAbortedTransaction, version);
   if (version >= 11) w.int32(m.preferredReadReplica ?? -1);
-  if (version >= 12) w.compactNullableBytes(m.records ?? null);
-  else w.nullableBytes(m.records ?? null);
+  if (version >= 12) w.compactNullableRecords(m.records ?? null);
+  else w.nullableRecords(m.records ?? null);
   if (version >= 12) {
     const tags: TaggedWriter[] = [];
     { const t0 = m.divergingEpoch ?? {}; if (!isDefaultFetchResponseEpochEndOffset(t0, version)) tags.push([0, (tw) => encodeFetchResponseEpochEndOffset(tw, t0, version)]); }

@@ -368,8 +368,10 @@ export class MessageEmitter {
       case 'string':
         return `${w}.${compact ? (nullable ? 'compactNullableString' : 'compactString') : nullable ? 'nullableString' : 'string'}(${x});`;
       case 'bytes':
-      case 'records':
         return `${w}.${compact ? (nullable ? 'compactNullableBytes' : 'compactBytes') : nullable ? 'nullableBytes' : 'bytes'}(${x});`;
+      case 'records':
+        // Records may be referenced instead of copied (Writer.records*: Fetch responses).
+        return `${w}.${compact ? (nullable ? 'compactNullableRecords' : 'compactRecords') : nullable ? 'nullableRecords' : 'records'}(${x});`;
       default:
         return `${w}.${k.t}(${x});`;
     }

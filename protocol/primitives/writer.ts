@@ -1,18 +1,47 @@
 // Writer: appends into a growable buffer. `finish()` returns a view of what was written.
 // It can also write into a caller's preallocated buffer (pass it to the constructor); it grows
 // (copies) only if that buffer turns out too small.
+//
+// A writer made with `Writer.withViews()` does not copy large `records` fields (a Fetch
+// response's stored batches): it keeps a reference to them, and `chunks()` returns what was
+// written as a list of buffers (its own bytes between those records) to be written to the socket
+// one after the other (cork/writev). The records must not change until the chunks are written;
+// stored batches never change once appended.
 
 import { uuidToBytes } from './uuid.js';
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
 
+/**
+ * Records fields from this size on are referenced by a `withViews()` writer, smaller ones copied:
+ * below it a copy costs less than one more buffer for the socket to gather.
+ */
+export const MIN_RECORDS_VIEW_BYTES = 4096;
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
+
 export class Writer {
   buf: Buffer;
   offset: number;
+  /** `withViews()` writers: each referenced records field, after the first `at` bytes of `buf`. */
+  private views: Array<{ at: number; bytes: Buffer }> | undefined;
+  private viewBytes = 0;
 
   constructor(initial: number | Buffer = 256, offset = 0) {
     this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
     this.offset = offset;
+  }
+
+  /** A writer that references large records fields instead of copying them (see `chunks()`). */
+  static withViews(initial = 256): Writer {
+    const w = new Writer(initial);
+    w.views = [];
+    return w;
+  }
+
+  /** Bytes written so far, referenced records included (`offset` counts only the writer's own). */
+  get length(): number {
+    return this.offset + this.viewBytes;
   }
 
   private ensure(n: number): void {
@@ -25,9 +54,32 @@ export class Writer {
     this.buf = next;
   }
 
-  /** The bytes written so far (a view, not a copy). */
+  /**
+   * The bytes written so far as one buffer: a view, not a copy (unless records were referenced:
+   * then they are copied together; use `chunks()` to avoid that).
+   */
   finish(): Buffer {
-    return this.buf.subarray(0, this.offset);
+    if (this.viewBytes === 0) return this.buf.subarray(0, this.offset);
+    return Buffer.concat(this.chunks(), this.length);
+  }
+
+  /**
+   * The bytes written so far as buffers in order: views of the writer's own buffer between the
+   * referenced records fields, and those records themselves (the caller's memory, not copies).
+   * One chunk when nothing was referenced.
+   */
+  chunks(): Buffer[] {
+    const views = this.views;
+    if (views === undefined || views.length === 0) return [this.buf.subarray(0, this.offset)];
+    const out: Buffer[] = [];
+    let from = 0;
+    for (const v of views) {
+      if (v.at > from) out.push(this.buf.subarray(from, v.at));
+      out.push(v.bytes);
+      from = v.at;
+    }
+    if (this.offset > from) out.push(this.buf.subarray(from, this.offset));
+    return out;
   }
 
   /** Reserve n bytes and return their position (e.g. for a size prefix patched later). */
@@ -173,6 +225,37 @@ export class Writer {
 
   compactArrayLength(n: number | null): void {
     this.uvarint(n === null ? 0 : n + 1);
+  }
+
+  // ---- records fields (bytes on the wire; referenced, not copied, by a withViews() writer) ----
+
+  private recordsBody(b: Uint8Array): void {
+    if (this.views === undefined || b.length < MIN_RECORDS_VIEW_BYTES) {
+      this.raw(b);
+      return;
+    }
+    this.views.push({ at: this.offset, bytes: asBuffer(b) });
+    this.viewBytes += b.length;
+  }
+
+  records(b: Uint8Array): void {
+    this.int32(b.length);
+    this.recordsBody(b);
+  }
+
+  nullableRecords(b: Uint8Array | null): void {
+    if (b === null) this.int32(-1);
+    else this.records(b);
+  }
+
+  compactRecords(b: Uint8Array): void {
+    this.uvarint(b.length + 1);
+    this.recordsBody(b);
+  }
+
+  compactNullableRecords(b: Uint8Array | null): void {
+    if (b === null) this.uvarint(0);
+    else this.compactRecords(b);
   }
 
   /**

@@ -9,6 +9,9 @@
 //   at least one whole batch even above the limits (KIP-74); max_bytes across the response,
 //   partition_max_bytes per partition. The broker's fetch.max.bytes (default 55 MiB) caps
 //   max_bytes and min_bytes (KIP-541), so no read is sized by a client's 2 GiB max_bytes.
+// - The stored bytes are not copied into the response: the batches of one file-store read are one
+//   view of its read buffer (joinViews), the response references it (Writer.withViews), and the
+//   connection writes the response's own bytes and that buffer to the socket one after the other.
 // - Long poll: answers at once when min_bytes are available (min_bytes 0: always), on any
 //   partition error, or when max_wait_ms is 0; otherwise waits for an append to one of the
 //   partitions or the deadline.
@@ -34,7 +37,7 @@ import {
   type FetchRequest,
   type FetchResponse,
 } from '../../protocol/generated/01-fetch.js';
-import type { Encodable } from '../../protocol/primitives/writer.js';
+import { MIN_RECORDS_VIEW_BYTES, type Encodable } from '../../protocol/primitives/writer.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { defineHandler, type RequestContext } from './types.js';
 import { READ_COMMITTED } from '../cluster/replica-manager.js';
@@ -120,6 +123,21 @@ export function joinViews(chunks: readonly Buffer[], bytes: number): Buffer {
   return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
+type PartitionOut = Encodable<FetchResponse['responses'][number]['partitions'][number]>;
+
+/** One partition's answer; every field set, in one order, so all answers share one object shape. */
+function partitionOut(
+  partitionIndex: number,
+  errorCode: number,
+  highWatermark: bigint,
+  lastStableOffset: bigint,
+  logStartOffset: bigint,
+  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null,
+  records: Buffer,
+): PartitionOut {
+  return { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records };
+}
+
 /** Reads every partition asked for within `maxBytes` (the request's max_bytes capped by fetch.max.bytes). */
 function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
   const version = ctx.header.apiVersion;
@@ -128,43 +146,41 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
   let errors = false;
   const isolation = version >= 4 ? req.isolationLevel : 0;
   const noAborted = isolation === READ_COMMITTED ? [] : null;
-  const topics = targets.map((t): TopicOut => ({
-    topic: t.topic ?? '',
-    topicId: t.topicId,
-    partitions: t.partitions.map((p) => {
-      const base = { partitionIndex: p.partition, abortedTransactions: noAborted, preferredReadReplica: -1 };
-      const unknown = (errorCode: number) => {
+  const topics: TopicOut[] = [];
+  for (const t of targets) {
+    const partitions: PartitionOut[] = [];
+    for (const p of t.partitions) {
+      const log = t.topic === null ? undefined : ctx.replicas.partition(t.topic, p.partition);
+      const errorCode =
+        t.topic === null
+          ? ErrorCode.UNKNOWN_TOPIC_ID
+          : !log
+            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            : leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+      if (errorCode !== ErrorCode.NONE) {
         errors = true;
-        return { ...base, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: EMPTY };
-      };
-      if (t.topic === null) return unknown(ErrorCode.UNKNOWN_TOPIC_ID);
-      const log = ctx.replicas.partition(t.topic, p.partition);
-      if (!log) return unknown(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
-      if (epochErr !== ErrorCode.NONE) return unknown(epochErr);
+        partitions.push(partitionOut(p.partition, errorCode, -1n, -1n, -1n, noAborted, EMPTY));
+        continue;
+      }
       const limit = Math.max(0, Math.min(p.partitionMaxBytes, budget));
       // v0-2: Brook returns a whole first message per partition (Kafka would send it cut short),
       // but none once fetch.max.bytes is used up (ReplicaManager.readFromLog: limit 0, no message).
       const l =
         version < 4
-          ? readLegacy(ctx, t.topic, p.partition, p.fetchOffset, limit, version < 3 ? budget > 0 : bytes === 0, version < 2 ? 0 : 1)
-          : readStored(ctx, t.topic, p.partition, p.fetchOffset, limit, bytes === 0, isolation);
+          ? readLegacy(ctx, t.topic!, p.partition, p.fetchOffset, limit, version < 3 ? budget > 0 : bytes === 0, version < 2 ? 0 : 1)
+          : readStored(ctx, t.topic!, p.partition, p.fetchOffset, limit, bytes === 0, isolation);
       if (l.errorCode !== ErrorCode.NONE) errors = true;
       if (l.records) {
         bytes += l.records.length;
         budget -= l.records.length;
       }
-      return {
-        ...base,
-        abortedTransactions: l.read.abortedTransactions ?? noAborted,
-        errorCode: l.errorCode,
-        highWatermark: l.read.highWatermark,
-        lastStableOffset: l.read.lastStableOffset,
-        logStartOffset: l.read.logStartOffset,
-        records: l.records ?? EMPTY,
-      };
-    }),
-  }));
+      const r = l.read;
+      partitions.push(
+        partitionOut(p.partition, l.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.abortedTransactions ?? noAborted, l.records ?? EMPTY),
+      );
+    }
+    topics.push({ topic: t.topic ?? '', topicId: t.topicId, partitions });
+  }
   return { topics, bytes, errors };
 }
 
@@ -175,11 +191,15 @@ export default defineHandler<FetchRequest, FetchResponse>({
   decode: decodeFetchRequest,
   encode: encodeFetchResponse,
   sizeHint(res) {
-    // Record bytes dominate; ~64 bytes of fields per partition and a little framing cover the rest.
+    // ~64 bytes of fields per partition and a little framing, plus the records that are copied
+    // into the response: large ones are written to the socket as they are (Writer.withViews).
     let size = 256;
     for (const t of res.responses ?? []) {
       size += 64 + (t.topic?.length ?? 0);
-      for (const p of t.partitions ?? []) size += 64 + (p.records?.length ?? 0);
+      for (const p of t.partitions ?? []) {
+        const n = p.records?.length ?? 0;
+        size += 64 + (n < MIN_RECORDS_VIEW_BYTES ? n : 0);
+      }
     }
     return size;
   },

@@ -6,6 +6,9 @@
 //   a Produce); responses are written strictly in request order, because Java, librdkafka,
 //   kafka-python and sarama match each response to their oldest outstanding request.
 // - A request answered with no response (acks=0 Produce) simply leaves its slot empty.
+// - A response may be several buffers (a Fetch response's own bytes and the stored records it
+//   references, uncopied): they are written one after the other inside one cork, so they leave
+//   together (one writev), and count in the limits below like one buffer of their total size.
 // - Reading pauses while too many requests are in flight (queued.max.requests) or too many request
 //   bytes are buffered (queued.max.request.bytes), while the socket's write buffer is full
 //   (socket.write() returned false), and while the connection's response bytes waiting to be
@@ -39,8 +42,20 @@ export interface ConnectionLimits {
   idleMs: number;
 }
 
-/** What a request produced: a frame to send, nothing, or nothing and close (acks=0 failure). */
-export type Outcome = Buffer | null | { close: true; reason: string };
+/**
+ * What a request produced: a frame to send (one buffer, or several written one after the other:
+ * a Fetch response's own bytes and the stored records it references), nothing, or nothing and
+ * close (acks=0 failure).
+ */
+export type Outcome = Buffer | Buffer[] | null | { close: true; reason: string };
+
+/** Bytes of a frame to send. */
+function frameBytes(o: Buffer | Buffer[]): number {
+  if (Buffer.isBuffer(o)) return o.length;
+  let n = 0;
+  for (const c of o) n += c.length;
+  return n;
+}
 
 /** The connection as one request's handler sees it. */
 export interface ConnectionInfo {
@@ -328,9 +343,9 @@ export class Connection {
     if (this.closed) return;
     slot.done = true;
     slot.outcome = outcome;
-    if (Buffer.isBuffer(outcome)) {
-      slot.heldBytes = outcome.length;
-      this.heldBytes += outcome.length;
+    if (Buffer.isBuffer(outcome) || Array.isArray(outcome)) {
+      slot.heldBytes = frameBytes(outcome);
+      this.heldBytes += slot.heldBytes;
     }
     this.flushInOrder();
     this.wakeRoomWaiters();
@@ -346,6 +361,11 @@ export class Connection {
       if (Buffer.isBuffer(o)) {
         this.corkUntilNextTick();
         if (!this.socket.write(o)) this.writeBlocked = true;
+      } else if (Array.isArray(o)) {
+        // The chunks leave together at uncork (one writev), each from its own memory: stored
+        // records are not copied into the response.
+        this.corkUntilNextTick();
+        for (const c of o) if (!this.socket.write(c)) this.writeBlocked = true;
       } else {
         this.close(o.reason, 'info');
         return;

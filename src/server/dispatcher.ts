@@ -6,7 +6,15 @@
 // (KIP-511). Request header v2 (tagged fields) goes with flexible request versions.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { API_VERSIONS_KEY, encodeResponseFrame, readHeaderTags, readRequestHeader, responseHeaderIsV1, type RequestHeader } from '../../protocol/framing.js';
+import {
+  API_VERSIONS_KEY,
+  encodeResponseFrame,
+  readHeaderTags,
+  readRequestHeader,
+  responseHeaderIsV1,
+  writeResponseFrame,
+  type RequestHeader,
+} from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 import { NoResponse, type Handler, type RequestContext } from '../handlers/types.js';
@@ -95,16 +103,23 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
   };
 }
 
+/**
+ * Encodes a response. Large records fields (a Fetch's stored batches) are not copied into it: the
+ * response is then several buffers, the stored bytes among them, which the connection writes one
+ * after the other (server/connection.ts).
+ */
 function respond(handler: Handler, header: RequestHeader, res: unknown): Outcome {
   if (res instanceof NoResponse) return res.closeReason === null ? null : { close: true, reason: res.closeReason };
   const flexible = isFlexible(header.apiVersion, handler.api.responseFlexibleMin ?? handler.api.flexibleMin);
-  const writer = new Writer(handler.sizeHint ? handler.sizeHint(res) : 256);
-  return encodeResponseFrame(
+  const writer = Writer.withViews(handler.sizeHint ? handler.sizeHint(res) : 256);
+  writeResponseFrame(
     header.correlationId,
     responseHeaderIsV1(header.apiKey, flexible),
     (w) => handler.encode(w, res as never, header.apiVersion),
     writer,
   );
+  const chunks = writer.chunks();
+  return chunks.length === 1 ? chunks[0]! : chunks;
 }
 
 /** KIP-511: a v0 body with UNSUPPORTED_VERSION and our ApiVersions range, header v0. */
