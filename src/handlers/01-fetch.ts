@@ -138,6 +138,16 @@ function partitionOut(
   return { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records };
 }
 
+/**
+ * Kafka (KafkaApis, fetch below v10) refuses to serve a topic whose compression.type is zstd to
+ * clients that predate zstd: UNSUPPORTED_COMPRESSION_TYPE for its partitions. zstd batches in a
+ * topic of another compression.type are served as they are (v4-v9) or down-converted (v0-v3).
+ */
+function zstdTopic(ctx: RequestContext, topic: string): boolean {
+  const meta = ctx.topics.get(topic);
+  return meta !== undefined && ctx.config.topicValue(meta.configs, 'compression.type') === 'zstd';
+}
+
 /** Reads every partition asked for within `maxBytes` (the request's max_bytes capped by fetch.max.bytes). */
 function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
   const version = ctx.header.apiVersion;
@@ -156,7 +166,9 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
           ? ErrorCode.UNKNOWN_TOPIC_ID
           : !log
             ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            : leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+            : version < 10 && zstdTopic(ctx, t.topic)
+              ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+              : leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
       if (errorCode !== ErrorCode.NONE) {
         errors = true;
         partitions.push(partitionOut(p.partition, errorCode, -1n, -1n, -1n, noAborted, EMPTY));

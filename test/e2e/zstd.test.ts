@@ -172,4 +172,36 @@ describe('zstd end to end', () => {
     const last = (await fetchAll(raw, topic, 0, code === ErrorCode.NONE ? 1n : 0n)).map((r) => str(r.value));
     expect(last).toEqual(['after']);
   });
+  it('Fetch below v10 of a topic with compression.type=zstd is UNSUPPORTED_COMPRESSION_TYPE (as Kafka); v10 and zstd batches elsewhere are served', async () => {
+    const admin = kafkaFor(broker).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          { topic: 'zstd-topic', numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'zstd' }] },
+          { topic: 'zstd-batches', numPartitions: 1 },
+        ],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const batch = () => encodeRecordBatch({ compression: Compression.ZSTD, records: [{ key: null, value: Buffer.from('z'.repeat(200)) }] });
+    expect(await produceRaw('zstd-topic', batch())).toBe(ErrorCode.NONE);
+    expect(await produceRaw('zstd-batches', batch())).toBe(ErrorCode.NONE);
+    const fetchAt = async (version: number, topic: string) => {
+      const r = await raw.request(fetchApi, version, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      const part = r.responses[0]!.partitions[0]!;
+      return { errorCode: part.errorCode, bytes: part.records?.length ?? 0 };
+    };
+    for (const v of [4, 9]) expect(await fetchAt(v, 'zstd-topic')).toEqual({ errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, bytes: 0 });
+    expect((await fetchAt(10, 'zstd-topic')).errorCode).toBe(ErrorCode.NONE);
+    expect((await fetchAt(10, 'zstd-topic')).bytes).toBeGreaterThan(0);
+    const v9 = await fetchAt(9, 'zstd-batches');
+    expect(v9.errorCode).toBe(ErrorCode.NONE);
+    expect(v9.bytes).toBeGreaterThan(0);
+  });
 });
