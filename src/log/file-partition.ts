@@ -233,6 +233,8 @@ export class FilePartitionLog implements PartitionLog {
   // are answered when it covers them (whenWritten). `writeFault` is a failed write's error until
   // a retry works.
   private written = 0n;
+  /** Where the last read ended (see fromReadHint). Segments replaced or deleted drop out of it by identity. */
+  private readHint: { seg: Segment; offset: bigint; pos: number } | undefined;
   private pumping = false;
   private pumpScheduled = false;
   private writeFault: LogStoreError | undefined;
@@ -936,6 +938,8 @@ export class FilePartitionLog implements PartitionLog {
    * undefined at/after the end of the log.
    */
   private locate(offset: bigint): Located | undefined {
+    const hinted = this.fromReadHint(offset);
+    if (hinted !== undefined) return hinted;
     for (let si = this.segmentIndexFor(offset); si < this.segments.length; si++) {
       const seg = this.segments[si]!;
       this.ctx.cache.use(seg);
@@ -948,6 +952,24 @@ export class FilePartitionLog implements PartitionLog {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A consumer's next Fetch usually starts where its last one ended: read() remembers that place
+   * (segment, next offset, position) and the next read at that offset starts there after checking
+   * the batch header, instead of an index lookup and a walk of the batches after the index entry.
+   * The batch there is the first ending at or after the offset (the one before it ended just
+   * before), also when compaction left a gap.
+   */
+  private fromReadHint(offset: bigint): Located | undefined {
+    const hint = this.readHint;
+    if (hint === undefined || hint.offset !== offset || hint.pos >= hint.seg.fileSize) return undefined;
+    const segIndex = this.segments.indexOf(hint.seg);
+    if (segIndex < 0) return undefined;
+    this.ctx.cache.use(hint.seg);
+    const h = new BatchScanner(hint.seg.fd!, hint.seg.fileSize, BATCH_HEADER_SIZE).header(hint.pos);
+    if (h === undefined || h.baseOffset < offset || batchHeaderProblem(h, hint.seg.fileSize - hint.pos) !== undefined) return undefined;
+    return { segIndex, pos: hint.pos, header: h };
   }
 
   // ---- damaged segments (issue 8, robust storage) ----
@@ -1038,6 +1060,9 @@ export class FilePartitionLog implements PartitionLog {
     const start = this.locate(offset);
     if (start === undefined) return { chunks, bytes };
     let pos = start.pos;
+    let hintSeg: Segment | undefined;
+    let hintPos = 0;
+    let hintOffset = 0n;
     // One read per segment of at most the remaining byte budget (or the whole first batch under
     // minOneBatch), then whole batches are cut out of it; a partial batch at the end is dropped.
     for (let si = start.segIndex; si < this.segments.length; si++, pos = 0) {
@@ -1080,9 +1105,13 @@ export class FilePartitionLog implements PartitionLog {
         chunks.push(data.subarray(at, at + h.sizeInBytes));
         bytes += h.sizeInBytes;
         at += h.sizeInBytes;
+        hintSeg = seg;
+        hintPos = pos + at;
+        hintOffset = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
       }
       if (stop || pos + want < seg.fileSize || bytes >= maxBytes) break;
     }
+    if (hintSeg !== undefined) this.readHint = { seg: hintSeg, offset: hintOffset, pos: hintPos };
     return { chunks, bytes };
   }
 
