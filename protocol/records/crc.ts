@@ -3,15 +3,16 @@
 // CRC-32C uses the SIMD implementation from @node-rs/crc32 when its native module loads, else the
 // pure-JS table implementation from crc-32 (`crc-32/crc32c`). Both return unsigned 32-bit values.
 
-import { createRequire } from 'node:module';
+// crc-32 is imported statically (a bundler can inline it: the single executable has no
+// node_modules); the optional native module is loaded at run time and may be missing.
 
-type CrcModule = { buf(data: Uint8Array, seed?: number): number };
+import { createRequire } from 'node:module';
+import jsCrc32 from 'crc-32';
+import jsCrc32c from 'crc-32/crc32c.js';
+
 type NativeCrc = { crc32c(input: Uint8Array, initialState?: number | null): number };
 
 const require = createRequire(import.meta.url);
-
-const jsCrc32c = require('crc-32/crc32c') as CrcModule;
-const jsCrc32 = require('crc-32') as CrcModule;
 
 function loadNative(): NativeCrc['crc32c'] | undefined {
   if (process.env['BROOK_CRC32C'] === 'js') return undefined;

@@ -11,8 +11,8 @@ import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 // `brook start` loads neither the client commands nor src/client (with their codecs): the broker
 // process starts sooner and smaller. Every other command line loads them.
-const client = process.argv[2] === 'start' ? undefined : await import('./client-commands.js');
-client?.setCliVersion(pkg.version);
+// (No top-level await: the single executable's bundle is CommonJS; main() loads them.)
+let client: typeof import('./client-commands.js') | undefined;
 
 function collect(value: string, previous: string[]): string[] {
   if (!value.includes('=')) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
@@ -89,7 +89,6 @@ Examples:
     await runStart(opts);
   });
 
-for (const cmd of client?.clientCommands() ?? []) program.addCommand(cmd);
 
 // Every subcommand exits through the same path: usage errors are exit code 2 (commander's own
 // messages are already on stderr), help and --version 0.
@@ -98,7 +97,6 @@ function exitOverride(cmd: Command): void {
   cmd.showHelpAfterError('(add --help for usage)');
   for (const sub of cmd.commands) exitOverride(sub);
 }
-exitOverride(program);
 
 // `brook ... | head` closes stdout early: that is not an error (consume also stops reading then).
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -106,6 +104,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 async function main(): Promise<void> {
+  if (process.argv[2] !== 'start') {
+    client = await import('./client-commands.js');
+    client.setCliVersion(pkg.version);
+    for (const cmd of client.clientCommands()) program.addCommand(cmd);
+  }
+  exitOverride(program);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
