@@ -7,8 +7,8 @@
 // folders tsconfig.json compiles, tsconfig.json, package.json, package-lock.json: so an added,
 // removed or renamed source counts) and is newer than all of them. Otherwise it runs
 // `tsc -p tsconfig.json` (incremental: dist/tsconfig.tsbuildinfo keeps the previous build's
-// state), then bundles the package's CommonJS entry dist/src/index.cjs (src/cli/bundle.mjs), and
-// when both succeed writes the stamp. A failed build exits with tsc's code.
+// state), then bundles the package's CommonJS entry dist/src/index.cjs and the `brook` command
+// dist/src/cli/brook.cjs (src/cli/bundle.mjs), and when all succeed writes the stamp. A failed build exits with tsc's code.
 //
 // It is also the package's `prepare` script, so `npm ci`, `npm install` in a clone, `npm pack` and
 // an install from a git URL build dist/ once; a later `npm run build` rebuilds (--force).
@@ -58,6 +58,7 @@ function stale(files) {
   }
   if (previous !== listing(files)) return 'source files added or removed';
   if (!existsSync(join(ROOT, 'dist', 'src', 'index.cjs'))) return 'CommonJS entry missing';
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook.cjs'))) return 'CLI bundle missing';
   return files.some((f) => f.mtimeMs > stamp) ? 'sources changed' : null;
 }
 
@@ -72,8 +73,9 @@ if (why) {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
-  const { bundleLibrary } = await import('./bundle.mjs');
+  const { bundleLibrary, bundleCli } = await import('./bundle.mjs');
   await bundleLibrary();
+  await bundleCli(join(ROOT, 'dist', 'src', 'cli', 'brook.cjs'), { executable: false });
   mkdirSync(dirname(STAMP), { recursive: true });
   writeFileSync(STAMP, listing(files));
   // Stamp with the build's start time: a source saved while tsc ran still counts as changed.

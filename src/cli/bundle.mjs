@@ -66,8 +66,17 @@ function seaPlugins() {
   ];
 }
 
-export async function bundleCli(outfile) {
+/**
+ * The CLI in one CommonJS script with its pure-JS dependencies. `executable`: for a single
+ * executable (native modules next to process.execPath); otherwise dist/brook.cjs, the `brook`
+ * command of the package and of `npm start`: one file to load instead of ~140 modules starts the
+ * broker in about two thirds of the time and with ~10 MiB less memory (native modules from
+ * node_modules as usual, found from the bundle's own path).
+ */
+export async function bundleCli(outfile, { executable = true } = {}) {
   const esbuild = await import('esbuild');
+  const meta = importMetaUrl(executable ? 'process.execPath' : '__filename');
+  // (main.js's own #! line stays the first line of the bundle: esbuild keeps an entry's hashbang.)
   await esbuild.build({
     entryPoints: [join(DIST, 'src', 'cli', 'main.js')],
     outfile,
@@ -81,7 +90,7 @@ export async function bundleCli(outfile) {
     plugins: seaPlugins(),
     // In a single executable, require() is limited to built-in modules; createRequire() of a file
     // path gives a normal one. process.execPath is the executable itself.
-    ...importMetaUrl('process.execPath'),
+    ...meta,
   });
   return outfile;
 }

@@ -133,7 +133,7 @@ describe.skipIf(!hasDist)(`npm start${hasDist ? '' : ` (${NO_DIST})`}`, () => {
 
     const tree = descendants(npm.pid!);
     leftovers.push(...tree);
-    const broker = tree.find((pid) => cmdline(pid).includes('dist/src/cli/main.js'));
+    const broker = tree.find((pid) => cmdline(pid).includes('dist/src/cli/brook.cjs'));
     expect(broker, `processes under npm: ${tree.map((p) => `${p} ${cmdline(p)}`).join('; ')}`).toBeDefined();
 
     npm.kill('SIGTERM');

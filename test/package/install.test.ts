@@ -106,7 +106,7 @@ describe.skipIf(!hasDist)(`install from the packed tarball (slow)${hasDist ? '' 
         resolved: spec,
         license: pkg['license'],
         dependencies: pkg['dependencies'],
-        bin: { brook: 'dist/src/cli/main.js' },
+        bin: { brook: 'dist/src/cli/brook.cjs' },
         engines: pkg['engines'],
       },
     };
@@ -139,6 +139,7 @@ describe.skipIf(!hasDist)(`install from the packed tarball (slow)${hasDist ? '' 
     expect(files).toContain('dist/src/index.cjs');
     expect(files).toContain('dist/src/index.d.ts');
     expect(files).toContain('dist/src/cli/main.js');
+    expect(files).toContain('dist/src/cli/brook.cjs');
     expect(files.some((f) => f.startsWith('dist/protocol/generated/'))).toBe(true);
     const unwanted = files.filter(
       (f) => f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts') || /^(test|src|protocol|bench|compat-tests)\//.test(f) ||
