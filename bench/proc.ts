@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const HOST = '127.0.0.1';
 
-/** dist/bench/proc.js -> dist/src/cli/main.js */
-export const BROKER_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** dist/bench/proc.js -> dist/src/cli/brook.cjs (the bundled `brook` command users run) */
+export const BROKER_MAIN = fileURLToPath(new URL('../src/cli/brook.cjs', import.meta.url));
 export const SINK_MAIN = fileURLToPath(new URL('./sink.js', import.meta.url));
 
 let clkTck: number | undefined;

@@ -1,6 +1,6 @@
 // `npm run bench`: Brook's own load generator. See bench/README.md.
 //
-// The broker runs as a separate child process (`node dist/src/cli/main.js start ...`), once with
+// The broker runs as a separate child process (`node dist/src/cli/brook.cjs start ...`, the bundled command), once with
 // --memory and once with --data-dir <tmp>, so that its CPU time can be read from /proc. For each
 // record size: pipelined raw Produce v7 of prepared batches, then Fetch v11 of everything, then
 // the same traffic replayed against a trivial loopback sink (the floor cost of moving the bytes
@@ -336,7 +336,7 @@ async function main(): Promise<void> {
         `${opts.groupRuns} run(s) each (* = kafkajs default). join = consumers start connecting -> group Stable with every partition ` +
         'owned exactly once (GROUP_JOIN events + DescribeGroups); leave = LeaveGroup sent by one member -> the 3 others own every partition. ' +
         'kafkajs heartbeats (and so learns of a rebalance) only between fetch long-polls, so maxWait (default 5000 ms), not the ' +
-        'heartbeat interval, bounds both figures; Brook group.initial.rebalance.delay.ms defaults to 0 (Kafka: 3000).',
+        'heartbeat interval, bounds both figures; Brook group.initial.rebalance.delay.ms defaults to 100 (Kafka: 3000), extended while members arrive.',
     );
     for (const g of group) for (const a of g.anomalies) out.push(`group ${g.config.name}: ${a}`);
   }
