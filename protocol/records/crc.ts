@@ -26,23 +26,36 @@ function loadNative(): NativeCrc['crc32c'] | undefined {
   }
 }
 
-const native = loadNative();
+// Loaded on first use, not at import: a broker that has not checked a CRC yet (idle, or serving
+// only metadata) does not pay for the native module (~4 MiB RSS).
+let native: NativeCrc['crc32c'] | null | undefined;
 
-/** Which CRC-32C implementation is in use. */
-export const crc32cImplementation: 'native' | 'js' = native ? 'native' : 'js';
+function nativeCrc(): NativeCrc['crc32c'] | null {
+  if (native === undefined) native = loadNative() ?? null;
+  return native;
+}
+
+/** Which CRC-32C implementation is in use (loads the native module if not done yet). */
+export function crc32cImplementation(): 'native' | 'js' {
+  return nativeCrc() ? 'native' : 'js';
+}
 
 /** Pure-JS CRC-32C (always available; used as fallback and in tests). */
 export function crc32cJs(data: Uint8Array): number {
   return jsCrc32c.buf(data) >>> 0;
 }
 
-/** Native (SIMD) CRC-32C, or undefined when the native module did not load. */
-export const crc32cNative: ((data: Uint8Array) => number) | undefined = native
-  ? (data: Uint8Array): number => native(data) >>> 0
-  : undefined;
+/** Native (SIMD) CRC-32C, or undefined when the native module does not load. */
+export function crc32cNative(): ((data: Uint8Array) => number) | undefined {
+  const n = nativeCrc();
+  return n ? (data: Uint8Array): number => n(data) >>> 0 : undefined;
+}
 
-/** CRC-32C (Castagnoli) of `data`, unsigned. */
-export const crc32c: (data: Uint8Array) => number = crc32cNative ?? crc32cJs;
+/** CRC-32C (Castagnoli) of `data`, unsigned: native when it loads, else pure JS. */
+export function crc32c(data: Uint8Array): number {
+  const n = native === undefined ? nativeCrc() : native;
+  return n ? n(data) >>> 0 : jsCrc32c.buf(data) >>> 0;
+}
 
 /** Legacy CRC-32 (IEEE, as used by message format v0/v1), unsigned. */
 export function crc32(data: Uint8Array): number {
