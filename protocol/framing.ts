@@ -87,3 +87,38 @@ export function readResponseHeader(r: Reader, headerV1: boolean): number {
   if (headerV1) r.taggedFields();
   return correlationId;
 }
+
+/**
+ * Client side: splits a stream of response bytes into frames (each without its 4-byte size). A
+ * frame that lies in one chunk is a view of it; one spanning chunks is copied once. A size below
+ * 0 or above `maxFrameBytes` throws (the connection is out of step and must close).
+ */
+export class FrameSplitter {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrameBytes = Number.MAX_SAFE_INTEGER) {}
+
+  /** Adds `data`; returns the frames it completes, in order. */
+  push(data: Buffer): Buffer[] {
+    this.chunks.push(data);
+    this.buffered += data.length;
+    const out: Buffer[] = [];
+    while (this.buffered >= 4) {
+      let head = this.chunks[0]!;
+      if (head.length < 4) {
+        head = Buffer.concat(this.chunks);
+        this.chunks = [head];
+      }
+      const size = head.readInt32BE(0);
+      if (size < 0 || size > this.maxFrameBytes) throw new RangeError(`bad frame size ${size}`);
+      if (this.buffered < 4 + size) break;
+      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks);
+      out.push(all.subarray(4, 4 + size));
+      const rest = all.subarray(4 + size);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+    }
+    return out;
+  }
+}

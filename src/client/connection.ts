@@ -5,7 +5,7 @@
 // connection (as the Java client does: a late answer would leave it out of step).
 
 import { connect, type Socket } from 'node:net';
-import { encodeRequestFrame, readResponseHeader, responseHeaderIsV1 } from '../../protocol/framing.js';
+import { encodeRequestFrame, FrameSplitter, readResponseHeader, responseHeaderIsV1 } from '../../protocol/framing.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import type { Encodable } from '../../protocol/primitives/writer.js';
@@ -51,8 +51,7 @@ interface Pending {
 export class Connection {
   private nextCorrelation = 1;
   private readonly pending = new Map<number, Pending>();
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly frames = new FrameSplitter(MAX_RESPONSE_BYTES);
   private closedError: Error | undefined;
   private ranges = new Map<number, VersionRange>();
   private readonly requestTimeoutMs: number;
@@ -235,26 +234,20 @@ export class Connection {
   }
 
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    while (this.buffered >= 4) {
-      let head = this.chunks[0]!;
-      if (head.length < 4) {
-        head = Buffer.concat(this.chunks);
-        this.chunks = [head];
-      }
-      const size = head.readInt32BE(0);
-      if (size < 4 || size > MAX_RESPONSE_BYTES) {
-        this.fail(new ConnectionError(`bad response frame size ${size} from ${this.address}`));
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(d);
+    } catch (err) {
+      this.fail(new ConnectionError(`bad response from ${this.address}: ${(err as Error).message}`));
+      this.socket.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      if (frame.length < 4) {
+        this.fail(new ConnectionError(`bad response frame size ${frame.length} from ${this.address}`));
         this.socket.destroy();
         return;
       }
-      if (this.buffered < 4 + size) return;
-      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks);
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
       const correlationId = frame.readInt32BE(0);
       const p = this.pending.get(correlationId);
       if (!p) {

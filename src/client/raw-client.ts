@@ -3,7 +3,7 @@
 // the Java client and librdkafka would do). Used by the tests and the load generator.
 
 import { connect, type Socket } from 'node:net';
-import { encodeRequestFrame, readResponseHeader, responseHeaderIsV1 } from '../../protocol/framing.js';
+import { encodeRequestFrame, FrameSplitter, readResponseHeader, responseHeaderIsV1 } from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import type { Encodable, Writer } from '../../protocol/primitives/writer.js';
 
@@ -33,8 +33,7 @@ interface Pending {
 export class RawClient {
   private nextCorrelation = 1;
   private readonly pending: Pending[] = [];
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly frames = new FrameSplitter();
   private closedError: Error | undefined;
 
   private constructor(
@@ -78,22 +77,14 @@ export class RawClient {
   }
 
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    for (;;) {
-      if (this.buffered < 4) return;
-      let head = this.chunks[0]!;
-      if (head.length < 4) {
-        head = Buffer.concat(this.chunks);
-        this.chunks = [head];
-      }
-      const size = head.readInt32BE(0);
-      if (this.buffered < 4 + size) return;
-      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks);
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(d);
+    } catch (err) {
+      this.socket.destroy(err as Error);
+      return;
+    }
+    for (const frame of frames) {
       const p = this.pending.shift();
       if (!p) {
         this.socket.destroy(new Error('unexpected response frame'));
