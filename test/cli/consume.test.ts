@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
-import { kafkaFor, startTestBroker, waitFor } from '../helpers/broker.js';
+import { kafkaFor, startTestBroker, startWithKafkajs, waitFor, type KafkajsFixture } from '../helpers/broker.js';
 import { NO_DIST, hasDist, runCli, spawnCli } from '../helpers/cli.js';
 
+let fixture: KafkajsFixture | undefined;
 let broker: Broker;
 let kafka: Kafka;
 let admin: Admin;
@@ -15,12 +16,8 @@ let producer: Producer;
 let b: string[];
 
 beforeAll(async () => {
-  broker = await startTestBroker();
-  kafka = kafkaFor(broker);
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  fixture = await startWithKafkajs();
+  ({ broker, kafka, admin, producer } = fixture);
   b = ['-b', broker.bootstrap];
   // c-main: partition 0 holds k0..k4 (values v0..v4, timestamps 1000..5000), partition 1 holds two
   // records with headers.
@@ -39,9 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await producer?.disconnect().catch(() => {});
-  await admin?.disconnect().catch(() => {});
-  await broker?.close();
+  await fixture?.close();
 });
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');

@@ -5,10 +5,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
-import { kafkaFor, startTestBroker, waitFor } from '../helpers/broker.js';
+import { startWithKafkajs, waitFor, type KafkajsFixture } from '../helpers/broker.js';
 import { NO_DIST, hasDist, runCli, spawnCli } from '../helpers/cli.js';
 import { describeGroup, partitionKeys, startTrackedConsumer, waitForStableAssignment, type TrackedConsumer } from '../helpers/groups.js';
 
+let fixture: KafkajsFixture | undefined;
 let broker: Broker;
 let kafka: Kafka;
 let admin: Admin;
@@ -17,12 +18,8 @@ let b: string[];
 const consumers: TrackedConsumer[] = [];
 
 beforeAll(async () => {
-  broker = await startTestBroker({ config: { 'group.initial.rebalance.delay.ms': '0' } });
-  kafka = kafkaFor(broker);
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  fixture = await startWithKafkajs({ config: { 'group.initial.rebalance.delay.ms': '0' } });
+  ({ broker, kafka, admin, producer } = fixture);
   b = ['-b', broker.bootstrap];
 });
 
@@ -31,9 +28,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await producer?.disconnect().catch(() => {});
-  await admin?.disconnect().catch(() => {});
-  await broker?.close();
+  await fixture?.close();
 });
 
 function table(text: string): string[][] {

@@ -9,9 +9,10 @@ import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
 import type { RawClient } from '../../src/client/raw-client.js';
 import { Compression } from '../../protocol/records/index.js';
-import { fetchAll, hasKcat, highWatermark, kafkaFor, rawClient, runKcat, startTestBroker, waitFor } from '../helpers/broker.js';
+import { fetchAll, hasKcat, highWatermark, rawClient, runKcat, startWithKafkajs, waitFor, type KafkajsFixture } from '../helpers/broker.js';
 import { NO_DIST, hasDist, runCli } from '../helpers/cli.js';
 
+let fixture: KafkajsFixture | undefined;
 let broker: Broker;
 let kafka: Kafka;
 let admin: Admin;
@@ -21,12 +22,8 @@ let b: string[];
 let dir: string;
 
 beforeAll(async () => {
-  broker = await startTestBroker();
-  kafka = kafkaFor(broker);
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  fixture = await startWithKafkajs({}, { createPartitioner: Partitioners.DefaultPartitioner });
+  ({ broker, kafka, admin, producer } = fixture);
   raw = await rawClient(broker);
   b = ['-b', broker.bootstrap];
   dir = mkdtempSync(join(tmpdir(), 'brook-cli-produce-'));
@@ -34,9 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   raw?.close();
-  await producer?.disconnect().catch(() => {});
-  await admin?.disconnect().catch(() => {});
-  await broker?.close();
+  await fixture?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Broker } from '../../src/broker.js';
-import { kafkaFor, startTestBroker } from '../helpers/broker.js';
+import { startWithKafkajs, type KafkajsFixture } from '../helpers/broker.js';
 import { NO_DIST, hasDist, runCli } from '../helpers/cli.js';
 
+let fixture: KafkajsFixture | undefined;
 let broker: Broker;
 let kafka: Kafka;
 let admin: Admin;
@@ -14,19 +15,13 @@ let producer: Producer;
 let b: string[];
 
 beforeAll(async () => {
-  broker = await startTestBroker();
-  kafka = kafkaFor(broker);
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  fixture = await startWithKafkajs();
+  ({ broker, kafka, admin, producer } = fixture);
   b = ['-b', broker.bootstrap];
 });
 
 afterAll(async () => {
-  await producer?.disconnect().catch(() => {});
-  await admin?.disconnect().catch(() => {});
-  await broker?.close();
+  await fixture?.close();
 });
 
 async function topicConfig(topic: string, name: string): Promise<string | undefined> {

@@ -6,7 +6,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig, type Producer, type ProducerConfig } from 'kafkajs';
 import { startBroker, type Broker, type BrokerOptions } from '../../src/broker.js';
 import { RawClient, clientApi } from '../../src/client/raw-client.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -22,6 +22,40 @@ import { decodeBatches, type RecordHeader } from '../../protocol/records/index.j
 /** Starts an in-process broker on an ephemeral port, silent, memory store unless dataDir is set. */
 export function startTestBroker(options: BrokerOptions = {}): Promise<Broker> {
   return startBroker({ host: '127.0.0.1', port: 0, ...options });
+}
+
+/** A test broker with a connected kafkajs admin and producer; close() disconnects and stops it all. */
+export interface KafkajsFixture {
+  broker: Broker;
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+  close(): Promise<void>;
+}
+
+export async function startWithKafkajs(options: BrokerOptions = {}, producerConfig: ProducerConfig = {}): Promise<KafkajsFixture> {
+  const broker = await startTestBroker(options);
+  const kafka = kafkaFor(broker);
+  const admin = kafka.admin();
+  const producer = kafka.producer(producerConfig);
+  try {
+    await admin.connect();
+    await producer.connect();
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  return {
+    broker,
+    kafka,
+    admin,
+    producer,
+    async close() {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await broker.close();
+    },
+  };
 }
 
 /** A kafkajs client for a broker: no logging, quick retries. */
