@@ -1,0 +1,119 @@
+// The controller's decisions as pure functions (issue 10): where a new topic's replicas go and
+// who leads a partition after a broker dies, shuts down, or a reassignment or preferred-leader
+// election runs. They follow Kafka's ZooKeeper-era controller (AdminUtils'
+// assignReplicasToBrokersRackUnaware, PartitionLeaderElectionAlgorithms) so that a Brook cluster
+// places and moves leaders as Kafka would. Not used by the single-node broker yet; the controller
+// (src/cluster/metadata) will call them.
+//
+// Replica lists are in assignment order; the first replica is the partition's preferred leader.
+
+/** Kafka's InvalidReplicationFactor / InvalidPartitions, with its message. */
+export class AssignmentError extends Error {
+  constructor(
+    readonly code: 'INVALID_REPLICATION_FACTOR' | 'INVALID_PARTITIONS',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AssignOptions {
+  /**
+   * Where the first partition's first replica goes, and the initial shift of the followers
+   * (Kafka picks both at random unless a fixed start index is given; tests fix it).
+   */
+  startIndex?: number;
+  nextReplicaShift?: number;
+  /** First partition id (CreatePartitions adds partitions after the existing ones). */
+  startPartitionId?: number;
+  /** Random source for the defaults (Math.random). */
+  random?: () => number;
+}
+
+/**
+ * Replicas for partitions startPartitionId .. startPartitionId + numPartitions - 1 over `brokers`
+ * (Kafka's rack-unaware rule): the first replica walks the brokers round robin from startIndex,
+ * the followers follow it at a shift that grows by one each time the partitions wrap around the
+ * broker list, so leaders and followers both spread evenly.
+ */
+export function assignReplicas(brokers: readonly number[], numPartitions: number, replicationFactor: number, opts: AssignOptions = {}): number[][] {
+  const n = brokers.length;
+  if (numPartitions <= 0) throw new AssignmentError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
+  if (replicationFactor <= 0) throw new AssignmentError('INVALID_REPLICATION_FACTOR', 'Replication factor must be larger than 0.');
+  if (replicationFactor > n) {
+    throw new AssignmentError('INVALID_REPLICATION_FACTOR', `Replication factor: ${replicationFactor} larger than available brokers: ${n}.`);
+  }
+  const random = opts.random ?? Math.random;
+  const startIndex = opts.startIndex ?? Math.floor(random() * n);
+  let shift = opts.nextReplicaShift ?? (opts.startIndex !== undefined ? opts.startIndex : Math.floor(random() * n));
+  const start = opts.startPartitionId ?? 0;
+  const out: number[][] = [];
+  for (let p = start; p < start + numPartitions; p++) {
+    if (p > 0 && p % n === 0) shift++;
+    const first = (p + startIndex) % n;
+    const replicas = [brokers[first]!];
+    for (let j = 0; j < replicationFactor - 1; j++) replicas.push(brokers[(first + 1 + ((shift + j) % (n - 1))) % n]!);
+    out.push(replicas);
+  }
+  return out;
+}
+
+/**
+ * A partition's leader and ISR after an election. An undefined leader means no replica can lead:
+ * after electOffline the partition goes offline (leader -1, the ISR as returned, never empty in
+ * Kafka's writes); after the other elections nothing is changed (Kafka leaves the partition as it
+ * is and, for a controlled shutdown, reports it as still led by the broker).
+ */
+export interface Election {
+  leader: number | undefined;
+  isr: number[];
+  /** The leader came from outside the ISR (unclean.leader.election.enable): data may be lost. */
+  unclean: boolean;
+}
+
+/**
+ * A partition whose leader is gone (or a new one): the first replica in assignment order that is
+ * live and in the ISR; the ISR keeps its live members. With `allowUnclean` and no such replica,
+ * the first live replica, alone in the ISR.
+ */
+export function electOffline(assignment: readonly number[], isr: readonly number[], live: ReadonlySet<number>, allowUnclean = false): Election {
+  const liveIsr = isr.filter((b) => live.has(b));
+  const leader = assignment.find((b) => live.has(b) && isr.includes(b));
+  if (leader !== undefined) return { leader, isr: liveIsr, unclean: false };
+  if (allowUnclean) {
+    const any = assignment.find((b) => live.has(b));
+    if (any !== undefined) return { leader: any, isr: [any], unclean: true };
+  }
+  return { leader: undefined, isr: liveIsr.length > 0 ? liveIsr : [...isr], unclean: false };
+}
+
+/** A partition being reassigned: the first replica of the target list that is live and in the ISR. */
+export function electReassignment(target: readonly number[], isr: readonly number[], live: ReadonlySet<number>): Election {
+  const leader = target.find((b) => live.has(b) && isr.includes(b));
+  return { leader, isr: [...isr], unclean: false };
+}
+
+/**
+ * Preferred-leader election: the first assigned replica, if it is live and in the ISR; otherwise
+ * undefined (nothing changes). The ISR is kept.
+ */
+export function electPreferred(assignment: readonly number[], isr: readonly number[], live: ReadonlySet<number>): Election | undefined {
+  const preferred = assignment[0];
+  if (preferred === undefined || !live.has(preferred) || !isr.includes(preferred)) return undefined;
+  return { leader: preferred, isr: [...isr], unclean: false };
+}
+
+/**
+ * Controlled shutdown of `shuttingDown` brokers: the first replica that is live, in the ISR and
+ * not shutting down; the ISR loses the shutting-down brokers.
+ */
+export function electControlledShutdown(
+  assignment: readonly number[],
+  isr: readonly number[],
+  live: ReadonlySet<number>,
+  shuttingDown: ReadonlySet<number>,
+): Election {
+  const leader = assignment.find((b) => live.has(b) && isr.includes(b) && !shuttingDown.has(b));
+  const rest = isr.filter((b) => !shuttingDown.has(b));
+  return { leader, isr: rest, unclean: false };
+}
