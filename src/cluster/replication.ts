@@ -150,3 +150,54 @@ export class LeaderPartitionState {
     return this.isrSet.size < this.effectiveMinIsr ? 'NOT_ENOUGH_REPLICAS_AFTER_APPEND' : 'done';
   }
 }
+
+// ---- the follower's side: truncation after a leader change (KIP-101 / KIP-279) ----
+
+/** An (epoch, end offset) answer of OffsetForLeaderEpoch or of a leader-epoch cache; -1/-1 is undefined. */
+export interface EpochEnd {
+  epoch: number;
+  endOffset: bigint;
+}
+
+export const UNDEFINED_EPOCH_END: EpochEnd = { epoch: -1, endOffset: -1n };
+
+/**
+ * Where a follower cuts its log given the leader's answer for the follower's latest epoch
+ * (AbstractFetcherThread.getOffsetTruncationState). `own(epoch)` is the follower's own
+ * endOffsetFor over its leader-epoch cache. `done` false: the follower did not know the leader's
+ * epoch, so it cuts to its own end of the epoch before and asks again (KIP-279: successive leader
+ * changes). An undefined answer cuts to the high watermark.
+ */
+export function followerTruncation(
+  leader: EpochEnd,
+  own: (epoch: number) => EpochEnd,
+  ownLeo: bigint,
+  highWatermark: bigint,
+): { truncateTo: bigint; done: boolean } {
+  const min = (...xs: bigint[]): bigint => xs.reduce((a, b) => (b < a ? b : a));
+  if (leader.endOffset < 0n) return { truncateTo: min(highWatermark, ownLeo), done: true };
+  if (leader.epoch < 0) return { truncateTo: min(leader.endOffset, ownLeo), done: true };
+  const mine = own(leader.epoch);
+  if (mine.epoch < 0 || mine.endOffset < 0n) return { truncateTo: min(leader.endOffset, ownLeo), done: true };
+  if (mine.epoch === leader.epoch) return { truncateTo: min(leader.endOffset, mine.endOffset, ownLeo), done: true };
+  return { truncateTo: min(mine.endOffset, ownLeo), done: false };
+}
+
+/**
+ * The leader's check of a follower Fetch (v12+) that carries the epoch of its last fetched batch
+ * (Partition.readRecords): OFFSET_OUT_OF_RANGE when the leader cannot place that epoch or the
+ * offset is below its log start; a diverging epoch (no records; the follower truncates with
+ * followerTruncation) when the leader's log ends that epoch earlier or in an older epoch; else read.
+ */
+export function checkLastFetchedEpoch(
+  lastFetchedEpoch: number,
+  fetchOffset: bigint,
+  leaderEndOffsetFor: (epoch: number) => EpochEnd,
+  logStartOffset: bigint,
+): 'read' | 'OFFSET_OUT_OF_RANGE' | { diverging: EpochEnd } {
+  if (lastFetchedEpoch < 0) return 'read';
+  const end = leaderEndOffsetFor(lastFetchedEpoch);
+  if (end.epoch < 0 || end.endOffset < 0n || fetchOffset < logStartOffset) return 'OFFSET_OUT_OF_RANGE';
+  if (end.epoch < lastFetchedEpoch || end.endOffset < fetchOffset) return { diverging: end };
+  return 'read';
+}

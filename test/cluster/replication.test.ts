@@ -1,6 +1,6 @@
 // The leader's replication rules (src/cluster/replication.ts), one Kafka rule per test.
 import { describe, expect, it } from 'vitest';
-import { LeaderPartitionState } from '../../src/cluster/replication.js';
+import { LeaderPartitionState, UNDEFINED_EPOCH_END, checkLastFetchedEpoch, followerTruncation, type EpochEnd } from '../../src/cluster/replication.js';
 
 const LAG = 30_000;
 const all = new Set([1, 2, 3]);
@@ -87,5 +87,48 @@ describe('leader-side replication (Kafka Partition/Replica rules)', () => {
     expect(leader({ previous: first.followers }).followers.get(2)!.leo).toBe(-1n);
     expect(leader({ isr: [1, 2] }).followers.get(3)!.lastCaughtUpTimeMs).toBe(0);
     expect(leader().recordFetch(9, 1n, 1n, 1)).toBe(false); // not a replica of the partition
+  });
+});
+
+describe('follower truncation (KIP-101 / KIP-279) and the leader\'s diverging-epoch check', () => {
+  // A leader-epoch cache as entries (epoch, start offset) and the log end: Kafka's endOffsetFor.
+  const cache = (entries: Array<[number, bigint]>, leo: bigint) => (epoch: number): EpochEnd => {
+    if (epoch < 0 || entries.length === 0) return UNDEFINED_EPOCH_END;
+    const latest = entries[entries.length - 1]!;
+    if (epoch === latest[0]) return { epoch, endOffset: leo };
+    const higher = entries.findIndex(([e]) => e > epoch);
+    if (higher < 0) return UNDEFINED_EPOCH_END;
+    if (higher === 0) return { epoch, endOffset: entries[0]![1] };
+    return { epoch: entries[higher - 1]![0], endOffset: entries[higher]![1] };
+  };
+
+  it('same epoch known on both sides: cut to the smaller end of it', () => {
+    // Leader: epoch 1 from 0, epoch 2 from 10 (epoch 1 ended at 10). Follower wrote epoch 1 up to 12.
+    const own = cache([[1, 0n]], 12n);
+    expect(followerTruncation({ epoch: 1, endOffset: 10n }, own, 12n, 5n)).toEqual({ truncateTo: 10n, done: true });
+    expect(followerTruncation({ epoch: 1, endOffset: 15n }, own, 12n, 5n)).toEqual({ truncateTo: 12n, done: true });
+  });
+
+  it('the follower does not know the leader\'s epoch: cut to its own end of the epoch before, then ask again (KIP-279)', () => {
+    // Follower: epochs 1 (from 0) and 3 (from 8), LEO 14; the leader answers epoch 2 ending at 9.
+    const own = cache([[1, 0n], [3, 8n]], 14n);
+    expect(followerTruncation({ epoch: 2, endOffset: 9n }, own, 14n, 5n)).toEqual({ truncateTo: 8n, done: false });
+  });
+
+  it('undefined answers: to the high watermark; an old-protocol answer without epoch: to its offset', () => {
+    const own = cache([[1, 0n]], 12n);
+    expect(followerTruncation(UNDEFINED_EPOCH_END, own, 12n, 7n)).toEqual({ truncateTo: 7n, done: true });
+    expect(followerTruncation({ epoch: -1, endOffset: 9n }, own, 12n, 7n)).toEqual({ truncateTo: 9n, done: true });
+    expect(followerTruncation({ epoch: 0, endOffset: 4n }, cache([[1, 0n]], 12n), 12n, 7n)).toEqual({ truncateTo: 0n, done: true }); // own answer: epoch 0 ends at 0
+  });
+
+  it('leader side (Fetch v12+): read, diverging epoch, or out of range', () => {
+    const leaderCache = cache([[1, 0n], [2, 10n]], 20n);
+    expect(checkLastFetchedEpoch(2, 15n, leaderCache, 0n)).toBe('read');
+    expect(checkLastFetchedEpoch(1, 12n, leaderCache, 0n)).toEqual({ diverging: { epoch: 1, endOffset: 10n } });
+    expect(checkLastFetchedEpoch(1, 10n, leaderCache, 0n)).toBe('read');
+    expect(checkLastFetchedEpoch(3, 12n, leaderCache, 0n)).toBe('OFFSET_OUT_OF_RANGE'); // an epoch the leader never had
+    expect(checkLastFetchedEpoch(2, 3n, leaderCache, 5n)).toBe('OFFSET_OUT_OF_RANGE');
+    expect(checkLastFetchedEpoch(-1, 3n, leaderCache, 0n)).toBe('read');
   });
 });
