@@ -113,6 +113,9 @@ export class ReplicaManager {
     return this.store.partition(topic, partition);
   }
 
+  /** Partition logs whose written-end listener wakes parked fetches (notifyWhenWritten). */
+  private readonly writtenHooks = new WeakSet<PartitionLog>();
+
   /** Installs the transaction coordinator's verification of transactional appends. */
   setTxnVerifier(verifier: TxnVerifier): void {
     this.verifier = verifier;
@@ -140,16 +143,19 @@ export class ReplicaManager {
     return log.writtenEndOffset;
   }
 
-  /** Wakes the fetches parked on the partition once what was just appended is readable. */
+  /**
+   * Wakes the fetches parked on the partition once what was just appended is readable: at once
+   * when it is in the files already, else from the log's written-end listener (registered once
+   * per partition log, so an append adds no promise or closure of its own).
+   */
   private notifyWhenWritten(log: PartitionLog, topic: string, partition: number): void {
     if (log.writtenEndOffset >= log.logEndOffset) {
       this.notify(topic, partition);
       return;
     }
-    log.whenWritten().then(
-      () => this.notify(topic, partition),
-      () => {}, // the write's failure is answered to its produces
-    );
+    if (this.writtenHooks.has(log)) return;
+    this.writtenHooks.add(log);
+    log.onWrittenEnd(() => this.notify(topic, partition));
   }
 
   /**

@@ -361,6 +361,10 @@ class MemoryPartitionLog implements PartitionLog {
     return Promise.resolve();
   }
 
+  onWrittenEnd(): void {
+    // appends are readable at once: nothing to wait for
+  }
+
   snapshotProducerState(): void {}
 
   enforceRetention(nowMs: number): number {

@@ -158,6 +158,12 @@ export interface PartitionLog {
   whenWritten(): Promise<void>;
 
   /**
+   * Calls `listener` each time the written end moves (the file store, after each write); never
+   * for the memory store, whose appends are readable at once.
+   */
+  onWrittenEnd(listener: () => void): void;
+
+  /**
    * Resolves once everything appended so far is durable: the file store waits for an fsync that
    * covers it (started if none is due; appends meanwhile share it: group commit) and rejects with
    * STORAGE_ERROR when that fsync fails. At once for the memory store and when nothing is pending.
