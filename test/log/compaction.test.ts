@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.js';
 import {
   BatchAttribute,
@@ -27,25 +27,9 @@ import { waitFor } from '../helpers/broker.js';
 import { openFileStore } from '../../src/log/file-store.js';
 import { createMemoryStore } from '../../src/log/memory-store.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, type LogStore, type PartitionLog } from '../../src/log/types.js';
+import { tempStores } from './helpers.js';
 
-const dirs: string[] = [];
-const stores: LogStore[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) {
-    try {
-      s.close();
-    } catch {
-      // closed already
-    }
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-compact-'));
-  dirs.push(d);
-  return d;
-}
+const { stores, tmpDir: tmp } = tempStores('brook-compact-');
 
 const COMPACT = { cleanupPolicy: 'compact' };
 // Small segments so the file store has inactive segments to clean.

@@ -7,32 +7,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultMaxOpenSegments, openFileStore, parseOpenFileLimit, type FileStoreOptions } from '../../src/log/file-store.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, type LogStore, type TopicMetadata } from '../../src/log/types.js';
-import { baseOffsetOf, batchOf, captureLogger, lastOffsetOf } from './helpers.js';
+import { baseOffsetOf, batchOf, captureLogger, lastOffsetOf, tempStores } from './helpers.js';
 import { IO_SLOTS } from '../../src/log/segment.js';
 
-let dirs: string[] = [];
-let stores: LogStore[] = [];
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  for (const s of stores.splice(0)) {
-    try {
-      s.close();
-    } catch {
-      // closed already
-    }
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-fds-'));
-  dirs.push(d);
-  return d;
-}
+const { stores, tmpDir } = tempStores('brook-fds-', { restoreMocks: true });
 
 function open(dir: string, logConfig: Partial<LogConfig> = {}, o: Partial<FileStoreOptions> = {}): LogStore {
   const s = openFileStore(dir, { ...o, logConfig: { ...DEFAULT_LOG_CONFIG, ...logConfig } });

@@ -1,6 +1,11 @@
 // Builds minimal valid magic-v2 record batches for the log-store tests (independent of the
 // protocol/records encoder on purpose).
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, vi } from 'vitest';
+import type { LogStore } from '../../src/log/types.js';
 import { gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 
@@ -117,6 +122,35 @@ export function captureLogger(): {
     logger: {
       warn: (obj, msg) => warns.push({ obj, msg }),
       info: () => {},
+    },
+  };
+}
+
+/**
+ * Temp directories and stores that the calling test file's tests clean up after each test: mocks
+ * restored first (with `restoreMocks`), then every store pushed on `stores` closed, then the
+ * directories removed.
+ */
+export function tempStores(prefix: string, opts: { restoreMocks?: boolean } = {}): { stores: LogStore[]; tmpDir(): string } {
+  const dirs: string[] = [];
+  const stores: LogStore[] = [];
+  afterEach(() => {
+    if (opts.restoreMocks) vi.restoreAllMocks();
+    for (const s of stores.splice(0)) {
+      try {
+        s.close();
+      } catch {
+        // closed already
+      }
+    }
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    stores,
+    tmpDir(): string {
+      const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+      dirs.push(d);
+      return d;
     },
   };
 }

@@ -6,32 +6,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ControlRecordType, encodeControlBatch, encodeRecordBatch } from '../../protocol/records/index.js';
 import { openFileStore } from '../../src/log/file-store.js';
 import { createMemoryStore } from '../../src/log/memory-store.js';
 import { ProducerStateManager, decodeProducerSnapshot, decodeTxnIndex, encodeProducerSnapshot, lastSequenceOf, type ProducerBatch } from '../../src/log/producer-state.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, type LogStore, type PartitionLog } from '../../src/log/types.js';
+import { tempStores } from './helpers.js';
 
-const dirs: string[] = [];
-const stores: LogStore[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) {
-    try {
-      s.close();
-    } catch {
-      // closed already
-    }
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-pstate-'));
-  dirs.push(d);
-  return d;
-}
+const { stores, tmpDir: tmp } = tempStores('brook-pstate-');
 
 interface Harness {
   name: string;

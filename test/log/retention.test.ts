@@ -5,30 +5,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openFileStore } from '../../src/log/file-store.js';
 import { createMemoryStore } from '../../src/log/memory-store.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, type LogStore, type PartitionLog } from '../../src/log/types.js';
-import { batchOf, makeBatch } from './helpers.js';
+import { batchOf, makeBatch, tempStores } from './helpers.js';
 
-const dirs: string[] = [];
-const stores: LogStore[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) {
-    try {
-      s.close();
-    } catch {
-      // closed already
-    }
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-retention-'));
-  dirs.push(d);
-  return d;
-}
+const { stores, tmpDir: tmp } = tempStores('brook-retention-');
 
 interface Harness {
   name: string;

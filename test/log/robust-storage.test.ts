@@ -5,34 +5,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_COMPACTION_CONFIG } from '../../src/log/cleaner.js';
 import { LogStoreError } from '../../src/log/common.js';
 import { CLEAN_SHUTDOWN_FILE, openFileStore, type FileStoreOptions } from '../../src/log/file-store.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, type LogStore, type TopicMetadata } from '../../src/log/types.js';
 import { MAGIC_OFFSET } from '../../protocol/records/constants.js';
-import { baseOffsetOf, batchOf, captureLogger } from './helpers.js';
+import { baseOffsetOf, batchOf, captureLogger, tempStores } from './helpers.js';
 
-let dirs: string[] = [];
-let stores: LogStore[] = [];
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  for (const s of stores.splice(0)) {
-    try {
-      s.close();
-    } catch {
-      // closed already
-    }
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-robust-'));
-  dirs.push(d);
-  return d;
-}
+const { stores, tmpDir } = tempStores('brook-robust-', { restoreMocks: true });
 
 interface Open {
   logConfig?: Partial<LogConfig>;
