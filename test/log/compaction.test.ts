@@ -8,7 +8,6 @@
 // segment.bytes (with a kill -9 at every step of a merging pass), file.delete.delay.ms.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.js';

@@ -5,7 +5,6 @@
 // and an append with flush.messages=1 does one fsync.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { defaultMaxOpenSegments, openFileStore, parseOpenFileLimit, type FileStoreOptions } from '../../src/log/file-store.js';

@@ -4,7 +4,6 @@
 // .txnindex entry.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.js';

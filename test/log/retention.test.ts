@@ -3,7 +3,6 @@
 // are kept, the log start moves, appends continue; compacted topics are left alone.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openFileStore } from '../../src/log/file-store.js';

@@ -3,7 +3,6 @@
 // done to the files between a close and an open.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_COMPACTION_CONFIG } from '../../src/log/cleaner.js';
