@@ -36,6 +36,8 @@ describe('data directory lock', () => {
     const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
+      // Kill only once sh has exec'd into sleep: before that, sh itself would reap the child.
+      for (let i = 0; i < 200 && fs.readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 5));
       process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 100 && !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 10));
       expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/State:\s+Z/);
