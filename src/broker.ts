@@ -15,6 +15,9 @@ import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { ClusterView } from './cluster/cluster.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import type { ClusterMetadataStore } from './cluster/metadata/store.js';
+import { partitionForGroup } from './group/offsets-log.js';
 import { ReplicaManager } from './cluster/replica-manager.js';
 import { TopicManager } from './cluster/topics.js';
 import { GroupCoordinator } from './group/coordinator.js';
@@ -70,6 +73,16 @@ export interface BrokerOptions {
   topics?: TopicSpec[];
   /** Starts the HTTP control endpoint on 127.0.0.1 at this port (0 = a free one); see `controlUrl`. */
   controlPort?: number;
+  /**
+   * Cluster mode (issue 10): the metadata store shared by the cluster's brokers, as
+   * `etcd://host:port[,host:port...][/cluster]` or a store object (tests share one in-process
+   * store between brokers). Absent: a single node, as always.
+   */
+  metadata?: string | ClusterMetadataStore;
+  /** This broker's id in the cluster (default: the node.id config). */
+  nodeId?: number;
+  /** broker.rack, advertised in Metadata. */
+  rack?: string;
 }
 
 export interface Broker {
@@ -111,6 +124,8 @@ export interface Broker {
   waitForGroup(groupId: string, opts?: WaitForGroupOptions): Promise<GroupDescription>;
   /** The group's state and members now ('Dead' when it does not exist). */
   describeGroup(groupId: string): Promise<GroupDescription>;
+  /** Cluster mode: this broker's membership (metadata cache, controller); null on a single node. */
+  readonly clusterNode: ClusterNode | null;
   /** Stops accepting, finishes in-flight requests, flushes and closes the log. Idempotent. */
   close(): Promise<void>;
 }
@@ -212,8 +227,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   else if (options.host !== undefined && isWildcardHost(options.host)) {
     throw new ConfigError(`the listener host ${options.host} cannot be advertised to clients: give advertisedHost`);
   }
-  const config = new BrokerConfig(options.config ?? {});
-  checkConfigRules(options.config ?? {});
+  // nodeId is node.id (the file store and dynamic configs are keyed by it too).
+  const given = options.nodeId !== undefined ? { ...(options.config ?? {}), 'node.id': String(options.nodeId) } : (options.config ?? {});
+  const config = new BrokerConfig(given);
+  const clustered = options.metadata !== undefined;
+  checkConfigRules(given, undefined, clustered);
+  if (clustered && (options.topics?.length ?? 0) > 0) throw new ConfigError('seeded topics (topics) are for a single-node broker; create them with a client in a cluster');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
   const memory = options.memory ?? options.dataDir === undefined;
@@ -242,7 +261,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   store.setBrokerLogConfig(config.logConfig());
   config.onChange(() => store.setBrokerLogConfig(config.logConfig()));
 
-  const cluster = new ClusterView(store.clusterId, config.nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null);
+  const nodeId = config.nodeId;
+  const cluster = new ClusterView(store.clusterId, nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null, options.rack ?? config.get('broker.rack') ?? null);
   const deps: CoreDeps = { store, config, clock, logger, cluster, producerIds };
   let core = buildCore(deps);
   const brokerTopics = new BrokerTopics(
@@ -276,7 +296,24 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     clock,
     logger,
     apiRanges,
+    coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
   }), faults);
+
+  /** Cluster mode: a key's partition of its internal topic, creating the topic on first use. */
+  function coordinatorPartition(kind: 'group' | 'transaction', key: string): { topic: string; partition: number } | undefined {
+    const topic = kind === 'group' ? OFFSETS_TOPIC : TXN_TOPIC;
+    let meta = store.getTopic(topic);
+    if (meta === undefined) {
+      try {
+        core.topics.autoCreate(topic);
+      } catch {
+        // Being created: the client retries FindCoordinator.
+      }
+      meta = store.getTopic(topic);
+      if (meta === undefined) return undefined;
+    }
+    return { topic, partition: partitionForGroup(key, meta.numPartitions) };
+  }
 
   const server = new Server(
     processor,
@@ -308,6 +345,50 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   cluster.bound(bound.host, bound.port);
 
+  // Cluster mode (issue 10): join through the metadata store; roles and topics follow it.
+  let clusterNode: ClusterNode | null = null;
+  let ownMetadataStore: ClusterMetadataStore | null = null;
+  if (options.metadata !== undefined) {
+    try {
+      const metaStore = typeof options.metadata === 'string' ? (ownMetadataStore = await (await import('./cluster/metadata/index.js')).openMetadataStore(options.metadata)) : options.metadata;
+      let node: ClusterNode | undefined;
+      core.replicas.enableReplication({
+        nodeId,
+        liveBrokers: () => node?.cache.liveBrokerIds() ?? new Set([nodeId]),
+        proposeIsr: (topic, partition, leaderEpoch, isr) => (node ? node.proposeIsr(topic, partition, leaderEpoch, isr) : Promise.resolve(false)),
+      });
+      core.topics.setClusterBackend({
+        createTopic: (meta, assignments) => node!.createTopic(meta, assignments),
+        deleteTopic: (name) => node!.deleteTopic(name),
+        createPartitions: (name, total, assignments) => node!.createPartitions(name, total, assignments),
+        setTopicConfigs: (name, configs) => node!.setTopicConfigs(name, configs),
+      });
+      node = await ClusterNode.start({
+        nodeId,
+        store: metaStore,
+        localStore: store,
+        config,
+        logger,
+        endpoint: () => cluster.local,
+        replicas: () => core.replicas,
+        sessionTtlSeconds: Math.max(1, Math.ceil(config.int('broker.session.timeout.ms') / 1000)),
+        onTopicDeleted: (meta) => {
+          logger.info({ topic: meta.name }, 'topic deleted');
+          core.groups.onTopicDeleted(meta.name);
+        },
+      });
+      clusterNode = node;
+      cluster.attach(node);
+    } catch (err) {
+      stopCore(core);
+      await server.close();
+      await ownMetadataStore?.close().catch(() => {});
+      await store.whenSyncIdle();
+      store.close();
+      throw err;
+    }
+  }
+
   let closing: Promise<void> | undefined;
   let resetting: Promise<void> | undefined;
   let control: ControlServer | null = null;
@@ -334,8 +415,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       return control?.url ?? null;
     },
     dropConnections: () => void server.dropConnections(),
+    clusterNode,
     reset() {
       if (closing) return Promise.reject(new Error('the broker is closed'));
+      if (clusterNode) return Promise.reject(new Error('reset() is for a single-node broker'));
       resetting ??= (async () => {
         faults.reset();
         server.dropConnections();
@@ -365,8 +448,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await resetting?.catch(() => {});
         faults.reset();
         await control?.close();
+        // A cluster member leaves first: its lease goes, and the controller moves its leaderships.
+        await clusterNode?.close();
         stopCore(core);
         await server.close();
+        await ownMetadataStore?.close().catch(() => {});
         // Background writes and fsyncs finish first; the flush then covers the rest.
         await store.whenSyncIdle();
         try {

@@ -25,6 +25,12 @@ function port(value: string): number {
   return n;
 }
 
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 2147483647) throw new InvalidArgumentError(`not a node id: ${value}`);
+  return n;
+}
+
 const program = new Command();
 program
   .name('brook')
@@ -65,6 +71,8 @@ program
   .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
   .option('--control-port <port>', 'HTTP control endpoint for tests (fault injection, clock, reset) on 127.0.0.1', port)
   .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
+  .option('--node-id <id>', 'this broker\'s id in a cluster (Kafka node.id; default the node.id config, 1)', nonNegative)
+  .option('--metadata <etcd-url>', 'join a cluster whose metadata lives in etcd: etcd://host:port[,host:port...][/cluster] (README "Cluster")')
   .addHelpText(
     'after',
     `
@@ -82,7 +90,8 @@ Examples:
   brook start --data-dir /var/lib/brook --set num.partitions=3 --set log.flush.interval.messages=1
   brook start --config server.properties --strict
   brook start --host 0.0.0.0 --advertised-host broker.internal
-  brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")`,
+  brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")
+  brook start --node-id 1 --port 9092 --data-dir d1 --metadata etcd://127.0.0.1:2379   (one per node: README "Cluster")`,
   )
   .action(async (opts) => {
     const { runStart } = await import('./start.js');

@@ -26,6 +26,9 @@ export interface StartOptions {
   controlPort?: number;
   /** Run on a ManualClock, moved through the control endpoint. */
   manualClock?: boolean;
+  /** Cluster mode (issue 10): this broker's id and the metadata store. */
+  nodeId?: number;
+  metadata?: string;
 }
 
 /** A start failure as one line, without a stack (which only `--log-level debug` adds). */
@@ -68,7 +71,17 @@ export async function runStart(opts: StartOptions): Promise<void> {
   let listen: { host: string; port: number } | undefined;
   try {
     const settings = [...(opts.config ? readPropertiesFile(opts.config) : []), ...settingsFromEnv(process.env), ...settingsFromArgs(opts.set)];
-    const startup = checkStartupConfig(settings, { strict: opts.strict });
+    const startup = checkStartupConfig(settings, { strict: opts.strict, clustered: opts.metadata !== undefined });
+    if (opts.metadata !== undefined) {
+      // Fails early on a malformed --metadata (before anything is bound).
+      const { parseMetadataSpec } = await import('../cluster/metadata/index.js');
+      try {
+        parseMetadataSpec(opts.metadata);
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
+      if (opts.manualClock) throw new ConfigError('--manual-clock is for a single node; a cluster runs on real time (leases)');
+    }
     for (const w of startup.warnings) logger.warn(w);
     if (startup.ignored.length > 0) logger.info({ configs: startup.ignored }, 'Kafka configs accepted without effect in Brook');
     const plan = resolveListeners(startup, opts);
@@ -81,6 +94,8 @@ export async function runStart(opts: StartOptions): Promise<void> {
       logger,
       controlPort: opts.controlPort,
       clock: opts.manualClock ? new ManualClock(Date.now()) : undefined,
+      metadata: opts.metadata,
+      nodeId: opts.nodeId,
     });
     let stopping = false;
     const stop = (signal: string): void => {

@@ -27,6 +27,7 @@ import type { LogStore, PartitionLog, ReadResult } from '../log/types.js';
 import type { ProducerInfo } from '../log/producer-state.js';
 import { cleanupPolicyIncludes } from '../log/common.js';
 import { DEFAULT_COMPACTION_CONFIG, DEFAULT_SEGMENT_INDEX_BYTES, type CompactionConfig, type CompactionResult } from '../log/cleaner.js';
+import { LeaderPartitionState, checkLastFetchedEpoch, type EpochEnd, type FollowerState } from './replication.js';
 
 export interface ProduceResult {
   errorCode: number;
@@ -34,6 +35,8 @@ export interface ProduceResult {
   baseOffset: bigint;
   logAppendTimeMs: bigint;
   logStartOffset: bigint;
+  /** Offset of the last record appended (acks=-1 waits until the high watermark passes it); not encoded. */
+  lastOffset?: bigint;
 }
 
 export interface PartitionRead {
@@ -44,7 +47,56 @@ export interface PartitionRead {
   records: ReadResult | null;
   /** READ_COMMITTED: aborted transactions overlapping the records returned; else null. */
   abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
+  /** A follower's fetch (v12+) whose last fetched epoch ends earlier on the leader: truncate to this. */
+  divergingEpoch?: EpochEnd;
 }
+
+/**
+ * What the replica manager needs from the cluster when replication is on (issue 10): this
+ * broker's id, the live brokers, and a way to publish a new ISR of a partition it leads. Absent on
+ * a single node, where every partition is led here and the high watermark is the written end.
+ */
+export interface ReplicationHooks {
+  nodeId: number;
+  liveBrokers(): ReadonlySet<number>;
+  /**
+   * Publishes `isr` for a partition this broker leads at `leaderEpoch` (compare-and-swap on the
+   * partition's state, as Kafka's leaders did in ZooKeeper); true once committed, false when the
+   * state moved on (another leader epoch: the metadata watch brings it).
+   */
+  proposeIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<boolean>;
+}
+
+/** A partition's place in replication on this broker (cluster mode only). */
+export interface LeaderAndIsr {
+  leaderId: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+}
+
+interface ProduceWaiter {
+  required: bigint;
+  done(errorCode: number): void;
+}
+
+interface LeaderRole {
+  kind: 'leader';
+  leaderEpoch: number;
+  state: LeaderPartitionState;
+  hw: bigint;
+  isrInflight: boolean;
+  waiters: ProduceWaiter[];
+}
+
+interface FollowerRole {
+  kind: 'follower';
+  leaderId: number;
+  leaderEpoch: number;
+  hw: bigint;
+}
+
+type Role = LeaderRole | FollowerRole;
 
 export const READ_UNCOMMITTED = 0;
 export const READ_COMMITTED = 1;
@@ -95,6 +147,9 @@ export class ReplicaManager {
   private cleanerTimer: { cancel(): void } | undefined;
   /** Long-poll deadlines: the injected clock or real time, whichever comes first (issue 9). */
   private readonly waitClock: Clock;
+  /** Cluster mode: replication hooks and each hosted partition's role (issue 10). */
+  private replication: ReplicationHooks | undefined;
+  private readonly roles = new Map<string, Role>();
 
   constructor(
     private readonly store: LogStore,
@@ -138,9 +193,253 @@ export class ReplicaManager {
     return log.producerState.describe();
   }
 
-  /** High watermark: on a single node, the end of what is in the log's files. */
+  /**
+   * High watermark: on a single node, the end of what is in the log's files; in a cluster, the
+   * leader's (what every ISR replica has, within what is in this broker's files) or, on a
+   * follower, the leader's as last fetched, capped by the local log end.
+   */
   highWatermark(log: PartitionLog): bigint {
-    return log.writtenEndOffset;
+    if (this.replication === undefined) return log.writtenEndOffset;
+    const role = this.roles.get(key(log.topic, log.partition));
+    return role === undefined ? log.logStartOffset : role.hw;
+  }
+
+  /** The partition's current leader epoch: the cluster's on a replicated partition, else the log's. */
+  leaderEpochOf(log: PartitionLog): number {
+    if (this.replication === undefined) return log.leaderEpoch;
+    return this.roles.get(key(log.topic, log.partition))?.leaderEpoch ?? log.leaderEpoch;
+  }
+
+  /** NONE when this broker leads the partition (always on a single node), else NOT_LEADER_OR_FOLLOWER. */
+  leaderError(topic: string, partition: number): number {
+    if (this.replication === undefined) return ErrorCode.NONE;
+    return this.roles.get(key(topic, partition))?.kind === 'leader' ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+
+  get clustered(): boolean {
+    return this.replication !== undefined;
+  }
+
+  // ---- replication (issue 10) ----
+
+  /** Turns on cluster mode: from now on partitions are served only as their role allows. */
+  enableReplication(hooks: ReplicationHooks): void {
+    this.replication = hooks;
+    const lag = (): number => this.config.int('replica.lag.time.max.ms');
+    this.periodic.push(every(this.clock, () => Math.max(1, Math.floor(lag() / 2)), () => this.maybeShrinkIsrs()));
+  }
+
+  /** This broker leads the partition at `info.leaderEpoch` (a new epoch, or an ISR change of the current one). */
+  becomeLeader(topic: string, partition: number, info: LeaderAndIsr): void {
+    const log = this.store.partition(topic, partition);
+    const hooks = this.replication;
+    if (!log || !hooks) return;
+    const k = key(topic, partition);
+    const prev = this.roles.get(k);
+    if (prev?.kind === 'leader' && prev.leaderEpoch === info.leaderEpoch) {
+      prev.state.setIsr(info.isr);
+      this.updateHighWatermark(topic, partition, log, prev);
+      return;
+    }
+    log.bumpLeaderEpoch(info.leaderEpoch);
+    const meta = this.store.getTopic(topic);
+    const minIsr = Number(this.config.topicValue(meta?.configs ?? {}, 'min.insync.replicas') ?? 1);
+    const state = new LeaderPartitionState({
+      leaderId: hooks.nodeId,
+      replicas: info.replicas,
+      isr: info.isr,
+      minInsyncReplicas: Number.isFinite(minIsr) ? minIsr : 1,
+      leaderEpochStartOffset: log.logEndOffset,
+      nowMs: this.clock.now(),
+      wasLeader: prev?.kind === 'leader',
+      previous: prev?.kind === 'leader' ? (prev.state.followers as ReadonlyMap<number, FollowerState>) : undefined,
+    });
+    const hw = prev?.hw ?? log.logStartOffset;
+    const role: LeaderRole = { kind: 'leader', leaderEpoch: info.leaderEpoch, state, hw: hw > log.logEndOffset ? log.logEndOffset : hw, isrInflight: false, waiters: prev?.kind === 'leader' ? prev.waiters : [] };
+    this.roles.set(k, role);
+    this.hookWrittenEnd(log, topic, partition);
+    this.updateHighWatermark(topic, partition, log, role);
+    this.notify(topic, partition);
+  }
+
+  /** This broker follows `leaderId` (-1: the partition is offline) at `leaderEpoch`. */
+  becomeFollower(topic: string, partition: number, leaderId: number, leaderEpoch: number): void {
+    const log = this.store.partition(topic, partition);
+    if (!log || !this.replication) return;
+    const k = key(topic, partition);
+    const prev = this.roles.get(k);
+    if (prev?.kind === 'follower' && prev.leaderEpoch === leaderEpoch && prev.leaderId === leaderId) return;
+    if (prev?.kind === 'leader') for (const w of prev.waiters.splice(0)) w.done(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const hw = prev?.hw ?? log.logStartOffset;
+    this.roles.set(k, { kind: 'follower', leaderId, leaderEpoch, hw: hw > log.logEndOffset ? log.logEndOffset : hw });
+    this.notify(topic, partition);
+  }
+
+  /** The partition is no longer hosted here (reassigned away, topic deleted). */
+  stopReplica(topic: string, partition: number): void {
+    const k = key(topic, partition);
+    const prev = this.roles.get(k);
+    if (!prev) return;
+    if (prev.kind === 'leader') for (const w of prev.waiters.splice(0)) w.done(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.roles.delete(k);
+    this.notify(topic, partition);
+  }
+
+  /** Roles of hosted partitions (tests, DescribeLogDirs, metrics). */
+  roleOf(topic: string, partition: number): { kind: 'leader' | 'follower'; leaderEpoch: number; hw: bigint; isr?: number[] } | undefined {
+    const r = this.roles.get(key(topic, partition));
+    if (!r) return undefined;
+    return r.kind === 'leader' ? { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw, isr: r.state.isr } : { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw };
+  }
+
+  /** A follower's fetch answered by the leader: its high watermark (capped by our end) and log start. */
+  followerFetched(topic: string, partition: number, leaderHw: bigint, leaderLogStart: bigint): void {
+    const role = this.roles.get(key(topic, partition));
+    const log = this.store.partition(topic, partition);
+    if (role?.kind !== 'follower' || !log) return;
+    const hw = leaderHw < log.logEndOffset ? leaderHw : log.logEndOffset;
+    role.hw = hw;
+    if (leaderLogStart > log.logStartOffset && leaderLogStart <= hw) {
+      try {
+        log.deleteRecordsBefore(leaderLogStart);
+      } catch (err) {
+        this.storageFailure(topic, partition, 'delete-records', err);
+      }
+    }
+  }
+
+  /**
+   * acks=-1: resolves once the high watermark passes `lastOffset` (NONE, or
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR fell below min.insync.replicas meanwhile), the
+   * leadership is lost (NOT_LEADER_OR_FOLLOWER) or `timeoutMs` passes (REQUEST_TIMED_OUT): Kafka's
+   * DelayedProduce. Undefined on a single node (the local append is the whole ISR).
+   */
+  whenReplicated(topic: string, partition: number, lastOffset: bigint, timeoutMs: number): Promise<number> | undefined {
+    if (this.replication === undefined) return undefined;
+    const role = this.roles.get(key(topic, partition));
+    if (role?.kind !== 'leader') return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const now = produceWaitCode(role, lastOffset);
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const timer = this.waitClock.setTimeout(() => {
+        const i = role.waiters.indexOf(w);
+        if (i >= 0) role.waiters.splice(i, 1);
+        resolve(ErrorCode.REQUEST_TIMED_OUT);
+      }, Math.max(0, timeoutMs));
+      const w: ProduceWaiter = {
+        required: lastOffset,
+        done: (code) => {
+          timer.cancel();
+          resolve(code);
+        },
+      };
+      role.waiters.push(w);
+    });
+  }
+
+  private hookWrittenEnd(log: PartitionLog, topic: string, partition: number): void {
+    if (this.writtenHooks.has(log)) return;
+    this.writtenHooks.add(log);
+    log.onWrittenEnd(() => this.progress(topic, partition, log));
+  }
+
+  /** The log's written end moved (or an append landed in memory): the HW may move; wake readers. */
+  private progress(topic: string, partition: number, log: PartitionLog): void {
+    const role = this.replication ? this.roles.get(key(topic, partition)) : undefined;
+    if (role?.kind === 'leader') this.updateHighWatermark(topic, partition, log, role);
+    this.notify(topic, partition);
+  }
+
+  /** Recomputes a led partition's HW (Partition.maybeIncrementLeaderHW) and completes what it unblocks. */
+  private updateHighWatermark(topic: string, partition: number, log: PartitionLog, role: LeaderRole): void {
+    const live = this.replication!.liveBrokers();
+    const lag = this.config.int('replica.lag.time.max.ms');
+    const leo = log.writtenEndOffset;
+    const hw = role.state.highWatermark(role.hw, leo, log.logStartOffset, live, this.clock.now(), lag);
+    const moved = hw > role.hw;
+    if (moved) role.hw = hw;
+    if (role.waiters.length > 0) {
+      for (let i = role.waiters.length - 1; i >= 0; i--) {
+        const w = role.waiters[i]!;
+        const code = produceWaitCode(role, w.required);
+        if (code !== undefined) {
+          role.waiters.splice(i, 1);
+          w.done(code);
+        }
+      }
+    }
+    if (moved) this.notify(topic, partition);
+  }
+
+  /** ISR shrink check of every led partition (every replica.lag.time.max.ms / 2). */
+  private maybeShrinkIsrs(): void {
+    if (!this.replication) return;
+    const lag = this.config.int('replica.lag.time.max.ms');
+    const now = this.clock.now();
+    for (const [k, role] of this.roles) {
+      if (role.kind !== 'leader' || role.isrInflight) continue;
+      const [topic, p] = k.split('\u0000');
+      const log = this.store.partition(topic!, Number(p));
+      if (!log) continue;
+      const out = role.state.outOfSync(log.logEndOffset, now, lag);
+      if (out.length === 0) continue;
+      const isr = role.state.isr.filter((b) => !out.includes(b));
+      this.storageLog?.info({ topic, partition: Number(p), isr: role.state.isr, newIsr: isr, outOfSync: out }, 'shrinking the ISR');
+      this.proposeIsr(topic!, Number(p), role, isr);
+    }
+  }
+
+  private proposeIsr(topic: string, partition: number, role: LeaderRole, isr: number[]): void {
+    role.isrInflight = true;
+    this.replication!.proposeIsr(topic, partition, role.leaderEpoch, isr).then(
+      (ok) => {
+        role.isrInflight = false;
+        if (!ok || this.roles.get(key(topic, partition)) !== role) return;
+        role.state.setIsr(isr);
+        const log = this.store.partition(topic, partition);
+        if (log) this.updateHighWatermark(topic, partition, log, role);
+      },
+      (err: Error) => {
+        role.isrInflight = false;
+        this.storageLog?.warn({ topic, partition, err: err.message }, 'ISR change failed; will retry');
+      },
+    );
+  }
+
+  /**
+   * The leader's side of a follower Fetch (replica id >= 0): records the follower's position (its
+   * fetch offset is its log end), moves the HW, proposes the follower for the ISR once it has
+   * caught up, and reads up to the log end. Kafka's Partition.fetchRecords for followers.
+   */
+  private readForFollower(log: PartitionLog, role: LeaderRole, replicaId: number, offset: bigint, maxBytes: number, minOneBatch: boolean, lastFetchedEpoch: number): PartitionRead {
+    const topic = log.topic;
+    const partition = log.partition;
+    const fail = (errorCode: number): PartitionRead => ({ errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: null });
+    if (!role.state.replicas.includes(replicaId)) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const base = (): Omit<PartitionRead, 'errorCode' | 'records'> => ({ highWatermark: role.hw, lastStableOffset: this.lastStableOffset(log), logStartOffset: log.logStartOffset, abortedTransactions: null });
+    const check = checkLastFetchedEpoch(lastFetchedEpoch, offset, (e) => {
+      const r = this.endOffsetForEpoch(log, e);
+      return { epoch: r.leaderEpoch, endOffset: r.endOffset };
+    }, log.logStartOffset);
+    if (check === 'OFFSET_OUT_OF_RANGE') return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...base(), records: null };
+    if (check !== 'read') return { errorCode: ErrorCode.NONE, ...base(), records: { chunks: [], bytes: 0 }, divergingEpoch: check.diverging };
+    const leo = log.logEndOffset;
+    if (offset < log.logStartOffset || offset > leo) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...base(), records: null };
+    let records: ReadResult;
+    try {
+      records = offset >= leo ? { chunks: [], bytes: 0 } : log.read(offset, maxBytes, minOneBatch, leo);
+    } catch (err) {
+      return fail(this.storageFailure(topic, partition, 'read', err));
+    }
+    const now = this.clock.now();
+    role.state.recordFetch(replicaId, offset, leo, now);
+    this.updateHighWatermark(topic, partition, log, role);
+    if (!role.isrInflight && role.state.canJoinIsr(replicaId, role.hw, this.replication!.liveBrokers())) {
+      const isr = [...role.state.isr, replicaId];
+      this.storageLog?.info({ topic, partition, isr: role.state.isr, newIsr: isr }, 'expanding the ISR');
+      this.proposeIsr(topic, partition, role, isr);
+    }
+    return { errorCode: ErrorCode.NONE, ...base(), records };
   }
 
   /**
@@ -150,9 +449,10 @@ export class ReplicaManager {
    */
   private notifyWhenWritten(log: PartitionLog, topic: string, partition: number): void {
     if (log.writtenEndOffset >= log.logEndOffset) {
-      this.notify(topic, partition);
+      this.progress(topic, partition, log);
       return;
     }
+    if (this.replication) return this.hookWrittenEnd(log, topic, partition);
     if (this.writtenHooks.has(log)) return;
     this.writtenHooks.add(log);
     log.onWrittenEnd(() => this.notify(topic, partition));
@@ -166,6 +466,8 @@ export class ReplicaManager {
   writeTxnMarker(topic: string, partition: number, producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number): number {
     const log = this.store.partition(topic, partition);
     if (!log) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const notLeader = this.leaderError(topic, partition);
+    if (notLeader !== ErrorCode.NONE) return notLeader;
     const fenced = log.producerState.checkMarker(producerId, producerEpoch, coordinatorEpoch);
     if (fenced !== ErrorCode.NONE) return fenced;
     const batch = encodeControlBatch({
@@ -319,10 +621,18 @@ export class ReplicaManager {
    * Validates and appends one partition's records from a Produce request. `produceVersion`
    * decides version-dependent rules (zstd needs v7+); converted legacy message sets pass 3.
    */
-  append(topic: string, partition: number, records: Buffer | null, produceVersion: number, transactionalId: string | null = null): ProduceResult {
+  append(topic: string, partition: number, records: Buffer | null, produceVersion: number, transactionalId: string | null = null, acks = 1): ProduceResult {
     const meta = this.store.getTopic(topic);
     const log = meta ? this.store.partition(topic, partition) : undefined;
     if (!meta || !log) return failedProduce(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (this.replication) {
+      const role = this.roles.get(key(topic, partition));
+      if (role?.kind !== 'leader') return failedProduce(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      // Partition.appendRecordsToLeader: acks=-1 with the ISR below min.insync.replicas appends nothing.
+      if (role.state.checkAppend(acks) === 'NOT_ENOUGH_REPLICAS') {
+        return failedProduce(ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${role.state.isr.length} is insufficient to satisfy the min.isr requirement of ${role.state.effectiveMinIsr} for partition ${topic}-${partition}`, log.logStartOffset);
+      }
+    }
     if (records === null || records.length === 0) {
       return failedProduce(ErrorCode.INVALID_RECORD, 'Produce request contained no records');
     }
@@ -395,6 +705,7 @@ export class ReplicaManager {
       baseOffset: info.baseOffset,
       logAppendTimeMs,
       logStartOffset: info.logStartOffset,
+      lastOffset: info.lastOffset,
     };
   }
 
@@ -429,16 +740,34 @@ export class ReplicaManager {
    * Reads one partition for Fetch. `maxBytes` is the budget left in the response; with
    * `minOneBatch` the first batch is returned whole even above the budget (KIP-74).
    */
-  read(topic: string, partition: number, offset: bigint, maxBytes: number, minOneBatch: boolean, isolationLevel = READ_UNCOMMITTED): PartitionRead {
+  read(
+    topic: string,
+    partition: number,
+    offset: bigint,
+    maxBytes: number,
+    minOneBatch: boolean,
+    isolationLevel = READ_UNCOMMITTED,
+    replicaId = -1,
+    lastFetchedEpoch = -1,
+  ): PartitionRead {
     const log = this.store.partition(topic, partition);
     if (!log) {
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: null };
+    }
+    if (this.replication) {
+      const role = this.roles.get(key(topic, partition));
+      if (role?.kind !== 'leader') {
+        return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: isolationLevel === READ_COMMITTED ? [] : null };
+      }
+      if (replicaId >= 0) return this.readForFollower(log, role, replicaId, offset, maxBytes, minOneBatch, lastFetchedEpoch);
     }
     const hw = this.highWatermark(log);
     const lso = this.lastStableOffset(log);
     const committed = isolationLevel === READ_COMMITTED;
     const base = { highWatermark: hw, lastStableOffset: lso, logStartOffset: log.logStartOffset };
-    if (offset < log.logStartOffset || offset > hw) {
+    // Out of range below the log start or past the high watermark; in a cluster past the log end
+    // only (a consumer may be ahead of a new leader's HW for a moment: it reads nothing meanwhile).
+    if (offset < log.logStartOffset || offset > (this.replication ? log.logEndOffset : hw)) {
       return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...base, records: null, abortedTransactions: committed ? [] : null };
     }
     const limit = committed ? lso : hw;
@@ -529,6 +858,7 @@ export class ReplicaManager {
     this.cleanerTimer?.cancel();
     this.cleanerTimer = undefined;
     for (const wake of [...this.parked]) wake();
+    for (const role of this.roles.values()) if (role.kind === 'leader') for (const w of role.waiters.splice(0)) w.done(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   }
 
   // ---- storage faults (issue 8, robust storage) ----
@@ -616,7 +946,7 @@ export class ReplicaManager {
     if (leaderEpoch === -1) return UNDEFINED;
     const entries = log.leaderEpochEntries();
     const latest = entries[entries.length - 1];
-    if (latest !== undefined && latest.epoch === leaderEpoch) return { leaderEpoch, endOffset: this.highWatermark(log) };
+    if (latest !== undefined && latest.epoch === leaderEpoch) return { leaderEpoch, endOffset: this.replication ? log.logEndOffset : this.highWatermark(log) };
     const higher = entries.findIndex((e) => e.epoch > leaderEpoch);
     if (higher < 0) return UNDEFINED;
     const floor = higher > 0 ? entries[higher - 1]! : undefined;
@@ -659,4 +989,11 @@ export interface LogDirDescription {
   totalBytes: bigint;
   usableBytes: bigint;
   topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; partitionSize: bigint; offsetLag: bigint; isFutureKey: boolean }> }>;
+}
+
+/** The answer of a parked acks=-1 produce now, or undefined while it must wait. */
+function produceWaitCode(role: LeaderRole, lastOffset: bigint): number | undefined {
+  const w = role.state.produceWait(lastOffset, role.hw);
+  if (w === 'waiting') return undefined;
+  return w === 'done' ? ErrorCode.NONE : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
 }

@@ -61,8 +61,23 @@ function storageFailure(err: unknown): TopicResult {
   return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: (err as Error).message };
 }
 
+/**
+ * Where topic changes go in a cluster (issue 10): the cluster metadata store, through the broker's
+ * ClusterNode, which resolves once its own log store has the change. Absent on a single node.
+ */
+export interface ClusterTopicBackend {
+  createTopic(meta: TopicMetadata, assignments?: number[][]): Promise<TopicResult>;
+  deleteTopic(name: string): Promise<TopicResult>;
+  createPartitions(name: string, total: number, assignments?: number[][]): Promise<TopicResult>;
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicResult>;
+}
+
+/** A result now (single node) or once the cluster metadata has it. */
+export type MaybeAsync<T> = T | Promise<T>;
+
 export class TopicManager {
   private readonly listeners: TopicListener[] = [];
+  private backend: ClusterTopicBackend | undefined;
   /** Creators of internal topics, owned by their subsystem (the group coordinator's offsets log). */
   private readonly internalCreators = new Map<string, () => void>();
 
@@ -71,6 +86,15 @@ export class TopicManager {
     private readonly config: BrokerConfig,
     private readonly brokerCount: () => number,
   ) {}
+
+  /** Cluster mode: topic changes are written to the cluster metadata (issue 10). */
+  setClusterBackend(backend: ClusterTopicBackend): void {
+    this.backend = backend;
+  }
+
+  get clustered(): boolean {
+    return this.backend !== undefined;
+  }
 
   addListener(l: TopicListener): void {
     this.listeners.push(l);
@@ -104,7 +128,8 @@ export class TopicManager {
     replicationFactor: number,
     configs: Record<string, string | null>,
     validateOnly = false,
-  ): TopicResult {
+    assignments?: number[][],
+  ): MaybeAsync<TopicResult> {
     const nameErr = topicNameError(name);
     if (nameErr) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameErr };
     if (this.store.getTopic(name)) {
@@ -151,6 +176,12 @@ export class TopicManager {
       replicationFactor: rf,
       configs: normalizeTopicConfigs(given),
     };
+    if (!validateOnly && this.backend) {
+      return this.backend.createTopic(meta, assignments).then((r) => {
+        if (r.errorCode === ErrorCode.NONE && r.topic) for (const l of this.listeners) l.onTopicCreated?.(r.topic);
+        return r;
+      });
+    }
     if (!validateOnly) {
       try {
         this.store.createTopic(meta);
@@ -168,6 +199,17 @@ export class TopicManager {
    */
   createInternal(name: string, partitions: number, configs: Record<string, string>): void {
     if (this.store.getTopic(name)) return;
+    if (this.backend) {
+      // Kafka's offsets.topic.replication.factor / transaction.state.log.replication.factor,
+      // capped by the live brokers (Kafka refuses until enough brokers are up; Brook starts smaller).
+      const wanted = this.config.int(name === '__transaction_state' ? 'transaction.state.log.replication.factor' : 'offsets.topic.replication.factor');
+      const replicationFactor = Math.max(1, Math.min(wanted, this.brokerCount()));
+      // In a cluster the topic appears once the metadata store has it; callers see it missing
+      // until then (the coordinators answer COORDINATOR_NOT_AVAILABLE and clients retry).
+      const meta: TopicMetadata = { name, topicId: randomUuid(), numPartitions: partitions, replicationFactor, configs };
+      void this.backend.createTopic(meta).catch(() => {});
+      throw new LogStoreError('STORAGE_ERROR', `${name} is being created in the cluster`);
+    }
     this.store.createTopic({ name, topicId: randomUuid(), numPartitions: partitions, replicationFactor: 1, configs });
   }
 
@@ -175,9 +217,17 @@ export class TopicManager {
    * Auto-creation (Metadata with allow_auto_topic_creation) with broker defaults; an internal
    * topic is created by its owner with its own settings.
    */
-  autoCreate(name: string): TopicResult {
+  autoCreate(name: string): MaybeAsync<TopicResult> {
     const internal = this.internalCreators.get(name);
     if (internal === undefined) return this.create(name, -1, -1, {});
+    if (this.backend) {
+      try {
+        internal();
+      } catch {
+        // Being created: the client's next Metadata request finds it.
+      }
+      return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.store.getTopic(name) };
+    }
     try {
       internal();
     } catch (err) {
@@ -190,7 +240,7 @@ export class TopicManager {
     return this.config.bool('auto.create.topics.enable');
   }
 
-  delete(name: string): TopicResult {
+  delete(name: string): MaybeAsync<TopicResult> {
     const meta = this.store.getTopic(name);
     if (!meta) {
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
@@ -198,6 +248,8 @@ export class TopicManager {
     if (!this.config.bool('delete.topic.enable')) {
       return { errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'Topic deletion is disabled.' };
     }
+    // In a cluster every broker's ClusterNode deletes its copy and tells the listeners.
+    if (this.backend) return this.backend.deleteTopic(name);
     try {
       this.store.deleteTopic(name);
     } catch (err) {
@@ -214,7 +266,7 @@ export class TopicManager {
    * Persisted by the store (the file store's topic JSON) and applied to every partition's log
    * config before the answer.
    */
-  alterConfigs(name: string, configs: Record<string, string>, validateOnly: boolean): TopicResult {
+  alterConfigs(name: string, configs: Record<string, string>, validateOnly: boolean): MaybeAsync<TopicResult> {
     if (name === '') return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Default topic resources are not allowed.' };
     const nameErr = topicNameError(name);
     if (nameErr) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameErr };
@@ -222,6 +274,7 @@ export class TopicManager {
     if (problem) return problemResult(problem);
     const meta = this.store.getTopic(name);
     if (!meta) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${name}' does not exist.` };
+    if (!validateOnly && this.backend) return this.backend.setTopicConfigs(name, normalizeTopicConfigs(configs));
     if (!validateOnly) {
       try {
         this.store.setTopicConfigs(name, normalizeTopicConfigs(configs));
@@ -233,7 +286,7 @@ export class TopicManager {
   }
 
   /** CreatePartitions semantics: the count can only grow. */
-  createPartitions(name: string, total: number, validateOnly: boolean): TopicResult {
+  createPartitions(name: string, total: number, validateOnly: boolean, assignments?: number[][]): MaybeAsync<TopicResult> {
     const meta = this.store.getTopic(name);
     if (!meta) {
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
@@ -249,6 +302,13 @@ export class TopicManager {
     }
     if (total > MAX_PARTITIONS) {
       return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Number of partitions must be at most ${MAX_PARTITIONS}.` };
+    }
+    if (!validateOnly && this.backend) {
+      return this.backend.createPartitions(name, total, assignments).then((r) => {
+        const now = this.store.getTopic(name);
+        if (r.errorCode === ErrorCode.NONE && now) for (const l of this.listeners) l.onPartitionsCreated?.(now, meta.numPartitions);
+        return r;
+      });
     }
     if (!validateOnly) {
       try {

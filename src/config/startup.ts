@@ -27,11 +27,7 @@ const KAFKA_ONLY: ReadonlyArray<{ name: string; type: ConfigType; validator?: Va
   { name: 'background.threads', type: 'INT', validator: atLeast(1) },
   { name: 'socket.send.buffer.bytes', type: 'INT' },
   { name: 'socket.receive.buffer.bytes', type: 'INT' },
-  { name: 'offsets.topic.replication.factor', type: 'SHORT', validator: atLeast(1) },
-  { name: 'transaction.state.log.replication.factor', type: 'SHORT', validator: atLeast(1) },
   { name: 'transaction.state.log.min.isr', type: 'INT', validator: atLeast(1) },
-  { name: 'replica.lag.time.max.ms', type: 'LONG' },
-  { name: 'auto.leader.rebalance.enable', type: 'BOOLEAN' },
   { name: 'log.cleaner.enable', type: 'BOOLEAN' },
   { name: 'log.cleaner.threads', type: 'INT', validator: atLeast(0) },
   { name: 'log.cleaner.dedupe.buffer.size', type: 'LONG' },
@@ -102,7 +98,7 @@ function hint(name: string): string {
  * ConfigError naming the origin (file and line, environment variable or --set) of the first
  * problem. Unknown names are warnings, or with `strict` one ConfigError listing them all.
  */
-export function checkStartupConfig(settings: readonly ConfigSetting[], opts: { strict?: boolean } = {}): StartupConfig {
+export function checkStartupConfig(settings: readonly ConfigSetting[], opts: { strict?: boolean; clustered?: boolean } = {}): StartupConfig {
   const values: Record<string, string> = {};
   const origins: Record<string, string> = {};
   const warnings: string[] = [];
@@ -133,7 +129,7 @@ export function checkStartupConfig(settings: readonly ConfigSetting[], opts: { s
   warnings.push(...unknown);
 
   // Rules across values, on the config the broker will run with.
-  checkConfigRules(values, (name) => (origins[name] ? `${origins[name]}: ` : ''));
+  checkConfigRules(values, (name) => (origins[name] ? `${origins[name]}: ` : ''), opts.clustered === true);
   return { values, origins, warnings, ignored };
 }
 
@@ -142,11 +138,12 @@ export function checkStartupConfig(settings: readonly ConfigSetting[], opts: { s
  * brokers, node.id = broker.id, session timeout bounds, compaction lags, one data directory.
  * `at(name)` prefixes a message with where the value came from.
  */
-export function checkConfigRules(values: Record<string, string>, at: (name: string) => string = () => ''): void {
+export function checkConfigRules(values: Record<string, string>, at: (name: string) => string = () => '', clustered = false): void {
   const known = Object.fromEntries(Object.entries(values).filter(([k]) => BROKER_DEF.has(k)));
   const config = new BrokerConfig(known);
   const rf = config.int('default.replication.factor');
-  if (rf > BROKER_COUNT) {
+  // A cluster's broker count is only known at run time: CreateTopics checks it then.
+  if (rf > BROKER_COUNT && !clustered) {
     throw new ConfigError(
       `${at('default.replication.factor')}Invalid value ${rf} for configuration default.replication.factor: the cluster has ${BROKER_COUNT} broker, so no topic could be created with it`,
     );

@@ -8,7 +8,10 @@
 // (magic 0 and 1 are accepted in all three). Deliberate difference: a magic-2 batch in v0-v2
 // (which no client sends; Kafka 3.x accepts it) is answered UNSUPPORTED_VERSION.
 // acks 0/1/-1 (any other value: INVALID_REQUIRED_ACKS). On a single node acks=-1 is satisfied by
-// the leader's append. acks=0 gets no response at all; if such a request fails, the connection is
+// the leader's append; in a cluster (issue 10) it waits until the high watermark passes the batch
+// (the ISR has it) or timeout_ms (REQUEST_TIMED_OUT), and is refused up front with
+// NOT_ENOUGH_REPLICAS when the ISR is below min.insync.replicas. Only the leader appends
+// (NOT_LEADER_OR_FOLLOWER elsewhere). acks=0 gets no response at all; if such a request fails, the connection is
 // closed instead (Kafka's way of telling an acks=0 producer).
 // Appends to internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION unless
 // the client id is "__admin_client", as in Kafka.
@@ -52,16 +55,16 @@ function isTransactionalBatch(records: Buffer | null): boolean {
 }
 
 /** Produce v0-v2: validate and convert the message set, then append the v2 batch. */
-function appendLegacy(ctx: RequestContext, topic: string, partition: number, records: Buffer | null): ProduceResult {
+function appendLegacy(ctx: RequestContext, topic: string, partition: number, records: Buffer | null, acks: number): ProduceResult {
   const log = ctx.replicas.partition(topic, partition);
   // Unknown partitions and empty record sets: the normal path answers them.
-  if (!log || records === null || records.length === 0) return ctx.replicas.append(topic, partition, records, LEGACY_AS_VERSION);
+  if (!log || records === null || records.length === 0) return ctx.replicas.append(topic, partition, records, LEGACY_AS_VERSION, null, acks);
   if (records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC) {
     return failedProduce(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-v2 carry message sets (magic 0/1); send record batches v2 with Produce v3+');
   }
   const c = convertProduceMessageSet(records);
   if (!c.ok) return failedProduce(c.errorCode, c.message, log.logStartOffset);
-  return ctx.replicas.append(topic, partition, c.batch, LEGACY_AS_VERSION);
+  return ctx.replicas.append(topic, partition, c.batch, LEGACY_AS_VERSION, null, acks);
 }
 
 export default defineHandler<ProduceRequest, ProduceResponse>({
@@ -95,17 +98,32 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
           // __consumer_offsets are written by the broker only, or they could be forged.
           r = failedProduce(ErrorCode.INVALID_TOPIC_EXCEPTION);
         } else {
-          r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId);
+          r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records, req.acks) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId, req.acks);
         }
         if (r.errorCode !== ErrorCode.NONE) failed = true;
-        const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
-        const wait = req.acks !== 0 && r.errorCode === ErrorCode.NONE ? ctx.replicas.whenStored(t.name, p.index) : undefined;
+        const { lastOffset, ...fields } = r;
+        const out: PartitionOut = { index: p.index, ...fields, recordErrors: [] };
+        if (req.acks === 0 || r.errorCode !== ErrorCode.NONE) return out;
+        const wait = ctx.replicas.whenStored(t.name, p.index);
+        // acks=-1 in a cluster: then until the ISR has it (the produce purgatory).
+        const replicated = (): Promise<void> | undefined => {
+          if (req.acks !== -1 || lastOffset === undefined) return undefined;
+          const w = ctx.replicas.whenReplicated(t.name, p.index, lastOffset, req.timeoutMs);
+          return w?.then((code) => {
+            if (code === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND) Object.assign(out, { errorCode: code, errorMessage: null });
+            else if (code !== ErrorCode.NONE) Object.assign(out, failedProduce(code, null, r.logStartOffset));
+          });
+        };
         if (wait !== undefined) {
           durable.push(
             wait.then((d) => {
               if (d.errorCode !== ErrorCode.NONE) Object.assign(out, failedProduce(d.errorCode, d.errorMessage, r.logStartOffset));
+              else return replicated();
             }),
           );
+        } else {
+          const rep = replicated();
+          if (rep !== undefined) durable.push(rep);
         }
         return out;
       }),

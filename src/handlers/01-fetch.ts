@@ -100,8 +100,8 @@ function readLegacy(ctx: RequestContext, topic: string, partition: number, fetch
 }
 
 /** Fetch v4+: one partition's stored batches, as they are (one buffer; no copy for one chunk). */
-function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, isolationLevel: number) {
-  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne, isolationLevel);
+function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, isolationLevel: number, replicaId: number, lastFetchedEpoch: number) {
+  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne, isolationLevel, replicaId, lastFetchedEpoch);
   const chunks = r.records?.chunks ?? [];
   const records = chunks.length === 0 ? null : joinViews(chunks, r.records!.bytes);
   return { read: r, records, errorCode: r.errorCode };
@@ -134,8 +134,11 @@ function partitionOut(
   logStartOffset: bigint,
   abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null,
   records: Buffer,
+  divergingEpoch?: { epoch: number; endOffset: bigint },
 ): PartitionOut {
-  return { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records };
+  const out: PartitionOut = { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records };
+  if (divergingEpoch !== undefined) out.divergingEpoch = divergingEpoch;
+  return out;
 }
 
 /**
@@ -155,6 +158,8 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
   let bytes = 0;
   let errors = false;
   const isolation = version >= 4 ? req.isolationLevel : 0;
+  // A follower's fetch (issue 10): replica id >= 0 (ReplicaState from v15).
+  const replicaId = version >= 15 ? (req.replicaState?.replicaId ?? -1) : req.replicaId;
   const noAborted = isolation === READ_COMMITTED ? [] : null;
   const topics: TopicOut[] = [];
   for (const t of targets) {
@@ -168,7 +173,7 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
             ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             : version < 10 && zstdTopic(ctx, t.topic)
               ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
-              : leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+              : leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
       if (errorCode !== ErrorCode.NONE) {
         errors = true;
         partitions.push(partitionOut(p.partition, errorCode, -1n, -1n, -1n, noAborted, EMPTY));
@@ -180,15 +185,18 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
       const l =
         version < 4
           ? readLegacy(ctx, t.topic!, p.partition, p.fetchOffset, limit, version < 3 ? budget > 0 : bytes === 0, version < 2 ? 0 : 1)
-          : readStored(ctx, t.topic!, p.partition, p.fetchOffset, limit, bytes === 0, isolation);
+          : readStored(ctx, t.topic!, p.partition, p.fetchOffset, limit, bytes === 0, isolation, replicaId, version >= 12 ? p.lastFetchedEpoch : -1);
       if (l.errorCode !== ErrorCode.NONE) errors = true;
       if (l.records) {
         bytes += l.records.length;
         budget -= l.records.length;
       }
       const r = l.read;
+      const diverging = r.divergingEpoch === undefined ? undefined : { epoch: r.divergingEpoch.epoch, endOffset: r.divergingEpoch.endOffset };
+      // A diverging epoch is answered at once: the follower must truncate before anything else.
+      if (diverging !== undefined) errors = true;
       partitions.push(
-        partitionOut(p.partition, l.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.abortedTransactions ?? noAborted, l.records ?? EMPTY),
+        partitionOut(p.partition, l.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.abortedTransactions ?? noAborted, l.records ?? EMPTY, diverging),
       );
     }
     topics.push({ topic: t.topic ?? '', topicId: t.topicId, partitions });

@@ -52,12 +52,21 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         });
         const log = ctx.replicas.partition(t.name, p.partitionIndex);
         if (!log) return out(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+        // Only the leader answers (a cluster's followers: NOT_LEADER_OR_FOLLOWER), except Kafka's
+        // debug replica id -2.
+        if (req.replicaId !== -2) {
+          const notLeader = ctx.replicas.leaderError(t.name, p.partitionIndex);
+          if (notLeader !== ErrorCode.NONE) return out(notLeader);
+        }
+        const epoch = ctx.replicas.leaderEpochOf(log);
+        const epochErr = leaderEpochError(p.currentLeaderEpoch, epoch);
         if (epochErr !== ErrorCode.NONE) return out(epochErr);
         const ts = p.timestamp;
-        const epoch = log.leaderEpoch;
         if (ts === LATEST) {
-          const latest = version >= 2 && req.isolationLevel === READ_COMMITTED ? ctx.replicas.lastStableOffset(log) : ctx.replicas.highWatermark(log);
+          // A follower (replica id >= 0) is told the log end, a consumer the HW or LSO.
+          const latest = req.replicaId >= 0 && ctx.replicas.clustered
+            ? log.logEndOffset
+            : version >= 2 && req.isolationLevel === READ_COMMITTED ? ctx.replicas.lastStableOffset(log) : ctx.replicas.highWatermark(log);
           return out(ErrorCode.NONE, latest, -1n, epoch);
         }
         if (ts === EARLIEST || (ts === EARLIEST_LOCAL && version >= 8)) return out(ErrorCode.NONE, log.logStartOffset, -1n, epoch);

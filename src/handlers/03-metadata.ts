@@ -33,16 +33,16 @@ export function describeTopic(meta: TopicMetadata, ctx: RequestContext, authoriz
   const partitions = [];
   for (let p = 0; p < meta.numPartitions; p++) {
     const log = ctx.replicas.partition(meta.name, p);
-    const leader = ctx.cluster.leaderOf(meta.name, p);
-    const replicas = [leader];
+    const info = ctx.cluster.partitionInfo(meta.name, p, log?.leaderEpoch ?? 0);
     partitions.push({
-      errorCode: ErrorCode.NONE,
+      // Kafka's metadata cache: no live leader is LEADER_NOT_AVAILABLE (clients retry).
+      errorCode: info.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
       partitionIndex: p,
-      leaderId: leader,
-      leaderEpoch: log?.leaderEpoch ?? 0,
-      replicaNodes: replicas,
-      isrNodes: replicas,
-      offlineReplicas: [],
+      leaderId: info.leader,
+      leaderEpoch: info.leaderEpoch,
+      replicaNodes: info.replicas,
+      isrNodes: info.isr,
+      offlineReplicas: info.offline,
     });
   }
   return {
@@ -84,7 +84,14 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
         } else if (topicNameError(name) !== null) {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
         } else if (allowAuto) {
-          const created = ctx.topics.autoCreate(name);
+          const pending = ctx.topics.autoCreate(name);
+          if (pending instanceof Promise) {
+            // A cluster: the topic appears once the metadata store has it; the client retries.
+            pending.catch((err: Error) => ctx.logger.warn({ topic: name, err: err.message }, 'automatic topic creation failed'));
+            topics.push({ errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, topicId: ZERO_UUID, partitions: [] });
+            continue;
+          }
+          const created = pending;
           const errorCode = created.errorCode === ErrorCode.NONE || created.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
             ? ErrorCode.LEADER_NOT_AVAILABLE
             : created.errorCode;

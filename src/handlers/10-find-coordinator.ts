@@ -18,6 +18,15 @@ const TRANSACTION = 1;
 
 function lookup(key: string, keyType: number, ctx: RequestContext) {
   const self = ctx.cluster.local;
+  if ((keyType === GROUP || keyType === TRANSACTION) && ctx.cluster.clustered) {
+    // A cluster (issue 10): the leader of the key's partition of the internal topic.
+    const at = ctx.coordinatorPartition?.(keyType === GROUP ? 'group' : 'transaction', key);
+    const leader = at === undefined ? undefined : ctx.cluster.broker(ctx.cluster.leaderOf(at.topic, at.partition));
+    if (leader === undefined) {
+      return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.' };
+    }
+    return { key, nodeId: leader.nodeId, host: leader.host, port: leader.port, errorCode: ErrorCode.NONE, errorMessage: null };
+  }
   if (keyType === GROUP || keyType === TRANSACTION) {
     return { key, nodeId: self.nodeId, host: self.host, port: self.port, errorCode: ErrorCode.NONE, errorMessage: null };
   }

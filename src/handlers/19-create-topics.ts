@@ -24,14 +24,15 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   maxVersion: 7,
   decode: decodeCreateTopicsRequest,
   encode: encodeCreateTopicsResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-    const topics = req.topics.map((t) => {
+    const topics = await Promise.all(req.topics.map(async (t) => {
       const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage, configs: null });
       if (counts.get(t.name)! > 1) return fail(ErrorCode.INVALID_REQUEST, `Create topics request from client contains multiple entries for topic ${t.name}`);
       let numPartitions = t.numPartitions;
       let replicationFactor = t.replicationFactor;
+      let assignments: number[][] | undefined;
       if (t.assignments.length > 0) {
         if (numPartitions !== -1 || replicationFactor !== -1) {
           return fail(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
@@ -42,10 +43,11 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
         if (bad) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Invalid replica assignment');
         numPartitions = sorted.length;
         replicationFactor = sorted[0]!.brokerIds.length;
+        assignments = sorted.map((a) => [...a.brokerIds]);
       }
       const configs: Record<string, string | null> = {};
       for (const c of t.configs) configs[c.name] = c.value;
-      const r = ctx.topics.create(t.name, numPartitions, replicationFactor, configs, req.validateOnly);
+      const r = await ctx.topics.create(t.name, numPartitions, replicationFactor, configs, req.validateOnly, assignments);
       if (r.errorCode !== ErrorCode.NONE || !r.topic) return fail(r.errorCode, r.errorMessage ?? '');
       return {
         name: t.name,
@@ -62,7 +64,7 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
           isSensitive: c.isSensitive,
         })),
       };
-    });
+    }));
     return { throttleTimeMs: 0, topics };
   },
 });

@@ -19,19 +19,19 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
   maxVersion: 6,
   decode: decodeDeleteTopicsRequest,
   encode: encodeDeleteTopicsResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const wanted = ctx.header.apiVersion >= 6
       ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
       : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
-    const responses = wanted.map(({ name, topicId }) => {
+    const responses = await Promise.all(wanted.map(async ({ name, topicId }) => {
       if (name === null) {
         const meta = ctx.topics.getById(topicId);
         if (!meta) return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' };
         name = meta.name;
       }
-      const r = ctx.topics.delete(name);
+      const r = await ctx.topics.delete(name);
       return { name, topicId: r.topic?.topicId ?? topicId, errorCode: r.errorCode, errorMessage: r.errorMessage };
-    });
+    }));
     return { throttleTimeMs: 0, responses };
   },
 });

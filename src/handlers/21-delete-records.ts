@@ -39,6 +39,8 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
           return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
         }
         if (ctx.topics.isInternal(t.name)) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION };
+        const notLeader = ctx.replicas.leaderError(t.name, partitionIndex);
+        if (notLeader !== ErrorCode.NONE) return { partitionIndex, lowWatermark: -1n, errorCode: notLeader };
         const r = ctx.replicas.deleteRecords(t.name, partitionIndex, offset);
         if (r.error !== undefined) ctx.logger.warn({ topic: t.name, partition: partitionIndex, offset, err: r.error }, 'DeleteRecords failed in the log store');
         return { partitionIndex, lowWatermark: r.lowWatermark, errorCode: r.errorCode };

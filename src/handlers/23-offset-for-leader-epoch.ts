@@ -41,7 +41,9 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
         const fail = (errorCode: number) => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1n });
         const log = ctx.replicas.partition(t.topic, p.partition);
         if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        const epochErr = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+        const notLeader = ctx.replicas.leaderError(t.topic, p.partition);
+        if (notLeader !== ErrorCode.NONE) return fail(notLeader);
+        const epochErr = leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
         if (epochErr !== ErrorCode.NONE) return fail(epochErr);
         const { leaderEpoch, endOffset } = ctx.replicas.endOffsetForEpoch(log, p.leaderEpoch);
         return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch, endOffset };

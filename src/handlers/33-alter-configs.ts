@@ -23,10 +23,10 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
   maxVersion: 2,
   decode: decodeAlterConfigsRequest,
   encode: encodeAlterConfigsResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const counts = resourceKeyCounts(req.resources);
-    const responses = req.resources.map((res) => {
-      const outcome = ((): ResourceOutcome => {
+    const responses = await Promise.all(req.resources.map(async (res) => {
+      const outcome = await (async (): Promise<ResourceOutcome> => {
         const bad = preprocess(res, res.configs, counts);
         if (bad) return bad;
         const configs = Object.fromEntries(res.configs.map((c) => [c.name, c.value!]));
@@ -39,7 +39,7 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
         return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unknown resource type ${res.resourceType}` };
       })();
       return { ...outcome, resourceType: res.resourceType, resourceName: res.resourceName };
-    });
+    }));
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -17,11 +17,11 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
   maxVersion: 3,
   decode: decodeCreatePartitionsRequest,
   encode: encodeCreatePartitionsResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const nodes = new Set(ctx.cluster.brokers().map((b) => b.nodeId));
-    const results = req.topics.map((t) => {
+    const results = await Promise.all(req.topics.map(async (t) => {
       if (seen.get(t.name)! > 1) return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
       const meta = ctx.topics.get(t.name);
       if (meta && t.assignments !== null) {
@@ -30,9 +30,9 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
           return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Invalid replica assignment.' };
         }
       }
-      const r = ctx.topics.createPartitions(t.name, t.count, req.validateOnly);
+      const r = await ctx.topics.createPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => [...a.brokerIds]));
       return { name: t.name, errorCode: r.errorCode, errorMessage: r.errorMessage };
-    });
+    }));
     return { throttleTimeMs: 0, results };
   },
 });

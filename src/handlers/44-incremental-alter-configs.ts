@@ -24,10 +24,10 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
   maxVersion: 1,
   decode: decodeIncrementalAlterConfigsRequest,
   encode: encodeIncrementalAlterConfigsResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const counts = resourceKeyCounts(req.resources);
-    const responses = req.resources.map((res) => {
-      const outcome = ((): ResourceOutcome => {
+    const responses = await Promise.all(req.resources.map(async (res) => {
+      const outcome = await (async (): Promise<ResourceOutcome> => {
         const bad = preprocess(res, res.configs, counts);
         if (bad) return bad;
         if (res.resourceType === RESOURCE_BROKER) {
@@ -48,7 +48,7 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
         return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unknown resource type ${res.resourceType}` };
       })();
       return { ...outcome, resourceType: res.resourceType, resourceName: res.resourceName };
-    });
+    }));
     return { throttleTimeMs: 0, responses };
   },
 });

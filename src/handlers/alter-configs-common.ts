@@ -134,9 +134,9 @@ export function alterBroker(ctx: RequestContext, level: DynamicLevel, configs: R
 }
 
 /** Checks and (unless validateOnly) installs a topic's complete new overrides. */
-export function alterTopic(ctx: RequestContext, name: string, configs: Record<string, string>, validateOnly: boolean): ResourceOutcome {
+export async function alterTopic(ctx: RequestContext, name: string, configs: Record<string, string>, validateOnly: boolean): Promise<ResourceOutcome> {
   // A failed write of the topic file is KAFKA_STORAGE_ERROR from the topic manager.
-  const r = ctx.topics.alterConfigs(name, configs, validateOnly);
+  const r = await ctx.topics.alterConfigs(name, configs, validateOnly);
   if (r.errorCode !== ErrorCode.NONE) return fail(r.errorCode, r.errorMessage ?? '');
   if (!validateOnly) ctx.logger.debug({ topic: name, configs }, 'topic configs updated');
   return OK;

@@ -26,6 +26,12 @@ export interface RequestContext {
   txns: TxnCoordinatorApi;
   clock: Clock;
   logger: Logger;
+  /**
+   * Cluster mode: the internal-topic partition holding a group's or transactional id's state
+   * (its leader is the coordinator); undefined while that topic does not exist yet (it is then
+   * being created).
+   */
+  coordinatorPartition?: (kind: 'group' | 'transaction', key: string) => { topic: string; partition: number } | undefined;
   /** The advertised API ranges (ApiVersions builds its answer from this). */
   apiRanges: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>;
 }

@@ -187,6 +187,15 @@ export interface ClusterMetadataStore {
 
   watch(scope: WatchScope, fromRevision: number, listener: MetadataWatchListener): WatchHandle;
 
+  /**
+   * Everything under the cluster's root in one consistent read, as put events at the read's
+   * revision (what a metadata cache loads before watching from revision + 1).
+   */
+  snapshot(): Promise<{ events: MetadataEvent[]; revision: number }>;
+
+  /** The cluster id (Kafka's /cluster/id): the first broker's candidate is kept by everyone. */
+  clusterId(candidate: string): Promise<string>;
+
   close(): Promise<void>;
 }
 
@@ -359,6 +368,24 @@ export class KvMetadataStore implements ClusterMetadataStore {
       },
       { prefix: scope !== 'controller' },
     );
+  }
+
+  async snapshot(): Promise<{ events: MetadataEvent[]; revision: number }> {
+    const r = await this.kv.range(this.root, { prefix: true });
+    const events: MetadataEvent[] = [];
+    for (const kv of r.kvs) {
+      const path = this.parsePath(kv.key);
+      if (path) events.push({ type: 'put', path, value: JSON.parse(kv.value), revision: kv.modRevision });
+    }
+    return { events, revision: r.revision };
+  }
+
+  async clusterId(candidate: string): Promise<string> {
+    const key = this.key('cluster-id');
+    const r = await this.kv.txn([{ key, target: 'create', equals: 0 }], [{ type: 'put', key, value: JSON.stringify(candidate) }], [{ type: 'get', key }]);
+    if (r.succeeded) return candidate;
+    const kv = r.results[0]?.[0];
+    return kv ? (JSON.parse(kv.value) as string) : candidate;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,321 @@
+// A broker as a member of a replicated cluster (issue 10): `brook start --node-id N --metadata
+// etcd://...`. Kafka's ZooKeeper-era broker with etcd in ZooKeeper's seat:
+//   - registers itself on a lease (a dead or cut-off broker's registration disappears when the
+//     lease runs out; a clean shutdown revokes it at once);
+//   - keeps a metadata cache fed by a watch (metadata-cache.ts) and campaigns to be the
+//     controller (controller.ts);
+//   - materialises the cluster's topics in its local log store (created, grown, configured and
+//     deleted as the metadata says);
+//   - applies each partition's state to the replica manager: leader (serves produce and fetch,
+//     tracks followers, moves the high watermark, changes the ISR by compare-and-swap) or follower
+//     (the replica fetcher copies the leader's log);
+//   - answers topic admin requests by writing to the metadata store and waiting until its own
+//     cache has seen the write.
+// A lost session (etcd unreachable for the lease's TTL) is re-established in the background: the
+// broker registers again and campaigns again.
+
+import type { Logger } from '../common/logger.js';
+import type { BrokerConfig } from '../config/config.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { LogStore, TopicMetadata } from '../log/types.js';
+import type { BrokerEndpoint } from './cluster.js';
+import { Controller, decide } from './controller.js';
+import { assignReplicas, AssignmentError } from './elections.js';
+import { MetadataCache, partitionKey, type MetadataChanges } from './metadata-cache.js';
+import type { ClusterMetadataStore, MetadataSession, PartitionState, TopicRecord } from './metadata/store.js';
+import type { ReplicaManager } from './replica-manager.js';
+
+export interface FollowedPartition {
+  topic: string;
+  partition: number;
+  topicId: string;
+  leaderId: number;
+  leaderEpoch: number;
+}
+
+export interface ClusterNodeOptions {
+  nodeId: number;
+  store: ClusterMetadataStore;
+  localStore: LogStore;
+  config: BrokerConfig;
+  logger: Logger;
+  /** This broker's advertised endpoint (known once the listener is bound). */
+  endpoint: () => BrokerEndpoint;
+  /** The current replica manager (the broker's core). */
+  replicas: () => ReplicaManager;
+  /** Lease TTL in seconds (broker.session.timeout.ms rounded up). */
+  sessionTtlSeconds: number;
+  /** Told the partitions this broker follows after every change (the replica fetcher). */
+  onFollowed?: (partitions: FollowedPartition[]) => void;
+  /** Told when a local topic is deleted because the cluster deleted it. */
+  onTopicDeleted?: (meta: TopicMetadata) => void;
+}
+
+export interface TopicAdminResult {
+  errorCode: number;
+  errorMessage: string | null;
+  topic?: TopicMetadata;
+}
+
+export class ClusterNode {
+  readonly cache: MetadataCache;
+  readonly controller: Controller;
+  private session: MetadataSession | undefined;
+  private closed = false;
+  clusterId = '';
+
+  private constructor(private readonly o: ClusterNodeOptions) {
+    this.cache = new MetadataCache(o.store, o.logger);
+    this.controller = new Controller({
+      nodeId: o.nodeId,
+      store: o.store,
+      cache: this.cache,
+      logger: o.logger,
+      uncleanLeaderElection: (topic) => {
+        const meta = o.localStore.getTopic(topic);
+        return o.config.topicValue(meta?.configs ?? {}, 'unclean.leader.election.enable') === 'true';
+      },
+      autoLeaderRebalance: o.config.bool('auto.leader.rebalance.enable'),
+      imbalanceCheckIntervalMs: o.config.int('leader.imbalance.check.interval.seconds') * 1000,
+    });
+    this.cache.onChange((c) => this.apply(c));
+  }
+
+  /** Joins the cluster: cluster id, metadata, registration, campaign. */
+  static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(o);
+    node.clusterId = await o.store.clusterId(o.localStore.clusterId);
+    if (node.clusterId !== o.localStore.clusterId) {
+      o.logger.info({ clusterId: node.clusterId, local: o.localStore.clusterId }, 'joining the cluster id kept in the metadata store');
+    }
+    await node.cache.start();
+    await node.join();
+    return node;
+  }
+
+  private async join(): Promise<void> {
+    const session = await this.o.store.openSession(this.o.sessionTtlSeconds);
+    const ep = this.o.endpoint();
+    const r = await this.o.store.registerBroker(session, { nodeId: this.o.nodeId, host: ep.host, port: ep.port, rack: ep.rack });
+    if (!r.ok) {
+      await session.close().catch(() => {});
+      const holder = r.reason === 'conflict' ? r.current?.value : undefined;
+      throw new Error(`node id ${this.o.nodeId} is already registered by a live broker${holder ? ` at ${holder.host}:${holder.port}` : ''}`);
+    }
+    this.session = session;
+    this.controller.campaign(session);
+    this.o.logger.info({ nodeId: this.o.nodeId, leaseTtlSeconds: session.ttlSeconds }, 'registered in the cluster');
+    void session.lost.then(() => this.rejoin(session));
+  }
+
+  /** The session ran out (etcd unreachable, or this process stalled): register again. */
+  private async rejoin(lost: MetadataSession): Promise<void> {
+    if (this.closed || this.session !== lost) return;
+    this.o.logger.warn({ nodeId: this.o.nodeId }, 'metadata session lost; registering again');
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        await this.join();
+        return;
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message, attempt }, 'registering again failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))).unref());
+      }
+    }
+  }
+
+  // ---- what clients see ----
+
+  brokers(): BrokerEndpoint[] {
+    return [...this.cache.brokers.values()].sort((a, b) => a.nodeId - b.nodeId).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+  }
+
+  get controllerId(): number {
+    return this.cache.controller?.nodeId ?? -1;
+  }
+
+  partition(topic: string, partition: number): { state: PartitionState | undefined; replicas: number[] } {
+    const t = this.cache.topics.get(topic);
+    return { state: this.cache.partitionState(topic, partition)?.value, replicas: t?.value.assignments[partition] ?? [] };
+  }
+
+  // ---- topic admin (CreateTopics, DeleteTopics, CreatePartitions, configs) ----
+
+  /**
+   * Writes a new topic (validated by the topic manager) with its assignment (computed over the
+   * live brokers unless given) and its partitions' first states; resolves once this broker's
+   * cache and log store have it.
+   */
+  async createTopic(meta: TopicMetadata, assignments?: number[][]): Promise<TopicAdminResult> {
+    const live = [...this.cache.brokers.keys()].sort((a, b) => a - b);
+    let placed: number[][];
+    try {
+      placed = assignments ?? assignReplicas(live, meta.numPartitions, meta.replicationFactor);
+    } catch (err) {
+      if (err instanceof AssignmentError) return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: err.message };
+      throw err;
+    }
+    const record: TopicRecord = { name: meta.name, topicId: meta.topicId, assignments: placed };
+    const r = await this.o.store.createTopic(record, meta.configs);
+    if (!r.ok) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `Topic '${meta.name}' already exists.` };
+    let revision = r.modRevision;
+    const liveSet = new Set(live);
+    for (let p = 0; p < placed.length; p++) {
+      const s = await this.o.store.createPartitionState(meta.name, p, decide(placed[p]!, undefined, liveSet, false, false)!);
+      if (s.ok) revision = Math.max(revision, s.modRevision);
+    }
+    await this.cache.waitForRevision(revision);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...meta, replicationFactor: placed[0]?.length ?? meta.replicationFactor } };
+  }
+
+  async deleteTopic(name: string): Promise<TopicAdminResult> {
+    const cur = this.cache.topics.get(name);
+    const local = this.o.localStore.getTopic(name);
+    if (!cur) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+    const r = await this.o.store.deleteTopic(name, cur.modRevision);
+    if (!r.ok) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The topic changed or went meanwhile.' };
+    await this.cache.waitForRevision(r.modRevision);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: local };
+  }
+
+  async createPartitions(name: string, total: number, assignments?: number[][]): Promise<TopicAdminResult> {
+    const cur = this.cache.topics.get(name);
+    if (!cur) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+    const have = cur.value.assignments.length;
+    const rf = cur.value.assignments[0]?.length ?? 1;
+    const live = [...this.cache.brokers.keys()].sort((a, b) => a - b);
+    let added: number[][];
+    try {
+      added = assignments ?? assignReplicas(live, total - have, rf, { startPartitionId: have });
+    } catch (err) {
+      if (err instanceof AssignmentError) return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: err.message };
+      throw err;
+    }
+    const record: TopicRecord = { ...cur.value, assignments: [...cur.value.assignments, ...added] };
+    const r = await this.o.store.updateTopic(record, cur.modRevision);
+    if (!r.ok) return { errorCode: ErrorCode.REASSIGNMENT_IN_PROGRESS, errorMessage: 'The topic changed meanwhile; retry.' };
+    let revision = r.modRevision;
+    const liveSet = new Set(live);
+    for (let p = have; p < total; p++) {
+      const s = await this.o.store.createPartitionState(name, p, decide(record.assignments[p]!, undefined, liveSet, false, false)!);
+      if (s.ok) revision = Math.max(revision, s.modRevision);
+    }
+    await this.cache.waitForRevision(revision);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.o.localStore.getTopic(name) };
+  }
+
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicAdminResult> {
+    if (!this.cache.topics.has(name)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${name}' does not exist.` };
+    const r = await this.o.store.setConfigs('topic', name, configs);
+    if (r.ok) await this.cache.waitForRevision(r.modRevision);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.o.localStore.getTopic(name) };
+  }
+
+  /** ISR change of a partition this broker leads at `leaderEpoch` (ReplicationHooks.proposeIsr). */
+  async proposeIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<boolean> {
+    const cur = this.cache.partitionState(topic, partition);
+    if (!cur || cur.value.leader !== this.o.nodeId || cur.value.leaderEpoch !== leaderEpoch) return false;
+    const next: PartitionState = { ...cur.value, isr, partitionEpoch: cur.value.partitionEpoch + 1 };
+    const r = await this.o.store.updatePartitionState(topic, partition, next, cur.modRevision);
+    if (r.ok) return true;
+    const now = r.reason === 'conflict' ? r.current?.value : undefined;
+    return now !== undefined && now.leader === this.o.nodeId && now.leaderEpoch === leaderEpoch && sameSet(now.isr, isr);
+  }
+
+  // ---- applying the metadata locally ----
+
+  private apply(c: MetadataChanges): void {
+    if (this.closed) return;
+    const store = this.o.localStore;
+    const topics = c.reload ? new Set([...this.cache.topics.keys(), ...store.listTopics().map((t) => t.name)]) : c.topics;
+    for (const name of topics) this.materialize(name);
+    const replicas = this.o.replicas();
+    const touched = new Set<string>();
+    for (const name of topics) touched.add(name);
+    for (const k of c.partitions) touched.add(k.split('\u0000')[0]!);
+    for (const name of touched) {
+      const t = this.cache.topics.get(name);
+      if (!t) continue;
+      for (let p = 0; p < t.value.assignments.length; p++) {
+        if (!c.reload && !c.topics.has(name) && !c.partitions.has(partitionKey(name, p))) continue;
+        this.applyPartition(replicas, name, p, t.value.assignments[p]!);
+      }
+    }
+    this.o.onFollowed?.(this.followed());
+  }
+
+  private applyPartition(replicas: ReplicaManager, topic: string, p: number, assignment: number[]): void {
+    const self = this.o.nodeId;
+    const state = this.cache.partitionState(topic, p)?.value;
+    if (!assignment.includes(self) || state === undefined) {
+      replicas.stopReplica(topic, p);
+      return;
+    }
+    if (state.leader === self) replicas.becomeLeader(topic, p, { leaderId: self, leaderEpoch: state.leaderEpoch, replicas: assignment, isr: state.isr });
+    else replicas.becomeFollower(topic, p, state.leader, state.leaderEpoch);
+  }
+
+  /** Re-applies every partition's state to a new replica manager (after a reset of the core). */
+  reapply(): void {
+    this.apply({ brokers: true, controller: true, topics: new Set(), partitions: new Set(), reload: true });
+  }
+
+  /** Partitions this broker follows, with their leader (for the replica fetcher). */
+  followed(): FollowedPartition[] {
+    const out: FollowedPartition[] = [];
+    const self = this.o.nodeId;
+    for (const [name, t] of this.cache.topics) {
+      t.value.assignments.forEach((a, p) => {
+        if (!a.includes(self)) return;
+        const s = this.cache.partitionState(name, p)?.value;
+        if (s && s.leader >= 0 && s.leader !== self) out.push({ topic: name, partition: p, topicId: t.value.topicId, leaderId: s.leader, leaderEpoch: s.leaderEpoch });
+      });
+    }
+    return out;
+  }
+
+  /** Makes the local log store hold the topic as the cluster metadata has it. */
+  private materialize(name: string): void {
+    const store = this.o.localStore;
+    const t = this.cache.topics.get(name)?.value;
+    const local = store.getTopic(name);
+    try {
+      if (!t) {
+        if (local) {
+          const replicas = this.o.replicas();
+          for (let p = 0; p < local.numPartitions; p++) replicas.stopReplica(name, p);
+          store.deleteTopic(name);
+          this.o.onTopicDeleted?.(local);
+        }
+        return;
+      }
+      const configs = this.cache.topicConfigs.get(name) ?? {};
+      if (local && local.topicId !== t.topicId) {
+        // A topic of the same name deleted and created again while this broker was away.
+        store.deleteTopic(name);
+        this.o.onTopicDeleted?.(local);
+      }
+      const now = store.getTopic(name);
+      if (!now) {
+        store.createTopic({ name, topicId: t.topicId, numPartitions: t.assignments.length, replicationFactor: t.assignments[0]?.length ?? 1, configs });
+        return;
+      }
+      if (now.numPartitions < t.assignments.length) store.createPartitions(name, t.assignments.length);
+      if (JSON.stringify(now.configs) !== JSON.stringify(configs)) store.setTopicConfigs(name, configs);
+    } catch (err) {
+      this.o.logger.error({ topic: name, err: (err as Error).message }, 'could not apply the topic metadata to the local log store');
+    }
+  }
+
+  /** Leaves the cluster: stops campaigning, revokes the lease (the controller moves leadership at once). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller.stop();
+    this.cache.close();
+    await this.session?.close().catch(() => {});
+  }
+}
+
+function sameSet(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
