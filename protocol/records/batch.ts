@@ -32,7 +32,7 @@ import {
 } from './constants.js';
 import { compress, decompress, type CompressOptions } from './compression.js';
 import { crc32c } from './crc.js';
-import { readBatchHeader, type BatchHeader } from './header.js';
+import { batchHeaderProblem, readBatchHeader, type BatchHeader } from './header.js';
 import { ErrorCode } from '../errors.js';
 import type { ValidateRecordsError } from './validate.js';
 
@@ -438,6 +438,42 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
     p += size;
   }
   return out;
+}
+
+/** A Fetch partition's records cut into whole stored batches (splitFetchedBatches). */
+export interface FetchedBatches {
+  /** Whole v2 batches in order, each a view of the input (no copy). */
+  batches: Buffer[];
+  /** Bytes of a truncated batch at the end, left out (the leader stopped at its size limit). */
+  partialBytes: number;
+  /** Set when a batch is not a sane v2 batch or fails its CRC: the batches before it are kept. */
+  problem?: string;
+}
+
+/**
+ * Splits fetched records into whole v2 batches without decoding records, for a follower that
+ * appends them as they are (Kafka's follower append: batch framing, then each batch's CRC, a
+ * corrupt one failing the append with CorruptRecordException). A truncated last batch is left
+ * out, as every Kafka reader does: a Fetch answer may end mid-batch.
+ */
+export function splitFetchedBatches(records: Buffer | null): FetchedBatches {
+  const batches: Buffer[] = [];
+  const buf = records ?? Buffer.alloc(0);
+  let p = 0;
+  while (p < buf.length) {
+    const available = buf.length - p;
+    if (available < BATCH_HEADER_SIZE) return { batches, partialBytes: available };
+    const h = readBatchHeader(buf, p);
+    // Magic and length first (with the whole rest of the data as room), then whether it is whole.
+    const problem = batchHeaderProblem(h, Number.MAX_SAFE_INTEGER);
+    if (problem !== undefined) return { batches, partialBytes: 0, problem: `${problem} at offset ${h.baseOffset}` };
+    if (h.sizeInBytes > available) return { batches, partialBytes: available };
+    const batch = buf.subarray(p, p + h.sizeInBytes);
+    if (!verifyBatchCrc(batch)) return { batches, partialBytes: 0, problem: `record batch at offset ${h.baseOffset} fails its CRC` };
+    batches.push(batch);
+    p += h.sizeInBytes;
+  }
+  return { batches, partialBytes: 0 };
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   decompress,
   encodeControlBatch,
   encodeRecordBatch,
+  splitFetchedBatches,
   findRecordTimestamp,
   isXerialSnappy,
   lz4FrameDecode,
@@ -963,5 +964,37 @@ describe('decompression is capped for every codec (a small batch cannot claim gi
     bad.writeInt16BE(Compression.GZIP, 21);
     writeBatchCrc(bad);
     expect(() => decodeRecordBatch(bad)).toThrow(/cannot decompress record batch: gzip output exceeds/);
+  });
+});
+
+describe('splitFetchedBatches (a follower appending fetched records as they are)', () => {
+  const batch = (base: bigint, n: number) =>
+    encodeRecordBatch({ baseOffset: base, partitionLeaderEpoch: 3, records: Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`v${i}`) })) });
+
+  it('cuts whole batches as views and leaves out a truncated last one', () => {
+    const a = batch(0n, 2);
+    const b = batch(2n, 3);
+    const c = batch(5n, 1);
+    const whole = Buffer.concat([a, b, c]);
+    const r = splitFetchedBatches(whole.subarray(0, whole.length - 7));
+    expect(r.problem).toBeUndefined();
+    expect(r.batches.map((x) => [x.equals(a), x.equals(b)])).toEqual([[true, false], [false, true]]);
+    expect(r.partialBytes).toBe(c.length - 7);
+    // Fewer bytes than a batch header: partial too.
+    expect(splitFetchedBatches(Buffer.concat([a, c.subarray(0, 20)]))).toEqual({ batches: [a], partialBytes: 20 });
+    expect(splitFetchedBatches(null)).toEqual({ batches: [], partialBytes: 0 });
+    expect(splitFetchedBatches(whole).batches).toHaveLength(3);
+  });
+
+  it('stops at a batch with a bad CRC or a bad header, keeping those before it', () => {
+    const a = batch(0n, 1);
+    const b = Buffer.from(batch(1n, 1));
+    b[b.length - 1]! ^= 0xff;
+    const r = splitFetchedBatches(Buffer.concat([a, b]));
+    expect(r.batches).toHaveLength(1);
+    expect(r.problem).toMatch(/offset 1 fails its CRC/);
+    const m = Buffer.from(batch(1n, 1));
+    m[MAGIC_OFFSET] = 1;
+    expect(splitFetchedBatches(Buffer.concat([a, m])).problem).toMatch(/unsupported magic 1/);
   });
 });
