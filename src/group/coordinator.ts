@@ -8,6 +8,13 @@
 // queue, so nothing interleaves mid-operation. JoinGroup and SyncGroup answers are deferred:
 // their promises resolve when the rebalance completes or the leader syncs.
 //
+// Ownership: a single node serves every group, loaded at construction. A cluster broker creates
+// the coordinator with ownership 'explicit' and serves only the groups of the __consumer_offsets
+// partitions it leads (Kafka's onElection / onResignation): other groups answer NOT_COORDINATOR,
+// groups of a partition still loading COORDINATOR_LOAD_IN_PROGRESS (checked in the group's queue,
+// after the closed check, like Kafka's validateGroupStatus). Loading is synchronous (the store's
+// reads are), so the loading state is only visible to requests made while it runs.
+//
 // Persistence (GroupPersistence): storeGroup when the leader's assignment completes a generation
 // (SyncGroup, the state Kafka writes), when a rebalance ends with no members (the group becomes
 // Empty at a new generation), and when a static member replaces its member id without a
@@ -19,6 +26,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { Clock, Timer } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerConfig } from '../config/config.js';
+import { coordinatorWriteError } from './coordinator-errors.js';
 import { ClassicGroup, Member, type JoinCallback, type Protocol, type SyncCallback } from './group.js';
 import { SerialQueues } from './serial-queue.js';
 import type {
@@ -74,6 +82,14 @@ export interface GroupCoordinatorOptions {
   topicExists?: (topic: string, partition: number) => boolean;
   /** The __consumer_offsets partition of a group (transaction markers are per partition). */
   partitionFor?: (groupId: string) => number;
+  /**
+   * Which __consumer_offsets partitions this coordinator serves. 'all' (default, a single node):
+   * every partition, everything loaded at construction. 'explicit' (a cluster): none until
+   * onElection(partition) loads one; onResignation(partition) unloads it. Requests for a group of
+   * a partition not owned answer NOT_COORDINATOR. Needs `partitionFor` and
+   * `persistence.loadPartition`.
+   */
+  ownership?: 'all' | 'explicit';
 }
 
 /** JoinGroup input with the JoinGroup v9+ flag (KIP-814); absent = false (pre-v9 behaviour). */
@@ -121,6 +137,12 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly queues = new SerialQueues();
   private retentionTimer: Timer | null = null;
   private closed = false;
+  /** Explicit ownership: only the partitions in `owned` are served. */
+  private readonly explicit: boolean;
+  private readonly owned = new Set<number>();
+  private readonly loading = new Set<number>();
+  /** Coordinator (leader) epoch last seen per partition: older elections/resignations are ignored. */
+  private readonly epochs = new Map<number, number>();
 
   constructor(opts: GroupCoordinatorOptions) {
     this.clock = opts.clock;
@@ -130,7 +152,13 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.log = opts.logger;
     this.topicExists = opts.topicExists ?? (() => true);
     this.partitionFor = opts.partitionFor;
-    this.load();
+    this.explicit = opts.ownership === 'explicit';
+    if (this.explicit) {
+      if (opts.partitionFor === undefined) throw new Error('explicit ownership needs partitionFor');
+      if (opts.persistence.loadPartition === undefined) throw new Error('explicit ownership needs a persistence with loadPartition');
+    } else {
+      this.load();
+    }
     this.scheduleRetentionCheck();
   }
 
@@ -152,9 +180,6 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   joinGroup(input: ClassicJoinGroupInput): Promise<JoinGroupResult> {
     if (this.closed) return Promise.resolve(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
     if (input.groupId === '') return Promise.resolve(joinError(input.memberId, ErrorCode.INVALID_GROUP_ID));
-    if (input.sessionTimeoutMs < this.cfg.minSessionTimeoutMs || input.sessionTimeoutMs > this.cfg.maxSessionTimeoutMs) {
-      return Promise.resolve(joinError(input.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
-    }
     return new Promise((resolve) => {
       const respond = once(resolve);
       this.queues
@@ -168,6 +193,11 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   private doJoin(input: ClassicJoinGroupInput, respond: JoinCallback): void {
     if (this.closed) return respond(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    const owner = this.ownership(input.groupId);
+    if (owner !== NONE) return respond(joinError(input.memberId, owner));
+    if (input.sessionTimeoutMs < this.cfg.minSessionTimeoutMs || input.sessionTimeoutMs > this.cfg.maxSessionTimeoutMs) {
+      return respond(joinError(input.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
     const isUnknownMember = input.memberId === '';
     let group = this.groups.get(input.groupId);
     if (!group) {
@@ -364,7 +394,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           group.replaceStaticMember(instanceId, newMemberId, oldMemberId, fenced);
           this.armSession(group, member, member.sessionTimeoutMs);
           respond({
-            ...joinError('', ErrorCode.COORDINATOR_NOT_AVAILABLE),
+            ...joinError('', coordinatorWriteError(e)),
             generationId: group.generationId,
             protocolType: group.protocolType,
             protocolName: group.protocolName,
@@ -624,6 +654,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   private doSync(input: SyncGroupInput, respond: SyncCallback): void {
     if (this.closed) return respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    const owner = this.ownership(input.groupId);
+    if (owner !== NONE) return respond(syncError(owner));
     const group = this.groups.get(input.groupId);
     if (!group) return respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (group.is('Dead')) return respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
@@ -658,7 +690,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           this.persistence.storeGroup(group.snapshot());
         } catch (e) {
           this.log.warn({ err: e, groupId: group.groupId }, 'storing group assignment failed');
-          this.resetAndPropagateAssignmentError(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+          this.resetAndPropagateAssignmentError(group, coordinatorWriteError(e));
           this.maybePrepareRebalance(group, 'storing the assignment failed');
           return;
         }
@@ -684,6 +716,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (input.groupId === '') return Promise.resolve(ErrorCode.INVALID_GROUP_ID);
     return this.queues.run(input.groupId, () => {
       if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      const owner = this.ownership(input.groupId);
+      // As Kafka: a heartbeat to a group still loading is answered blindly.
+      if (owner === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return NONE;
+      if (owner !== NONE) return owner;
       const group = this.groups.get(input.groupId);
       if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -714,6 +750,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (input.groupId === '') return Promise.resolve({ errorCode: ErrorCode.INVALID_GROUP_ID, members: [] });
     return this.queues.run(input.groupId, (): LeaveGroupResult => {
       if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+      const owner = this.ownership(input.groupId);
+      if (owner !== NONE) return { errorCode: owner, members: [] };
       const answer = (m: LeaveGroupInput['members'][number], errorCode: number) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode });
       const group = this.groups.get(input.groupId);
       if (!group) return { errorCode: NONE, members: input.members.map((m) => answer(m, ErrorCode.UNKNOWN_MEMBER_ID)) };
@@ -771,6 +809,11 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         })),
       });
       if (known.length === 0) return result();
+      const owner = this.ownership(input.groupId);
+      if (owner !== NONE) {
+        for (const { topic, p } of known) errors.set(key(topic, p.partitionIndex), owner);
+        return result();
+      }
 
       let group = this.groups.get(input.groupId);
       let groupError: number;
@@ -822,7 +865,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           for (const o of accepted) group.putOffset(o);
         } catch (e) {
           this.log.warn({ err: e, groupId: group.groupId }, 'storing offsets failed');
-          for (const o of accepted) errors.set(key(o.topic, o.partition), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+          for (const o of accepted) errors.set(key(o.topic, o.partition), coordinatorWriteError(e));
         }
       }
       return result();
@@ -862,6 +905,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (input.groupId === '') return Promise.resolve(all(ErrorCode.INVALID_GROUP_ID));
     return this.queues.run(input.groupId, () => {
       if (this.closed) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      const owner = this.ownership(input.groupId);
+      if (owner !== NONE) return all(owner);
       const now = this.clock.now();
       let group = this.groups.get(input.groupId);
       if (!group) {
@@ -904,7 +949,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           for (const o of accepted) this.addPending(group.groupId, input.producerId, o);
         } catch (e) {
           this.log.warn({ err: e, groupId: group.groupId }, 'storing transactional offsets failed');
-          for (const o of accepted) errors.set(key(o.topic, o.partition), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+          for (const o of accepted) errors.set(key(o.topic, o.partition), coordinatorWriteError(e));
         }
       }
       return {
@@ -935,6 +980,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
    * COMMIT and are dropped on ABORT.
    */
   onTxnMarker(partition: number, producerId: bigint, commit: boolean): void {
+    // Not served here: the partition's next load reads the marker from the log.
+    if (this.explicit && !this.owned.has(partition)) return;
     const applied = this.persistence.completeTxn?.(partition, producerId, commit) ?? [];
     const now = this.clock.now();
     for (const a of applied) {
@@ -962,6 +1009,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (this.closed) return Promise.resolve({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] });
     return this.queues.run(input.groupId, (): OffsetFetchResult => {
       if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+      const owner = this.ownership(input.groupId);
+      if (owner !== NONE) return { errorCode: owner, topics: [] };
       const group = this.groups.get(input.groupId);
       const missing = (partitionIndex: number) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: NONE });
       const unstable = (partitionIndex: number) => ({ ...missing(partitionIndex), errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
@@ -1011,6 +1060,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         const dead: DescribedGroup = { errorCode: NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
         if (this.closed) return Promise.resolve({ ...dead, groupState: '', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
         return this.queues.run(groupId, (): DescribedGroup => {
+          const owner = this.ownership(groupId);
+          if (owner !== NONE) return { ...dead, groupState: '', errorCode: owner };
           const group = this.groups.get(groupId);
           if (!group) return dead;
           // Member metadata and assignments are shown for a Stable group only, as Kafka does.
@@ -1042,6 +1093,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     // Every group here is a classic group; any other type filter matches nothing.
     if (types.size > 0 && !types.has('classic')) return Promise.resolve(out);
     for (const g of this.groups.values()) {
+      if (this.ownership(g.groupId) !== NONE) continue;
       if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
       out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' });
     }
@@ -1053,6 +1105,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       groupIds.map((groupId) => {
         if (this.closed) return Promise.resolve({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
         return this.queues.run(groupId, () => {
+          const owner = this.ownership(groupId);
+          if (owner !== NONE) return { groupId, errorCode: owner };
           const group = this.groups.get(groupId);
           if (!group || group.is('Dead')) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
           if (!group.is('Empty')) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
@@ -1070,6 +1124,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   ): Promise<{ errorCode: number; topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }> }> {
     if (this.closed) return Promise.resolve({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] });
     return this.queues.run(groupId, () => {
+      const owner = this.ownership(groupId);
+      if (owner !== NONE) return { errorCode: owner, topics: [] };
       const group = this.groups.get(groupId);
       if (!group || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
       const subscriptionMatters = !group.is('Empty');
@@ -1243,12 +1299,131 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     }, this.cfg.offsetsRetentionCheckIntervalMs);
   }
 
+  // ---------------------------------------------------------------- ownership
+
+  /**
+   * Whether this coordinator serves `groupId` (checked in the group's queue, after the closed
+   * check, as Kafka's validateGroupStatus): COORDINATOR_LOAD_IN_PROGRESS while its partition
+   * loads, NOT_COORDINATOR when the partition is not owned here, else NONE.
+   */
+  private ownership(groupId: string): number {
+    if (!this.explicit) return NONE;
+    const p = this.partitionFor!(groupId);
+    if (this.loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return this.owned.has(p) ? NONE : ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** Whether the groups of __consumer_offsets partition `partition` are served here. */
+  ownsPartition(partition: number): boolean {
+    return !this.explicit || this.owned.has(partition);
+  }
+
+  /** Whether any partition is loading (Kafka's ListGroups answers COORDINATOR_LOAD_IN_PROGRESS then). */
+  isLoading(): boolean {
+    return this.loading.size > 0;
+  }
+
+  /** False when `coordinatorEpoch` is older than one already seen for the partition (Kafka's maybeUpdateCoordinatorEpoch). */
+  private acceptEpoch(partition: number, coordinatorEpoch: number | undefined): boolean {
+    if (coordinatorEpoch === undefined) return true;
+    const current = this.epochs.get(partition);
+    if (current !== undefined && coordinatorEpoch < current) return false;
+    this.epochs.set(partition, coordinatorEpoch);
+    return true;
+  }
+
+  /**
+   * This broker became leader of __consumer_offsets partition `partition` (at leader epoch
+   * `coordinatorEpoch`): its groups, offsets and pending transactional offsets are replayed from
+   * the log and served from now on (members must heartbeat within their session timeout,
+   * counted from now). Nothing happens for a partition already owned, for an epoch older than
+   * one seen, after close(), or in 'all' mode (everything is loaded already). If the replay
+   * fails the partition stays unowned (NOT_COORDINATOR) and the error is logged.
+   */
+  onElection(partition: number, coordinatorEpoch?: number): void {
+    if (!this.explicit || this.closed) return;
+    if (!this.acceptEpoch(partition, coordinatorEpoch)) {
+      this.log.info({ partition, coordinatorEpoch, current: this.epochs.get(partition) }, 'not loading group state: an older coordinator epoch');
+      return;
+    }
+    if (this.owned.has(partition) || this.loading.has(partition)) return;
+    this.loading.add(partition);
+    let loaded: ReturnType<GroupPersistence['load']>;
+    try {
+      loaded = this.persistence.loadPartition!(partition);
+    } catch (e) {
+      this.loading.delete(partition);
+      this.log.error({ err: e, partition, coordinatorEpoch }, 'loading group state failed; the partition is not served');
+      return;
+    }
+    // A resignation or close while loading wins (only reachable if loading ever yields).
+    if (!this.loading.delete(partition) || this.closed) return;
+    this.owned.add(partition);
+    const n = this.install(loaded, (groupId) => this.partitionFor!(groupId) === partition);
+    this.log.info({ partition, coordinatorEpoch, groups: n.groups, members: n.members }, 'elected group coordinator for offsets partition');
+  }
+
+  /**
+   * This broker no longer leads __consumer_offsets partition `partition`: its groups are
+   * dropped from memory (timers cancelled; JoinGroup/SyncGroup requests still waiting are
+   * answered NOT_COORDINATOR so that clients look the coordinator up again; members are not
+   * removed and nothing is written). Ignored for an epoch older than one seen and in 'all' mode.
+   */
+  onResignation(partition: number, coordinatorEpoch?: number): void {
+    if (!this.explicit) return;
+    if (!this.acceptEpoch(partition, coordinatorEpoch)) {
+      this.log.info({ partition, coordinatorEpoch, current: this.epochs.get(partition) }, 'not unloading group state: an older coordinator epoch');
+      return;
+    }
+    const wasServed = this.owned.delete(partition);
+    this.loading.delete(partition);
+    let groups = 0;
+    const now = this.clock.now();
+    for (const group of [...this.groups.values()]) {
+      if (this.partitionFor!(group.groupId) !== partition) continue;
+      this.unloadGroup(group, now);
+      groups++;
+    }
+    for (const groupId of [...this.pendingTxn.keys()]) {
+      if (this.partitionFor!(groupId) === partition) this.pendingTxn.delete(groupId);
+    }
+    this.persistence.unloadPartition?.(partition);
+    if (wasServed || groups > 0) this.log.info({ partition, coordinatorEpoch, groups }, 'resigned as group coordinator for offsets partition');
+  }
+
+  /** Kafka's onGroupUnloaded: waiting requests answered NOT_COORDINATOR, timers stopped, group gone. */
+  private unloadGroup(group: ClassicGroup, now: number): void {
+    this.cancelTimers(group);
+    this.removeSyncExpiration(group);
+    group.joinTimer = null;
+    group.joinPhase = null;
+    group.pendingMembers.clear();
+    for (const m of group.members.values()) {
+      group.invokeJoin(m, joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+      group.invokeSync(m, syncError(ErrorCode.NOT_COORDINATOR));
+    }
+    group.transitionTo('Dead', now);
+    if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+  }
+
   /** Rebuilds groups and offsets from persistence: groups with members come back Stable. */
   private load(): void {
+    const n = this.install(this.persistence.load(), () => true);
+    if (n.groups > 0) this.log.debug({ groups: n.groups, members: n.members }, 'group state loaded');
+  }
+
+  /**
+   * Puts loaded groups, offsets and pending offsets in memory (only those `mine` accepts; a
+   * group already in memory is kept, as Kafka's loadGroup does), arms the members' sessions and
+   * rebalances groups over group.max.size.
+   */
+  private install(loaded: ReturnType<GroupPersistence['load']>, mine: (groupId: string) => boolean): { groups: number; members: number } {
     const now = this.clock.now();
-    const { groups, offsets, pending } = this.persistence.load();
-    for (const p of pending ?? []) this.addPending(p.groupId, p.producerId, p.offset);
+    const { groups, offsets, pending } = loaded;
+    const fresh = new Map<string, ClassicGroup>();
+    for (const p of pending ?? []) if (mine(p.groupId)) this.addPending(p.groupId, p.producerId, p.offset);
     for (const snap of groups) {
+      if (!mine(snap.groupId) || this.groups.has(snap.groupId)) continue;
       const group = new ClassicGroup(snap.groupId, snap.members.length > 0 ? 'Stable' : 'Empty', snap.stateTimestamp);
       group.generationId = snap.generationId;
       group.protocolType = snap.protocolType === '' ? null : snap.protocolType;
@@ -1271,18 +1446,22 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       if (snap.leaderId !== null && group.has(snap.leaderId)) group.leaderId = snap.leaderId;
       group.subscribedTopics = group.computeSubscribedTopics();
       this.groups.set(group.groupId, group);
+      fresh.set(group.groupId, group);
     }
     for (const [groupId, list] of offsets) {
+      if (!mine(groupId)) continue;
       let group = this.groups.get(groupId);
       if (!group) {
         // Offsets without group metadata: a simple (offsets-only) group.
         group = new ClassicGroup(groupId, 'Empty', now);
         this.groups.set(groupId, group);
+        fresh.set(groupId, group);
       }
+      if (fresh.get(groupId) !== group) continue;
       for (const o of list) group.putOffset({ ...o });
     }
     let members = 0;
-    for (const group of this.groups.values()) {
+    for (const group of fresh.values()) {
       // Members must heartbeat again within their session timeout, counted from now.
       for (const m of group.members.values()) {
         this.armSession(group, m, m.sessionTimeoutMs);
@@ -1292,6 +1471,6 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         this.prepareRebalance(group, `loaded group is over capacity (${this.cfg.groupMaxSize})`);
       }
     }
-    if (this.groups.size > 0) this.log.debug({ groups: this.groups.size, members }, 'group state loaded');
+    return { groups: fresh.size, members };
   }
 }

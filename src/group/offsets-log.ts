@@ -29,6 +29,12 @@
 // OffsetsLog keeps the live records of every partition as encoded key/value buffers (deletions
 // need the keys of a group's offsets; the migration re-append above needs the values); they are
 // built by load() (or lazily by the first write).
+//
+// A coordinator that owns only some partitions (a cluster: the leader of partition p is the
+// coordinator of p's groups) calls loadPartition(p) when elected and unloadPartition(p) when it
+// resigns: only p is replayed, only records of groups owned by p count (records of other groups
+// found in p are skipped, and nothing is moved: the legacy move above is load()'s), and a write
+// to a partition not loaded replays that partition alone first.
 
 import { decodeRecordBatch, encodeRecordBatch, readTxnMarker, verifyBatchCrc } from '../../protocol/records/index.js';
 import { forEachStoredBatch } from '../log/replay.js';
@@ -126,6 +132,29 @@ function newPartState(): PartState {
   return { live: new Map(), offsetKeys: new Map(), pending: new Map() };
 }
 
+/** What a replay collects: groups and offsets by group (offsets by record key). */
+interface Accumulator {
+  groups: Map<string, GroupSnapshot>;
+  offsets: Map<string, Map<string, CommittedOffset>>;
+  bytes: number;
+}
+
+function newAccumulator(): Accumulator {
+  return { groups: new Map(), offsets: new Map(), bytes: 0 };
+}
+
+/** Counts load problems; only the first MAX_LOAD_WARNINGS are logged one by one. */
+interface LoadWarner {
+  count: number;
+  warn(obj: object, msg: string): void;
+}
+
+export interface LoadedGroupState {
+  groups: GroupSnapshot[];
+  offsets: Map<string, CommittedOffset[]>;
+  pending: PendingTxnOffsets[];
+}
+
 function mapKey(key: Buffer): string {
   return key.toString('latin1');
 }
@@ -138,9 +167,10 @@ export class OffsetsLog implements GroupPersistence {
   private readonly logger: OffsetsLogLogger;
   private readonly now: () => number;
   private count: number;
-  /** Mirror of the live records per partition; undefined until loaded. */
-  private parts: PartState[] | undefined;
-  /** Partitions holding (in memory) records that were read from another partition's log. */
+  /** Mirror of the live records per partition; undefined until loaded (a partition: until loaded). */
+  private parts: Array<PartState | undefined> | undefined;
+  /** Partitions are loaded one by one (loadPartition) rather than all at once (load). */
+  private explicit = false;
 
   constructor(opts: OffsetsLogOptions) {
     if (!Number.isInteger(opts.numPartitions) || opts.numPartitions < 1) {
@@ -178,120 +208,22 @@ export class OffsetsLog implements GroupPersistence {
 
   // ---- load ----
 
-  load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]>; pending: PendingTxnOffsets[] } {
+  /**
+   * Replays every partition (a node owning all of them): the last snapshot of each live group,
+   * its live offsets, and the transactional offset commits still waiting for their marker.
+   * Records of a group found in another partition than its owner (older Brooks) count, and are
+   * moved to the owner (see the file header).
+   */
+  load(): LoadedGroupState {
     const started = Date.now();
     this.resolvePartitionCount(this.count);
-    const parts: PartState[] = Array.from({ length: this.count }, newPartState);
-    const groups = new Map<string, GroupSnapshot>();
-    const offsets = new Map<string, Map<string, CommittedOffset>>();
-    const readBytes: number[] = new Array<number>(this.count).fill(0);
-    /** Keys read from their owning partition: records of them found elsewhere are older. */
+    this.explicit = false;
+    const parts: Array<PartState | undefined> = Array.from({ length: this.count }, newPartState);
+    const acc = newAccumulator();
     const seenInOwner = new Set<string>();
-    /** Owner partition -> keys whose records were found only in another partition. */
     const foreign = new Map<number, Map<string, Buffer>>();
-    let warnings = 0;
-    const warn = (obj: object, msg: string): void => {
-      warnings++;
-      if (warnings <= MAX_LOAD_WARNINGS) this.logger.warn({ topic: OFFSETS_TOPIC, ...obj }, msg);
-    };
-
-    for (let p = 0; p < this.count; p++) {
-      const log = this.store.partition(OFFSETS_TOPIC, p);
-      if (log === undefined) continue;
-      const start = log.logStartOffset;
-      readBytes[p] = forEachStoredBatch(
-        log,
-        (chunk, h) => {
-          if (h.isControl) {
-            const marker = readTxnMarker(chunk);
-            const recs = parts[p]!.pending.get(h.producerId);
-            parts[p]!.pending.delete(h.producerId);
-            if (marker?.commit && recs !== undefined) {
-              for (const r of recs) {
-                let byGroup = offsets.get(r.group);
-                if (byGroup === undefined) offsets.set(r.group, (byGroup = new Map()));
-                const k = mapKey(r.key);
-                byGroup.set(k, r.offset);
-                this.rememberOffset(parts[p]!, r.group, k, r.offset.topic, r.offset.partition, r.key, r.value);
-              }
-            }
-            return;
-          }
-          if (!verifyBatchCrc(chunk)) {
-            warn({ partition: p, offset: h.baseOffset }, 'skipping offsets log batch with a CRC mismatch');
-            return;
-          }
-          let records;
-          try {
-            records = decodeRecordBatch(chunk).records;
-          } catch (err) {
-            warn({ partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable offsets log batch');
-            return;
-          }
-          for (const rec of records) {
-            if (rec.offset < start) continue; // in a batch straddling the log start
-            let decoded;
-            try {
-              decoded = decodeOffsetsRecord(rec.key, rec.value);
-            } catch (err) {
-              warn({ partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt or unknown offsets log record');
-              continue;
-            }
-            if (h.isTransactional) {
-              if (decoded.type === 'offset' && decoded.value !== null) {
-                let recs = parts[p]!.pending.get(h.producerId);
-                if (recs === undefined) parts[p]!.pending.set(h.producerId, (recs = []));
-                recs.push({ group: decoded.group, key: Buffer.from(rec.key!), value: Buffer.from(rec.value!), offset: decoded.value });
-              }
-              continue;
-            }
-            const owner = partitionForGroup(decoded.group, this.count);
-            const recordKey = decoded.type === 'group' ? encodeGroupMetadataKey(decoded.group) : encodeOffsetCommitKey(decoded.group, decoded.topic, decoded.partition);
-            const ownerKey = mapKey(recordKey);
-            if (owner !== p) {
-              // Older than anything the owner holds for the same key (see the file header).
-              if (seenInOwner.has(ownerKey)) continue;
-              let keys = foreign.get(owner);
-              if (keys === undefined) {
-                foreign.set(owner, (keys = new Map()));
-                warn({ partition: p, offset: rec.offset, group: decoded.group, owner }, 'offsets log record of a group owned by another partition');
-              }
-              keys.set(ownerKey, recordKey);
-            } else {
-              seenInOwner.add(ownerKey);
-              foreign.get(owner)?.delete(ownerKey);
-            }
-            const state = parts[owner]!;
-            if (decoded.type === 'group') {
-              const key = recordKey;
-              if (decoded.value === null) {
-                groups.delete(decoded.group);
-                state.live.delete(mapKey(key));
-              } else {
-                groups.set(decoded.group, decoded.value);
-                state.live.set(mapKey(key), { key, value: Buffer.from(rec.value!) });
-              }
-            } else {
-              const key = recordKey;
-              const k = ownerKey;
-              let byGroup = offsets.get(decoded.group);
-              if (decoded.value === null) {
-                byGroup?.delete(k);
-                if (byGroup?.size === 0) offsets.delete(decoded.group);
-                this.forgetOffset(state, decoded.group, k);
-              } else {
-                if (byGroup === undefined) offsets.set(decoded.group, (byGroup = new Map()));
-                byGroup.set(k, decoded.value);
-                this.rememberOffset(state, decoded.group, k, decoded.topic, decoded.partition, key, Buffer.from(rec.value!));
-              }
-            }
-          }
-        },
-        (offset) => warn({ partition: p, offset }, 'offsets log batch does not advance; stopping the replay of this partition'),
-      );
-    }
-
-    let offsetCount = 0;
+    const warn = this.loadWarner();
+    for (let p = 0; p < this.count; p++) this.replay(p, parts, acc, warn, { seenInOwner, foreign });
     this.parts = parts;
     // Keys read only from another partition (older Brooks' placement) are written once to their
     // owner: the live ones with their value, the deleted ones as tombstones, so the owner holds
@@ -301,28 +233,201 @@ export class OffsetsLog implements GroupPersistence {
       try {
         this.appendToOwner(owner, keys);
       } catch (err) {
-        warn({ partition: owner, err: (err as Error).message }, 'could not move offsets log records to their owning partition; will retry at the next start');
+        warn.warn({ partition: owner, err: (err as Error).message }, 'could not move offsets log records to their owning partition; will retry at the next start');
       }
     }
+    return this.finishLoad(acc, parts, warn, started, undefined);
+  }
+
+  /**
+   * Replays one partition (a coordinator elected leader of it): the groups it owns, their live
+   * offsets and their pending transactional offsets. Only the partition's own records count:
+   * records of groups owned by another partition (older Brooks' placement, see the file header)
+   * are skipped, and nothing is read from or written to other partitions. Throws if the topic's
+   * partition count differs from the one groups were placed with while other partitions are
+   * loaded (Kafka refuses such a load too).
+   */
+  loadPartition(p: number): LoadedGroupState {
+    const started = Date.now();
+    const existing = this.topics.get(OFFSETS_TOPIC);
+    if (existing !== undefined && existing.numPartitions !== this.count) {
+      if (this.parts?.some((s) => s !== undefined)) {
+        throw new Error(`${OFFSETS_TOPIC} partition count changed from ${this.count} to ${existing.numPartitions} while partitions are loaded`);
+      }
+      this.resolvePartitionCount(this.count);
+    }
+    if (!Number.isInteger(p) || p < 0 || p >= this.count) throw new RangeError(`${OFFSETS_TOPIC} has no partition ${p}`);
+    if (!this.explicit || this.parts === undefined) {
+      this.explicit = true;
+      this.parts = new Array<PartState | undefined>(this.count).fill(undefined);
+    }
+    const parts = this.parts;
+    parts[p] = newPartState();
+    const acc = newAccumulator();
+    const warn = this.loadWarner();
+    this.replay(p, parts, acc, warn, undefined);
+    return this.finishLoad(acc, parts, warn, started, p);
+  }
+
+  /** Drops the in-memory mirror of a partition this node no longer leads. */
+  unloadPartition(p: number): void {
+    if (this.parts === undefined) return;
+    if (!this.explicit) {
+      // Leaving "every partition" mode: the others stay as they are.
+      this.explicit = true;
+    }
+    this.parts[p] = undefined;
+  }
+
+  private loadWarner(): LoadWarner {
+    const w: LoadWarner = {
+      count: 0,
+      warn: (obj, msg) => {
+        w.count++;
+        if (w.count <= MAX_LOAD_WARNINGS) this.logger.warn({ topic: OFFSETS_TOPIC, ...obj }, msg);
+      },
+    };
+    return w;
+  }
+
+  /**
+   * Replays partition `p` into `parts` and `acc`. With `legacy` (every partition is replayed),
+   * records of groups owned elsewhere count for their owner and are collected for the move;
+   * without it they are skipped.
+   */
+  private replay(
+    p: number,
+    parts: Array<PartState | undefined>,
+    acc: Accumulator,
+    warn: LoadWarner,
+    legacy: { seenInOwner: Set<string>; foreign: Map<number, Map<string, Buffer>> } | undefined,
+  ): void {
+    const log = this.store.partition(OFFSETS_TOPIC, p);
+    if (log === undefined) return;
+    const here = parts[p]!;
+    const start = log.logStartOffset;
+    let skippedForeign = 0;
+    acc.bytes += forEachStoredBatch(
+      log,
+      (chunk, h) => {
+        if (h.isControl) {
+          const marker = readTxnMarker(chunk);
+          const recs = here.pending.get(h.producerId);
+          here.pending.delete(h.producerId);
+          if (marker?.commit && recs !== undefined) {
+            for (const r of recs) {
+              let byGroup = acc.offsets.get(r.group);
+              if (byGroup === undefined) acc.offsets.set(r.group, (byGroup = new Map()));
+              const k = mapKey(r.key);
+              byGroup.set(k, r.offset);
+              this.rememberOffset(here, r.group, k, r.offset.topic, r.offset.partition, r.key, r.value);
+            }
+          }
+          return;
+        }
+        if (!verifyBatchCrc(chunk)) {
+          warn.warn({ partition: p, offset: h.baseOffset }, 'skipping offsets log batch with a CRC mismatch');
+          return;
+        }
+        let records;
+        try {
+          records = decodeRecordBatch(chunk).records;
+        } catch (err) {
+          warn.warn({ partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable offsets log batch');
+          return;
+        }
+        for (const rec of records) {
+          if (rec.offset < start) continue; // in a batch straddling the log start
+          let decoded;
+          try {
+            decoded = decodeOffsetsRecord(rec.key, rec.value);
+          } catch (err) {
+            warn.warn({ partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt or unknown offsets log record');
+            continue;
+          }
+          const owner = partitionForGroup(decoded.group, this.count);
+          if (legacy === undefined && owner !== p) {
+            skippedForeign++;
+            continue;
+          }
+          if (h.isTransactional) {
+            if (decoded.type === 'offset' && decoded.value !== null) {
+              let recs = here.pending.get(h.producerId);
+              if (recs === undefined) here.pending.set(h.producerId, (recs = []));
+              recs.push({ group: decoded.group, key: Buffer.from(rec.key!), value: Buffer.from(rec.value!), offset: decoded.value });
+            }
+            continue;
+          }
+          const recordKey = decoded.type === 'group' ? encodeGroupMetadataKey(decoded.group) : encodeOffsetCommitKey(decoded.group, decoded.topic, decoded.partition);
+          const ownerKey = mapKey(recordKey);
+          if (legacy !== undefined) {
+            if (owner !== p) {
+              // Older than anything the owner holds for the same key (see the file header).
+              if (legacy.seenInOwner.has(ownerKey)) continue;
+              let keys = legacy.foreign.get(owner);
+              if (keys === undefined) {
+                legacy.foreign.set(owner, (keys = new Map()));
+                warn.warn({ partition: p, offset: rec.offset, group: decoded.group, owner }, 'offsets log record of a group owned by another partition');
+              }
+              keys.set(ownerKey, recordKey);
+            } else {
+              legacy.seenInOwner.add(ownerKey);
+              legacy.foreign.get(owner)?.delete(ownerKey);
+            }
+          }
+          const state = parts[owner]!;
+          if (decoded.type === 'group') {
+            if (decoded.value === null) {
+              acc.groups.delete(decoded.group);
+              state.live.delete(ownerKey);
+            } else {
+              acc.groups.set(decoded.group, decoded.value);
+              state.live.set(ownerKey, { key: recordKey, value: Buffer.from(rec.value!) });
+            }
+          } else {
+            let byGroup = acc.offsets.get(decoded.group);
+            if (decoded.value === null) {
+              byGroup?.delete(ownerKey);
+              if (byGroup?.size === 0) acc.offsets.delete(decoded.group);
+              this.forgetOffset(state, decoded.group, ownerKey);
+            } else {
+              if (byGroup === undefined) acc.offsets.set(decoded.group, (byGroup = new Map()));
+              byGroup.set(ownerKey, decoded.value);
+              this.rememberOffset(state, decoded.group, ownerKey, decoded.topic, decoded.partition, recordKey, Buffer.from(rec.value!));
+            }
+          }
+        }
+      },
+      (offset) => warn.warn({ partition: p, offset }, 'offsets log batch does not advance; stopping the replay of this partition'),
+    );
+    if (skippedForeign > 0) {
+      warn.warn({ partition: p, records: skippedForeign }, 'skipped offsets log records of groups owned by another partition');
+    }
+  }
+
+  private finishLoad(acc: Accumulator, parts: Array<PartState | undefined>, warn: LoadWarner, started: number, partition: number | undefined): LoadedGroupState {
+    let offsetCount = 0;
     const out = new Map<string, CommittedOffset[]>();
-    for (const [group, byKey] of offsets) {
+    for (const [group, byKey] of acc.offsets) {
       out.set(group, [...byKey.values()]);
       offsetCount += byKey.size;
     }
-    if (warnings > MAX_LOAD_WARNINGS) {
-      this.logger.warn({ topic: OFFSETS_TOPIC, skipped: warnings - MAX_LOAD_WARNINGS }, 'more offsets log problems were not logged individually');
+    if (warn.count > MAX_LOAD_WARNINGS) {
+      this.logger.warn({ topic: OFFSETS_TOPIC, skipped: warn.count - MAX_LOAD_WARNINGS }, 'more offsets log problems were not logged individually');
     }
     this.logger.info(
-      { topic: OFFSETS_TOPIC, groups: groups.size, offsets: offsetCount, bytes: readBytes.reduce((a, b) => a + b, 0), ms: Date.now() - started },
+      { topic: OFFSETS_TOPIC, ...(partition === undefined ? {} : { partition }), groups: acc.groups.size, offsets: offsetCount, bytes: acc.bytes, ms: Date.now() - started },
       'loaded consumer group state',
     );
     const pending: PendingTxnOffsets[] = [];
-    for (const state of parts) {
+    const states = partition === undefined ? parts : [parts[partition]];
+    for (const state of states) {
+      if (state === undefined) continue;
       for (const [producerId, recs] of state.pending) {
         for (const r of recs) pending.push({ groupId: r.group, producerId, offset: r.offset });
       }
     }
-    return { groups: [...groups.values()], offsets: out, pending };
+    return { groups: [...acc.groups.values()], offsets: out, pending };
   }
 
   /**
@@ -331,8 +436,8 @@ export class OffsetsLog implements GroupPersistence {
    */
   storeTxnOffsets(groupId: string, producerId: bigint, producerEpoch: number, offsets: CommittedOffset[]): void {
     if (offsets.length === 0) return;
-    const parts = this.ensureLoaded();
     const p = this.partitionFor(groupId);
+    const state = this.partState(p);
     const log = this.partitionLog(p);
     const ts = BigInt(this.now());
     const recs: PendingRecord[] = offsets.map((o) => ({
@@ -350,7 +455,6 @@ export class OffsetsLog implements GroupPersistence {
       records: recs.map((r) => ({ key: r.key, value: r.value, timestamp: ts })),
     });
     log.append([batch], { writeThrough: true });
-    const state = parts[p]!;
     let list = state.pending.get(producerId);
     if (list === undefined) state.pending.set(producerId, (list = []));
     list.push(...recs);
@@ -361,9 +465,10 @@ export class OffsetsLog implements GroupPersistence {
    * become live (commit) or are dropped. Returns the ones that became live.
    */
   completeTxn(p: number, producerId: bigint, commit: boolean): PendingTxnOffsets[] {
-    const parts = this.ensureLoaded();
-    const state = parts[p];
-    if (state === undefined) return [];
+    if (!Number.isInteger(p) || p < 0 || p >= this.count) return [];
+    // A partition not loaded here has no mirror to update: its next load reads the marker.
+    if (this.explicit && this.parts?.[p] === undefined) return [];
+    const state = this.partState(p);
     const recs = state.pending.get(producerId);
     state.pending.delete(producerId);
     if (recs === undefined || !commit) return [];
@@ -386,9 +491,19 @@ export class OffsetsLog implements GroupPersistence {
     if (keys.size === 0) state.offsetKeys.delete(group);
   }
 
-  private ensureLoaded(): PartState[] {
-    if (this.parts === undefined) this.load();
-    return this.parts!;
+  /**
+   * The mirror of partition `p`: every partition is loaded at the first use unless partitions are
+   * loaded one by one (loadPartition), in which case a partition not loaded is replayed alone.
+   */
+  private partState(p: number): PartState {
+    if (this.parts === undefined && !this.explicit) this.load();
+    const parts = this.parts!;
+    let state = parts[p];
+    if (state === undefined) {
+      parts[p] = state = newPartState();
+      this.replay(p, parts, newAccumulator(), this.loadWarner(), undefined);
+    }
+    return state;
   }
 
   // ---- writes ----
@@ -426,7 +541,7 @@ export class OffsetsLog implements GroupPersistence {
   }
 
   deleteGroup(groupId: string, partitions: Array<{ topic: string; partition: number }>): void {
-    const state = this.ensureLoaded()[this.partitionFor(groupId)]!;
+    const state = this.partState(this.partitionFor(groupId));
     // The given partitions and any other offset of the group still live here.
     const tombstones = new Map<string, Buffer>();
     for (const tp of partitions) {
@@ -448,13 +563,13 @@ export class OffsetsLog implements GroupPersistence {
    * in-memory live state (only once the append succeeded).
    */
   private write(groupId: string, records: Array<{ key: Buffer; value: Buffer | null }>, apply: (state: PartState) => void): void {
-    const parts = this.ensureLoaded();
     const p = this.partitionFor(groupId);
+    const state = this.partState(p);
     const log = this.partitionLog(p);
     const ts = BigInt(this.now());
     const batch = encodeRecordBatch({ baseTimestamp: ts, records: records.map((r) => ({ key: r.key, value: r.value, timestamp: ts })) });
     log.append([batch], { writeThrough: true });
-    apply(parts[p]!);
+    apply(state);
   }
 
   /**

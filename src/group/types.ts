@@ -55,6 +55,13 @@ export interface GroupPersistence {
    * transactional offset commits still waiting for their marker.
    */
   load(): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]>; pending?: PendingTxnOffsets[] };
+  /**
+   * Replays one partition only (a coordinator that owns some partitions: explicit ownership):
+   * the groups it owns, their offsets and pending transactional offsets. Required for that mode.
+   */
+  loadPartition?(partition: number): { groups: GroupSnapshot[]; offsets: Map<string, CommittedOffset[]>; pending?: PendingTxnOffsets[] };
+  /** Forgets what loadPartition kept in memory for a partition no longer owned. */
+  unloadPartition?(partition: number): void;
   /** Appends a transactional offset commit; pending until completeTxn. Optional for test doubles. */
   storeTxnOffsets?(groupId: string, producerId: bigint, producerEpoch: number, offsets: CommittedOffset[]): void;
   /** A marker of the producer reached offsets partition `partition`; returns the offsets it made live. */

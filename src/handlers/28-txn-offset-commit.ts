@@ -35,7 +35,8 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
       topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
     });
     if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
-    const verified = verificationError(ctx.txns.verifyOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId), version);
+    let verified = verificationError(ctx.txns.verifyOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId), version);
+    if (version < 2 && verified === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) verified = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (verified !== ErrorCode.NONE) return all(verified);
     const r = await ctx.groups.txnCommitOffsets({
       groupId: req.groupId,
@@ -54,6 +55,12 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
         })),
       })),
     });
-    return { throttleTimeMs: 0, topics: r.topics };
+    if (version >= 2) return { throttleTimeMs: 0, topics: r.topics };
+    // As Kafka: clients before v2 (0.11-2.0) do not know COORDINATOR_LOAD_IN_PROGRESS here.
+    const old = (code: number): number => (code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code);
+    return {
+      throttleTimeMs: 0,
+      topics: r.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: old(p.errorCode) })) })),
+    };
   },
 });

@@ -21,6 +21,6 @@ export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>(
   handle(req, ctx) {
     const duration = ctx.header.apiVersion >= 1 ? req.durationFilter : -1n;
     const r = ctx.txns.list(req.stateFilters, req.producerIdFilters, duration);
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters: r.unknownStateFilters, transactionStates: r.transactions };
+    return { throttleTimeMs: 0, errorCode: r.errorCode ?? ErrorCode.NONE, unknownStateFilters: r.unknownStateFilters, transactionStates: r.transactions };
   },
 });

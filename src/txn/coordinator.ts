@@ -11,6 +11,13 @@
 // (disk error) leaves the transaction in Prepare*; the periodic check retries it, and recovery at
 // start completes every Prepare* transaction found in the log (kill -9 between the two writes).
 //
+// Ownership: a single node serves every transactional id, loaded at construction. A cluster
+// broker creates the coordinator with ownership 'explicit' and serves only the ids of the
+// __transaction_state partitions it leads (onElection(partition, leaderEpoch) loads them and
+// completes Prepare* transactions; onResignation drops them): other ids answer NOT_COORDINATOR,
+// ids of a partition still loading COORDINATOR_LOAD_IN_PROGRESS. Markers carry the partition's
+// leader epoch as coordinator epoch (0 on a single node).
+//
 // Errors follow Kafka (apache/kafka TransactionCoordinator, KafkaApis): unknown transactional id
 // or producer id mismatch -> INVALID_PRODUCER_ID_MAPPING; epoch mismatch -> PRODUCER_FENCED
 // (INVALID_PRODUCER_EPOCH for the request versions that predate it, mapped by the handlers);
@@ -20,6 +27,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import { every, type Clock, type Timer } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
+import { coordinatorWriteError } from '../group/coordinator-errors.js';
 import { SerialQueues } from '../group/serial-queue.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import {
@@ -44,7 +52,10 @@ const SHORT_MAX = 32767;
 function fencedEpoch(epoch: number): number {
   return epoch < SHORT_MAX ? epoch + 1 : epoch;
 }
-/** Single node: the coordinator epoch of every marker (the __transaction_state leader epoch). */
+/**
+ * The coordinator epoch of markers when every partition is owned (a single node); with explicit
+ * ownership it is the epoch given to onElection (the __transaction_state leader epoch).
+ */
 const COORDINATOR_EPOCH = 0;
 
 export interface TxnCoordinatorConfig {
@@ -65,6 +76,16 @@ export interface TxnCoordinatorOptions {
   partitionExists: (topic: string, partition: number) => boolean;
   /** The __consumer_offsets partition of a group (created if needed), for AddOffsetsToTxn. */
   offsetsPartition: (groupId: string) => { topic: string; partition: number };
+  /**
+   * Which __transaction_state partitions this coordinator serves. 'all' (default, a single
+   * node): every partition, everything loaded at construction. 'explicit' (a cluster): none
+   * until onElection(partition, epoch) loads one; onResignation(partition) unloads it. Requests
+   * for a transactional id of a partition not owned answer NOT_COORDINATOR. Needs
+   * `persistence.loadPartition` and a partition function (`partitionFor`, else the persistence's).
+   */
+  ownership?: 'all' | 'explicit';
+  /** The __transaction_state partition of a transactional id (default: persistence.partitionFor). */
+  partitionFor?: (transactionalId: string) => number;
 }
 
 /** What handlers call. */
@@ -91,12 +112,26 @@ export class TransactionCoordinator {
   /** The timeout-abort and expiry checks (one run per interval, like Kafka's scheduler). */
   private readonly periodic: Timer[] = [];
   private closed = false;
+  /** Explicit ownership: only ids of the partitions in `owned` are served. */
+  private readonly explicit: boolean;
+  private readonly partitionOf: ((transactionalId: string) => number) | undefined;
+  private readonly owned = new Set<number>();
+  private readonly loading = new Set<number>();
+  /** Coordinator (leader) epoch per partition: markers carry it; older elections are ignored. */
+  private readonly epochs = new Map<number, number>();
 
   constructor(private readonly opts: TxnCoordinatorOptions) {
-    for (const m of opts.persistence.load()) this.txns.set(m.transactionalId, m);
-    // Transactions that were deciding when the broker stopped get their markers now.
-    for (const m of this.txns.values()) {
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.completeTransaction(m);
+    this.explicit = opts.ownership === 'explicit';
+    this.partitionOf = opts.partitionFor ?? opts.persistence.partitionFor?.bind(opts.persistence);
+    if (this.explicit) {
+      if (this.partitionOf === undefined) throw new Error('explicit ownership needs partitionFor');
+      if (opts.persistence.loadPartition === undefined) throw new Error('explicit ownership needs a persistence with loadPartition');
+    } else {
+      for (const m of opts.persistence.load()) this.txns.set(m.transactionalId, m);
+      // Transactions that were deciding when the broker stopped get their markers now.
+      for (const m of this.txns.values()) {
+        if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.completeTransaction(m);
+      }
     }
     const { clock, config, logger } = opts;
     this.periodic.push(
@@ -153,7 +188,7 @@ export class TransactionCoordinator {
         return fn();
       } catch (err) {
         this.opts.logger.warn({ err, transactionalId: id }, 'transaction coordinator operation failed');
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return fail(coordinatorWriteError(err));
       }
     });
   }
@@ -181,6 +216,8 @@ export class TransactionCoordinator {
     if ((input.producerId < 0n) !== (input.producerEpoch < 0)) return Promise.resolve(fail(ErrorCode.INVALID_REQUEST));
     const expected = input.producerId >= 0n ? { producerId: input.producerId, producerEpoch: input.producerEpoch } : undefined;
     return this.run(id, fail, () => {
+      const owner = this.ownership(id);
+      if (owner !== NONE) return fail(owner);
       let m = this.txns.get(id);
       if (m === undefined) {
         m = {
@@ -260,6 +297,8 @@ export class TransactionCoordinator {
   /** Common validation of an operation by (id, producer id, epoch): an error code or the metadata. */
   private validate(id: string, producerId: bigint, producerEpoch: number): TxnMetadata | number {
     if (id === '') return ErrorCode.INVALID_REQUEST;
+    const owner = this.ownership(id);
+    if (owner !== NONE) return owner;
     const m = this.txns.get(id);
     if (m === undefined || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (m.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -398,7 +437,7 @@ export class TransactionCoordinator {
     for (const [topic, parts] of m.partitions) {
       for (const p of parts) {
         try {
-          const code = this.opts.markers.writeTxnMarker(topic, p, m.producerId, m.producerEpoch, commit, COORDINATOR_EPOCH);
+          const code = this.opts.markers.writeTxnMarker(topic, p, m.producerId, m.producerEpoch, commit, this.coordinatorEpoch(m.transactionalId));
           if (code !== NONE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
             this.opts.logger.warn({ transactionalId: m.transactionalId, topic, partition: p, errorCode: code }, 'transaction marker refused');
           }
@@ -434,7 +473,7 @@ export class TransactionCoordinator {
       due.map((id) =>
         this.run(id, () => undefined, () => {
           const m = this.txns.get(id);
-          if (m === undefined) return;
+          if (m === undefined || this.ownership(id) !== NONE) return;
           if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') {
             this.completeTransaction(m);
           } else if (m.state === 'Ongoing' && m.txnStartTimestamp + m.txnTimeoutMs < this.now) {
@@ -460,7 +499,7 @@ export class TransactionCoordinator {
       due.map((id) =>
         this.run(id, () => undefined, () => {
           const m = this.txns.get(id);
-          if (m === undefined || !VALID_PREVIOUS.Dead.includes(m.state) || m.txnLastUpdateTimestamp > this.now - this.opts.config.transactionalIdExpirationMs) return;
+          if (m === undefined || this.ownership(id) !== NONE || !VALID_PREVIOUS.Dead.includes(m.state) || m.txnLastUpdateTimestamp > this.now - this.opts.config.transactionalIdExpirationMs) return;
           this.opts.persistence.remove(id);
           this.txns.delete(id);
           n++;
@@ -478,6 +517,8 @@ export class TransactionCoordinator {
       const base = { transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
       if (this.closed) return { ...base, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
       if (id === '') return { ...base, errorCode: ErrorCode.INVALID_REQUEST };
+      const owner = this.ownership(id);
+      if (owner !== NONE) return { ...base, errorCode: owner };
       if (m === undefined || m.state === 'Dead') return { ...base, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND };
       return {
         errorCode: NONE,
@@ -492,19 +533,129 @@ export class TransactionCoordinator {
     });
   }
 
-  /** ListTransactions: state names match exactly; durationMs >= 0 keeps transactions running longer. */
-  list(stateFilters: string[], producerIdFilters: bigint[], durationMs: bigint): { transactions: ListedTxn[]; unknownStateFilters: string[] } {
+  /**
+   * ListTransactions: state names match exactly; durationMs >= 0 keeps transactions running
+   * longer. Only ids of owned partitions are listed; while a partition loads the answer is
+   * COORDINATOR_LOAD_IN_PROGRESS (Kafka); `errorCode` is absent when NONE.
+   */
+  list(stateFilters: string[], producerIdFilters: bigint[], durationMs: bigint): { errorCode?: number; transactions: ListedTxn[]; unknownStateFilters: string[] } {
+    if (this.loading.size > 0) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, transactions: [], unknownStateFilters: [] };
     const known = new Set<string>(['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead', 'PrepareEpochFence']);
     const unknownStateFilters = stateFilters.filter((s) => !known.has(s));
     const now = BigInt(this.now);
     const transactions: ListedTxn[] = [];
     for (const m of this.txns.values()) {
-      if (m.state === 'Dead') continue;
+      if (m.state === 'Dead' || this.ownership(m.transactionalId) !== NONE) continue;
       if (producerIdFilters.length > 0 && !producerIdFilters.includes(m.producerId)) continue;
       if (stateFilters.length > 0 && !stateFilters.includes(m.state)) continue;
       if (durationMs >= 0n && !(now - BigInt(m.txnStartTimestamp) > durationMs)) continue;
       transactions.push({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state });
     }
     return { transactions, unknownStateFilters };
+  }
+
+  // ---------------------------------------------------------------- ownership
+
+  /**
+   * Whether this coordinator serves `transactionalId` (checked in the id's queue, as Kafka's
+   * getTransactionState): COORDINATOR_LOAD_IN_PROGRESS while its partition loads,
+   * NOT_COORDINATOR when the partition is not owned here, else NONE.
+   */
+  private ownership(transactionalId: string): number {
+    if (!this.explicit) return NONE;
+    const p = this.partitionOf!(transactionalId);
+    if (this.loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return this.owned.has(p) ? NONE : ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** The coordinator epoch markers of `transactionalId` carry. */
+  private coordinatorEpoch(transactionalId: string): number {
+    if (!this.explicit) return COORDINATOR_EPOCH;
+    return this.epochs.get(this.partitionOf!(transactionalId)) ?? COORDINATOR_EPOCH;
+  }
+
+  /** Whether the ids of __transaction_state partition `partition` are served here. */
+  ownsPartition(partition: number): boolean {
+    return !this.explicit || this.owned.has(partition);
+  }
+
+  /**
+   * This broker became leader of __transaction_state partition `partition` at leader epoch
+   * `coordinatorEpoch` (markers carry it): the partition's transactional ids are replayed from
+   * the log (replacing what was in memory for it) and served from now on; transactions found in
+   * PrepareCommit/PrepareAbort get their markers and Complete* (as Kafka does after a load).
+   * Ignored for an epoch older than the partition's last one, for a partition already owned at
+   * this epoch, after close(), and in 'all' mode. If the replay fails the partition stays
+   * unowned (NOT_COORDINATOR) and the error is logged.
+   */
+  onElection(partition: number, coordinatorEpoch = COORDINATOR_EPOCH): void {
+    if (!this.explicit || this.closed) return;
+    const current = this.epochs.get(partition);
+    if (current !== undefined && coordinatorEpoch < current) {
+      this.opts.logger.info({ partition, coordinatorEpoch, current }, 'not loading transaction state: an older coordinator epoch');
+      return;
+    }
+    if (this.owned.has(partition) && current === coordinatorEpoch) return;
+    this.epochs.set(partition, coordinatorEpoch);
+    this.loading.add(partition);
+    this.owned.delete(partition);
+    this.dropPartition(partition);
+    let loaded: TxnMetadata[];
+    try {
+      loaded = this.opts.persistence.loadPartition!(partition);
+    } catch (err) {
+      this.loading.delete(partition);
+      this.opts.logger.error({ err, partition, coordinatorEpoch }, 'loading transaction state failed; the partition is not served');
+      return;
+    }
+    // A resignation while loading wins (only reachable if loading ever yields).
+    if (!this.loading.delete(partition)) return;
+    const pending: string[] = [];
+    for (const m of loaded) {
+      if (this.partitionOf!(m.transactionalId) !== partition) continue;
+      this.txns.set(m.transactionalId, m);
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') pending.push(m.transactionalId);
+    }
+    this.owned.add(partition);
+    this.opts.logger.info({ partition, coordinatorEpoch, transactionalIds: loaded.length, completing: pending.length }, 'elected transaction coordinator for transaction log partition');
+    // Served first, then the decided transactions are completed (Kafka sends their markers once
+    // the partition is no longer loading).
+    for (const id of pending) {
+      this.run(id, () => undefined, () => {
+        const m = this.txns.get(id);
+        if (m !== undefined && this.ownership(id) === NONE && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) this.completeTransaction(m);
+      }).catch((err: unknown) => this.opts.logger.error({ err, transactionalId: id }, 'completing a loaded transaction failed'));
+    }
+  }
+
+  /**
+   * This broker no longer leads __transaction_state partition `partition`: its transactional ids
+   * are dropped from memory (nothing is written; the new leader completes what is in Prepare*).
+   * Ignored for an epoch older than the partition's last one and in 'all' mode.
+   */
+  onResignation(partition: number, coordinatorEpoch?: number): void {
+    if (!this.explicit) return;
+    const current = this.epochs.get(partition);
+    if (coordinatorEpoch !== undefined && current !== undefined && coordinatorEpoch < current) {
+      this.opts.logger.info({ partition, coordinatorEpoch, current }, 'not unloading transaction state: an older coordinator epoch');
+      return;
+    }
+    if (coordinatorEpoch !== undefined) this.epochs.set(partition, coordinatorEpoch);
+    const wasServed = this.owned.delete(partition);
+    this.loading.delete(partition);
+    const n = this.dropPartition(partition);
+    this.opts.persistence.unloadPartition?.(partition);
+    if (wasServed || n > 0) this.opts.logger.info({ partition, coordinatorEpoch, transactionalIds: n }, 'resigned as transaction coordinator for transaction log partition');
+  }
+
+  /** Forgets the in-memory state of the partition's transactional ids; returns how many. */
+  private dropPartition(partition: number): number {
+    let n = 0;
+    for (const id of [...this.txns.keys()]) {
+      if (this.partitionOf!(id) !== partition) continue;
+      this.txns.delete(id);
+      n++;
+    }
+    return n;
   }
 }

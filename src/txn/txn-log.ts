@@ -1,7 +1,8 @@
 // Durable transaction state in the internal topic __transaction_state (Kafka's formats, see
 // txn-records.ts): one record per state change of a transactional id, appended to the partition
 // owning the id (abs(Java hashCode) % transaction.state.log.num.partitions, as Kafka), replayed at
-// start. A null value (tombstone) removes an expired id.
+// start (load(): every partition; loadPartition(p): the one a coordinator was elected for). A null
+// value (tombstone) removes an expired id.
 //
 // The topic is cleanup.policy=compact: the broker's log cleaner (src/log/cleaner.ts) keeps the
 // latest record of each transactional id and drops tombstones after delete.retention.ms, as
@@ -43,6 +44,8 @@ export interface TxnLogOptions {
 export class TxnStateLog implements TxnPersistence {
   readonly topic = TXN_TOPIC;
   private count: number;
+  /** Partitions loaded one by one (loadPartition). */
+  private readonly loaded = new Set<number>();
 
   constructor(private readonly opts: TxnLogOptions) {
     this.count = opts.topics.get(TXN_TOPIC)?.numPartitions ?? opts.numPartitions;
@@ -56,44 +59,75 @@ export class TxnStateLog implements TxnPersistence {
     return partitionForTxn(transactionalId, this.count);
   }
 
+  /** Replays every partition (a node owning all of them). */
   load(): TxnMetadata[] {
     const started = Date.now();
     const existing = this.opts.topics.get(TXN_TOPIC);
     if (existing !== undefined) this.count = existing.numPartitions;
+    this.loaded.clear();
     const out = new Map<string, TxnMetadata>();
     let bytes = 0;
-    for (let p = 0; p < this.count; p++) {
-      const log = this.opts.store.partition(TXN_TOPIC, p);
-      if (log === undefined) continue;
-      const read = forEachStoredBatch(log, (chunk, h) => {
-        if (h.isControl || !verifyBatchCrc(chunk)) return;
-        let records;
-        try {
-          records = decodeRecordBatch(chunk).records;
-        } catch (err) {
-          this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable transaction log batch');
-          return;
-        }
-        for (const rec of records) {
-          if (rec.offset < log.logStartOffset || rec.key === null) continue;
-          try {
-            const id = decodeTxnKey(rec.key);
-            if (rec.value === null) {
-              out.delete(id);
-            } else {
-              out.set(id, decodeTxnValue(id, rec.value));
-            }
-          } catch (err) {
-            this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt transaction log record');
-          }
-        }
-      });
-      bytes += read;
-    }
+    for (let p = 0; p < this.count; p++) bytes += this.replay(p, out);
     if (out.size > 0) {
       this.opts.logger.info({ topic: TXN_TOPIC, transactionalIds: out.size, bytes, ms: Date.now() - started }, 'loaded transaction state');
     }
     return [...out.values()];
+  }
+
+  /**
+   * Replays one partition (a coordinator elected leader of it): the transactional ids it holds.
+   * Throws if the topic's partition count is not the one ids were placed with while other
+   * partitions are loaded (Kafka's validateTransactionTopicPartitionCountIsStable).
+   */
+  loadPartition(p: number): TxnMetadata[] {
+    const started = Date.now();
+    const existing = this.opts.topics.get(TXN_TOPIC);
+    if (existing !== undefined && existing.numPartitions !== this.count) {
+      if (this.loaded.size > 0) {
+        throw new Error(`${TXN_TOPIC} partition count changed from ${this.count} to ${existing.numPartitions} while partitions are loaded`);
+      }
+      this.count = existing.numPartitions;
+    }
+    if (!Number.isInteger(p) || p < 0 || p >= this.count) throw new RangeError(`${TXN_TOPIC} has no partition ${p}`);
+    const out = new Map<string, TxnMetadata>();
+    const bytes = this.replay(p, out);
+    this.loaded.add(p);
+    this.opts.logger.info({ topic: TXN_TOPIC, partition: p, transactionalIds: out.size, bytes, ms: Date.now() - started }, 'loaded transaction state');
+    return [...out.values()];
+  }
+
+  /** The partition is no longer loaded here (its leadership moved). */
+  unloadPartition(p: number): void {
+    this.loaded.delete(p);
+  }
+
+  /** Replays partition `p` into `out` (last value per id wins; a tombstone removes). Returns the bytes read. */
+  private replay(p: number, out: Map<string, TxnMetadata>): number {
+    const log = this.opts.store.partition(TXN_TOPIC, p);
+    if (log === undefined) return 0;
+    return forEachStoredBatch(log, (chunk, h) => {
+      if (h.isControl || !verifyBatchCrc(chunk)) return;
+      let records;
+      try {
+        records = decodeRecordBatch(chunk).records;
+      } catch (err) {
+        this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: h.baseOffset, err: (err as Error).message }, 'skipping undecodable transaction log batch');
+        return;
+      }
+      for (const rec of records) {
+        if (rec.offset < log.logStartOffset || rec.key === null) continue;
+        try {
+          const id = decodeTxnKey(rec.key);
+          if (rec.value === null) {
+            out.delete(id);
+          } else {
+            out.set(id, decodeTxnValue(id, rec.value));
+          }
+        } catch (err) {
+          this.opts.logger.warn({ topic: TXN_TOPIC, partition: p, offset: rec.offset, err: (err as Error).message }, 'skipping corrupt transaction log record');
+        }
+      }
+    });
   }
 
   store(meta: TxnMetadata): void {

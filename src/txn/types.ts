@@ -41,6 +41,12 @@ export interface TxnMetadata {
 /** Durable transaction state: __transaction_state, replayed at start. */
 export interface TxnPersistence {
   load(): TxnMetadata[];
+  /** Replays one partition only (explicit ownership: required for that mode). */
+  loadPartition?(partition: number): TxnMetadata[];
+  /** The partition is no longer owned here. */
+  unloadPartition?(partition: number): void;
+  /** The __transaction_state partition of a transactional id. */
+  partitionFor?(transactionalId: string): number;
   /** Writes the transactional id's current state (one record). */
   store(meta: TxnMetadata): void;
   /** Tombstones an expired transactional id. */
