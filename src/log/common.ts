@@ -3,7 +3,7 @@
 // lookups with their approximations). The record format itself (header layout and parsing, CRC,
 // record walks) is protocol/records'.
 
-import { findRecordTimestamp, readTxnMarker } from '../../protocol/records/batch.js';
+import { findRecordTimestamp, readTxnMarker, verifyBatchCrc } from '../../protocol/records/batch.js';
 import { BATCH_HEADER_SIZE, TimestampType } from '../../protocol/records/constants.js';
 import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
 import type { AbortedTxn, ProducerStateManager } from './producer-state.js';
@@ -24,6 +24,56 @@ export function checkAppendable(buf: Buffer): BatchHeader {
   if (problem !== undefined) throw new InvalidBatchError(problem);
   if (h.sizeInBytes !== buf.length) throw new InvalidBatchError(`batchLength says ${h.sizeInBytes} bytes, buffer holds ${buf.length}`);
   return h;
+}
+
+/**
+ * A follower append whose offsets do not continue the log (Kafka's UnexpectedAppendOffsetException
+ * and OffsetsOutOfOrderException): the first batch starts below the log end offset, or the
+ * batches' offsets do not increase. Nothing was appended. The fetcher decides what follows (Kafka
+ * restarts an empty follower log at `firstOffset` when the leader's log start falls inside that
+ * batch; anything else is an error to retry).
+ */
+export class UnexpectedAppendOffsetError extends Error {
+  readonly code = 'ERR_UNEXPECTED_APPEND_OFFSET';
+  constructor(
+    message: string,
+    readonly firstOffset: bigint,
+    readonly lastOffset: bigint,
+  ) {
+    super(message);
+    this.name = 'UnexpectedAppendOffsetError';
+  }
+}
+
+/**
+ * Checks of a follower append (the leader's batches, with their offsets), before anything is
+ * stored: each buffer one whole sane v2 batch (checkAppendable) with a valid CRC-32C (Kafka's
+ * follower path validates every batch too: bytes damaged on the way must not become the
+ * replica's log), the first starting at or above `logEndOffset` (above it is a gap the leader's
+ * compaction or a restarted log left, accepted as Kafka does), each later one starting after the
+ * previous one ends. Throws InvalidBatchError or UnexpectedAppendOffsetError.
+ */
+export function checkFollowerBatches(batches: readonly Buffer[], logEndOffset: bigint): BatchHeader[] {
+  const headers = batches.map((b) => {
+    const h = checkAppendable(b);
+    if (!verifyBatchCrc(b)) throw new InvalidBatchError(`batch at offset ${h.baseOffset} fails its CRC-32C check`);
+    return h;
+  });
+  let next = logEndOffset;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+    if (h.baseOffset < next) {
+      const first = headers[0]!;
+      const msg =
+        i === 0
+          ? `out of order offsets: first offset ${h.baseOffset} is below the log end offset ${logEndOffset}`
+          : `out of order offsets: batch ${i} starts at ${h.baseOffset}, after a batch ending at ${next - 1n}`;
+      throw new UnexpectedAppendOffsetError(msg, first.baseOffset, headers[headers.length - 1]!.baseOffset + BigInt(headers[headers.length - 1]!.lastOffsetDelta));
+    }
+    next = last + 1n;
+  }
+  return headers;
 }
 
 export interface RecordHit {

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { assignOffsets, readTxnMarker } from '../../protocol/records/batch.js';
 import { BATCH_HEADER_SIZE } from '../../protocol/records/constants.js';
 import { batchHeaderProblem, readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
-import { applyBatchToProducerState, checkAppendable, findRecord, LogStoreError, retentionCount } from './common.js';
+import { applyBatchToProducerState, checkAppendable, checkFollowerBatches, findRecord, LogStoreError, retentionCount } from './common.js';
+import { assignBatchEpochs, assignEpoch, epochView, latestEpochEntry, truncateEpochsFromEnd, type EpochEntry } from './epoch-cache.js';
 import {
   AbortedLookup,
   CleanedTransactions,
@@ -38,7 +39,7 @@ import {
   encodeTxnIndexEntry,
   type AbortedTxn,
 } from './producer-state.js';
-import { fsyncDir, removeTempFiles, writeFileAtomic, writeFileAtomicAsync, fsyncDirAsync, writeFully } from './fs-util.js';
+import { fsyncDir, removeTempFiles, writeFileAtomic, writeTempFileAsync, fsyncDirAsync, writeFully } from './fs-util.js';
 import { BatchScanner, OffsetIndex, Segment, SegmentCache, SEGMENT_LOG_FILE, TimeIndex, storageError, writeWholeFile, type ScanOutcome, type TailCut } from './segment.js';
 import { holdsData, moveAside } from './stray.js';
 import type { AppendInfo, AppendOptions, LogConfig, PartitionLog, ReadResult, StoreOptions, TimestampLookup } from './types.js';
@@ -166,11 +167,6 @@ export interface PartitionContext {
   cleanShutdown?: boolean;
 }
 
-interface EpochEntry {
-  epoch: number;
-  startOffset: bigint;
-}
-
 export function readPartitionTopicId(dir: string): string | undefined {
   let text: string;
   try {
@@ -225,7 +221,13 @@ export class FilePartitionLog implements PartitionLog {
   /** First offset still in the log: the first segment's base unless DeleteRecords raised it. */
   private lso = 0n;
   private epoch = 0;
+  /** The leader-epoch history as leader-epoch-checkpoint holds it (epoch-cache.ts: epoch 0 from offset 0 implicit). */
   private epochEntries: EpochEntry[] = [];
+  /**
+   * Bumped by every truncation: work that gave the event loop a turn (a compaction pass, an fsync,
+   * a snapshot write) checks it, since the log it started on may be gone.
+   */
+  private truncations = 0;
   private unflushedMessages = 0;
   // Writes (issue 8): an append changes memory only and queues its bytes; pumpWrites() writes the
   // queue off the event loop, one write at a time, and `written` is the end of what the files
@@ -415,11 +417,59 @@ export class FilePartitionLog implements PartitionLog {
       const entries = parseEpochCheckpoint(fs.readFileSync(file, 'utf8'));
       if (entries === undefined) this.warn({ file }, 'ignoring malformed leader-epoch-checkpoint');
       else this.epochEntries = entries;
+      // Entries past the log end: a tail lost in a crash after a leader's bump (the batches appended
+      // before it were not in the files yet), or a crash between a truncation and the checkpoint's
+      // rewrite. They go, from the file too, before new data could make them look valid; the
+      // newest of their epochs is kept, starting at the log end, so that a leader's epoch never
+      // goes back across a restart (a follower's next truncateTo at its log end drops it).
+      const kept = truncateEpochsFromEnd(this.epochEntries, this.leo + 1n);
+      if (kept !== undefined) {
+        const newest = Math.max(...this.epochEntries.slice(kept.length).map((e) => e.epoch));
+        const fixed = assignEpoch(kept, newest, this.leo) ?? kept;
+        this.warn({ file, logEndOffset: this.leo, entries: this.epochEntries.length, kept: fixed.length }, 'leader-epoch-checkpoint had entries past the log end');
+        this.writeEpochEntries(fixed);
+      }
+      this.reconcileEpochs(file);
     }
     for (const e of this.epochEntries) if (e.epoch > this.epoch) this.epoch = e.epoch;
     // Never behind an epoch already stamped on stored data (e.g. if the checkpoint was lost).
     if (lastEpochInLog !== undefined && lastEpochInLog > this.epoch) this.epoch = lastEpochInLog;
     this.loadProducerState();
+  }
+
+  /**
+   * A checkpoint ahead of the data: an entry (E, S) whose first batch at or after S carries an epoch
+   * older than E. In a log that is whole the batches after S carry E or later (leaders stamp their
+   * epoch, followers assign the epochs of the batches they store), so this is a crash between a
+   * truncation whose cut never reached the disk and the epochs a follower append then assigned
+   * (the cut is synced first, but a failed or interrupted one leaves the old data). The history
+   * from that entry on is rebuilt from the batches' epochs (Kafka's assign over them).
+   */
+  private reconcileEpochs(file: string): void {
+    for (let i = 0; i < this.epochEntries.length; i++) {
+      const e = this.epochEntries[i]!;
+      if (e.startOffset < this.lso || e.startOffset >= this.leo) continue;
+      let entries = this.epochEntries.slice(0, i);
+      try {
+        const loc = this.locate(e.startOffset);
+        const found = loc?.header.partitionLeaderEpoch ?? -1;
+        if (found < 0 || found >= e.epoch) continue;
+        for (let si = loc!.segIndex, pos = loc!.pos; si < this.segments.length; si++, pos = 0) {
+          const seg = this.segments[si]!;
+          this.ctx.cache.use(seg);
+          const scanner = new BatchScanner(seg.fd!, seg.fileSize);
+          for (let h = seg.headerAt(scanner, pos); h !== undefined && pos < seg.size; h = pos < seg.size ? seg.headerAt(scanner, pos) : undefined) {
+            entries = assignEpoch(entries, h.partitionLeaderEpoch, h.baseOffset) ?? entries;
+            pos += h.sizeInBytes;
+          }
+        }
+      } catch {
+        return; // damaged data: left to the readers' CORRUPT_MESSAGE
+      }
+      this.warn({ file, epoch: e.epoch, startOffset: e.startOffset, entries: this.epochEntries.length, rebuilt: entries.length }, 'leader-epoch-checkpoint was ahead of the log; rebuilt from the batches');
+      this.writeEpochEntries(entries);
+      return;
+    }
   }
 
   /**
@@ -474,17 +524,18 @@ export class FilePartitionLog implements PartitionLog {
       const seg = this.segments[si]!;
       if (seg.size === 0) continue;
       this.ctx.cache.use(seg);
-      const scanner = new BatchScanner(seg.fd!, seg.size);
+      // After a truncation batches kept may still be queued: headerAt/batchAt read them from the queue.
+      const scanner = new BatchScanner(seg.fd!, seg.fileSize);
       let pos = si === this.segmentIndexFor(scanFrom) ? seg.offsetIndex!.lookup(seg.rel(scanFrom)) : 0;
       for (;;) {
-        const h = scanner.header(pos);
-        if (h === undefined || batchHeaderProblem(h, seg.size - pos) !== undefined) {
+        const h = pos < seg.size ? seg.headerAt(scanner, pos) : undefined;
+        if (h === undefined) {
           if (pos < seg.size) this.warn({ segment: seg.logPath, position: pos }, 'producer state scan stopped at a damaged batch');
           break;
         }
         const last = h.baseOffset + BigInt(h.lastOffsetDelta);
         if (last >= scanFrom && h.producerId >= 0n) {
-          const marker = h.isControl ? readTxnMarker(seg.readRange(pos, h.sizeInBytes)) : undefined;
+          const marker = h.isControl ? readTxnMarker(seg.batchAt(pos, h.sizeInBytes)) : undefined;
           const aborted = this.producerState.apply(h, h.baseOffset, last, marker);
           if (aborted !== undefined) this.appendTxnIndex(seg.base, aborted);
         }
@@ -578,36 +629,15 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   append(batches: readonly Buffer[], opts?: AppendOptions): AppendInfo {
-    this.checkUsable();
-    if (this.writeFault !== undefined) {
-      // The queue is not growing while the disk refuses it: retried now (the answer of this append
-      // is the error; once a write works again appends are taken again).
-      this.pumpWrites();
-      throw this.writeFault;
-    }
+    this.checkWritable();
     const headers = batches.map((b) => checkAppendable(b));
     const first = this.leo;
     for (let i = 0; i < batches.length; i++) {
       const buf = batches[i]!;
       const h = headers[i]!;
       const base = this.leo;
-      const last = base + BigInt(h.lastOffsetDelta);
       assignOffsets(buf, base, this.epoch);
-      // A roll (the only step that can fail: STORAGE_ERROR) comes before anything changes.
-      this.maybeRoll(buf.length, last);
-      const seg = this.active;
-      const wasEmpty = seg.size === 0;
-      // In memory only; the bytes reach the file off the event loop (pumpWrites).
-      seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
-      if (wasEmpty) this.activeSince = this.ctx.now();
-      this.leo = last + 1n;
-      this.unflushedMessages += h.recordCount;
-      if (h.maxTimestamp > this.maxTs) {
-        this.maxTs = h.maxTimestamp;
-        this.maxTsBatchLastOffset = last;
-      }
-      const aborted = applyBatchToProducerState(this.producerState, buf, h, base, last);
-      if (aborted !== undefined) this.indexAborted(seg.base, aborted);
+      this.storeBatch(buf, h, base, base + BigInt(h.lastOffsetDelta));
     }
     if (opts?.writeThrough === true) {
       const seg = this.active;
@@ -623,13 +653,81 @@ export class FilePartitionLog implements PartitionLog {
     } else {
       this.pumpWrites();
     }
+    this.maybeFlush();
+    return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  /**
+   * A follower's append (PartitionLog.appendAsFollower): the leader's batches with their offsets and
+   * epochs. The epochs they bring go to leader-epoch-checkpoint first (a synced write, only when the
+   * history changes: a new leader's first batches), so a failure there appends nothing; the bytes
+   * then take the path of leader appends (write queue, rolls, producer state, .txnindex).
+   */
+  appendAsFollower(batches: readonly Buffer[]): AppendInfo {
+    this.checkWritable();
+    const headers = checkFollowerBatches(batches, this.leo);
+    if (headers.length === 0) return { baseOffset: this.leo, lastOffset: this.leo - 1n, logStartOffset: this.lso };
+    const entries = assignBatchEpochs(this.epochEntries, headers);
+    if (entries !== undefined) {
+      try {
+        this.writeEpochEntries(entries);
+      } catch (err) {
+        throw storageError(`cannot write ${LEADER_EPOCH_FILE} of ${this.topic}-${this.partition}`, err);
+      }
+      this.epoch = latestEpochEntry(entries).epoch;
+    }
+    for (let i = 0; i < batches.length; i++) {
+      const h = headers[i]!;
+      this.storeBatch(batches[i]!, h, h.baseOffset, h.baseOffset + BigInt(h.lastOffsetDelta));
+    }
+    this.pumpWrites();
+    this.maybeFlush();
+    return { baseOffset: headers[0]!.baseOffset, lastOffset: this.leo - 1n, logStartOffset: this.lso };
+  }
+
+  private checkWritable(): void {
+    this.checkUsable();
+    if (this.writeFault !== undefined) {
+      // The queue is not growing while the disk refuses it: retried now (the answer of this append
+      // is the error; once a write works again appends are taken again).
+      this.pumpWrites();
+      throw this.writeFault;
+    }
+  }
+
+  /**
+   * One batch at [base, last] into the active segment (rolled first when due: the only step that
+   * can fail, STORAGE_ERROR, before anything changes), in memory: the bytes reach the file off the
+   * event loop (pumpWrites).
+   */
+  private storeBatch(buf: Buffer, h: BatchHeader, base: bigint, last: bigint): void {
+    this.maybeRoll(buf.length, base, last);
+    const seg = this.active;
+    const wasEmpty = seg.size === 0;
+    seg.append(buf, last, h.maxTimestamp, this.config.indexIntervalBytes);
+    if (wasEmpty) this.activeSince = this.ctx.now();
+    this.leo = last + 1n;
+    this.unflushedMessages += h.recordCount;
+    if (h.maxTimestamp > this.maxTs) {
+      this.maxTs = h.maxTimestamp;
+      this.maxTsBatchLastOffset = last;
+    }
+    const aborted = applyBatchToProducerState(this.producerState, buf, h, base, last);
+    if (aborted !== undefined) this.indexAborted(seg.base, aborted);
+  }
+
+  private maybeFlush(): void {
     if (this.unflushedMessages >= this.config.flushIntervalMessages) {
       // Kafka's flush after N messages, off the event loop; with flush.messages=1 the producer's
       // answer waits for it (whenDurable).
       this.unflushedMessages = 0;
       this.requestSync();
     }
-    return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  private writeEpochEntries(entries: EpochEntry[]): void {
+    writeFileAtomic(path.join(this.dir, LEADER_EPOCH_FILE), formatEpochCheckpoint(entries));
+    this.epochEntries = entries;
   }
 
   /** End of the batches in the files (readers' limit); logEndOffset also counts queued ones. */
@@ -682,6 +780,12 @@ export class FilePartitionLog implements PartitionLog {
         release();
         this.pumping = false;
         if (this.gone !== undefined) return this.settleIdle();
+        // A truncation took the segment out of the log meanwhile: what it wrote is gone with it.
+        if (!this.segments.includes(seg)) {
+          if (this.active.queuedWrites > 0) this.pumpWrites();
+          else this.settleIdle();
+          return;
+        }
         if (err !== undefined) {
           this.onWriteFailed(err);
           return this.settleIdle();
@@ -752,13 +856,18 @@ export class FilePartitionLog implements PartitionLog {
     this.writtenListeners.push(listener);
   }
 
-  private maybeRoll(batchSize: number, lastOffset: bigint): void {
+  private maybeRoll(batchSize: number, baseOffset: bigint, lastOffset: bigint): void {
     const seg = this.active;
     if (seg.size === 0) return;
     const full = seg.size + batchSize > this.config.segmentBytes;
     const old = this.ctx.now() - this.activeSince > this.config.segmentMs;
     if (!full && !old && seg.canHold(lastOffset)) return;
-    this.rollActive();
+    // A segment a truncation cut while a write ran cannot be sealed until that write ends (its
+    // queue cannot be written before): it grows past segment.bytes a little instead.
+    if (seg.fenced && seg.canHold(lastOffset)) return;
+    // A follower batch after a gap starts the new segment at its own base (Kafka rolls at the
+    // batch's first offset), so that its offsets fit the segment's 32-bit relative ones.
+    this.rollActive(baseOffset > this.leo ? baseOffset : this.leo);
   }
 
   /**
@@ -768,12 +877,12 @@ export class FilePartitionLog implements PartitionLog {
    * follow off the event loop (finishSealed), and until then it keeps its indexes in memory.
    * A failure (EMFILE, ENOSPC: STORAGE_ERROR) leaves the old one active.
    */
-  private rollActive(): void {
+  private rollActive(nextBase = this.leo): void {
     const seg = this.active;
     this.ctx.cache.use(seg);
     seg.writeQueuedSync();
     this.onWritten(this.leo);
-    const next = this.ctx.cache.withDescriptors(() => Segment.create(this.dir, this.leo));
+    const next = this.ctx.cache.withDescriptors(() => Segment.create(this.dir, nextBase));
     this.segments.push(next);
     this.ctx.cache.use(next);
     // Kafka snapshots producer state at every roll: recovery then scans only the active segment.
@@ -807,10 +916,19 @@ export class FilePartitionLog implements PartitionLog {
       this.sealed.shift();
       if (snapshot !== undefined && snapshot.offset > this.lastSnapshotOffset) {
         try {
-          await writeFileAtomicAsync(path.join(this.dir, offsetFileName(snapshot.offset, '.snapshot')), snapshot.data);
-          if (this.gone !== undefined) return;
-          this.lastSnapshotOffset = snapshot.offset;
-          this.pruneSnapshots();
+          // Written and synced off the event loop under a temp name, renamed on it: a truncation
+          // meanwhile (the snapshot may describe cut data) drops it instead, with no moment at
+          // which a stale snapshot could be on disk next to new data.
+          const truncations = this.truncations;
+          const tmp = await writeTempFileAsync(this.dir, snapshot.data);
+          if (this.gone !== undefined || this.truncations !== truncations) {
+            fs.rmSync(tmp, { force: true });
+            if (this.gone !== undefined) return;
+          } else {
+            fs.renameSync(tmp, path.join(this.dir, offsetFileName(snapshot.offset, '.snapshot')));
+            this.lastSnapshotOffset = snapshot.offset;
+            this.pruneSnapshots();
+          }
         } catch (err) {
           // A snapshot is an optimisation (recovery scans from an older one).
           this.warn({ err: (err as Error).message }, 'producer state snapshot failed');
@@ -868,16 +986,24 @@ export class FilePartitionLog implements PartitionLog {
     this.syncAgain = this.written < this.leo;
     const upTo = this.written;
     const seg = this.active;
+    const truncations = this.truncations;
     this.finishSealed()
       .then(() => new Promise<void>((resolve, reject) => seg.syncAsync((err) => (err ? reject(err) : resolve()))))
       .then(
         () => {
           if (this.syncFault !== undefined) this.ctx.logger?.info({ topic: this.topic, partition: this.partition, dir: this.dir }, 'fsync works again');
           this.syncFault = undefined;
-          this.markSynced(upTo);
+          // After a truncation this fsync covered a log that is not there any more: the next one counts.
+          if (this.truncations === truncations) this.markSynced(upTo);
+          else this.syncAgain = true;
         },
         (err: Error) => {
           if (this.gone !== undefined) return;
+          if (this.truncations !== truncations) {
+            // The segment it synced was taken out by a truncation (its file renamed): no fault.
+            this.syncAgain = true;
+            return;
+          }
           if (this.syncFault !== err.message) this.warn({ err: err.message }, 'fsync failed');
           this.syncFault = err.message;
           // Every waiting produce fails (the fault may cover later appends too); the next
@@ -1166,11 +1292,173 @@ export class FilePartitionLog implements PartitionLog {
   bumpLeaderEpoch(epoch: number): void {
     this.checkUsable();
     if (!Number.isInteger(epoch) || epoch <= this.epoch) return;
-    const entries = this.epochEntries.filter((e) => e.startOffset < this.leo);
-    entries.push({ epoch, startOffset: this.leo });
-    writeFileAtomic(path.join(this.dir, LEADER_EPOCH_FILE), formatEpochCheckpoint(entries));
-    this.epochEntries = entries;
+    const entries = assignEpoch(this.epochEntries, epoch, this.leo);
+    if (entries !== undefined) this.writeEpochEntries(entries);
     this.epoch = epoch;
+  }
+
+  // ---- truncation (issue 10: a follower's log) ----
+
+  /**
+   * PartitionLog.truncateTo. The order keeps every crash point recoverable to the log before or
+   * after: producer snapshots past the new end removed, segments past the cut retired (renamed
+   * `.deleted`, then removed after file.delete.delay.ms), the cut segment cut and synced (a write
+   * running into it is cut again when it ends, before anything else is written), then the epoch
+   * checkpoint (load() drops entries past the log end a crash left), the log start and cleaner
+   * checkpoints, and the producer state rebuilt (loadProducerState: the newest snapshot at or
+   * below the new end, the .txnindex entries before it, the batches after it, queued ones included).
+   */
+  truncateTo(offset: bigint): void {
+    this.checkUsable();
+    if (offset < 0n) throw new RangeError(`cannot truncate ${this.topic}-${this.partition} to a negative offset (${offset})`);
+    if (offset >= this.leo) {
+      const entries = truncateEpochsFromEnd(this.epochEntries, this.leo);
+      if (entries !== undefined) {
+        this.writeEpochEntries(entries);
+        this.epoch = latestEpochEntry(entries).epoch;
+      }
+      return;
+    }
+    if (offset < this.segments[0]!.base) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    const si = this.segmentIndexFor(offset);
+    const seg = this.segments[si]!;
+    const { pos, end, lastEpoch } = this.cutPoint(seg, offset);
+    this.truncations++;
+    try {
+      this.removeSnapshotsFrom(end + 1n);
+      this.ctx.cache.use(seg);
+      if (!seg.active) {
+        this.ctx.cache.forget(seg);
+        seg.reactivate();
+      }
+      const after = this.segments.slice(si + 1);
+      this.sealed = this.sealed.filter((e) => e.seg !== seg && !after.includes(e.seg));
+      if (after.length > 0) {
+        this.segments.splice(si + 1);
+        this.retireSegments(after);
+      }
+      const cutErr = seg.truncate(pos, end);
+      if (cutErr !== undefined) this.warn({ err: cutErr.message }, 'cutting the log file failed; it is retried before anything more is written to it');
+      this.ctx.cache.use(seg);
+    } catch (err) {
+      throw storageError(`cannot truncate ${this.topic}-${this.partition} to offset ${offset}`, err);
+    }
+    this.leo = end;
+    if (this.written > end) this.written = end;
+    if (this.synced > end) this.synced = end;
+    this.readHint = undefined;
+    if (seg.size === 0) this.activeSince = this.ctx.now();
+    const entries = truncateEpochsFromEnd(this.epochEntries, end);
+    if (entries !== undefined) this.writeEpochEntries(entries);
+    const latest = latestEpochEntry(this.epochEntries).epoch;
+    this.epoch = lastEpoch !== undefined && lastEpoch > latest ? lastEpoch : latest;
+    if (this.lso > end) {
+      this.lso = end;
+      writeFileAtomic(path.join(this.dir, LOG_START_OFFSET_FILE), formatLogStartCheckpoint(this.topic, this.partition, end));
+    }
+    if (this.cleanerCheckpoint() > end) writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), formatLogStartCheckpoint(this.topic, this.partition, end));
+    this.pendingTxnIndex = []; // re-derived by the scan (no snapshot is written past a pending entry)
+    this.producerState.clear();
+    this.lastSnapshotOffset = -1n;
+    this.loadProducerState();
+    this.recomputeMaxTimestamp();
+    this.afterTruncation();
+  }
+
+  /**
+   * PartitionLog.truncateFullyAndStartAt: the epoch checkpoint cleared and the producer snapshots
+   * removed first, then every segment retired and an empty one created at `offset` (a crash in
+   * between leaves no segment: the log reopens empty), then the log start and cleaner checkpoints
+   * removed (the first segment's base is the log start).
+   */
+  truncateFullyAndStartAt(offset: bigint): void {
+    this.checkUsable();
+    if (offset < 0n) throw new RangeError(`cannot start ${this.topic}-${this.partition} at a negative offset (${offset})`);
+    this.truncations++;
+    try {
+      this.writeEpochEntries([]);
+      this.removeSnapshotsFrom(0n);
+      const old = this.segments.splice(0);
+      this.sealed = [];
+      this.retireSegments(old);
+      const seg = this.ctx.cache.withDescriptors(() => Segment.create(this.dir, offset));
+      this.segments.push(seg);
+      this.ctx.cache.use(seg);
+      fsyncDir(this.dir);
+      fs.rmSync(path.join(this.dir, LOG_START_OFFSET_FILE), { force: true });
+      fs.rmSync(path.join(this.dir, CLEANER_CHECKPOINT_FILE), { force: true });
+    } catch (err) {
+      throw storageError(`cannot truncate ${this.topic}-${this.partition} fully to start at offset ${offset}`, err);
+    }
+    this.leo = offset;
+    this.lso = offset;
+    this.written = offset;
+    this.synced = offset;
+    this.epoch = 0;
+    this.readHint = undefined;
+    this.activeSince = this.ctx.now();
+    this.unflushedMessages = 0;
+    this.writeFault = undefined;
+    this.pendingTxnIndex = [];
+    this.producerState.clear();
+    this.lastSnapshotOffset = -1n;
+    this.recomputeMaxTimestamp();
+    this.afterTruncation();
+  }
+
+  /**
+   * Where `offset` cuts `seg` (whose base is <= offset): the position of the first batch ending at
+   * or after it (the segment's size if none), the end of the batches before it (the segment's base
+   * if none) and the epoch of the last of them. The walk starts at the last offset-index entry
+   * naming a batch that ends before `offset`; queued batches are read from the queue.
+   */
+  private cutPoint(seg: Segment, offset: bigint): { pos: number; end: bigint; lastEpoch: number | undefined } {
+    this.ctx.cache.use(seg);
+    const idx = seg.offsetIndex!;
+    const i = offset > seg.base ? idx.floorIndex(seg.rel(offset - 1n)) : -1;
+    let pos = i >= 0 ? idx.position(i) : 0;
+    let end = seg.base;
+    let lastEpoch: number | undefined;
+    const scanner = new BatchScanner(seg.fd!, seg.fileSize);
+    while (pos < seg.size) {
+      const h = seg.headerAt(scanner, pos);
+      if (h === undefined) throw this.corrupt(seg, pos, 'not a whole batch');
+      const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+      if (last >= offset) break;
+      end = last + 1n;
+      lastEpoch = h.partitionLeaderEpoch;
+      pos += h.sizeInBytes;
+    }
+    return { pos, end, lastEpoch };
+  }
+
+  /** Removes the producer snapshots at or above `from` (they describe cut data). */
+  private removeSnapshotsFrom(from: bigint): void {
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = SNAPSHOT_FILE.exec(name);
+      if (m !== null && BigInt(m[1]!) >= from) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
+  }
+
+  /**
+   * After a truncation: waiters for cut offsets wait for the new end instead (answered once it is
+   * written or synced), and the batches kept that are still queued are written.
+   */
+  private afterTruncation(): void {
+    for (const w of this.writeWaiters) if (w.upTo > this.leo) w.upTo = this.leo;
+    for (const w of this.waiters) if (w.upTo > this.leo) w.upTo = this.leo;
+    let n = 0;
+    while (n < this.writeWaiters.length && this.writeWaiters[n]!.upTo <= this.written) n++;
+    for (const w of this.writeWaiters.splice(0, n)) w.resolve();
+    n = 0;
+    while (n < this.waiters.length && this.waiters[n]!.upTo <= this.synced) n++;
+    for (const w of this.waiters.splice(0, n)) w.resolve();
+    if (this.waiters.length > 0) this.requestSync();
+    this.pumpWrites();
+    this.settleIdle();
   }
 
   deleteRecordsBefore(offset: bigint): bigint {
@@ -1389,6 +1677,7 @@ export class FilePartitionLog implements PartitionLog {
     if (plan === undefined) return NO_PASS;
     const { n, cleanableEnd, firstDirty } = plan;
     const segs = this.segments.slice(0, n);
+    const truncations = this.truncations;
     const ends = units.slice(0, n).map((u) => u.end);
 
     this.compacting = true;
@@ -1410,7 +1699,7 @@ export class FilePartitionLog implements PartitionLog {
           if (sinceYield >= sliceBytes) {
             sinceYield = 0;
             yield;
-            if (this.gone !== undefined) return NO_PASS;
+            if (this.gone !== undefined || this.truncations !== truncations) return NO_PASS;
           }
         }
       }
@@ -1468,7 +1757,7 @@ export class FilePartitionLog implements PartitionLog {
                 sinceYield = 0;
                 out.kick();
                 yield;
-                if (this.gone !== undefined) return NO_PASS;
+                if (this.gone !== undefined || this.truncations !== truncations) return NO_PASS;
               }
             }
             // Kafka's groupSegmentsBySize, with this group's size as cleaning left it: the next
@@ -1672,21 +1961,15 @@ export class FilePartitionLog implements PartitionLog {
   // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
 
   /**
-   * leader-epoch-checkpoint lists the bumps; epoch 0 from offset 0 is implicit. An entry hides
-   * earlier ones starting at the same offset or later (Kafka's assign), and the cut at the log
+   * leader-epoch-checkpoint holds the history (epoch-cache.ts: leaders' bumps, epochs of follower
+   * batches); epoch 0 from offset 0 is implicit. An entry hides earlier ones starting at the same
+   * offset or later (Kafka's assign), and the cut at the log
    * start is applied here rather than to the file, so DeleteRecords and retention need not
    * rewrite it. If the checkpoint was lost while the data carries a newer epoch (load() keeps
    * that epoch), its start is unknown and the log end stands in for it.
    */
   leaderEpochEntries(): Array<{ epoch: number; startOffset: bigint }> {
-    let out: EpochEntry[] = [];
-    for (const e of [{ epoch: 0, startOffset: 0n }, ...this.epochEntries]) {
-      while (out.length > 0 && (out[out.length - 1]!.epoch >= e.epoch || out[out.length - 1]!.startOffset >= e.startOffset)) out.pop();
-      if (e.startOffset <= this.lso) out = [{ epoch: e.epoch, startOffset: this.lso }];
-      else out.push(e);
-    }
-    if (out[out.length - 1]!.epoch < this.epoch) out.push({ epoch: this.epoch, startOffset: this.leo });
-    return out.map((e) => ({ epoch: e.epoch, startOffset: e.startOffset }));
+    return epochView(this.epochEntries, this.lso, this.leo, this.epoch);
   }
 
   sizeInBytes(): number {

@@ -86,6 +86,28 @@ export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<
   await fsyncDirAsync(dir);
 }
 
+/**
+ * The first half of writeFileAtomicAsync: `data` written to a temp file in `dir` and synced, off
+ * the event loop; returns its path. The caller renames it on the event loop (or removes it),
+ * where the decision cannot interleave with other work, then syncs the directory.
+ */
+export async function writeTempFileAsync(dir: string, data: Buffer): Promise<string> {
+  const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    const fh = await fs.promises.open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+  return tmp;
+}
+
 /** fsyncDir off the event loop. */
 export async function fsyncDirAsync(dir: string): Promise<void> {
   let fh: fs.promises.FileHandle | undefined;

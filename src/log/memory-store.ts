@@ -3,8 +3,18 @@
 
 import { randomUuid } from '../../protocol/primitives/uuid.js';
 import { assignOffsets } from '../../protocol/records/batch.js';
-import { readBatchHeader } from '../../protocol/records/header.js';
-import { applyBatchToProducerState, checkAppendable, effectiveLogConfig, findRecord, LogStoreError, retentionCount, TopicCatalog } from './common.js';
+import { readBatchHeader, type BatchHeader } from '../../protocol/records/header.js';
+import {
+  applyBatchToProducerState,
+  checkAppendable,
+  checkFollowerBatches,
+  effectiveLogConfig,
+  findRecord,
+  LogStoreError,
+  retentionCount,
+  TopicCatalog,
+} from './common.js';
+import { assignBatchEpochs, assignEpoch, epochView, latestEpochEntry, truncateEpochsFromEnd, type EpochEntry } from './epoch-cache.js';
 import {
   AbortedLookup,
   CleanedTransactions,
@@ -33,6 +43,14 @@ import type {
 /** Batches a compaction pass looks at in one slice while planning (a few ms of work). */
 const PLAN_SLICE = 20_000;
 
+/**
+ * Batches arrive as views into request frames (socket chunks); keeping a view would pin the whole
+ * chunk, so a view is copied into a buffer of its own.
+ */
+function ownBuffer(given: Buffer): Buffer {
+  return given.byteOffset === 0 && given.length === given.buffer.byteLength ? given : Buffer.from(given);
+}
+
 class MemoryPartitionLog implements PartitionLog {
   private readonly batches: Buffer[] = [];
   private readonly baseOffsets: bigint[] = [];
@@ -50,8 +68,13 @@ class MemoryPartitionLog implements PartitionLog {
   private leo = 0n;
   /** Raised only by deleteRecordsBefore; batches entirely below it are dropped. */
   private lso = 0n;
+  /** The latest epoch of `epochEntries` (the stamp of leader appends). */
   private epoch = 0;
+  /** The leader-epoch history (epoch-cache.ts: epoch 0 from offset 0 implicit). */
+  private epochEntries: EpochEntry[] = [];
   private deleted = false;
+  /** Bumped by every truncation: a compaction pass between slices gives up (Kafka aborts cleaning on truncation). */
+  private truncations = 0;
   readonly producerState = new ProducerStateManager();
 
   constructor(
@@ -82,34 +105,127 @@ class MemoryPartitionLog implements PartitionLog {
   }
 
   append(batches: readonly Buffer[]): AppendInfo {
-    if (this.deleted) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `${this.topic}-${this.partition} was deleted`);
+    this.checkUsable();
     const headers = batches.map((b) => checkAppendable(b));
     const first = this.leo;
     for (let i = 0; i < batches.length; i++) {
-      // Batches arrive as views into request frames (socket chunks); keeping a view would pin
-      // the whole chunk, so a view is copied into a buffer of its own.
-      const given = batches[i]!;
-      const buf = given.byteOffset === 0 && given.length === given.buffer.byteLength ? given : Buffer.from(given);
+      const buf = ownBuffer(batches[i]!);
       const h = headers[i]!;
       const base = this.leo;
-      const last = base + BigInt(h.lastOffsetDelta);
       assignOffsets(buf, base, this.epoch);
-      applyBatchToProducerState(this.producerState, buf, h, base, last);
-      const idx = this.batches.length;
-      this.batches.push(buf);
-      this.baseOffsets.push(base);
-      this.lastOffsets.push(last);
-      this.maxTimestamps.push(h.maxTimestamp);
-      this.epochs.push(this.epoch);
-      this.appendTimes.push(this.now());
-      const prevMax = idx > 0 ? this.runningMax[idx - 1]! : -1n;
-      this.runningMax.push(h.maxTimestamp > prevMax ? h.maxTimestamp : prevMax);
-      if (!this.maxBatchStale && h.maxTimestamp >= 0n && (this.maxBatch < 0 || h.maxTimestamp > this.maxTimestamps[this.maxBatch]!)) {
-        this.maxBatch = idx;
-      }
-      this.leo = last + 1n;
+      this.store(buf, h, base, base + BigInt(h.lastOffsetDelta), this.epoch);
     }
     return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  /**
+   * Follower append (Kafka's UnifiedLog.appendAsFollower): the leader's batches as they are, offsets
+   * and partitionLeaderEpoch untouched; checked by checkFollowerBatches (CRC included). Each batch's
+   * epoch is assigned at its base offset in the epoch history.
+   */
+  appendAsFollower(batches: readonly Buffer[]): AppendInfo {
+    this.checkUsable();
+    const headers = checkFollowerBatches(batches, this.leo);
+    const first = headers.length > 0 ? headers[0]!.baseOffset : this.leo;
+    const entries = assignBatchEpochs(this.epochEntries, headers);
+    if (entries !== undefined) this.setEpochEntries(entries);
+    for (let i = 0; i < batches.length; i++) {
+      const h = headers[i]!;
+      this.store(ownBuffer(batches[i]!), h, h.baseOffset, h.baseOffset + BigInt(h.lastOffsetDelta), h.partitionLeaderEpoch);
+    }
+    return { baseOffset: first, lastOffset: this.leo - 1n, logStartOffset: this.logStartOffset };
+  }
+
+  private checkUsable(): void {
+    if (this.deleted) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `${this.topic}-${this.partition} was deleted`);
+  }
+
+  /** Stores one batch at [base, last] and feeds the producer state (shared by both appends). */
+  private store(buf: Buffer, h: BatchHeader, base: bigint, last: bigint, epoch: number): void {
+    applyBatchToProducerState(this.producerState, buf, h, base, last);
+    const idx = this.batches.length;
+    this.batches.push(buf);
+    this.baseOffsets.push(base);
+    this.lastOffsets.push(last);
+    this.maxTimestamps.push(h.maxTimestamp);
+    this.epochs.push(epoch);
+    this.appendTimes.push(this.now());
+    const prevMax = idx > 0 ? this.runningMax[idx - 1]! : -1n;
+    this.runningMax.push(h.maxTimestamp > prevMax ? h.maxTimestamp : prevMax);
+    if (!this.maxBatchStale && h.maxTimestamp >= 0n && (this.maxBatch < 0 || h.maxTimestamp > this.maxTimestamps[this.maxBatch]!)) {
+      this.maxBatch = idx;
+    }
+    this.leo = last + 1n;
+  }
+
+  private setEpochEntries(entries: EpochEntry[]): void {
+    this.epochEntries = entries;
+    this.epoch = latestEpochEntry(entries).epoch;
+  }
+
+  /**
+   * Kafka's UnifiedLog.truncateTo: everything from the batch holding `offset` (or the first batch
+   * after it) on goes, and the log ends where the batches kept end. Below the first stored batch
+   * the log is emptied and starts at `offset` (truncateFullyAndStartAt). The epoch history loses
+   * the entries from the new end on (also when nothing is cut: a leader's epoch assigned at the end
+   * of its log), the producer state is rebuilt from the batches kept.
+   */
+  truncateTo(offset: bigint): void {
+    this.checkUsable();
+    if (offset < 0n) throw new RangeError(`cannot truncate ${this.topic}-${this.partition} to a negative offset (${offset})`);
+    if (offset >= this.leo) {
+      const entries = truncateEpochsFromEnd(this.epochEntries, this.leo);
+      if (entries !== undefined) this.setEpochEntries(entries);
+      return;
+    }
+    if (this.batches.length === 0 || offset < this.baseOffsets[0]!) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    this.truncations++;
+    const keep = this.batchIndexFor(offset);
+    const end = keep > 0 ? this.lastOffsets[keep - 1]! + 1n : this.baseOffsets[0]!;
+    for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes, this.runningMax] as unknown[][]) {
+      arr.length = keep;
+    }
+    this.leo = end;
+    if (this.lso > end) this.lso = end;
+    if (this.cleanedTo > end) this.cleanedTo = end;
+    this.rebuildTimestampIndex();
+    this.setEpochEntries(truncateEpochsFromEnd(this.epochEntries, end) ?? this.epochEntries);
+    this.rebuildProducerState();
+  }
+
+  /**
+   * Kafka's truncateFullyAndStartAt: every batch goes, the log is empty at `offset` (log start and
+   * end), the producer state and the epoch history are cleared.
+   */
+  truncateFullyAndStartAt(offset: bigint): void {
+    this.checkUsable();
+    if (offset < 0n) throw new RangeError(`cannot start ${this.topic}-${this.partition} at a negative offset (${offset})`);
+    this.truncations++;
+    for (const arr of [this.batches, this.baseOffsets, this.lastOffsets, this.maxTimestamps, this.epochs, this.appendTimes, this.runningMax] as unknown[][]) {
+      arr.length = 0;
+    }
+    this.leo = offset;
+    this.lso = offset;
+    this.cleanedTo = offset;
+    this.rebuildTimestampIndex();
+    this.setEpochEntries([]);
+    this.producerState.clear();
+  }
+
+  /**
+   * The producer state of the batches kept, replayed from the first (the memory store keeps no
+   * snapshots), then cut at the log start as DeleteRecords and retention cut it.
+   */
+  private rebuildProducerState(): void {
+    this.producerState.clear();
+    for (let i = 0; i < this.batches.length; i++) {
+      const buf = this.batches[i]!;
+      applyBatchToProducerState(this.producerState, buf, readBatchHeader(buf), this.baseOffsets[i]!, this.lastOffsets[i]!);
+    }
+    this.producerState.onLogStartOffset(this.lso);
   }
 
   /** Index of the first batch whose lastOffset >= offset (the containing batch, or the next one). */
@@ -170,11 +286,12 @@ class MemoryPartitionLog implements PartitionLog {
   }
 
   bumpLeaderEpoch(epoch: number): void {
-    if (epoch > this.epoch) this.epoch = epoch;
+    if (!Number.isInteger(epoch) || epoch <= this.epoch) return;
+    this.setEpochEntries(assignEpoch(this.epochEntries, epoch, this.leo) ?? this.epochEntries);
   }
 
   deleteRecordsBefore(offset: bigint): bigint {
-    if (this.deleted) throw new LogStoreError('UNKNOWN_TOPIC_OR_PARTITION', `${this.topic}-${this.partition} was deleted`);
+    this.checkUsable();
     const target = offset > this.leo ? this.leo : offset;
     if (target <= this.lso) return this.lso;
     this.lso = target;
@@ -232,6 +349,8 @@ class MemoryPartitionLog implements PartitionLog {
   *compactSteps(nowMs: number, cfg: CompactionConfig, sliceBytes = 4 * 1024 * 1024): Generator<void, CompactionResult, void> {
     if (this.deleted || this.compacting) return NO_PASS;
     this.compacting = true;
+    const truncations = this.truncations;
+    const gone = (): boolean => this.deleted || this.truncations !== truncations;
     try {
       // 1. Which batches are cleanable, and is a pass due.
       const stable = this.producerState.firstUnstableOffset() ?? this.leo;
@@ -242,7 +361,7 @@ class MemoryPartitionLog implements PartitionLog {
         cursor = this.lastOffsets[i]! + 1n;
         if (++looked % PLAN_SLICE === 0) {
           yield;
-          if (this.deleted) return NO_PASS;
+          if (gone()) return NO_PASS;
           i = this.batchIndexFor(cursor) - 1;
         }
       }
@@ -267,7 +386,7 @@ class MemoryPartitionLog implements PartitionLog {
         if (sinceYield >= sliceBytes) {
           sinceYield = 0;
           yield;
-          if (this.deleted) return NO_PASS;
+          if (gone()) return NO_PASS;
           i = this.batchIndexFor(cursor) - 1;
         }
       }
@@ -315,7 +434,7 @@ class MemoryPartitionLog implements PartitionLog {
           this.removeBatches(emptied);
           emptied = [];
           yield;
-          if (this.deleted) return NO_PASS;
+          if (gone()) return NO_PASS;
           i = this.batchIndexFor(cursor) - 1;
         }
       }
@@ -380,30 +499,9 @@ class MemoryPartitionLog implements PartitionLog {
 
   // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
 
-  /**
-   * Derived from the stored batches' epochs (non-decreasing, so each epoch's first batch is found
-   * by binary search): an epoch starts at its first batch; the first entry at the log start
-   * offset; a current epoch no batch carries yet starts at the log end (where it was raised).
-   */
+  /** The epoch history (epoch-cache.ts epochView: cut at the log start offset). */
   leaderEpochEntries(): Array<{ epoch: number; startOffset: bigint }> {
-    const out: Array<{ epoch: number; startOffset: bigint }> = [];
-    const n = this.epochs.length;
-    for (let i = 0; i < n; ) {
-      const epoch = this.epochs[i]!;
-      const base = this.baseOffsets[i]!;
-      out.push({ epoch, startOffset: out.length === 0 && base < this.lso ? this.lso : base });
-      let lo = i + 1;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.epochs[mid]! <= epoch) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo;
-    }
-    const last = out[out.length - 1];
-    if (last === undefined || last.epoch < this.epoch) out.push({ epoch: this.epoch, startOffset: this.leo });
-    return out;
+    return epochView(this.epochEntries, this.lso, this.leo, this.epoch);
   }
 
   sizeInBytes(): number {

@@ -308,6 +308,15 @@ export class Segment {
   /** The fd a writeQueuedAsync is using, and the one to close when it ends (the cache let go of it). */
   private ioFd: number | undefined;
   private closeAfterIo: number | undefined;
+  /**
+   * Set by a truncation (truncate): the file must be cut to this length before anything more is
+   * written to it. A write running when the truncation came may still put cut bytes in the file:
+   * the cut then waits for it to end (and no other write starts meanwhile: `fenced`); also kept
+   * when the cut itself failed, for the next write to retry.
+   */
+  private cutAt: number | undefined;
+  /** Bumped by every truncate(): an index-file write started before one does not count as current. */
+  private truncations = 0;
 
   constructor(
     readonly dir: string,
@@ -625,6 +634,112 @@ export class Segment {
     this.indexFilesCurrent = false;
   }
 
+  // ---- truncation (issue 10: a follower's log) ----
+
+  /** The queued batch starting at `pos`, if one does (the queue is in position order). */
+  private queuedAt(pos: number): QueuedWrite | undefined {
+    let lo = 0;
+    let hi = this.queued.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queued[mid]!.pos < pos) lo = mid + 1;
+      else hi = mid;
+    }
+    const q = this.queued[lo];
+    return q !== undefined && q.pos === pos ? q : undefined;
+  }
+
+  /**
+   * The header of the batch at `pos` (< size), from the file through `scanner` (bounded by
+   * fileSize) or from the queue past it; undefined if no whole, sane batch is there.
+   */
+  headerAt(scanner: BatchScanner, pos: number): BatchHeader | undefined {
+    if (pos >= this.fileSize) {
+      const q = this.queuedAt(pos);
+      return q === undefined ? undefined : readBatchHeader(q.buf);
+    }
+    const h = scanner.header(pos);
+    return h === undefined || batchHeaderProblem(h, this.fileSize - pos) !== undefined ? undefined : h;
+  }
+
+  /** The whole batch at `pos` (file or queue; the segment must be loaded). */
+  batchAt(pos: number, length: number): Buffer {
+    if (pos >= this.fileSize) {
+      const q = this.queuedAt(pos);
+      if (q !== undefined) return q.buf;
+    }
+    return this.readRange(pos, length);
+  }
+
+  /**
+   * An inactive segment (loaded: SegmentCache.use) a truncation cut into becomes the active one
+   * again: its fd reopened read-write, its indexes kept in memory from now on (its index files
+   * are written again at its next roll or a clean close).
+   */
+  reactivate(): void {
+    if (this.active) return;
+    this.discardFd();
+    this.fd = fs.openSync(this.logPath, fs.constants.O_RDWR);
+    this.active = true;
+    this.fileSize = this.size;
+    this.indexFilesCurrent = false;
+  }
+
+  /**
+   * Cuts the active segment at `pos` (the start of the first batch that goes, or its size), where
+   * the batches kept end at `endOffset` (Kafka's LogSegment.truncateTo): index entries naming cut
+   * batches go, the largest timestamp is found again (the last time-index entry kept, then the
+   * batches after the last offset-index entry kept), queued cut batches are dropped, and the file
+   * is cut and synced. While a write runs the cut waits for it (`fenced`: no other write starts;
+   * readers stay below fileSize, lowered now). A cut that fails stays due (returned, for a warning).
+   */
+  truncate(pos: number, endOffset: bigint): LogStoreError | undefined {
+    const idx = this.offsetIndex!;
+    const tidx = this.timeIndex!;
+    let n = idx.count;
+    while (n > 0 && idx.position(n - 1) >= pos) n--;
+    idx.truncateTo(n);
+    let t = tidx.count;
+    while (t > 0 && this.base + BigInt(tidx.relOffset(t - 1)) >= endOffset) t--;
+    tidx.truncateTo(t);
+    this.maxTimestamp = t > 0 ? tidx.timestamp(t - 1) : -1n;
+    this.offsetOfMaxTimestamp = t > 0 ? this.base + BigInt(tidx.relOffset(t - 1)) : -1n;
+    const from = n > 0 ? idx.position(n - 1) : 0;
+    const scanner = new BatchScanner(this.fd!, this.fileSize);
+    for (let p = from; p < pos; ) {
+      const h = this.headerAt(scanner, p);
+      if (h === undefined) throw new LogStoreError('CORRUPT_MESSAGE', `corrupt record batch at position ${p} of ${this.logPath}`);
+      if (h.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = h.maxTimestamp;
+        this.offsetOfMaxTimestamp = h.baseOffset + BigInt(h.lastOffsetDelta);
+      }
+      p += h.sizeInBytes;
+    }
+    this.bytesSinceIndexEntry = pos - from;
+    this.queued = this.queued.filter((q) => q.pos < pos);
+    this.size = pos;
+    this.indexFilesCurrent = false;
+    this.truncations++;
+    if (this.ioFd !== undefined) {
+      // The running write ends at the cut at most (what it wrote below it counts, once it ends).
+      this.cutAt = this.cutAt === undefined ? pos : Math.min(this.cutAt, pos);
+      if (this.fileSize > pos) this.fileSize = pos;
+      return undefined;
+    }
+    const target = Math.min(this.fileSize, pos);
+    this.fileSize = target;
+    this.cutAt = this.cutAt === undefined ? target : Math.min(this.cutAt, target);
+    try {
+      this.cutFile(this.fd!, this.cutAt);
+    } catch (err) {
+      // Still due: nothing is written to the file before it is done (the next write, sync or not,
+      // tries it again first and fails until it works), so a crash meanwhile finds the log as it
+      // was before the truncation, never cut batches next to new ones.
+      return storageError(`cannot truncate ${this.logPath}`, err);
+    }
+    return undefined;
+  }
+
   /** Batches appended and not yet written to the file. */
   get queuedWrites(): number {
     return this.queued.length;
@@ -649,6 +764,14 @@ export class Segment {
       process.nextTick(done, undefined, undefined);
       return;
     }
+    if (this.cutAt !== undefined) {
+      try {
+        this.cutFile(this.fd, this.cutAt);
+      } catch (err) {
+        process.nextTick(done, storageError(`cannot truncate ${this.logPath}`, err), undefined);
+        return;
+      }
+    }
     const fd = this.fd;
     this.ioFd = fd;
     const start = batch[0]!.pos;
@@ -657,6 +780,20 @@ export class Segment {
     let bufs = batch.map((q) => q.buf);
     const finish = (err: unknown): void => {
       this.ioFd = undefined;
+      // A truncation came while this write ran: its bytes past the cut are cut now, before any
+      // other write (and before the fd may close), and it reports only what it wrote below the cut.
+      let cutErr: LogStoreError | undefined;
+      let written = end;
+      if (this.cutAt !== undefined) {
+        const target = err === undefined ? Math.min(end, this.cutAt) : Math.min(this.fileSize, this.cutAt);
+        try {
+          this.cutFile(fd, target);
+        } catch (e) {
+          cutErr = storageError(`cannot truncate ${this.logPath}`, e);
+          this.cutAt = Math.min(this.fileSize, target);
+        }
+        written = target;
+      }
       if (this.closeAfterIo === fd) {
         this.closeAfterIo = undefined;
         try {
@@ -665,13 +802,19 @@ export class Segment {
           // the descriptor is gone either way
         }
       }
+      if (cutErr !== undefined) {
+        done(cutErr, undefined);
+        return;
+      }
       // A writeQueuedSync meanwhile may have written these bytes already: then this is no failure.
       if (err !== undefined && this.fileSize < end) {
         done(storageError(`write to ${this.logPath} failed`, err), undefined);
         return;
       }
-      this.markWritten(end);
-      done(undefined, last.endOffset);
+      this.markWritten(written);
+      let endOffset: bigint | undefined;
+      for (const q of batch) if (q.pos + q.buf.length <= written) endOffset = q.endOffset;
+      done(undefined, endOffset);
     };
     const step = (pos: number): void => {
       fs.writev(fd, bufs, pos, (err, n) => {
@@ -688,14 +831,42 @@ export class Segment {
     step(start);
   }
 
+  /** true while a write that a truncation cut into is still running: nothing else may write the file until it ends. */
+  get fenced(): boolean {
+    return this.cutAt !== undefined && this.ioFd !== undefined;
+  }
+
+  /** Cuts the log file to `length` and syncs the cut (a crash must not bring cut batches back). */
+  private cutFile(fd: number, length: number): void {
+    fs.ftruncateSync(fd, length);
+    fs.fdatasyncSync(fd);
+    this.cutAt = undefined;
+    if (this.fileSize > length) this.fileSize = length;
+  }
+
   /**
    * Writes everything queued to the file now, on the calling thread (the fd must be open). Bytes a
    * running writeQueuedAsync is writing are written again at the same place: the same bytes, so
    * whichever lands last is right. Throws STORAGE_ERROR (the bytes stay queued).
    */
   writeQueuedSync(): void {
+    if (this.cutAt !== undefined && this.queued.length === 0 && !this.fenced) {
+      // A cut still due (it failed at the truncation) is made before anyone counts on the file.
+      const fd = this.fd;
+      let own: number | undefined;
+      try {
+        own = fd === undefined ? fs.openSync(this.logPath, fs.constants.O_RDWR) : undefined;
+        this.cutFile((fd ?? own)!, this.cutAt);
+      } catch (err) {
+        throw storageError(`cannot truncate ${this.logPath}`, err);
+      } finally {
+        if (own !== undefined) fs.closeSync(own);
+      }
+    }
     if (this.queued.length === 0) return;
+    if (this.fenced) throw new LogStoreError('STORAGE_ERROR', `${this.logPath} waits for a write a truncation cut into`);
     try {
+      if (this.cutAt !== undefined) this.cutFile(this.fd!, this.cutAt);
       for (const q of this.queued) writeFully(this.fd!, q.buf, q.pos);
     } catch (err) {
       throw storageError(`write to ${this.logPath} failed`, err);
@@ -800,8 +971,10 @@ export class Segment {
    */
   async writeIndexFilesAsync(): Promise<void> {
     if (this.queued.length > 0) throw new LogStoreError('STORAGE_ERROR', `${this.logPath} still has unwritten batches`);
+    const truncations = this.truncations;
     await new Promise<void>((resolve, reject) => this.syncAsync((err) => (err ? reject(err) : resolve())));
-    if (this.indexFilesCurrent) return;
+    // Closed meanwhile (deleted), or truncated (active again): nothing to finish here.
+    if (this.indexFilesCurrent || this.offsetIndex === undefined || this.truncations !== truncations) return;
     this.finalizeTimeIndex();
     // Copies: the arrays behind the indexes are replaced as they grow, never written in place
     // once sealed, but a copy keeps that an implementation detail.
@@ -813,7 +986,8 @@ export class Segment {
     } catch (err) {
       throw storageError(`cannot write the indexes of ${this.logPath}`, err);
     }
-    this.indexFilesCurrent = true;
+    // Files written from indexes a truncation changed since are not current (rewritten at the next roll or close).
+    if (this.truncations === truncations) this.indexFilesCurrent = true;
   }
 
   /** Turns the active segment into an inactive one, after writeIndexFiles() (no I/O). */

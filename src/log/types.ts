@@ -94,7 +94,12 @@ export interface PartitionLog {
    * Lags logEndOffset while writes are on their way (file store); equal for the memory store.
    */
   readonly writtenEndOffset: bigint;
-  /** Current leader epoch of this partition; persisted, never goes backwards. */
+  /**
+   * The latest epoch of the leader-epoch history (leaderEpochEntries; Kafka's latestEpoch), the
+   * epoch leader appends carry. Raised by bumpLeaderEpoch and by follower appends of batches with
+   * a newer epoch; only truncation (truncateTo, truncateFullyAndStartAt) lowers it, with the
+   * history. Persisted.
+   */
   readonly leaderEpoch: number;
   /** The partition's effective log settings (broker defaults with the topic's overrides). */
   readonly config: LogConfig;
@@ -118,6 +123,52 @@ export interface PartitionLog {
    */
   append(batches: readonly Buffer[], opts?: AppendOptions): AppendInfo;
 
+  // ---- replication (issue 10): a follower's log ----
+
+  /**
+   * A follower's append (Kafka's UnifiedLog.appendAsFollower): the leader's v2 batches stored as
+   * they are, with their offsets and partitionLeaderEpoch (nothing is re-stamped). Before anything
+   * is stored every batch is checked: one whole sane v2 batch with a valid CRC-32C (InvalidBatchError),
+   * the first starting at or above logEndOffset and each later one after the previous one ends
+   * (UnexpectedAppendOffsetError: "out of order offsets"). A first batch above logEndOffset leaves
+   * a gap, as a compacted leader log or truncateFullyAndStartAt does; the log end moves to the last
+   * batch's lastOffset + 1. The producer state is fed as by append (markers included, so
+   * transactions replicate), and each batch's epoch is assigned at its base offset in the epoch
+   * history (Kafka's LeaderEpochFileCache.assign: a newer epoch starts there). Written and
+   * persisted as leader appends are (write queue, writtenEndOffset, whenWritten, recovery).
+   */
+  appendAsFollower(batches: readonly Buffer[]): AppendInfo;
+
+  /**
+   * Kafka's UnifiedLog.truncateTo, after a leader change: nothing from `offset` on stays. The batch
+   * holding `offset` (or the first batch after it, when `offset` falls in a gap) goes with
+   * everything after it (Kafka's LogSegment.truncateTo cuts at that batch), and the log ends where
+   * the batches kept end: below `offset` when it fell inside a batch (Kafka then sets its log end
+   * to `offset` all the same, a state its next restart does not reproduce; here the end is the end
+   * of the data, and the fetcher's next fetch starts there). In the file store the end is at least
+   * the base of the segment it falls in. Segments wholly past the cut are deleted, indexes trimmed,
+   * writtenEndOffset and the durable end lowered to the new end (writes of cut batches still queued
+   * are dropped; one already running is cut again when it ends, before any later write), producer
+   * state rebuilt (last snapshot at or below the new end, then the batches after it; aborted
+   * transactions whose marker went are dropped), and the log start lowered to the new end if it
+   * was above it. The epoch history loses the entries starting at or after the new end (Kafka's
+   * truncateFromEnd); that happens also when `offset` >= logEndOffset, where nothing else changes
+   * (an epoch a leader assigned at its log end with nothing appended since). Below the first
+   * stored offset (the first segment's base) the log is truncated fully and starts at `offset`
+   * (truncateFullyAndStartAt), as Kafka does. Crash-safe in the file store: after a crash the log is
+   * either as it was before or as it is after (the cut is synced before anything new is written).
+   */
+  truncateTo(offset: bigint): void;
+
+  /**
+   * Kafka's truncateFullyAndStartAt (a follower whose fetch offset is below the leader's log
+   * start): every stored batch goes and the log is empty at `offset` (logStartOffset =
+   * logEndOffset = writtenEndOffset = `offset`), producer state and epoch history cleared (Kafka's
+   * clearAndFlush; the history then shows only the placeholder epoch 0 at the log start, and a
+   * follower sends no last fetched epoch for an empty log, as Kafka's does with an empty cache).
+   */
+  truncateFullyAndStartAt(offset: bigint): void;
+
   /**
    * Reads whole batches starting at the batch containing `offset`, up to `maxBytes`, stopping
    * before `maxOffset` (exclusive: batches whose baseOffset >= maxOffset are not returned).
@@ -132,7 +183,11 @@ export interface PartitionLog {
   /** Record with the largest timestamp (ListOffsets MAX_TIMESTAMP, -3), earliest on ties. */
   maxTimestamp(): TimestampLookup | undefined;
 
-  /** Raises the leader epoch (persisted). Ignores values <= the current one. */
+  /**
+   * The leader's side of a new epoch (Kafka's maybeAssignEpochStartOffset at makeLeader): `epoch`
+   * starts at the log end offset in the epoch history (persisted) and leader appends carry it from
+   * now on. Ignores values <= the current one.
+   */
   bumpLeaderEpoch(epoch: number): void;
 
   /**
@@ -199,11 +254,13 @@ export interface PartitionLog {
   // ---- OffsetForLeaderEpoch / DescribeLogDirs (issue 8) ----
 
   /**
-   * The leader-epoch history as Kafka's leader-epoch cache holds it on the leader: (epoch, start
-   * offset) entries, both strictly ascending, the last one the current leader epoch. Epoch 0
-   * starts at offset 0. The history is cut at the log start offset as Kafka's truncateFromStart
-   * does: entries starting at or below it go and the last of them comes back starting at it.
-   * Never empty. OffsetForLeaderEpoch answers from it (ReplicaManager.endOffsetForEpoch).
+   * The leader-epoch history as Kafka's leader-epoch cache holds it (src/log/epoch-cache.ts):
+   * (epoch, start offset) entries, both strictly ascending, the last one the current leaderEpoch.
+   * Epoch 0 starts at offset 0 unless another epoch replaced it. Leaders assign their epoch at their
+   * log end (bumpLeaderEpoch), followers the epochs of the batches they append; truncation drops
+   * entries from the new end on. The history is cut at the log start offset as Kafka's
+   * truncateFromStart does: entries starting at or below it go and the last of them comes back
+   * starting at it. Never empty. OffsetForLeaderEpoch answers from it (ReplicaManager.endOffsetForEpoch).
    */
   leaderEpochEntries(): Array<{ epoch: number; startOffset: bigint }>;
 
