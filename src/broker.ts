@@ -16,6 +16,7 @@ import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { ClusterView } from './cluster/cluster.js';
 import { ClusterNode } from './cluster/cluster-node.js';
+import { ReplicaFetcherManager } from './cluster/fetcher.js';
 import type { ClusterMetadataStore } from './cluster/metadata/store.js';
 import { partitionForGroup } from './group/offsets-log.js';
 import { ReplicaManager } from './cluster/replica-manager.js';
@@ -30,7 +31,7 @@ import type { LogStore } from './log/types.js';
 import { createProcessor } from './server/dispatcher.js';
 import { FaultInjector } from './server/faults.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
-import { FileProducerIds, MemoryProducerIds, type ProducerIdManager } from './txn/producer-ids.js';
+import { BlockProducerIds, BLOCK_SIZE, FileProducerIds, MemoryProducerIds, type ProducerIdManager } from './txn/producer-ids.js';
 import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
 import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
@@ -139,6 +140,8 @@ interface Core {
 }
 
 interface CoreDeps {
+  /** Cluster mode: coordinators serve the internal-topic partitions this broker leads. */
+  clustered: boolean;
   store: LogStore;
   config: BrokerConfig;
   clock: Clock;
@@ -147,7 +150,7 @@ interface CoreDeps {
   producerIds: ProducerIdManager;
 }
 
-function buildCore({ store, config, clock, logger, cluster, producerIds }: CoreDeps): Core {
+function buildCore({ clustered, store, config, clock, logger, cluster, producerIds }: CoreDeps): Core {
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
   replicas.storageLog = logger;
@@ -169,6 +172,7 @@ function buildCore({ store, config, clock, logger, cluster, producerIds }: CoreD
     logger,
     topicExists: (topic, partition) => store.partition(topic, partition) !== undefined,
     partitionFor: (groupId) => offsetsLog.partitionFor(groupId),
+    ownership: clustered ? 'explicit' : 'all',
   });
   const txnLog = new TxnStateLog({
     store,
@@ -194,6 +198,7 @@ function buildCore({ store, config, clock, logger, cluster, producerIds }: CoreD
       abortTimedOutIntervalMs: config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
       removeExpiredIntervalMs: config.int('transaction.remove.expired.transaction.cleanup.interval.ms'),
     },
+    ownership: clustered ? 'explicit' : 'all',
     partitionExists: (topic, partition) => store.partition(topic, partition) !== undefined,
     offsetsPartition: (groupId) => {
       offsetsLog.ensureTopic();
@@ -201,6 +206,12 @@ function buildCore({ store, config, clock, logger, cluster, producerIds }: CoreD
     },
   });
   replicas.setTxnVerifier((id, producerId, epoch, topic, partition) => txns.verifyPartition(id, producerId, epoch, topic, partition));
+  // Cluster mode: a coordinator follows the leadership of its internal topic's partitions (Kafka's
+  // onElection / onResignation), at the partition's leader epoch.
+  replicas.onLeadershipChange((topic, partition, leader, epoch) => {
+    if (topic === OFFSETS_TOPIC) leader ? groups.onElection(partition, epoch) : groups.onResignation(partition, epoch);
+    else if (topic === TXN_TOPIC) leader ? txns.onElection(partition, epoch) : txns.onResignation(partition, epoch);
+  });
   topics.addListener({
     onTopicCreated: (t) => logger.info({ topic: t.name, partitions: t.numPartitions, configs: t.configs }, 'topic created'),
     onPartitionsCreated: (t, from) => logger.info({ topic: t.name, from, partitions: t.numPartitions }, 'partitions added'),
@@ -261,9 +272,28 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   store.setBrokerLogConfig(config.logConfig());
   config.onChange(() => store.setBrokerLogConfig(config.logConfig()));
 
+  // Cluster mode (issue 10): the metadata store; producer ids come in blocks from it.
+  let metaStore: ClusterMetadataStore | undefined;
+  let ownMetadataStore: ClusterMetadataStore | null = null;
+  if (options.metadata !== undefined) {
+    try {
+      metaStore = typeof options.metadata === 'string' ? (ownMetadataStore = await (await import('./cluster/metadata/index.js')).openMetadataStore(options.metadata)) : options.metadata;
+      const ids = new BlockProducerIds(
+        () => metaStore!.allocateProducerIdBlock(config.nodeId, Number(BLOCK_SIZE)),
+        (err) => logger.warn({ err: (err as Error).message }, 'could not get a producer id block from the cluster metadata'),
+      );
+      await ids.start();
+      producerIds = ids;
+    } catch (err) {
+      await ownMetadataStore?.close().catch(() => {});
+      store.close();
+      throw err;
+    }
+  }
+
   const nodeId = config.nodeId;
   const cluster = new ClusterView(store.clusterId, nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null, options.rack ?? config.get('broker.rack') ?? null);
-  const deps: CoreDeps = { store, config, clock, logger, cluster, producerIds };
+  const deps: CoreDeps = { clustered, store, config, clock, logger, cluster, producerIds };
   let core = buildCore(deps);
   const brokerTopics = new BrokerTopics(
     () => core.topics,
@@ -339,6 +369,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   } catch (err) {
     // Nothing was served: stop the timers and release the store (and its directory lock).
     stopCore(core);
+    await ownMetadataStore?.close().catch(() => {});
     await store.whenSyncIdle();
     store.close();
     throw err;
@@ -347,10 +378,25 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   // Cluster mode (issue 10): join through the metadata store; roles and topics follow it.
   let clusterNode: ClusterNode | null = null;
-  let ownMetadataStore: ClusterMetadataStore | null = null;
-  if (options.metadata !== undefined) {
+  let fetcher: ReplicaFetcherManager | null = null;
+  if (metaStore !== undefined) {
     try {
-      const metaStore = typeof options.metadata === 'string' ? (ownMetadataStore = await (await import('./cluster/metadata/index.js')).openMetadataStore(options.metadata)) : options.metadata;
+      fetcher = new ReplicaFetcherManager({
+        nodeId,
+        brokerAddress: (id) => cluster.broker(id),
+        localLog: (topic, partition) => store.partition(topic, partition),
+        onFetched: (topic, partition, hw, logStart) => core.replicas.followerFetched(topic, partition, hw, logStart),
+        onError: (topic, partition, errorCode) => logger.debug({ topic, partition, errorCode }, 'replica fetch error'),
+        highWatermark: (topic, partition) => core.replicas.roleOf(topic, partition)?.hw,
+        logger,
+        options: {
+          maxWaitMs: config.int('replica.fetch.wait.max.ms'),
+          partitionMaxBytes: config.int('replica.fetch.max.bytes'),
+          maxBytes: config.int('replica.fetch.response.max.bytes'),
+          backoffMs: config.int('replica.fetch.backoff.ms'),
+        },
+      });
+      const replicaFetcher = fetcher;
       let node: ClusterNode | undefined;
       core.replicas.enableReplication({
         nodeId,
@@ -376,10 +422,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           logger.info({ topic: meta.name }, 'topic deleted');
           core.groups.onTopicDeleted(meta.name);
         },
+        onFollowed: (partitions) => replicaFetcher.setPartitions(partitions),
       });
       clusterNode = node;
       cluster.attach(node);
     } catch (err) {
+      await fetcher?.close();
       stopCore(core);
       await server.close();
       await ownMetadataStore?.close().catch(() => {});
@@ -450,6 +498,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await control?.close();
         // A cluster member leaves first: its lease goes, and the controller moves its leaderships.
         await clusterNode?.close();
+        await fetcher?.close();
         stopCore(core);
         await server.close();
         await ownMetadataStore?.close().catch(() => {});

@@ -93,14 +93,29 @@ export class ClusterNode {
     return node;
   }
 
+  /**
+   * Registers on a new lease. A registration of this node id that is still there is waited out
+   * for up to two lease lengths (a restart right after a crash: the previous process's lease has
+   * not run out yet), then refused: two live brokers never share an id.
+   */
   private async join(): Promise<void> {
     const session = await this.o.store.openSession(this.o.sessionTtlSeconds);
     const ep = this.o.endpoint();
-    const r = await this.o.store.registerBroker(session, { nodeId: this.o.nodeId, host: ep.host, port: ep.port, rack: ep.rack });
-    if (!r.ok) {
-      await session.close().catch(() => {});
+    const deadline = Date.now() + 2 * session.ttlSeconds * 1000 + 1000;
+    let warned = false;
+    for (;;) {
+      const r = await this.o.store.registerBroker(session, { nodeId: this.o.nodeId, host: ep.host, port: ep.port, rack: ep.rack });
+      if (r.ok) break;
       const holder = r.reason === 'conflict' ? r.current?.value : undefined;
-      throw new Error(`node id ${this.o.nodeId} is already registered by a live broker${holder ? ` at ${holder.host}:${holder.port}` : ''}`);
+      if (Date.now() > deadline || this.closed || session.isLost()) {
+        await session.close().catch(() => {});
+        throw new Error(`node id ${this.o.nodeId} is already registered by a live broker${holder ? ` at ${holder.host}:${holder.port}` : ''}`);
+      }
+      if (!warned) {
+        warned = true;
+        this.o.logger.warn({ nodeId: this.o.nodeId, holder }, 'node id still registered (an earlier process of this broker?): waiting for its lease to run out');
+      }
+      await new Promise((res) => setTimeout(res, 250));
     }
     this.session = session;
     this.controller.campaign(session);

@@ -260,6 +260,7 @@ export class ReplicaManager {
     this.hookWrittenEnd(log, topic, partition);
     this.updateHighWatermark(topic, partition, log, role);
     this.notify(topic, partition);
+    this.leadershipChanged(topic, partition, true, info.leaderEpoch);
   }
 
   /** This broker follows `leaderId` (-1: the partition is offline) at `leaderEpoch`. */
@@ -273,6 +274,7 @@ export class ReplicaManager {
     const hw = prev?.hw ?? log.logStartOffset;
     this.roles.set(k, { kind: 'follower', leaderId, leaderEpoch, hw: hw > log.logEndOffset ? log.logEndOffset : hw });
     this.notify(topic, partition);
+    if (prev?.kind === 'leader') this.leadershipChanged(topic, partition, false, leaderEpoch);
   }
 
   /** The partition is no longer hosted here (reassigned away, topic deleted). */
@@ -283,6 +285,21 @@ export class ReplicaManager {
     if (prev.kind === 'leader') for (const w of prev.waiters.splice(0)) w.done(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     this.roles.delete(k);
     this.notify(topic, partition);
+    if (prev.kind === 'leader') this.leadershipChanged(topic, partition, false, prev.leaderEpoch);
+  }
+
+  private readonly leadershipListeners: Array<(topic: string, partition: number, leader: boolean, leaderEpoch: number) => void> = [];
+
+  /**
+   * Told when this broker becomes leader of a partition at a new epoch, and when it stops leading
+   * one (the coordinators load and unload the partitions of their internal topics).
+   */
+  onLeadershipChange(listener: (topic: string, partition: number, leader: boolean, leaderEpoch: number) => void): void {
+    this.leadershipListeners.push(listener);
+  }
+
+  private leadershipChanged(topic: string, partition: number, leader: boolean, leaderEpoch: number): void {
+    for (const l of this.leadershipListeners) l(topic, partition, leader, leaderEpoch);
   }
 
   /** Roles of hosted partitions (tests, DescribeLogDirs, metrics). */
@@ -297,15 +314,9 @@ export class ReplicaManager {
     const role = this.roles.get(key(topic, partition));
     const log = this.store.partition(topic, partition);
     if (role?.kind !== 'follower' || !log) return;
-    const hw = leaderHw < log.logEndOffset ? leaderHw : log.logEndOffset;
-    role.hw = hw;
-    if (leaderLogStart > log.logStartOffset && leaderLogStart <= hw) {
-      try {
-        log.deleteRecordsBefore(leaderLogStart);
-      } catch (err) {
-        this.storageFailure(topic, partition, 'delete-records', err);
-      }
-    }
+    // The fetcher has moved the log start already (Kafka's maybeIncrementLogStartOffset).
+    void leaderLogStart;
+    role.hw = leaderHw < log.logEndOffset ? leaderHw : log.logEndOffset;
   }
 
   /**

@@ -378,6 +378,7 @@ export class TransactionCoordinator {
 
   /** TxnOffsetCommit's check: the group's offsets partition must be in the ongoing transaction. */
   verifyOffsets(id: string, producerId: bigint, producerEpoch: number, groupId: string): number {
+    if (!this.servesLocally(id)) return NONE;
     let tp: { topic: string; partition: number };
     try {
       tp = this.opts.offsetsPartition(groupId);
@@ -390,7 +391,20 @@ export class TransactionCoordinator {
   /** One partition's verification (synchronous: the produce path calls it inline). */
   verifyPartition(id: string | null, producerId: bigint, producerEpoch: number, topic: string, partition: number): number {
     if (id === null) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (!this.servesLocally(id)) return NONE;
     return this.verifyPartitions(id, producerId, producerEpoch, [{ name: topic, partitions: [partition] }]).topics[0]!.partitions[0]!.errorCode;
+  }
+
+  /**
+   * In a cluster an id's coordinator may be another broker: the produce path's and
+   * TxnOffsetCommit's KIP-890 checks are then skipped (as in Kafka before 3.6), not answered
+   * NOT_COORDINATOR, which clients would retry for ever. Asking the owner (AddPartitionsToTxn
+   * verify_only) is not implemented.
+   */
+  private servesLocally(id: string): boolean {
+    if (!this.explicit) return true;
+    const p = this.partitionOf!(id);
+    return this.owned.has(p) || this.loading.has(p);
   }
 
   // ---------------------------------------------------------------- EndTxn

@@ -55,3 +55,58 @@ export class FileProducerIds implements ProducerIdManager {
     return this.nextId++;
   }
 }
+
+/**
+ * A cluster's allocator (issue 10, Kafka's RPCProducerIdManager with the metadata store as the
+ * source of blocks): ids come from blocks of BLOCK_SIZE taken from the cluster metadata store, so
+ * no two brokers ever hand out the same id. The next block is fetched when 90 % of the current
+ * one is used; with none at hand next() throws (InitProducerId answers COORDINATOR_NOT_AVAILABLE,
+ * and the client retries).
+ */
+export class BlockProducerIds implements ProducerIdManager {
+  private nextId = 0n;
+  private end = 0n;
+  private prefetched: { first: bigint; end: bigint } | undefined;
+  private fetching: Promise<void> | undefined;
+
+  constructor(
+    private readonly allocate: () => Promise<{ firstProducerId: bigint; size: number }>,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Fetches the first block (the broker waits for it before serving). */
+  async start(): Promise<void> {
+    await this.prefetch();
+    this.rotate();
+  }
+
+  next(): bigint {
+    if (this.nextId >= this.end) this.rotate();
+    if (this.nextId >= this.end) {
+      void this.prefetch();
+      throw new Error('no producer id block yet (fetching one from the cluster metadata)');
+    }
+    const id = this.nextId++;
+    if (this.prefetched === undefined && this.end - this.nextId < BLOCK_SIZE / 10n) void this.prefetch();
+    return id;
+  }
+
+  private rotate(): void {
+    if (this.prefetched === undefined) return;
+    this.nextId = this.prefetched.first;
+    this.end = this.prefetched.end;
+    this.prefetched = undefined;
+  }
+
+  private prefetch(): Promise<void> {
+    this.fetching ??= this.allocate()
+      .then((b) => {
+        this.prefetched = { first: b.firstProducerId, end: b.firstProducerId + BigInt(b.size) };
+      })
+      .catch((err: unknown) => this.onError(err))
+      .finally(() => {
+        this.fetching = undefined;
+      });
+    return this.fetching;
+  }
+}
