@@ -8,6 +8,7 @@
 // is the "core"; the store, config, listener and fault injector outlive resets.
 
 import { mkdirSync } from 'node:fs';
+import { ErrorCode } from '../protocol/errors.js';
 import { resolve } from 'node:path';
 import { realTimeBounded, systemClock, type Clock } from './common/clock.js';
 import { createLogger, silentLogger, type Logger } from './common/logger.js';
@@ -327,7 +328,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     logger,
     apiRanges,
     coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
+    coordinatorWriteReplicated: cluster.clustered ? coordinatorWriteReplicated : undefined,
   }), faults);
+
+  /** Cluster mode: waits until the coordinator's partition has replicated what it holds now. */
+  async function coordinatorWriteReplicated(kind: 'group' | 'transaction', key: string): Promise<number> {
+    const at = coordinatorPartition(kind, key);
+    const log = at === undefined ? undefined : store.partition(at.topic, at.partition);
+    if (at === undefined || log === undefined) return ErrorCode.NONE;
+    const wait = core.replicas.whenReplicated(at.topic, at.partition, log.logEndOffset - 1n, config.int('offsets.commit.timeout.ms'));
+    return wait === undefined ? ErrorCode.NONE : wait;
+  }
 
   /** Cluster mode: a key's partition of its internal topic, creating the topic on first use. */
   function coordinatorPartition(kind: 'group' | 'transaction', key: string): { topic: string; partition: number } | undefined {

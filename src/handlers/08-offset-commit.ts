@@ -11,7 +11,7 @@ import {
   type OffsetCommitRequest,
   type OffsetCommitResponse,
 } from '../../protocol/generated/08-offset-commit.js';
-import { defineHandler } from './types.js';
+import { defineHandler, type RequestContext } from './types.js';
 
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   api: OffsetCommitApi,
@@ -46,6 +46,22 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
         for (const t of r.topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.ILLEGAL_GENERATION) p.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
       }
     }
+    await replicated(ctx, req.groupId, r.topics);
     return { throttleTimeMs: 0, topics: r.topics };
   },
 });
+
+/**
+ * In a cluster a commit is answered once the offsets partition's ISR has it (Kafka appends with
+ * acks=-1, offsets.commit.timeout.ms): otherwise a coordinator failover could lose an answered
+ * commit. Kafka's mapping of the append error: NOT_COORDINATOR when leadership moved,
+ * COORDINATOR_NOT_AVAILABLE for a timeout or a shrunk ISR.
+ */
+export async function replicated(ctx: RequestContext, groupId: string, topics: Array<{ partitions: Array<{ errorCode: number }> }>): Promise<void> {
+  if (ctx.coordinatorWriteReplicated === undefined) return;
+  if (!topics.some((t) => t.partitions.some((p) => p.errorCode === ErrorCode.NONE))) return;
+  const code = await ctx.coordinatorWriteReplicated('group', groupId);
+  if (code === ErrorCode.NONE) return;
+  const mapped = code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  for (const t of topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = mapped;
+}

@@ -14,6 +14,7 @@ import {
   type TxnOffsetCommitRequest,
   type TxnOffsetCommitResponse,
 } from '../../protocol/generated/28-txn-offset-commit.js';
+import { replicated } from './08-offset-commit.js';
 import { defineHandler } from './types.js';
 
 function verificationError(code: number, version: number): number {
@@ -55,6 +56,7 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
         })),
       })),
     });
+    await replicated(ctx, req.groupId, r.topics);
     if (version >= 2) return { throttleTimeMs: 0, topics: r.topics };
     // As Kafka: clients before v2 (0.11-2.0) do not know COORDINATOR_LOAD_IN_PROGRESS here.
     const old = (code: number): number => (code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code);

@@ -32,6 +32,12 @@ export interface RequestContext {
    * being created).
    */
   coordinatorPartition?: (kind: 'group' | 'transaction', key: string) => { topic: string; partition: number } | undefined;
+  /**
+   * Cluster mode: waits until the group's or transactional id's internal-topic partition has
+   * replicated everything written to it so far (Kafka's coordinators append with acks=-1); the
+   * error to answer instead of success, or NONE. Absent on a single node.
+   */
+  coordinatorWriteReplicated?: (kind: 'group' | 'transaction', key: string) => Promise<number>;
   /** The advertised API ranges (ApiVersions builds its answer from this). */
   apiRanges: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>;
 }

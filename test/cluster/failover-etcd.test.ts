@@ -189,6 +189,16 @@ describe.skipIf(skipWithoutEtcd || !hasDist)(`three brokers and etcd as processe
     });
   }, 120_000);
 
+  it('kill -9 of a follower under load', async () => {
+    await scenario(async (c) => {
+      const leader = await leaderOf(c, 0);
+      const follower = [1, 2, 3].find((id) => id !== leader)!;
+      await c.stopBroker(follower, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 3000));
+      await c.startBroker(follower);
+    });
+  }, 120_000);
+
   it('kill -9 of the controller under load', async () => {
     await scenario(async (c) => {
       const admin = kafkaFor(c).admin();
