@@ -36,7 +36,9 @@ import { BlockProducerIds, BLOCK_SIZE, FileProducerIds, MemoryProducerIds, type 
 import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
 import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
-import { startControlServer, type ControlServer } from './fixture/control-server.js';
+// The control endpoint (and node:http with it) is loaded only when asked for: a start without it is
+// shorter and smaller.
+import type { ControlServer } from './fixture/control-server.js';
 import {
   BrokerTopics,
   describeGroup,
@@ -530,6 +532,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
   if (options.controlPort !== undefined) {
     try {
+      const { startControlServer } = await import('./fixture/control-server.js');
       control = await startControlServer(broker, options.controlPort);
     } catch (err) {
       await broker.close();

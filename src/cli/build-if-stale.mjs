@@ -3,12 +3,12 @@
 // TypeScript build only when something it depends on changed since the last build this script
 // made, so a repeat `npm start` costs a directory walk (tens of ms) instead of a tsc run.
 //
-// Fresh means dist/.build-stamp exists, lists the same input files (every .ts and .json under the
+// Fresh means dist/.build-stamp exists, lists the same input files (every .ts, .cjs and .json under the
 // folders tsconfig.json compiles, tsconfig.json, package.json, package-lock.json: so an added,
 // removed or renamed source counts) and is newer than all of them. Otherwise it runs
 // `tsc -p tsconfig.json` (incremental: dist/tsconfig.tsbuildinfo keeps the previous build's
 // state), then bundles the package's CommonJS entry dist/src/index.cjs and the `brook` command
-// dist/src/cli/brook.cjs (src/cli/bundle.mjs), and when all succeed writes the stamp. A failed build exits with tsc's code.
+// dist/src/cli/brook.cjs with its launcher (src/cli/bundle.mjs), and when all succeed writes the stamp. A failed build exits with tsc's code.
 //
 // It is also the package's `prepare` script, so `npm ci`, `npm install` in a clone, `npm pack` and
 // an install from a git URL build dist/ once; a later `npm run build` rebuilds (--force).
@@ -38,7 +38,7 @@ function inputs(path, out) {
   }
   for (const e of readdirSync(path, { withFileTypes: true })) {
     if (SKIP.has(e.name)) continue;
-    if (e.isDirectory() || e.name.endsWith('.ts') || e.name.endsWith('.json')) inputs(join(path, e.name), out);
+    if (e.isDirectory() || e.name.endsWith('.ts') || e.name.endsWith('.json') || e.name.endsWith('.cjs')) inputs(join(path, e.name), out);
   }
   return out;
 }
@@ -58,7 +58,7 @@ function stale(files) {
   }
   if (previous !== listing(files)) return 'source files added or removed';
   if (!existsSync(join(ROOT, 'dist', 'src', 'index.cjs'))) return 'CommonJS entry missing';
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook.cjs'))) return 'CLI bundle missing';
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook.cjs')) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook-bundle.cjs'))) return 'CLI bundle missing';
   return files.some((f) => f.mtimeMs > stamp) ? 'sources changed' : null;
 }
 
