@@ -38,7 +38,8 @@ if (env.BROOK_ADVERTISED_HOST) args.push('--advertised-host', env.BROOK_ADVERTIS
 else if (!namesAdvertised) args.push('--advertised-host', 'localhost');
 if (env.BROOK_ADVERTISED_PORT) args.push('--advertised-port', env.BROOK_ADVERTISED_PORT);
 
-const main = join(APP, 'dist', 'src', 'cli', 'main.js');
+// The bundled command with its code cache (src/cli/launcher.cjs): a shorter, smaller start.
+const main = join(APP, 'dist', 'src', 'cli', 'brook.cjs');
 process.argv = [process.argv[0], main, ...args, ...given];
 if (env.BROOK_ENTRYPOINT_DEBUG) process.stderr.write(`brook entrypoint: ${JSON.stringify(process.argv.slice(2))}\n`);
 await import(pathToFileURL(main).href);
