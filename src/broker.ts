@@ -415,6 +415,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         nodeId,
         liveBrokers: () => node?.cache.liveBrokerIds() ?? new Set([nodeId]),
         proposeIsr: (topic, partition, leaderEpoch, isr) => (node ? node.proposeIsr(topic, partition, leaderEpoch, isr) : Promise.resolve(false)),
+        checkpointDir: dataDir ?? undefined,
       });
       core.topics.setClusterBackend({
         createTopic: (meta, assignments) => node!.createTopic(meta, assignments),
@@ -512,6 +513,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         // A cluster member leaves first: its lease goes, and the controller moves its leaderships.
         await clusterNode?.close();
         await fetcher?.close();
+        await core.replicas.checkpointHighWatermarks();
         stopCore(core);
         await server.close();
         await ownMetadataStore?.close().catch(() => {});

@@ -37,6 +37,9 @@ const namesAdvertised =
 if (env.BROOK_ADVERTISED_HOST) args.push('--advertised-host', env.BROOK_ADVERTISED_HOST);
 else if (!namesAdvertised) args.push('--advertised-host', 'localhost');
 if (env.BROOK_ADVERTISED_PORT) args.push('--advertised-port', env.BROOK_ADVERTISED_PORT);
+// A cluster member (README "Cluster"): its node id and the etcd holding the cluster metadata.
+if (env.BROOK_NODE_ID) args.push('--node-id', env.BROOK_NODE_ID);
+if (env.BROOK_METADATA) args.push('--metadata', env.BROOK_METADATA);
 
 // The bundled command with its code cache (src/cli/launcher.cjs): a shorter, smaller start.
 const main = join(APP, 'dist', 'src', 'cli', 'brook.cjs');

@@ -28,6 +28,7 @@ import type { ProducerInfo } from '../log/producer-state.js';
 import { cleanupPolicyIncludes } from '../log/common.js';
 import { DEFAULT_COMPACTION_CONFIG, DEFAULT_SEGMENT_INDEX_BYTES, type CompactionConfig, type CompactionResult } from '../log/cleaner.js';
 import { LeaderPartitionState, checkLastFetchedEpoch, type EpochEnd, type FollowerState } from './replication.js';
+import { readHwCheckpoint, writeHwCheckpoint } from './hw-checkpoint.js';
 
 export interface ProduceResult {
   errorCode: number;
@@ -65,6 +66,8 @@ export interface ReplicationHooks {
    * state moved on (another leader epoch: the metadata watch brings it).
    */
   proposeIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<boolean>;
+  /** The data directory holding the high-watermark checkpoint (durable stores only). */
+  checkpointDir?: string;
 }
 
 /** A partition's place in replication on this broker (cluster mode only). */
@@ -227,6 +230,39 @@ export class ReplicaManager {
     this.replication = hooks;
     const lag = (): number => this.config.int('replica.lag.time.max.ms');
     this.periodic.push(every(this.clock, () => Math.max(1, Math.floor(lag() / 2)), () => this.maybeShrinkIsrs()));
+    if (hooks.checkpointDir !== undefined) {
+      this.savedHw = readHwCheckpoint(hooks.checkpointDir);
+      this.periodic.push(every(this.clock, () => this.config.int('replica.high.watermark.checkpoint.interval.ms'), () => void this.checkpointHighWatermarks()));
+    }
+  }
+
+  /** High watermarks read from the checkpoint at start: a partition's first role starts there. */
+  private savedHw = new Map<string, bigint>();
+  private checkpointing: Promise<void> | undefined;
+
+  /**
+   * Writes the high watermark of every hosted partition to the data directory (Kafka's
+   * replication-offset-checkpoint), off the event loop; one write at a time. A failure is logged
+   * and the next period tries again.
+   */
+  checkpointHighWatermarks(): Promise<void> {
+    const dir = this.replication?.checkpointDir;
+    if (dir === undefined) return Promise.resolve();
+    const entries = [...this.roles].map(([k, r]) => {
+      const [topic, p] = k.split('\u0000');
+      return { topic: topic!, partition: Number(p), hw: r.hw };
+    });
+    const run = (): Promise<void> =>
+      writeHwCheckpoint(dir, entries).catch((err: Error) => this.storageLog?.warn({ err: err.message }, 'writing the high-watermark checkpoint failed'));
+    this.checkpointing = (this.checkpointing ?? Promise.resolve()).then(run);
+    return this.checkpointing;
+  }
+
+  /** A partition's HW before its first role here: the checkpoint's, within the log. */
+  private initialHw(k: string, log: PartitionLog): bigint {
+    const saved = this.savedHw.get(k);
+    if (saved === undefined || saved < log.logStartOffset) return log.logStartOffset;
+    return saved > log.logEndOffset ? log.logEndOffset : saved;
   }
 
   /** This broker leads the partition at `info.leaderEpoch` (a new epoch, or an ISR change of the current one). */
@@ -254,7 +290,7 @@ export class ReplicaManager {
       wasLeader: prev?.kind === 'leader',
       previous: prev?.kind === 'leader' ? (prev.state.followers as ReadonlyMap<number, FollowerState>) : undefined,
     });
-    const hw = prev?.hw ?? log.logStartOffset;
+    const hw = prev?.hw ?? this.initialHw(k, log);
     const role: LeaderRole = { kind: 'leader', leaderEpoch: info.leaderEpoch, state, hw: hw > log.logEndOffset ? log.logEndOffset : hw, isrInflight: false, waiters: prev?.kind === 'leader' ? prev.waiters : [] };
     this.roles.set(k, role);
     this.hookWrittenEnd(log, topic, partition);
@@ -271,7 +307,7 @@ export class ReplicaManager {
     const prev = this.roles.get(k);
     if (prev?.kind === 'follower' && prev.leaderEpoch === leaderEpoch && prev.leaderId === leaderId) return;
     if (prev?.kind === 'leader') for (const w of prev.waiters.splice(0)) w.done(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    const hw = prev?.hw ?? log.logStartOffset;
+    const hw = prev?.hw ?? this.initialHw(k, log);
     this.roles.set(k, { kind: 'follower', leaderId, leaderEpoch, hw: hw > log.logEndOffset ? log.logEndOffset : hw });
     this.notify(topic, partition);
     if (prev?.kind === 'leader') this.leadershipChanged(topic, partition, false, leaderEpoch);

@@ -71,6 +71,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'offsets.topic.replication.factor', type: 'SHORT', default: '3', validator: atLeast(1), doc: 'Replication factor of __consumer_offsets in a cluster (capped by the live brokers when it is created).' },
   { name: 'transaction.state.log.replication.factor', type: 'SHORT', default: '3', validator: atLeast(1), doc: 'Replication factor of __transaction_state in a cluster (capped by the live brokers when it is created).' },
   { name: 'offsets.commit.timeout.ms', type: 'INT', default: '5000', validator: atLeast(1), doc: 'In a cluster, how long an offset commit waits for the offsets partition\'s ISR before it is answered COORDINATOR_NOT_AVAILABLE.' },
+  { name: 'replica.high.watermark.checkpoint.interval.ms', type: 'LONG', default: '5000', validator: atLeast(1), doc: 'How often a cluster member saves its partitions\' high watermarks (replication-offset-checkpoint).' },
   { name: 'replica.lag.time.max.ms', type: 'LONG', default: '30000', validator: atLeast(1), doc: 'A follower that has not caught up with the leader for this long leaves the ISR.' },
   { name: 'replica.fetch.wait.max.ms', type: 'INT', default: '500', validator: atLeast(0), doc: 'Longest wait of a follower fetch for new data.' },
   { name: 'replica.fetch.max.bytes', type: 'INT', default: '1048576', validator: atLeast(0), doc: 'Bytes a follower fetch asks for per partition.' },

@@ -3,6 +3,9 @@
 // refuses or flags writes, a stopped leader's partitions move to an in-sync follower with nothing
 // acknowledged lost, and a stopped follower leaves and rejoins the ISR.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startBroker, type Broker } from '../../src/broker.js';
@@ -147,5 +150,31 @@ describe('replication between three in-process brokers', () => {
     expect(leader.store.partition('mi', 0)!.logEndOffset).toBe(before);
     await p2.send({ topic: 'mi', acks: 1, messages: [{ value: 'w' }] });
     expect(leader.store.partition('mi', 0)!.logEndOffset).toBe(before + 1n);
+  });
+
+  it('a restarted cluster starts from the checkpointed high watermarks, not from the log start', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'brook-hwcp-'));
+    try {
+      meta = createMemoryMetadataStore();
+      const start = async (id: number): Promise<Broker> =>
+        startBroker({ host: '127.0.0.1', port: 0, nodeId: id, metadata: meta, dataDir: path.join(root, `b${id}`), config: { ...BASE, 'auto.leader.rebalance.enable': 'false' } });
+      for (let id = 1; id <= 3; id++) brokers.push(await start(id));
+      await waitFor(() => brokers.every((b) => b.clusterNode!.brokers().length === 3));
+      await createTopic(brokers, 'hw', 1, 3);
+      const producer = await producerFor(brokers);
+      for (let i = 0; i < 10; i++) await producer.send({ topic: 'hw', acks: -1, messages: [{ partition: 0, value: `v${i}` }] });
+      await producer.disconnect();
+      producers = [];
+      await waitFor(() => brokers.every((b) => b.replicas.roleOf('hw', 0)!.hw === 10n), 5000, 'every replica knows HW 10');
+      for (const b of brokers.splice(0)) await b.close();
+      // Back one at a time: each takes its first role from the checkpoint before any fetch.
+      const b1 = await start(1);
+      brokers.push(b1);
+      await waitFor(() => b1.replicas.roleOf('hw', 0) !== undefined, 5000, 'a role for the partition');
+      expect(b1.replicas.roleOf('hw', 0)!.hw).toBe(10n);
+    } finally {
+      for (const b of brokers.splice(0)) await b.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
