@@ -44,7 +44,7 @@ export class ProcessCluster {
       for (let id = 1; id <= n; id++) {
         c.brokers.set(id, { nodeId: id, port: await freePort(), dataDir: path.join(c.root, `broker-${id}`), proc: undefined });
       }
-      await Promise.all([...c.brokers.keys()].map((id) => c.startBroker(id)));
+      await Promise.all([...c.brokers.keys()].map((id) => c.firstStart(id)));
     } catch (err) {
       await c.destroy();
       throw err;
@@ -65,6 +65,22 @@ export class ProcessCluster {
     const b = this.brokers.get(id);
     if (!b) throw new Error(`no broker ${id}`);
     return b;
+  }
+
+  /**
+   * The first start of a broker: a port picked by freePort() can be taken by another process
+   * before the broker binds it (tests run in parallel); then another port is tried.
+   */
+  private async firstStart(id: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.startBroker(id);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/already in use/.test((err as Error).message)) throw err;
+        this.broker(id).port = await freePort();
+      }
+    }
   }
 
   /** Starts (or restarts) broker `id` on its port and data directory. */

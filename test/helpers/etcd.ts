@@ -56,7 +56,7 @@ function healthy(clientUrl: string): Promise<boolean> {
 export class TestEtcd {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
-  private readonly onExit = (): void => this.child?.kill('SIGKILL');
+  private readonly onExit = (): void => void this.child?.kill('SIGKILL');
 
   private constructor(
     readonly dir: string,
