@@ -115,7 +115,7 @@ function brookCli(args: string[]): Promise<void> {
 
 async function singleNode(o: Options): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'brook-bench-single-'));
-  const b = await startCliBroker(dir, ['--log-level', 'warn']);
+  const b = await startCliBroker(dir);
   try {
     await brookCli(['topic', 'create', 'single', '-p', String(o.partitions), '-b', b.bootstrap]);
     log(`single node: produce ${o.num} x ${o.size} B, acks=1`);

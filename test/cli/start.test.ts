@@ -36,6 +36,14 @@ function jsonLines(stderr: string): Array<Record<string, unknown>> {
 }
 
 describe.skipIf(!hasDist)(`brook start: configuration and messages${hasDist ? '' : ` (${NO_DIST})`}`, () => {
+  it('cluster flags: a malformed --metadata, an unreachable etcd, and --manual-clock in a cluster are one line and exit 1', async () => {
+    expect(await refused(['--memory', '--metadata', 'foo'])).toBe('brook: --metadata: expected etcd://host:port[,host:port...][/cluster], got "foo"');
+    expect(await refused(['--memory', '--node-id', '2', '--metadata', 'etcd://127.0.0.1:1'])).toMatch(/^brook: failed to start: etcd unreachable \(127\.0\.0\.1:1\)/);
+    expect(await refused(['--memory', '--manual-clock', '--metadata', 'etcd://127.0.0.1:1'])).toBe('brook: --manual-clock is for a single node; a cluster runs on real time (leases)');
+    const r = await runCli(['start', '--node-id', 'x']);
+    expect(r.code).toBe(2);
+  });
+
   it('bad values exit 1 with one line naming the setting', async () => {
     expect(await refused(['--memory', '--set', 'num.partitions=0'])).toBe(
       'brook: --set num.partitions: Invalid value 0 for configuration num.partitions: Value must be at least 1',
