@@ -20,10 +20,11 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { LogStore, TopicMetadata } from '../log/types.js';
 import type { BrokerEndpoint } from './cluster.js';
 import { Controller, decide } from './controller.js';
-import { assignReplicas, AssignmentError } from './elections.js';
+import { assignReplicas, AssignmentError, electOffline, electPreferred } from './elections.js';
 import { MetadataCache, partitionKey, type MetadataChanges } from './metadata-cache.js';
 import type { ClusterMetadataStore, MetadataSession, PartitionState, TopicRecord } from './metadata/store.js';
 import type { ReplicaManager } from './replica-manager.js';
+import { buildReassignment, fullAssignment, isReassigning, validateTarget, withAssignment, type FullAssignment } from './reassignment.js';
 
 export interface FollowedPartition {
   topic: string;
@@ -55,6 +56,44 @@ export interface TopicAdminResult {
   errorCode: number;
   errorMessage: string | null;
   topic?: TopicMetadata;
+}
+
+export interface ElectionResult {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export type ReassignmentResult = ElectionResult;
+
+export const PREFERRED_ELECTION = 0;
+export const UNCLEAN_ELECTION = 1;
+
+/**
+ * The state an ElectLeaders election writes, or the error code when there is nothing to elect or
+ * nobody to elect (see ClusterNode.electLeaders).
+ */
+export function electionFor(type: number, assignment: readonly number[], cur: PartitionState, live: ReadonlySet<number>): PartitionState | number {
+  if (type === UNCLEAN_ELECTION) {
+    if (cur.leader !== -1 && live.has(cur.leader) && assignment.includes(cur.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
+    const e = electOffline(assignment, cur.isr.filter((b) => assignment.includes(b)), live, true);
+    if (e.leader === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+    return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
+  }
+  if (cur.leader === assignment[0]) return ErrorCode.ELECTION_NOT_NEEDED;
+  const e = electPreferred(assignment, cur.isr, live);
+  if (e?.leader === undefined) return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+  return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
+}
+
+/** Kafka's texts: ELECTION_NOT_NEEDED carries the error's default message; failed elections say which strategy failed. */
+export function electionErrorMessage(code: number, topic: string, partition: number, type: number): string | null {
+  if (code === ErrorCode.ELECTION_NOT_NEEDED) return 'Leader election not needed for topic partition.';
+  if (code === ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE || code === ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE) {
+    return `Failed to elect leader for partition ${topic}-${partition} under strategy ${type === UNCLEAN_ELECTION ? 'OfflinePartitionLeaderElectionStrategy(true)' : 'PreferredReplicaPartitionLeaderElectionStrategy'}`;
+  }
+  return null;
 }
 
 export class ClusterNode {
@@ -223,6 +262,161 @@ export class ClusterNode {
     const r = await this.o.store.setConfigs('topic', name, configs);
     if (r.ok) await this.cache.waitForRevision(r.modRevision);
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: this.o.localStore.getTopic(name) };
+  }
+
+  // ---- partition admin (ElectLeaders, AlterPartitionReassignments, ListPartitionReassignments) ----
+
+  /**
+   * ElectLeaders: a preferred (0) or unclean (1) election for each partition, run here by
+   * compare-and-swap on the partition state rather than forwarded to the controller. The CAS on
+   * the state's revision is what serializes writers in Brook (the controller and the ISR-changing
+   * leaders already write that way), so an election computed from the latest state is the one the
+   * controller would make; a conflict re-reads and decides again. Liveness comes from this
+   * broker's cache, as the controller's comes from its own: were a chosen leader to die, the
+   * controller replaces it as for any dead leader. Kafka's rules (KafkaController
+   * processReplicaLeaderElection, PartitionLeaderElectionAlgorithms):
+   *   - unknown partition: UNKNOWN_TOPIC_OR_PARTITION;
+   *   - preferred: ELECTION_NOT_NEEDED when the first assigned replica leads already; otherwise it
+   *     leads if live and in the ISR (epoch bump, ISR kept), else PREFERRED_LEADER_NOT_AVAILABLE;
+   *   - unclean: ELECTION_NOT_NEEDED while the leader is live; otherwise the first live ISR replica
+   *     in assignment order, failing that the first live replica alone in the ISR (whatever
+   *     unclean.leader.election.enable says: the operator asked for it), else
+   *     ELIGIBLE_LEADERS_NOT_AVAILABLE.
+   * Elected partitions answer NONE once this broker's cache shows the new state, or
+   * REQUEST_TIMED_OUT if that takes longer than `timeoutMs`.
+   */
+  async electLeaders(type: number, partitions: ReadonlyArray<readonly [string, number]>, timeoutMs: number): Promise<ElectionResult[]> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    const results: ElectionResult[] = [];
+    const waiting: Array<{ result: ElectionResult; revision: number }> = [];
+    for (const [topic, p] of partitions) {
+      const result: ElectionResult = { topic, partition: p, errorCode: ErrorCode.NONE, errorMessage: null };
+      results.push(result);
+      for (let attempt = 0; ; attempt++) {
+        const t = this.cache.topics.get(topic)?.value;
+        const assignment = t?.assignments[p];
+        const cur = this.cache.partitionState(topic, p);
+        if (!assignment || !cur) {
+          Object.assign(result, { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' });
+          break;
+        }
+        const next = electionFor(type, assignment, cur.value, this.cache.liveBrokerIds());
+        if (typeof next === 'number') {
+          Object.assign(result, { errorCode: next, errorMessage: electionErrorMessage(next, topic, p, type) });
+          break;
+        }
+        const r = await this.o.store.updatePartitionState(topic, p, next, cur.modRevision);
+        if (r.ok) {
+          this.o.logger.info({ topic, partition: p, from: cur.value.leader, to: next.leader, leaderEpoch: next.leaderEpoch, type: type === 1 ? 'unclean' : 'preferred' }, 'partition leader elected (ElectLeaders)');
+          waiting.push({ result, revision: r.modRevision });
+          break;
+        }
+        // Someone wrote first: decide again on what is there now.
+        const seen = r.reason === 'conflict' ? (r.current?.modRevision ?? 0) : 0;
+        if (attempt >= 5 || !(await this.cache.waitForRevision(seen, Math.max(0, deadline - Date.now())))) {
+          Object.assign(result, { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: null });
+          break;
+        }
+      }
+    }
+    if (waiting.length > 0) {
+      const max = Math.max(...waiting.map((w) => w.revision));
+      const seen = await this.cache.waitForRevision(max, Math.max(0, deadline - Date.now()));
+      if (!seen) for (const w of waiting) Object.assign(w.result, { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: null });
+    }
+    return results;
+  }
+
+  /** Every partition of every topic (ElectLeaders with no topic list). */
+  allPartitions(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const [name, t] of this.cache.topics) for (let p = 0; p < t.value.assignments.length; p++) out.push([name, p]);
+    return out;
+  }
+
+  /**
+   * AlterPartitionReassignments (KIP-455): validates each target (KafkaController.validateReplicas)
+   * and writes the topic's new full assignment (target ∪ original, with adding and removing
+   * replicas) by compare-and-swap on the topic record; the controller finishes each reassignment
+   * once its target is in sync. A null target cancels (NO_REASSIGNMENT_IN_PROGRESS when nothing is
+   * in progress). Answers once this broker's cache has the write, as Kafka answers once the
+   * reassignment has started.
+   */
+  async alterPartitionReassignments(requests: ReadonlyArray<{ topic: string; partition: number; replicas: number[] | null }>): Promise<ReassignmentResult[]> {
+    const results: ReassignmentResult[] = requests.map((q) => ({ topic: q.topic, partition: q.partition, errorCode: ErrorCode.NONE, errorMessage: null }));
+    const byTopic = new Map<string, number[]>();
+    requests.forEach((q, i) => byTopic.set(q.topic, [...(byTopic.get(q.topic) ?? []), i]));
+    let revision = 0;
+    for (const [name, idx] of byTopic) {
+      for (let attempt = 0; ; attempt++) {
+        const cur = this.cache.topics.get(name);
+        const live = this.cache.liveBrokerIds();
+        let record = cur?.value;
+        const changed: number[] = [];
+        for (const i of idx) {
+          const q = requests[i]!;
+          const res = results[i]!;
+          res.errorCode = ErrorCode.NONE;
+          res.errorMessage = null;
+          const current = record ? fullAssignment(record, q.partition) : undefined;
+          const problem = q.replicas === null ? undefined : validateTarget(q.replicas, current, live);
+          if (problem) {
+            Object.assign(res, problem);
+            continue;
+          }
+          if (!record || !current) {
+            Object.assign(res, q.replicas === null ? { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, errorMessage: null } : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' });
+            continue;
+          }
+          const next = buildReassignment(current, q.replicas);
+          if (!next) {
+            res.errorCode = ErrorCode.NO_REASSIGNMENT_IN_PROGRESS;
+            continue;
+          }
+          // The current replica list again: nothing to write.
+          if (JSON.stringify(next) === JSON.stringify(current)) continue;
+          record = withAssignment(record, q.partition, next);
+          changed.push(i);
+        }
+        if (!cur || changed.length === 0) break;
+        const r = await this.o.store.updateTopic(record!, cur.modRevision);
+        if (r.ok) {
+          revision = Math.max(revision, r.modRevision);
+          for (const i of changed) {
+            const q = requests[i]!;
+            this.o.logger.info({ topic: name, partition: q.partition, target: q.replicas, assignment: record!.assignments[q.partition], reassigning: record!.reassigning?.[String(q.partition)] ?? null }, q.replicas === null ? 'partition reassignment cancelled' : 'partition reassignment started');
+          }
+          break;
+        }
+        const seen = r.reason === 'conflict' ? (r.current?.modRevision ?? 0) : 0;
+        if (attempt >= 10 || !(await this.cache.waitForRevision(seen, 5000))) {
+          for (const i of changed) Object.assign(results[i]!, { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'The topic kept changing; retry.' });
+          break;
+        }
+      }
+    }
+    if (revision > 0) await this.cache.waitForRevision(revision);
+    return results;
+  }
+
+  /**
+   * ListPartitionReassignments: the partitions being reassigned (all, or those asked for that are;
+   * unknown or idle partitions are left out, as Kafka's controller does), with the full replica
+   * set and the adding and removing replicas.
+   */
+  listPartitionReassignments(wanted: ReadonlyArray<readonly [string, number]> | null): Array<{ topic: string; partition: number } & FullAssignment> {
+    const out: Array<{ topic: string; partition: number } & FullAssignment> = [];
+    const consider = wanted ?? [...this.cache.topics.values()].flatMap((t) => Object.keys(t.value.reassigning ?? {}).map((p) => [t.value.name, Number(p)] as const));
+    const seen = new Set<string>();
+    for (const [topic, p] of consider) {
+      const k = partitionKey(topic, p);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const t = this.cache.topics.get(topic)?.value;
+      const a = t ? fullAssignment(t, p) : undefined;
+      if (a && isReassigning(a)) out.push({ topic, partition: p, ...a });
+    }
+    return out;
   }
 
   /** ISR change of a partition this broker leads at `leaderEpoch` (ReplicationHooks.proposeIsr). */

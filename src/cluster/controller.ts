@@ -9,13 +9,17 @@
 //     (leader -1) and keeps its ISR, so one of those replicas is elected when it comes back;
 //   - replicas that are not live leave the ISR of partitions whose leader is live (no epoch bump);
 //   - preferred-leader election every leader.imbalance.check.interval.seconds when
-//     auto.leader.rebalance.enable, and on demand (ElectLeaders).
+//     auto.leader.rebalance.enable;
+//   - partition reassignments (KIP-455, src/cluster/reassignment.ts) are finished once their target
+//     replicas are all in the ISR; replicas dropped from an assignment leave the ISR, and a leader
+//     that is no longer assigned is replaced.
 // Reconciliation reads the broker's metadata cache and writes by compare-and-swap: a conflict
 // means someone (a leader changing its ISR) wrote first; the watch brings the new state and the
 // partition is looked at again.
 
 import type { Logger } from '../common/logger.js';
 import { electOffline, electPreferred } from './elections.js';
+import { completeReassignment, fullAssignment, targetReplicas, withAssignment } from './reassignment.js';
 import type { MetadataCache, MetadataChanges } from './metadata-cache.js';
 import type { ClusterMetadataStore, ControllerLeadership, MetadataSession, PartitionState } from './metadata/store.js';
 
@@ -133,6 +137,7 @@ export class Controller {
     for (const name of topics) {
       const topic = cache.topics.get(name);
       if (!topic) continue;
+      const written = new Set<number>();
       const unclean = this.o.uncleanLeaderElection(name);
       for (let p = 0; p < topic.value.assignments.length; p++) {
         const assignment = topic.value.assignments[p]!;
@@ -150,9 +155,59 @@ export class Controller {
         if (r.ok && cur && next.leader !== cur.value.leader) {
           this.o.logger.info({ topic: name, partition: p, from: cur.value.leader, to: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr }, 'partition leader elected');
         }
+        written.add(p);
         // A conflict: the watch delivers the newer state and this partition is looked at again.
       }
+      if (topic.value.reassigning !== undefined && !(await this.completeReassignments(leadership, name, written))) return;
     }
+  }
+
+  /**
+   * Finishes the topic's reassignments whose target replicas are all in the ISR (Kafka's phase B):
+   * the partition state first (a target leader, the removed replicas out of the ISR), then the
+   * topic record (the replica set shrunk to the target, the reassignment entry gone), so a
+   * controller that dies in between finds the reassignment still there and finishes it.
+   * Partitions whose state was written in this pass wait for the watch to bring it. False when
+   * this controller was fenced.
+   */
+  private async completeReassignments(leadership: ControllerLeadership, name: string, skip: ReadonlySet<number>): Promise<boolean> {
+    const cache = this.o.cache;
+    const topic = cache.topics.get(name);
+    if (!topic?.value.reassigning) return true;
+    const live = cache.liveBrokerIds();
+    let record = topic.value;
+    let done = 0;
+    for (const key of Object.keys(topic.value.reassigning)) {
+      const p = Number(key);
+      if (skip.has(p)) continue;
+      const a = fullAssignment(topic.value, p);
+      const cur = cache.partitionState(name, p);
+      if (!a || !cur) continue;
+      const step = completeReassignment(a, cur.value, live);
+      if (step === 'wait') continue;
+      if (step.state) {
+        const r = await this.o.store.updatePartitionState(name, p, step.state, cur.modRevision, leadership);
+        if (!r.ok && r.reason === 'fenced') {
+          this.resigned();
+          return false;
+        }
+        if (!r.ok) continue;
+        if (step.state.leader !== cur.value.leader) {
+          this.o.logger.info({ topic: name, partition: p, from: cur.value.leader, to: step.state.leader, leaderEpoch: step.state.leaderEpoch }, 'partition leader elected for a reassignment');
+        }
+      }
+      record = withAssignment(record, p, { replicas: targetReplicas(a), adding: [], removing: [] });
+      this.o.logger.info({ topic: name, partition: p, replicas: targetReplicas(a), removed: a.removing }, 'partition reassignment completed');
+      done++;
+    }
+    if (done === 0) return true;
+    const r = await this.o.store.updateTopic(record, topic.modRevision, leadership);
+    if (!r.ok && r.reason === 'fenced') {
+      this.resigned();
+      return false;
+    }
+    // A conflict (a new reassignment request meanwhile): the watch brings it and this runs again.
+    return true;
   }
 
   stop(): void {
@@ -172,12 +227,17 @@ export function decide(assignment: readonly number[], cur: PartitionState | unde
     const liveReplicas = assignment.filter((b) => live.has(b));
     return { leader: liveReplicas[0] ?? -1, leaderEpoch: 0, isr: liveReplicas.length > 0 ? liveReplicas : [...assignment], partitionEpoch: 0 };
   }
-  if (cur.leader === -1 || !live.has(cur.leader)) {
-    const e = electOffline(assignment, cur.isr, live, unclean);
+  // Only assigned replicas count: a reassignment drops replicas from the assignment first.
+  const isr = cur.isr.filter((b) => assignment.includes(b));
+  if (cur.leader === -1 || !live.has(cur.leader) || !assignment.includes(cur.leader)) {
+    // A leader that is no longer a replica (a reassignment cancelled or replaced while it led from
+    // an added replica) is replaced as a dead one is.
+    const e = electOffline(assignment, isr, live, unclean);
     if (e.leader === undefined) {
-      if (cur.leader === -1) return undefined;
-      // Offline: nobody eligible; the ISR is kept so one of them leads when it is back.
-      return { leader: -1, leaderEpoch: cur.leaderEpoch + 1, isr: cur.isr, partitionEpoch: cur.partitionEpoch + 1 };
+      // Offline: nobody eligible; the ISR is kept (never empty) so one of them leads when it is back.
+      const keep = isr.length > 0 ? isr : cur.isr;
+      if (cur.leader === -1 && keep.length === cur.isr.length) return undefined;
+      return { leader: -1, leaderEpoch: cur.leaderEpoch + 1, isr: keep, partitionEpoch: cur.partitionEpoch + 1 };
     }
     return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
   }
@@ -187,7 +247,8 @@ export function decide(assignment: readonly number[], cur: PartitionState | unde
       return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: cur.isr.filter((b) => live.has(b)), partitionEpoch: cur.partitionEpoch + 1 };
     }
   }
-  const liveIsr = cur.isr.filter((b) => live.has(b));
+  // Replicas that are not live, or no longer assigned (dropped by a reassignment), leave the ISR.
+  const liveIsr = cur.isr.filter((b) => live.has(b) && assignment.includes(b));
   if (liveIsr.length !== cur.isr.length) {
     if (!liveIsr.includes(cur.leader)) liveIsr.unshift(cur.leader);
     return { ...cur, isr: liveIsr, partitionEpoch: cur.partitionEpoch + 1 };

@@ -273,6 +273,7 @@ export class ReplicaManager {
     const k = key(topic, partition);
     const prev = this.roles.get(k);
     if (prev?.kind === 'leader' && prev.leaderEpoch === info.leaderEpoch) {
+      if (!sameList(prev.state.replicas, info.replicas)) prev.state.setReplicas(info.replicas);
       prev.state.setIsr(info.isr);
       this.updateHighWatermark(topic, partition, log, prev);
       return;
@@ -1003,8 +1004,12 @@ export class ReplicaManager {
   /**
    * DescribeLogDirs: the store's one log directory with the size of each partition in it (all of
    * them, or those in `wanted`; unknown ones are left out, as Kafka filters its logs by the set
-   * asked for). offset_lag is 0 and is_future false: no replica of this broker is catching up or
-   * moving between directories. An unreadable volume is KAFKA_STORAGE_ERROR for the directory.
+   * asked for). In a cluster, the partitions this broker is a replica of (leader or follower);
+   * a replica reassigned away is no longer listed. offset_lag is Kafka's
+   * (ReplicaManager.getLogEndOffsetLag) for a replica that is not a future one: max(HW − LEO, 0)
+   * of the local log, so 0 on a leader (HW <= LEO) and on a follower (its HW is the leader's capped
+   * by its own LEO); is_future false (no replica moves between directories). An unreadable volume
+   * is KAFKA_STORAGE_ERROR for the directory.
    */
   describeLogDirs(wanted: ReadonlyMap<string, ReadonlySet<number>> | null): LogDirDescription[] {
     let space: { totalBytes: bigint; usableBytes: bigint };
@@ -1020,8 +1025,12 @@ export class ReplicaManager {
       const partitions: LogDirDescription['topics'][number]['partitions'] = [];
       for (let p = 0; p < t.numPartitions; p++) {
         if (want !== undefined && !want.has(p)) continue;
+        // In a cluster only the replicas this broker hosts (leader or follower) are its logs.
+        if (this.replication !== undefined && !this.roles.has(key(t.name, p))) continue;
         const log = this.store.partition(t.name, p);
-        if (log) partitions.push({ partitionIndex: p, partitionSize: BigInt(log.sizeInBytes()), offsetLag: 0n, isFutureKey: false });
+        if (!log) continue;
+        const lag = this.highWatermark(log) - log.logEndOffset;
+        partitions.push({ partitionIndex: p, partitionSize: BigInt(log.sizeInBytes()), offsetLag: lag > 0n ? lag : 0n, isFutureKey: false });
       }
       if (partitions.length > 0) topics.push({ name: t.name, partitions });
     }
@@ -1043,4 +1052,8 @@ function produceWaitCode(role: LeaderRole, lastOffset: bigint): number | undefin
   const w = role.state.produceWait(lastOffset, role.hw);
   if (w === 'waiting') return undefined;
   return w === 'done' ? ErrorCode.NONE : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -35,7 +35,7 @@ export type ProduceWait = 'waiting' | 'done' | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND
 
 export class LeaderPartitionState {
   readonly leaderId: number;
-  readonly replicas: readonly number[];
+  private replicaList: number[];
   private isrSet: Set<number>;
   readonly followers = new Map<number, FollowerState>();
   readonly leaderEpochStartOffset: bigint;
@@ -48,8 +48,8 @@ export class LeaderPartitionState {
    */
   constructor(o: LeaderStateOptions) {
     this.leaderId = o.leaderId;
-    this.replicas = [...o.replicas];
-    this.isrSet = new Set(o.isr);
+    this.replicaList = [...o.replicas];
+    this.isrSet = new Set(o.isr.filter((r) => o.replicas.includes(r)));
     this.minInsyncReplicas = o.minInsyncReplicas;
     this.leaderEpochStartOffset = o.leaderEpochStartOffset;
     for (const r of o.replicas) {
@@ -61,6 +61,26 @@ export class LeaderPartitionState {
         lastFetchTimeMs: 0,
         lastCaughtUpTimeMs: this.isrSet.has(r) ? o.nowMs : 0,
       });
+    }
+  }
+
+  /** Every replica of the partition (assignment order), the leader included. */
+  get replicas(): readonly number[] {
+    return this.replicaList;
+  }
+
+  /**
+   * The replica set changed within the leader epoch (a reassignment adds replicas, or a replaced
+   * or cancelled one drops replicas it had added): new followers start unknown and out of sync,
+   * the others keep what the leader knows of them; dropped ones are forgotten.
+   */
+  setReplicas(replicas: readonly number[]): void {
+    this.replicaList = [...replicas];
+    for (const id of [...this.followers.keys()]) if (!replicas.includes(id)) this.followers.delete(id);
+    for (const id of [...this.isrSet]) if (!replicas.includes(id)) this.isrSet.delete(id);
+    for (const r of replicas) {
+      if (r === this.leaderId || this.followers.has(r)) continue;
+      this.followers.set(r, { leo: -1n, lastFetchLeaderLeo: -1n, lastFetchTimeMs: 0, lastCaughtUpTimeMs: 0 });
     }
   }
 
@@ -130,7 +150,7 @@ export class LeaderPartitionState {
 
   /** Adopts a committed ISR (the leader always stays in it). */
   setIsr(isr: readonly number[]): void {
-    this.isrSet = new Set(isr);
+    this.isrSet = new Set(isr.filter((r) => this.replicaList.includes(r)));
     this.isrSet.add(this.leaderId);
   }
 

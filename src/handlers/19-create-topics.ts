@@ -41,6 +41,9 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
         const sorted = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
         const bad = sorted.some((a, i) => a.partitionIndex !== i || a.brokerIds.length === 0 || a.brokerIds.some((id) => !nodes.has(id)) || new Set(a.brokerIds).size !== a.brokerIds.length);
         if (bad) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Invalid replica assignment');
+        if (sorted.some((a) => a.brokerIds.length !== sorted[0]!.brokerIds.length)) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'All partitions should have the same number of replicas');
+        }
         numPartitions = sorted.length;
         replicationFactor = sorted[0]!.brokerIds.length;
         assignments = sorted.map((a) => [...a.brokerIds]);

@@ -2,10 +2,12 @@
 // Brook has one log directory: the file store's data directory (absolute path, as Kafka reports
 // it), or for `--memory` the pseudo path "(memory)" (no file system behind it; a name that cannot
 // be mistaken for a real directory). Each partition in it: partition_size = bytes of its stored
-// batches (Kafka: the segments' .log files), offset_lag 0 and is_future_key false (no replica is
-// catching up or moving between directories). topics null = every partition, internal topics
-// included (Kafka lists all its logs); otherwise only the partitions asked for that exist, and a
-// topic with none of them is left out (Kafka filters its logs by the set asked for).
+// batches (Kafka: the segments' .log files), offset_lag as Kafka computes it for a replica that
+// is not a future one, max(HW − LEO, 0) (so 0, on leaders and followers alike), is_future_key
+// false (no replica moves between directories). In a cluster each broker lists the replicas it
+// hosts, leader or follower (clients ask every broker). topics null = every partition, internal
+// topics included (Kafka lists all its logs); otherwise only the partitions asked for that exist,
+// and a topic with none of them is left out (Kafka filters its logs by the set asked for).
 // v3+: top-level error_code NONE. v4+: total_bytes and usable_bytes of the volume (statfs; -1 in
 // memory). A volume that cannot be read answers KAFKA_STORAGE_ERROR for the directory.
 // No ACLs (Kafka needs DESCRIBE on the cluster).

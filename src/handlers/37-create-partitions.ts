@@ -1,5 +1,6 @@
 // CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks).
-// Manual assignments must name this broker, one list per new partition.
+// Manual assignments: one list per new partition, live brokers only, no duplicates, the same
+// number of replicas in each (INVALID_REPLICA_ASSIGNMENT otherwise).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -28,6 +29,12 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
         const added = t.count - meta.numPartitions;
         if (t.assignments.length !== added || t.assignments.some((a) => a.brokerIds.length === 0 || a.brokerIds.some((id) => !nodes.has(id)))) {
           return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Invalid replica assignment.' };
+        }
+        if (t.assignments.some((a) => new Set(a.brokerIds).size !== a.brokerIds.length)) {
+          return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Duplicate brokers not allowed in replica assignment.' };
+        }
+        if (t.assignments.some((a) => a.brokerIds.length !== t.assignments![0]!.brokerIds.length)) {
+          return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Inconsistent replication factor between the new partitions.' };
         }
       }
       const r = await ctx.topics.createPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => [...a.brokerIds]));

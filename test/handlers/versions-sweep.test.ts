@@ -31,6 +31,9 @@ const apis: Record<number, ClientApi<any, any>> = {
   44: clientApi(G.IncrementalAlterConfigsApi, G.encodeIncrementalAlterConfigsRequest, G.decodeIncrementalAlterConfigsResponse),
   35: clientApi(G.DescribeLogDirsApi, G.encodeDescribeLogDirsRequest, G.decodeDescribeLogDirsResponse),
   37: clientApi(G.CreatePartitionsApi, G.encodeCreatePartitionsRequest, G.decodeCreatePartitionsResponse),
+  43: clientApi(G.ElectLeadersApi, G.encodeElectLeadersRequest, G.decodeElectLeadersResponse),
+  45: clientApi(G.AlterPartitionReassignmentsApi, G.encodeAlterPartitionReassignmentsRequest, G.decodeAlterPartitionReassignmentsResponse),
+  46: clientApi(G.ListPartitionReassignmentsApi, G.encodeListPartitionReassignmentsRequest, G.decodeListPartitionReassignmentsResponse),
   60: clientApi(G.DescribeClusterApi, G.encodeDescribeClusterRequest, G.decodeDescribeClusterResponse),
 };
 
@@ -441,6 +444,72 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     const resp = await client.request(apis[37]!, v, { topics: [{ name, count: 3, assignments: null }], timeoutMs: 1000 });
     expect(resp.results[0].errorCode).toBe(ErrorCode.NONE);
     expect(broker.topics.get(name)?.numPartitions).toBe(3);
+  },
+  async 43(v) {
+    // Issue 10, single node: this broker leads every partition and is its preferred replica.
+    const results = (r: { replicaElectionResults: Array<{ topic: string; partitionResult: Array<{ partitionId: number; errorCode: number; errorMessage: string | null }> }> }) =>
+      r.replicaElectionResults.flatMap((t) => t.partitionResult.map((p) => [t.topic, p.partitionId, p.errorCode, p.errorMessage]));
+    for (const electionType of v >= 1 ? [0, 1] : [0]) {
+      const r = await client.request(apis[43]!, v, { electionType, topicPartitions: [{ topic: TOPIC, partitions: [0, 1, 1, 9] }, { topic: 'no-such-topic', partitions: [0] }], timeoutMs: 1000 });
+      if (v >= 1) expect(r.errorCode).toBe(ErrorCode.NONE);
+      expect(results(r)).toEqual([
+        [TOPIC, 0, ErrorCode.ELECTION_NOT_NEEDED, 'Leader election not needed for topic partition.'],
+        [TOPIC, 1, ErrorCode.ELECTION_NOT_NEEDED, 'Leader election not needed for topic partition.'],
+        [TOPIC, 9, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'The partition does not exist.'],
+        ['no-such-topic', 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'The partition does not exist.'],
+      ]);
+      // Every partition: those that needed no election are left out.
+      const all = await client.request(apis[43]!, v, { electionType, topicPartitions: null, timeoutMs: 1000 });
+      expect(all.replicaElectionResults).toEqual([]);
+    }
+    if (v >= 1) {
+      const bad = await client.request(apis[43]!, v, { electionType: 7, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 1000 });
+      expect(bad.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    }
+  },
+  async 45(v) {
+    // Single node: the only valid target is this broker, which has the partition already.
+    const self = broker.config.nodeId;
+    const results = (r: { responses: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }> }) =>
+      r.responses.flatMap((t) => t.partitions.map((p) => [t.name, p.partitionIndex, p.errorCode]));
+    const r = await client.request(apis[45]!, v, {
+      timeoutMs: 1000,
+      topics: [
+        { name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [self] }, { partitionIndex: 1, replicas: [self, self + 1] }, { partitionIndex: 5, replicas: [self] }, { partitionIndex: 6, replicas: null }] },
+        {
+          name: 'no-such-topic',
+          partitions: [
+            { partitionIndex: 0, replicas: [] },
+            { partitionIndex: 1, replicas: [self, self] },
+            { partitionIndex: 2, replicas: [-1] },
+            { partitionIndex: 3, replicas: [self] },
+            { partitionIndex: 4, replicas: null },
+          ],
+        },
+      ],
+    });
+    expect(r.errorCode).toBe(ErrorCode.NONE);
+    expect(results(r)).toEqual([
+      [TOPIC, 0, ErrorCode.NONE],
+      [TOPIC, 1, ErrorCode.INVALID_REPLICA_ASSIGNMENT],
+      [TOPIC, 5, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      [TOPIC, 6, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS],
+      ['no-such-topic', 0, ErrorCode.INVALID_REPLICA_ASSIGNMENT],
+      ['no-such-topic', 1, ErrorCode.INVALID_REPLICA_ASSIGNMENT],
+      ['no-such-topic', 2, ErrorCode.INVALID_REPLICA_ASSIGNMENT],
+      ['no-such-topic', 3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ['no-such-topic', 4, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS],
+    ]);
+    // Nothing in progress to cancel; a partition named twice counts once (the last entry).
+    const cancel = await client.request(apis[45]!, v, { timeoutMs: 1000, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [] }, { partitionIndex: 0, replicas: null }] }] });
+    expect(results(cancel)).toEqual([[TOPIC, 0, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS]]);
+  },
+  async 46(v) {
+    // Single node: never a reassignment in progress.
+    for (const topics of [null, [{ name: TOPIC, partitionIndexes: [0, 1] }, { name: 'no-such-topic', partitionIndexes: [0] }]]) {
+      const r = await client.request(apis[46]!, v, { timeoutMs: 1000, topics });
+      expect(r).toMatchObject({ errorCode: ErrorCode.NONE, errorMessage: null, topics: [] });
+    }
   },
   async 60(v) {
     const resp = await client.request(apis[60]!, v, { includeClusterAuthorizedOperations: false });

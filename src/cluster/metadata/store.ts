@@ -15,7 +15,9 @@
 //                                          Created only if absent: two live brokers cannot hold
 //                                          one node id.
 //   /brook/<c>/topics/<name>               TopicRecord: id, replica assignment (its length is the
-//                                          partition count).
+//                                          partition count), and the partitions being reassigned
+//                                          (KIP-455: their adding and removing replicas, as Kafka's
+//                                          topic znode holds adding_replicas/removing_replicas).
 //   /brook/<c>/partitions/<topic>/<p>      PartitionState: leader, leader epoch, ISR, partition
 //                                          epoch. Written by compare-and-swap on the key's mod
 //                                          revision (Kafka's zkVersion), optionally fenced by the
@@ -51,8 +53,23 @@ export interface TopicRecord {
   name: string;
   /** Kafka Uuid as base64url (22 chars), as TopicMetadata in src/log/types.ts. */
   topicId: string;
-  /** Replica node ids per partition, preferred leader first. */
+  /**
+   * Replica node ids per partition, preferred leader first. While a partition is being reassigned
+   * this is the full replica set: the target replicas, then the original ones not in the target.
+   */
   assignments: number[][];
+  /**
+   * Partitions being reassigned (KIP-455), by partition number: the replicas being added (in the
+   * target, not in the original set) and removed (in the original set, not in the target). The
+   * target is assignments[p] minus removing. Absent or empty: nothing in progress.
+   */
+  reassigning?: Record<string, PartitionReassignment>;
+}
+
+/** An in-progress reassignment of one partition (Kafka's ReplicaAssignment adding/removing). */
+export interface PartitionReassignment {
+  adding: number[];
+  removing: number[];
 }
 
 export interface PartitionState {
@@ -148,7 +165,8 @@ export interface ClusterMetadataStore {
   createTopic(topic: TopicRecord, configs?: Record<string, string>): Promise<CasResult<TopicRecord>>;
   getTopic(name: string): Promise<Versioned<TopicRecord> | undefined>;
   listTopics(): Promise<Snapshot<TopicRecord>>;
-  updateTopic(topic: TopicRecord, expectedModRevision: number): Promise<CasResult<TopicRecord>>;
+  /** Replaces the topic record if unchanged since `expectedModRevision` (and, with `guard`, only while that controller holds the role). */
+  updateTopic(topic: TopicRecord, expectedModRevision: number, guard?: ControllerLeadership): Promise<CasResult<TopicRecord>>;
   /** Deletes the topic, its partition states and its configs in one transaction. */
   deleteTopic(name: string, expectedModRevision: number): Promise<CasResult<TopicRecord>>;
 
@@ -249,9 +267,9 @@ export class KvMetadataStore implements ClusterMetadataStore {
     return { items: r.kvs.map((kv) => versioned<TopicRecord>(kv)), revision: r.revision };
   }
 
-  async updateTopic(topic: TopicRecord, expectedModRevision: number): Promise<CasResult<TopicRecord>> {
+  async updateTopic(topic: TopicRecord, expectedModRevision: number, guard?: ControllerLeadership): Promise<CasResult<TopicRecord>> {
     const key = this.key('topics', topic.name);
-    return this.cas<TopicRecord>(key, modGuard(key, expectedModRevision), [{ type: 'put', key, value: JSON.stringify(topic) }]);
+    return this.cas<TopicRecord>(key, modGuard(key, expectedModRevision), [{ type: 'put', key, value: JSON.stringify(topic) }], guard);
   }
 
   async deleteTopic(name: string, expectedModRevision: number): Promise<CasResult<TopicRecord>> {

@@ -111,6 +111,31 @@ function contract(harness: () => Harness): void {
     expect(await s.getConfigs('topic', 'events')).toBeUndefined();
   });
 
+  it('a topic record keeps its in-progress reassignments; a topic update guarded by a controller epoch is fenced once that controller is gone', async () => {
+    const s = h.open();
+    const t = topic('moving', 2);
+    const c = await s.createTopic(t);
+    if (!c.ok) throw new Error('create failed');
+    const session = await s.openSession(5);
+    const l = await s.campaign(session, 1);
+    const moving: TopicRecord = { ...t, assignments: [[2, 3, 4, 1], t.assignments[1]!], reassigning: { '0': { adding: [4], removing: [1] } } };
+    const u = await s.updateTopic(moving, c.modRevision, l);
+    if (!u.ok) throw new Error('guarded update failed');
+    expect(await s.getTopic('moving')).toEqual({ value: moving, modRevision: u.modRevision });
+    expect((await s.listTopics()).items.find((x) => x.value.name === 'moving')?.value.reassigning).toEqual({ '0': { adding: [4], removing: [1] } });
+    const snap = await s.snapshot();
+    expect(snap.events.find((e) => e.path.kind === 'topic' && e.path.name === 'moving')?.value).toEqual(moving);
+    await l.resign();
+    const done: TopicRecord = { ...t, assignments: [[2, 3, 4], t.assignments[1]!] };
+    expect(await s.updateTopic(done, u.modRevision, l)).toEqual({ ok: false, reason: 'fenced' });
+    // Unguarded (a broker starting a reassignment): only the revision counts.
+    expect(await s.updateTopic(done, c.modRevision)).toMatchObject({ ok: false, reason: 'conflict', current: { value: moving } });
+    const v = await s.updateTopic(done, u.modRevision);
+    expect(v.ok).toBe(true);
+    expect((await s.getTopic('moving'))?.value).toEqual(done);
+    await session.close();
+  });
+
   it('partition state compare-and-swap: of writers racing from one revision exactly one wins', async () => {
     const writers = Array.from({ length: 8 }, () => h.open());
     const [first] = writers;
