@@ -116,14 +116,6 @@ export class Controller {
     });
   }
 
-  /** Preferred-leader election now (ElectLeaders); resolves when written. */
-  async electPreferredLeaders(): Promise<void> {
-    this.preferredElection = true;
-    this.dirtyAll = true;
-    this.kick();
-    await this.running;
-  }
-
   private async reconcile(): Promise<void> {
     const leadership = this.leadership;
     if (!leadership || this.stopped) return;
