@@ -18,6 +18,8 @@ import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { ClusterView } from './cluster/cluster.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { ReplicaFetcherManager } from './cluster/fetcher.js';
+import { TxnMarkerSender } from './cluster/marker-sender.js';
+import { MARKER_REPLICATION_TIMEOUT_MS } from './handlers/27-write-txn-markers.js';
 import type { ClusterMetadataStore } from './cluster/metadata/store.js';
 import { partitionForGroup } from './group/offsets-log.js';
 import { ReplicaManager } from './cluster/replica-manager.js';
@@ -151,9 +153,14 @@ interface CoreDeps {
   logger: Logger;
   cluster: ClusterView;
   producerIds: ProducerIdManager;
+  /**
+   * Cluster mode: the transaction coordinator's markers go to each partition's leader (local
+   * ones to this core's replica manager). Absent on a single node: markers are local.
+   */
+  markerSender?: TxnMarkerSender;
 }
 
-function buildCore({ clustered, store, config, clock, logger, cluster, producerIds }: CoreDeps): Core {
+function buildCore({ clustered, store, config, clock, logger, cluster, producerIds, markerSender }: CoreDeps): Core {
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
   replicas.storageLog = logger;
@@ -194,7 +201,7 @@ function buildCore({ clustered, store, config, clock, logger, cluster, producerI
     logger,
     persistence: txnLog,
     producerIds,
-    markers: replicas,
+    markers: markerSender ?? replicas,
     config: {
       transactionMaxTimeoutMs: config.int('transaction.max.timeout.ms'),
       transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
@@ -296,7 +303,26 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const nodeId = config.nodeId;
   const cluster = new ClusterView(store.clusterId, nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null, options.rack ?? config.get('broker.rack') ?? null);
-  const deps: CoreDeps = { clustered, store, config, clock, logger, cluster, producerIds };
+  // Cluster mode: markers for partitions led by other brokers travel as WriteTxnMarkers.
+  const markerSender = clustered
+    ? new TxnMarkerSender({
+        nodeId,
+        leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
+        partitionExists: (topic, partition) => cluster.hasPartition(topic, partition),
+        brokerAddress: (id) => cluster.broker(id),
+        local: () => ({
+          // Kafka appends markers with acks=-1: a local one counts once the ISR has it.
+          writeTxnMarker(topic, partition, producerId, producerEpoch, commit, coordinatorEpoch) {
+            const replicas = core.replicas;
+            const code = replicas.writeTxnMarker(topic, partition, producerId, producerEpoch, commit, coordinatorEpoch);
+            const log = code === ErrorCode.NONE ? replicas.partition(topic, partition) : undefined;
+            return (log && replicas.whenReplicated(topic, partition, log.logEndOffset - 1n, MARKER_REPLICATION_TIMEOUT_MS)) ?? code;
+          },
+        }),
+        logger,
+      })
+    : undefined;
+  const deps: CoreDeps = { clustered, store, config, clock, logger, cluster, producerIds, markerSender };
   let core = buildCore(deps);
   const brokerTopics = new BrokerTopics(
     () => core.topics,
@@ -382,6 +408,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   } catch (err) {
     // Nothing was served: stop the timers and release the store (and its directory lock).
     stopCore(core);
+    markerSender?.close();
     await ownMetadataStore?.close().catch(() => {});
     await store.whenSyncIdle();
     store.close();
@@ -443,6 +470,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     } catch (err) {
       await fetcher?.close();
       stopCore(core);
+      markerSender?.close();
       await server.close();
       await ownMetadataStore?.close().catch(() => {});
       await store.whenSyncIdle();
@@ -515,6 +543,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await fetcher?.close();
         await core.replicas.checkpointHighWatermarks();
         stopCore(core);
+        markerSender?.close();
         await server.close();
         await ownMetadataStore?.close().catch(() => {});
         // Background writes and fsyncs finish first; the flush then covers the rest.

@@ -19,6 +19,7 @@ import * as P18 from '../../protocol/generated/18-api-versions.js';
 import * as P19 from '../../protocol/generated/19-create-topics.js';
 import * as P20 from '../../protocol/generated/20-delete-topics.js';
 import * as P23 from '../../protocol/generated/23-offset-for-leader-epoch.js';
+import * as P27 from '../../protocol/generated/27-write-txn-markers.js';
 import * as P32 from '../../protocol/generated/32-describe-configs.js';
 import * as P37 from '../../protocol/generated/37-create-partitions.js';
 import * as P42 from '../../protocol/generated/42-delete-groups.js';
@@ -91,6 +92,8 @@ export const Apis = {
   deleteTopics: api(P20.DeleteTopicsApi, P20.encodeDeleteTopicsRequest, P20.decodeDeleteTopicsResponse),
   // OffsetForLeaderEpoch v3 is the first that carries the asking replica's id (a follower's truncation).
   offsetForLeaderEpoch: api(P23.OffsetForLeaderEpochApi, P23.encodeOffsetForLeaderEpochRequest, P23.decodeOffsetForLeaderEpochResponse, { min: 3 }),
+  // Inter-broker: a transaction coordinator's markers to a partition leader.
+  writeTxnMarkers: api(P27.WriteTxnMarkersApi, P27.encodeWriteTxnMarkersRequest, P27.decodeWriteTxnMarkersResponse),
   // DescribeConfigs v1 reports each config's source (v0 only "is default").
   describeConfigs: api(P32.DescribeConfigsApi, P32.encodeDescribeConfigsRequest, P32.decodeDescribeConfigsResponse),
   createPartitions: api(P37.CreatePartitionsApi, P37.encodeCreatePartitionsRequest, P37.decodeCreatePartitionsResponse),

@@ -88,6 +88,13 @@ export class ClusterView {
     return this.node ? (this.node.partition(topic, partition).state?.leader ?? -1) : this.self.nodeId;
   }
 
+  /** Whether the cluster metadata has the partition (a single node: always; it checks its store). */
+  hasPartition(topic: string, partition: number): boolean {
+    if (!this.node) return true;
+    const { state, replicas } = this.node.partition(topic, partition);
+    return state !== undefined || replicas.length > 0;
+  }
+
   /** A partition as Metadata describes it; `localEpoch` is the log's (single node). */
   partitionInfo(topic: string, partition: number, localEpoch: number): PartitionInfo {
     if (!this.node) {

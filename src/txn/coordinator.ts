@@ -4,12 +4,17 @@
 // PrepareEpochFence for zombie fencing), durable in __transaction_state (txn-log.ts).
 //
 // Every operation on one transactional id runs in that id's serial queue. Each state change is
-// written to the log before it takes effect in memory. Markers go through the replica manager as
-// soon as Prepare* is durable, and Complete* is written once every partition has its marker, all
-// before EndTxn is answered: a client never sees CONCURRENT_TRANSACTIONS from a marker still in
-// flight (Kafka may answer that while its markers travel; clients retry it). A marker that fails
-// (disk error) leaves the transaction in Prepare*; the periodic check retries it, and recovery at
-// start completes every Prepare* transaction found in the log (kill -9 between the two writes).
+// written to the log before it takes effect in memory. Markers are written as soon as Prepare* is
+// durable, and Complete* once every partition has its marker. On a single node the markers are
+// local and synchronous, so all of it happens before EndTxn is answered. In a cluster markers for
+// partitions led by other brokers travel as WriteTxnMarkers requests (the writer answers with a
+// promise): EndTxn is then answered once Prepare* is durable, as Kafka does, and the markers are
+// retried with a back-off, outside the id's queue, until each partition has its marker or is
+// gone; only then is Complete* written. Until then the transaction stays Prepare* and the next
+// AddPartitionsToTxn/InitProducerId answer CONCURRENT_TRANSACTIONS (clients retry it). A local
+// marker that fails (disk error) leaves the transaction in Prepare*; the periodic check retries
+// it, and recovery at start completes every Prepare* transaction found in the log (kill -9
+// between the two writes).
 //
 // Ownership: a single node serves every transactional id, loaded at construction. A cluster
 // broker creates the coordinator with ownership 'explicit' and serves only the ids of the
@@ -24,8 +29,8 @@
 // Prepare* -> CONCURRENT_TRANSACTIONS; InitProducerId of an Ongoing transaction fences it (epoch
 // + 1), aborts it and answers CONCURRENT_TRANSACTIONS so the client retries.
 
-import { ErrorCode } from '../../protocol/errors.js';
-import { every, type Clock, type Timer } from '../common/clock.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
+import { every, realTimeBounded, type Clock, type Timer } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { coordinatorWriteError } from '../group/coordinator-errors.js';
 import { SerialQueues } from '../group/serial-queue.js';
@@ -58,6 +63,40 @@ function fencedEpoch(epoch: number): number {
  */
 const COORDINATOR_EPOCH = 0;
 
+/** Back-off before a marker round sends its failed markers again (Kafka: retry.backoff.ms, 100), doubling up to the max. */
+const MARKER_BACKOFF_MS = 100;
+const MARKER_BACKOFF_MAX_MS = 1000;
+
+/** Markers of one Prepare* transaction being sent (see completeTransaction). */
+interface MarkerRound {
+  m: TxnMetadata;
+  coordinatorEpoch: number;
+  /** Retries so far (the back-off grows with it). */
+  attempt: number;
+  cancelled: boolean;
+  timer: Timer | undefined;
+}
+
+/**
+ * What a marker answer means for its partition (Kafka's TransactionMarkerRequestCompletion
+ * Handler): 'done' (written; or the partition gone, the marker fenced by a newer producer or
+ * coordinator epoch, or not possible in its format: nothing more to do there), else 'retry'
+ * (no leader here, not enough replicas, a timeout, a storage error, anything unexpected).
+ */
+export function markerOutcome(code: number): 'done' | 'retry' {
+  switch (code) {
+    case ErrorCode.NONE:
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.INVALID_PRODUCER_EPOCH:
+    case ErrorCode.TRANSACTION_COORDINATOR_FENCED:
+    case ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case ErrorCode.UNSUPPORTED_VERSION:
+      return 'done';
+    default:
+      return 'retry';
+  }
+}
+
 export interface TxnCoordinatorConfig {
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
@@ -86,6 +125,14 @@ export interface TxnCoordinatorOptions {
   ownership?: 'all' | 'explicit';
   /** The __transaction_state partition of a transactional id (default: persistence.partitionFor). */
   partitionFor?: (transactionalId: string) => number;
+  /**
+   * Timers of marker retries (default: the clock, bounded by real time, so a ManualClock that is
+   * not advanced does not hold markers back).
+   */
+  retryClock?: Clock;
+  /** First back-off of a marker retry (default 100 ms), doubling up to `markerRetryBackoffMaxMs` (default 1000). */
+  markerRetryBackoffMs?: number;
+  markerRetryBackoffMaxMs?: number;
 }
 
 /** What handlers call. */
@@ -119,9 +166,17 @@ export class TransactionCoordinator {
   private readonly loading = new Set<number>();
   /** Coordinator (leader) epoch per partition: markers carry it; older elections are ignored. */
   private readonly epochs = new Map<number, number>();
+  /** Marker rounds in flight (asynchronous writers), by transactional id. */
+  private readonly rounds = new Map<string, MarkerRound>();
+  private readonly retryClock: Clock;
+  private readonly markerBackoffMs: number;
+  private readonly markerBackoffMaxMs: number;
 
   constructor(private readonly opts: TxnCoordinatorOptions) {
     this.explicit = opts.ownership === 'explicit';
+    this.retryClock = opts.retryClock ?? realTimeBounded(opts.clock);
+    this.markerBackoffMs = Math.max(1, opts.markerRetryBackoffMs ?? MARKER_BACKOFF_MS);
+    this.markerBackoffMaxMs = Math.max(this.markerBackoffMs, opts.markerRetryBackoffMaxMs ?? MARKER_BACKOFF_MAX_MS);
     this.partitionOf = opts.partitionFor ?? opts.persistence.partitionFor?.bind(opts.persistence);
     if (this.explicit) {
       if (this.partitionOf === undefined) throw new Error('explicit ownership needs partitionFor');
@@ -151,6 +206,7 @@ export class TransactionCoordinator {
   close(): void {
     this.closed = true;
     for (const t of this.periodic.splice(0)) t.cancel();
+    for (const r of [...this.rounds.values()]) this.cancelRound(r);
   }
 
   /** A copy of a transactional id's state (tests, DescribeTransactions). */
@@ -442,30 +498,120 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Writes the markers of a Prepare* transaction to each of its partitions and, when all are
-   * written, Complete*. A partition that is gone or fences the marker is done with; a storage
-   * error leaves the transaction in Prepare* for the periodic check to retry.
+   * Writes the markers of a Prepare* transaction to each of its partitions and, when every one is
+   * done with, Complete*. A partition is done with once its marker is written, or when it is gone
+   * (UNKNOWN_TOPIC_OR_PARTITION: the writer answers it only for a partition that no longer
+   * exists), or fences the marker (a stale producer or coordinator epoch: logged), or cannot take
+   * one (UNSUPPORTED_*). A local writer answers synchronously: all of it then happens here, in
+   * the caller's queue task, and a throw (disk error) leaves the transaction in Prepare* for the
+   * periodic check to retry. A writer that answers with a promise (markers sent to other
+   * brokers) makes this a marker round that runs outside the id's queue: partitions answered
+   * with a retriable error (NOT_LEADER_OR_FOLLOWER, a timeout, a connection error...) are sent
+   * again after a back-off until they are done, and Complete* is written (in the queue) only
+   * then. Meanwhile the transaction stays Prepare*, so AddPartitionsToTxn, AddOffsetsToTxn,
+   * InitProducerId and EndTxn answer CONCURRENT_TRANSACTIONS (Kafka's TransactionMarkerChannel
+   * Manager behaves the same way).
    */
   private completeTransaction(m: TxnMetadata): void {
+    if (this.rounds.has(m.transactionalId)) return; // markers already on their way
+    const round: MarkerRound = { m, coordinatorEpoch: this.coordinatorEpoch(m.transactionalId), attempt: 0, cancelled: false, timer: undefined };
+    const targets: Array<[string, number]> = [];
+    for (const [topic, parts] of m.partitions) for (const p of parts) targets.push([topic, p]);
+    this.sendMarkers(round, targets);
+  }
+
+  /** One attempt of a marker round on `targets` (see completeTransaction). */
+  private sendMarkers(round: MarkerRound, targets: Array<[string, number]>): void {
+    const { m } = round;
+    const id = m.transactionalId;
     const commit = m.state === 'PrepareCommit';
-    for (const [topic, parts] of m.partitions) {
-      for (const p of parts) {
-        try {
-          const code = this.opts.markers.writeTxnMarker(topic, p, m.producerId, m.producerEpoch, commit, this.coordinatorEpoch(m.transactionalId));
-          if (code !== NONE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-            this.opts.logger.warn({ transactionalId: m.transactionalId, topic, partition: p, errorCode: code }, 'transaction marker refused');
-          }
-        } catch (err) {
-          this.opts.logger.warn({ err, transactionalId: m.transactionalId, topic, partition: p }, 'writing a transaction marker failed; will retry');
-          return;
-        }
+    const retry: Array<[string, number]> = [];
+    const waiting: Array<Promise<void>> = [];
+    const settle = (topic: string, p: number, code: number): void => {
+      if (markerOutcome(code) === 'retry') {
+        retry.push([topic, p]);
+        const log = round.attempt === 0 ? this.opts.logger.info.bind(this.opts.logger) : this.opts.logger.debug.bind(this.opts.logger);
+        log({ transactionalId: id, topic, partition: p, errorCode: code, errorName: errorName(code), attempt: round.attempt }, 'transaction marker not written yet; retrying');
+      } else if (code !== NONE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+        this.opts.logger.warn({ transactionalId: id, topic, partition: p, errorCode: code, errorName: errorName(code) }, 'transaction marker refused');
       }
+    };
+    for (const [topic, p] of targets) {
+      let result: number | Promise<number>;
+      try {
+        result = this.opts.markers.writeTxnMarker(topic, p, m.producerId, m.producerEpoch, commit, round.coordinatorEpoch);
+      } catch (err) {
+        // A local write failed (disk): the periodic check starts over.
+        this.opts.logger.warn({ err, transactionalId: id, topic, partition: p }, 'writing a transaction marker failed; will retry');
+        this.cancelRound(round);
+        return;
+      }
+      if (typeof result === 'number') {
+        settle(topic, p, result);
+        continue;
+      }
+      waiting.push(
+        result.then(
+          (code) => settle(topic, p, code),
+          (err: unknown) => {
+            retry.push([topic, p]);
+            const log = round.attempt === 0 ? this.opts.logger.info.bind(this.opts.logger) : this.opts.logger.debug.bind(this.opts.logger);
+            log({ transactionalId: id, topic, partition: p, err: err instanceof Error ? err.message : String(err), attempt: round.attempt }, 'sending a transaction marker failed; retrying');
+          },
+        ),
+      );
     }
+    if (waiting.length === 0 && retry.length === 0) {
+      // Everything answered synchronously: completes now, inside the caller's queue task.
+      this.finishRound(round);
+      return;
+    }
+    this.rounds.set(id, round);
+    void Promise.all(waiting).then(() => {
+      if (round.cancelled || this.closed) return;
+      if (retry.length > 0) {
+        const delay = Math.min(this.markerBackoffMaxMs, this.markerBackoffMs * 2 ** Math.min(round.attempt, 16));
+        round.attempt++;
+        round.timer = this.retryClock.setTimeout(() => {
+          round.timer = undefined;
+          if (!round.cancelled && !this.closed) this.sendMarkers(round, retry);
+        }, delay);
+        return;
+      }
+      this.run(id, () => undefined, () => {
+        if (!round.cancelled) this.finishRound(round);
+      }).catch((err: unknown) => this.opts.logger.error({ err, transactionalId: id }, 'completing a transaction failed'));
+    });
+  }
+
+  /**
+   * Every marker of the round is done with: Complete* is written, if the transaction is still the
+   * one the round started from and this coordinator still serves it at the round's epoch (else a
+   * newer coordinator completes it). A write error leaves it in Prepare* for the periodic check.
+   */
+  private finishRound(round: MarkerRound): void {
+    const { m } = round;
+    const id = m.transactionalId;
+    if (this.rounds.get(id) === round) this.rounds.delete(id);
+    if (this.txns.get(id) !== m || this.ownership(id) !== NONE || this.coordinatorEpoch(id) !== round.coordinatorEpoch) return;
     try {
-      this.transition(m, commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() });
+      this.transition(m, m.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() });
     } catch (err) {
-      this.opts.logger.warn({ err, transactionalId: m.transactionalId }, 'writing the transaction completion failed; will retry');
+      this.opts.logger.warn({ err, transactionalId: id }, 'writing the transaction completion failed; will retry');
     }
+  }
+
+  /** Stops a marker round (its answers still in flight are ignored). */
+  private cancelRound(round: MarkerRound): void {
+    round.cancelled = true;
+    round.timer?.cancel();
+    round.timer = undefined;
+    if (this.rounds.get(round.m.transactionalId) === round) this.rounds.delete(round.m.transactionalId);
+  }
+
+  /** Whether markers of `transactionalId` are being sent (tests). */
+  markersInFlight(transactionalId: string): boolean {
+    return this.rounds.has(transactionalId);
   }
 
   // ---------------------------------------------------------------- timers
@@ -662,9 +808,12 @@ export class TransactionCoordinator {
     if (wasServed || n > 0) this.opts.logger.info({ partition, coordinatorEpoch, transactionalIds: n }, 'resigned as transaction coordinator for transaction log partition');
   }
 
-  /** Forgets the in-memory state of the partition's transactional ids; returns how many. */
+  /** Forgets the in-memory state of the partition's transactional ids (and stops their markers); returns how many. */
   private dropPartition(partition: number): number {
     let n = 0;
+    for (const r of [...this.rounds.values()]) {
+      if (this.partitionOf!(r.m.transactionalId) === partition) this.cancelRound(r);
+    }
     for (const id of [...this.txns.keys()]) {
       if (this.partitionOf!(id) !== partition) continue;
       this.txns.delete(id);

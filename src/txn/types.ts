@@ -53,9 +53,14 @@ export interface TxnPersistence {
   remove(transactionalId: string): void;
 }
 
-/** Appends transaction markers (the replica manager). */
+/**
+ * Appends transaction markers: the replica manager on a single node (synchronous), or in a
+ * cluster a writer that sends WriteTxnMarkers to the partition's leader (a promise). The answer is
+ * an error code (Kafka's WriteTxnMarkers partition errors); a throw or rejection is a failure to
+ * retry (a disk error, a connection error).
+ */
 export interface MarkerWriter {
-  writeTxnMarker(topic: string, partition: number, producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number): number;
+  writeTxnMarker(topic: string, partition: number, producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number): number | Promise<number>;
 }
 
 export interface InitProducerIdInput {

@@ -20,6 +20,7 @@ const A = {
   addPartitions: clientApi(G.AddPartitionsToTxnApi, G.encodeAddPartitionsToTxnRequest, G.decodeAddPartitionsToTxnResponse),
   addOffsets: clientApi(G.AddOffsetsToTxnApi, G.encodeAddOffsetsToTxnRequest, G.decodeAddOffsetsToTxnResponse),
   endTxn: clientApi(G.EndTxnApi, G.encodeEndTxnRequest, G.decodeEndTxnResponse),
+  writeTxnMarkers: clientApi(G.WriteTxnMarkersApi, G.encodeWriteTxnMarkersRequest, G.decodeWriteTxnMarkersResponse),
   txnOffsetCommit: clientApi(G.TxnOffsetCommitApi, G.encodeTxnOffsetCommitRequest, G.decodeTxnOffsetCommitResponse),
   describeProducers: clientApi(G.DescribeProducersApi, G.encodeDescribeProducersRequest, G.decodeDescribeProducersResponse),
   describeTransactions: clientApi(G.DescribeTransactionsApi, G.encodeDescribeTransactionsRequest, G.decodeDescribeTransactionsResponse),
@@ -101,7 +102,7 @@ afterAll(async () => {
   await broker?.close();
 });
 
-const TXN_KEYS = [22, 24, 25, 26, 28, 61, 65, 66];
+const TXN_KEYS = [22, 24, 25, 26, 27, 28, 61, 65, 66];
 
 const cases: Record<number, (v: number) => Promise<void>> = {
   async 22(v) {
@@ -191,6 +192,44 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     expect(await end(p, true, v, p.producerEpoch + 1)).toBe(v >= 2 ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_EPOCH);
     const empty = await init(`end-empty-${v}`);
     expect(await end(empty, true, v)).toBe(ErrorCode.INVALID_TXN_STATE);
+  },
+  async 27(v) {
+    // WriteTxnMarkers (inter-broker in Kafka) on a single node: the marker is written here.
+    const markers = async (
+      producerId: bigint,
+      producerEpoch: number,
+      transactionResult: boolean,
+      coordinatorEpoch: number,
+      topics: Array<{ name: string; partitionIndexes: number[] }>,
+    ): Promise<Array<[string, number, number]>> => {
+      const r = await client.request(A.writeTxnMarkers, v, { markers: [{ producerId, producerEpoch, transactionResult, coordinatorEpoch, topics }] });
+      expect(r.markers.map((m: { producerId: bigint }) => m.producerId)).toEqual([producerId]);
+      return r.markers[0].topics.flatMap((t: { name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }) =>
+        t.partitions.map((p) => [t.name, p.partitionIndex, p.errorCode] as [string, number, number]),
+      );
+    };
+    // A COMMIT marker ends an open transaction: READ_COMMITTED readers see it.
+    const p = await init(`wtm-${v}`);
+    expect(await add(p, [0])).toEqual([ErrorCode.NONE]);
+    const before = await latest(0, 0);
+    expect((await produce(p, batch(p, ['m1', 'm2']), 0)).errorCode).toBe(ErrorCode.NONE);
+    expect(await latest(0, 1)).toBe(before);
+    expect(await markers(p.producerId, p.producerEpoch, true, 0, [{ name: TOPIC, partitionIndexes: [0] }])).toEqual([[TOPIC, 0, ErrorCode.NONE]]);
+    expect(await latest(0, 1)).toBe(before + 3n);
+    const stored = await broker.records(TOPIC, 0, { isolation: 'read_committed' });
+    expect(stored.slice(-2).map((r) => r.value?.toString())).toEqual(['m1', 'm2']);
+    // Unknown partitions and topics.
+    expect(await markers(p.producerId, p.producerEpoch, true, 0, [{ name: TOPIC, partitionIndexes: [99] }, { name: 'no-such-topic', partitionIndexes: [0] }])).toEqual([
+      [TOPIC, 99, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ['no-such-topic', 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    // A stale coordinator epoch, then a stale producer epoch (a producer id of its own).
+    const q = await init(null);
+    expect(await markers(q.producerId, 3, false, 5, [{ name: TOPIC, partitionIndexes: [2] }])).toEqual([[TOPIC, 2, ErrorCode.NONE]]);
+    expect(await markers(q.producerId, 3, false, 4, [{ name: TOPIC, partitionIndexes: [2] }])).toEqual([[TOPIC, 2, ErrorCode.TRANSACTION_COORDINATOR_FENCED]]);
+    expect(await markers(q.producerId, 2, false, 5, [{ name: TOPIC, partitionIndexes: [2] }])).toEqual([[TOPIC, 2, ErrorCode.INVALID_PRODUCER_EPOCH]]);
+    // The coordinator still has the transaction open: it completes (its marker is a no-op now).
+    expect(await end(p, true)).toBe(ErrorCode.NONE);
   },
   async 28(v) {
     const p = await init(`toc-${v}`);

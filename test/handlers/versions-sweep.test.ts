@@ -534,7 +534,7 @@ afterAll(async () => {
 });
 
 /** Group APIs are swept in groups-sweep.test.ts, transaction APIs in txn-sweep.test.ts. */
-const GROUP_KEYS = [8, 9, 10, 11, 12, 13, 14, 15, 16, 42, 47, 22, 24, 25, 26, 28, 61, 65, 66];
+const GROUP_KEYS = [8, 9, 10, 11, 12, 13, 14, 15, 16, 42, 47, 22, 24, 25, 26, 27, 28, 61, 65, 66];
 
 describe('every advertised API at every advertised version', () => {
   it('has a case for every handler (here or in the group and transaction sweeps)', () => {
