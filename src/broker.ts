@@ -196,6 +196,13 @@ function buildCore({ clustered, store, config, clock, logger, cluster, producerI
   replicas.onMarker((topic, partition, producerId, commit) => {
     if (topic === OFFSETS_TOPIC) groups.onTxnMarker(partition, producerId, commit);
   });
+  /** Cluster mode: the id's __transaction_state partition has replicated everything written so far. */
+  const txnStateReplicated = async (id: string): Promise<number> => {
+    const p = txnLog.partitionFor(id);
+    const log = store.partition(TXN_TOPIC, p);
+    if (log === undefined) return ErrorCode.NONE;
+    return (await replicas.whenReplicated(TXN_TOPIC, p, log.logEndOffset - 1n, config.int('offsets.commit.timeout.ms'))) ?? ErrorCode.NONE;
+  };
   const txns = new TransactionCoordinator({
     clock,
     logger,
@@ -211,9 +218,16 @@ function buildCore({ clustered, store, config, clock, logger, cluster, producerI
     ownership: clustered ? 'explicit' : 'all',
     partitionExists: (topic, partition) => store.partition(topic, partition) !== undefined,
     offsetsPartition: (groupId) => {
-      offsetsLog.ensureTopic();
+      try {
+        offsetsLog.ensureTopic();
+      } catch (err) {
+        // A cluster creates the topic through the metadata store: the partition is known already
+        // (offsets.topic.num.partitions), the topic follows.
+        if (!clustered) throw err;
+      }
       return { topic: OFFSETS_TOPIC, partition: offsetsLog.partitionFor(groupId) };
     },
+    stateReplicated: clustered ? (id) => txnStateReplicated(id) : undefined,
   });
   replicas.setTxnVerifier((id, producerId, epoch, topic, partition) => txns.verifyPartition(id, producerId, epoch, topic, partition));
   // Cluster mode: a coordinator follows the leadership of its internal topic's partitions (Kafka's

@@ -129,7 +129,24 @@ export class ClusterNode {
     }
     await node.cache.start();
     await node.join();
+    // A cluster's first broker elects itself within milliseconds: wait for a controller (a few
+    // seconds at most) so that clients do not meet controller -1 right after the start (kafkajs'
+    // admin, for one, fails CreateTopics with "Broker -1 not found").
+    await node.whenController(3000);
     return node;
+  }
+
+  private whenController(timeoutMs: number): Promise<void> {
+    if (this.cache.controller !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.cache.onChange(() => {
+        if (this.cache.controller !== undefined) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
   }
 
   /**

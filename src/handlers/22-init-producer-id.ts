@@ -11,7 +11,7 @@ import {
   type InitProducerIdRequest,
   type InitProducerIdResponse,
 } from '../../protocol/generated/22-init-producer-id.js';
-import { producerFencedFor } from './txn-common.js';
+import { producerFencedFor, txnStateReplicated } from './txn-common.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
@@ -28,6 +28,8 @@ export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
       producerId: version >= 3 ? req.producerId : -1n,
       producerEpoch: version >= 3 ? req.producerEpoch : -1,
     });
+    const code = await txnStateReplicated(ctx, req.transactionalId, r.errorCode);
+    if (code !== r.errorCode) return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
     return { throttleTimeMs: 0, errorCode: producerFencedFor(r.errorCode, version, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
   },
 });

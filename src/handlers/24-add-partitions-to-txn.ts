@@ -14,8 +14,8 @@ import {
 } from '../../protocol/generated/24-add-partitions-to-txn.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { AddPartitionsResult } from '../txn/coordinator.js';
-import { producerFencedFor } from './txn-common.js';
-import { defineHandler } from './types.js';
+import { producerFencedFor, txnStateReplicated } from './txn-common.js';
+import { defineHandler, type RequestContext } from './types.js';
 
 function topicResults(r: AddPartitionsResult, version: number) {
   return r.topics.map((t) => ({
@@ -33,17 +33,25 @@ export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnRespon
   async handle(req, ctx) {
     const version = ctx.header.apiVersion;
     if (version <= 3) {
-      const r = await ctx.txns.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
+      const r = await replicatedAdd(ctx, req.v3AndBelowTransactionalId, await ctx.txns.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics));
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(r, version) };
     }
     const resultsByTransaction = await Promise.all(
       req.transactions.map(async (t) => {
         const r = t.verifyOnly
           ? ctx.txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics)
-          : await ctx.txns.addPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics);
+          : await replicatedAdd(ctx, t.transactionalId, await ctx.txns.addPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics));
         return { transactionalId: t.transactionalId, topicResults: topicResults(r, version) };
       }),
     );
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction, resultsByTopicV3AndBelow: [] };
   },
 });
+
+/** In a cluster the added partitions are answered once the transaction log's ISR has them. */
+async function replicatedAdd<R extends { topics: Array<{ partitions: Array<{ errorCode: number }> }> }>(ctx: RequestContext, transactionalId: string, r: R): Promise<R> {
+  if (!r.topics.some((t) => t.partitions.some((p) => p.errorCode === ErrorCode.NONE))) return r;
+  const code = await txnStateReplicated(ctx, transactionalId, ErrorCode.NONE);
+  if (code !== ErrorCode.NONE) for (const t of r.topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
+  return r;
+}

@@ -9,7 +9,7 @@ import {
   type AddOffsetsToTxnRequest,
   type AddOffsetsToTxnResponse,
 } from '../../protocol/generated/25-add-offsets-to-txn.js';
-import { producerFencedFor } from './txn-common.js';
+import { producerFencedFor, txnStateReplicated } from './txn-common.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
@@ -19,7 +19,7 @@ export default defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
   decode: decodeAddOffsetsToTxnRequest,
   encode: encodeAddOffsetsToTxnResponse,
   async handle(req, ctx) {
-    const code = await ctx.txns.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
+    const code = await txnStateReplicated(ctx, req.transactionalId, await ctx.txns.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId));
     return { throttleTimeMs: 0, errorCode: producerFencedFor(code, ctx.header.apiVersion, 2) };
   },
 });

@@ -12,7 +12,7 @@ import {
   type EndTxnRequest,
   type EndTxnResponse,
 } from '../../protocol/generated/26-end-txn.js';
-import { producerFencedFor } from './txn-common.js';
+import { producerFencedFor, txnStateReplicated } from './txn-common.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<EndTxnRequest, EndTxnResponse>({
@@ -22,7 +22,7 @@ export default defineHandler<EndTxnRequest, EndTxnResponse>({
   decode: decodeEndTxnRequest,
   encode: encodeEndTxnResponse,
   async handle(req, ctx) {
-    const code = await ctx.txns.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
+    const code = await txnStateReplicated(ctx, req.transactionalId, await ctx.txns.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed));
     return { throttleTimeMs: 0, errorCode: producerFencedFor(code, ctx.header.apiVersion, 2), producerId: -1n, producerEpoch: -1 };
   },
 });

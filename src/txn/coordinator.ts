@@ -116,6 +116,13 @@ export interface TxnCoordinatorOptions {
   /** The __consumer_offsets partition of a group (created if needed), for AddOffsetsToTxn. */
   offsetsPartition: (groupId: string) => { topic: string; partition: number };
   /**
+   * Cluster mode: resolves (NONE, or the error) once the id's __transaction_state partition has
+   * replicated what was written to it so far. Markers of a Prepare* transaction go out only after
+   * it (Kafka appends the transaction log with acks=-1 before sending markers), so a coordinator
+   * that dies first never leaves markers out for a decision its successor cannot see.
+   */
+  stateReplicated?: (transactionalId: string) => Promise<number>;
+  /**
    * Which __transaction_state partitions this coordinator serves. 'all' (default, a single
    * node): every partition, everything loaded at construction. 'explicit' (a cluster): none
    * until onElection(partition, epoch) loads one; onResignation(partition) unloads it. Requests
@@ -517,7 +524,24 @@ export class TransactionCoordinator {
     const round: MarkerRound = { m, coordinatorEpoch: this.coordinatorEpoch(m.transactionalId), attempt: 0, cancelled: false, timer: undefined };
     const targets: Array<[string, number]> = [];
     for (const [topic, parts] of m.partitions) for (const p of parts) targets.push([topic, p]);
-    this.sendMarkers(round, targets);
+    const gate = this.opts.stateReplicated?.(m.transactionalId);
+    if (gate === undefined) {
+      this.sendMarkers(round, targets);
+      return;
+    }
+    // Cluster mode: the Prepare* record must be on the ISR first; until then the round is held
+    // (the periodic check starts none of its own), and a failed wait leaves the transaction in
+    // Prepare* for the periodic check to try again.
+    this.rounds.set(m.transactionalId, round);
+    void gate.then(
+      (code) => {
+        if (round.cancelled || this.closed) return;
+        if (code === NONE) return this.sendMarkers(round, targets);
+        this.opts.logger.warn({ transactionalId: m.transactionalId, errorCode: code, errorName: errorName(code) }, 'transaction state not replicated; markers wait for the periodic retry');
+        this.cancelRound(round);
+      },
+      () => this.cancelRound(round),
+    );
   }
 
   /** One attempt of a marker round on `targets` (see completeTransaction). */
