@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, type Broker } from '../src/broker.js';
+import { runClusterScenarios } from './cluster.js';
 
 type Status = 'pass' | 'fail' | 'skip' | 'known';
 interface Result {
@@ -32,6 +33,9 @@ const PAIRS: Array<[string, string, string]> = [
   ['kafka-go', 'gzip', 'kafkajs'],
   ['kafkajs', 'none', 'kafka-go'],
 ];
+
+/** Clients with `run.sh cluster` (three brokers and etcd, leader and coordinator kills: cluster.ts). */
+const CLUSTER_CLIENTS = ['kafkajs', 'confluent-kafka-python', 'kafka-python'];
 
 /**
  * Pairs that cannot work because of a documented client limitation (FINDINGS.md): reported as
@@ -220,6 +224,17 @@ async function main(): Promise<void> {
     const r = await runClient(c);
     results.push(...r.results);
     if (r.installed) available.add(c);
+  }
+  for (const c of names.filter((n) => CLUSTER_CLIENTS.includes(n))) {
+    const t1 = Date.now();
+    const rows = available.has(c)
+      ? await runClusterScenarios(join(HERE, c, 'run.sh'), SCENARIO_TIMEOUT_MS)
+      : [{ scenario: 'cluster', status: 'fail', detail: `not run: ${c} not installed` }];
+    for (const x of rows) {
+      const status = (['pass', 'fail', 'skip', 'known'].includes(x.status) ? x.status : 'fail') as Status;
+      results.push({ client: c, scenario: x.scenario, status, detail: x.detail });
+    }
+    process.stderr.write(`compat: ${c} cluster: ${rows.filter((x) => x.status === 'pass').length}/${rows.length} passed (${Date.now() - t1} ms)\n`);
   }
   for (const [p, codec, c] of PAIRS) {
     if (only.length && !(only.includes(p) && only.includes(c))) continue;

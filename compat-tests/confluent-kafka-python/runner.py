@@ -3,6 +3,7 @@
 # Usage: runner.py scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
 # Each scenario runs in its own forked process with a hard time limit; the parent never creates
 # a librdkafka handle, so every child starts without librdkafka threads.
+# `runner.py cluster <bootstrap-list>` is the three-node scenario (../cluster.ts).
 # `runner.py eos-processor <bootstrap> <run> <crash_after|None> <seconds>` is not part of the
 # runner contract: it is the processor process that transactions-consume-transform-produce starts
 # (and kills with SIGKILL).
@@ -17,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from harness import Skip, main, msgset, out, report_consumed  # noqa: E402
+import cluster_scenario  # noqa: E402
 
 import confluent_kafka
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -801,7 +803,68 @@ def cross_consume(bs, topic, count):
     report_consumed([(m.key(), m.value()) for m in read_all(bs, topic, count, timeout_s=30)], count)
 
 
+# ---------------------------------------------------------------- three-node cluster
+# `runner.py cluster <bootstrap-list>`: ../lib/cluster_scenario.py over this adapter. librdkafka's
+# defaults (acks=all, retries) plus enable.idempotence=true; consumers with
+# auto.offset.reset=earliest and enable.auto.commit=false (synchronous commits of explicit offsets).
+
+class ClusterClient:
+    def __init__(self, bs):
+        self.bs = bs
+
+    def create_topic(self, topic, partitions, rf, config):
+        a = admin(self.bs)
+        a.create_topics([NewTopic(topic, partitions, rf, config=config)], operation_timeout=10, request_timeout=15)[topic].result(15)
+
+    def producer(self, st):
+        bs = self.bs
+
+        class P:
+            def __init__(self):
+                self.p = Producer({'bootstrap.servers': bs, 'client.id': 'brook-compat-ckp-cluster', 'enable.idempotence': True})
+
+            def send(self, partition, value):
+                self.p.produce(cluster_scenario.TOPIC, value=value.encode(), partition=partition,
+                               on_delivery=lambda err, m: st.delivered(m.partition(), m.value().decode(), err))
+
+            def poll(self, t):
+                self.p.poll(t)
+
+            def in_flight(self):
+                return len(self.p)
+
+            def flush(self, t):
+                self.p.flush(t)
+
+        return P()
+
+    def member(self, group, topic):
+        c = Consumer({'bootstrap.servers': self.bs, 'client.id': 'brook-compat-ckp-cluster', 'group.id': group,
+                      'auto.offset.reset': 'earliest', 'enable.auto.commit': False})
+        c.subscribe([topic])
+
+        class M:
+            def poll(self):
+                return [(m.partition(), m.offset(), m.value().decode() if not m.error() else None, m.error())
+                        for m in c.consume(num_messages=100, timeout=0.2)]
+
+            def commit(self, positions):
+                c.commit(offsets=[TopicPartition(topic, p, o) for p, o in sorted(positions.items())], asynchronous=False)
+
+            def committed(self, partitions):
+                return {tp.partition: tp.offset for tp in c.committed([TopicPartition(topic, p) for p in partitions], timeout=30)}
+
+            def close(self):
+                c.close()
+
+        return M()
+
+
 if __name__ == '__main__':
+    if len(sys.argv) == 3 and sys.argv[1] == 'cluster':
+        signal.alarm(220)  # a hung client ends the run (run.ts kills it at its own limit too)
+        cluster_scenario.run(ClusterClient(sys.argv[2]), idempotent=True)
+        sys.exit(0)
     if len(sys.argv) == 6 and sys.argv[1] == 'eos-processor':  # helper process of transactions-consume-transform-produce
         eos_processor(sys.argv[2], sys.argv[3], None if sys.argv[4] == 'None' else int(sys.argv[4]), float(sys.argv[5]))
         sys.exit(0)

@@ -1,5 +1,6 @@
 # kafka-python 2.0.2 (Debian python3-kafka) against Brook. Run with /usr/bin/python3.
 # Usage: runner.py scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
+#        runner.py cluster <bootstrap-list> (the three-node scenario, ../cluster.ts)
 # Every client is built with DEFAULT settings (api_version not set): kafka-python then probes
 # the broker with ApiVersions v0 + Metadata v0 and guesses its release (kafka/conn.py:1167-1195).
 # Each scenario runs in its own forked process with a hard time limit (kafka-python has
@@ -7,12 +8,14 @@
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from harness import main, msgset, out, report_consumed  # noqa: E402
+import cluster_scenario  # noqa: E402
 
 import kafka
 from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -525,5 +528,86 @@ def cross_consume(bs, topic, count):
     report_consumed([(r.key, r.value) for r in read_all(bs, topic, count, timeout_s=30)], count)
 
 
+# ---------------------------------------------------------------- three-node cluster
+# `runner.py cluster <bootstrap-list>`: ../lib/cluster_scenario.py over this adapter. Defaults
+# except acks='all' (kafka-python's default is 1) and the bootstrap list; kafka-python 2.0.2 has no
+# idempotent producer and its default retries is 0, so sends in flight when the leader dies fail
+# (counted, not acknowledged). Consumers with auto_offset_reset='earliest',
+# enable_auto_commit=False (synchronous commits of explicit offsets).
+
+class ClusterClient:
+    def __init__(self, bs):
+        self.bs = bs.split(',')
+
+    def create_topic(self, topic, partitions, rf, config):
+        a = KafkaAdminClient(bootstrap_servers=self.bs, client_id='brook-compat-kp-cluster')
+        try:
+            a.create_topics([NewTopic(topic, partitions, rf, topic_configs=config)], timeout_ms=15000)
+        finally:
+            a.close()
+
+    def producer(self, st):
+        bs = self.bs
+
+        class P:
+            def __init__(self):
+                self.p = KafkaProducer(bootstrap_servers=bs, client_id='brook-compat-kp-cluster', acks='all')
+                self.lock = threading.Lock()
+                self.pending = 0
+
+            def send(self, partition, value):
+                with self.lock:
+                    self.pending += 1
+
+                def done(err):
+                    with self.lock:
+                        self.pending -= 1
+                        st.delivered(partition, value, err)
+
+                f = self.p.send(cluster_scenario.TOPIC, value=value.encode(), partition=partition)
+                f.add_callback(lambda _md: done(None))
+                f.add_errback(lambda e: done(e or 'error'))
+
+            def poll(self, t):
+                time.sleep(t)
+
+            def in_flight(self):
+                return self.pending
+
+            def flush(self, t):
+                self.p.flush(timeout=t)
+                deadline = time.time() + 5
+                while self.pending and time.time() < deadline:
+                    time.sleep(0.05)
+
+        return P()
+
+    def member(self, group, topic):
+        from kafka.structs import OffsetAndMetadata
+        c = KafkaConsumer(bootstrap_servers=self.bs, client_id='brook-compat-kp-cluster', group_id=group,
+                          auto_offset_reset='earliest', enable_auto_commit=False)
+        c.subscribe([topic])
+
+        class M:
+            def poll(self):
+                return [(r.partition, r.offset, r.value.decode(), None)
+                        for recs in c.poll(timeout_ms=200, max_records=100).values() for r in recs]
+
+            def commit(self, positions):
+                c.commit({TopicPartition(topic, p): OffsetAndMetadata(o, '') for p, o in positions.items()})
+
+            def committed(self, partitions):
+                return {p: c.committed(TopicPartition(topic, p)) for p in partitions}
+
+            def close(self):
+                c.close(autocommit=False)
+
+        return M()
+
+
 if __name__ == '__main__':
+    if len(sys.argv) == 3 and sys.argv[1] == 'cluster':
+        signal.alarm(220)  # a hung client ends the run (run.ts kills it at its own limit too)
+        cluster_scenario.run(ClusterClient(sys.argv[2]), idempotent=False)
+        sys.exit(0)
     sys.exit(main(sys.argv, SCENARIOS, cross_produce, cross_consume))

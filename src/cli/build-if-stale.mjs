@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const STAMP = join(ROOT, 'dist', '.build-stamp');
-const SOURCE_DIRS = ['src', 'protocol', 'bench', 'compat-tests'];
+const SOURCE_DIRS = ['src', 'protocol', 'bench', 'compat-tests', 'test/helpers']; // compat-tests import test/helpers
 const SOURCE_FILES = ['tsconfig.json', 'package.json', 'package-lock.json'];
 const SKIP = new Set(['node_modules', '.build', '__pycache__']);
 

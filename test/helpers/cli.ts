@@ -5,8 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI; BROOK_CLI_MAIN points the tests at another build. */
-export const CLI_MAIN = process.env.BROOK_CLI_MAIN ?? fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+/**
+ * The built CLI; BROOK_CLI_MAIN points the tests at another build. From test/helpers/ (vitest) it
+ * is ../../dist/src/cli/main.js; compiled into dist/test/helpers/ (compat-tests import this) it is
+ * ../../src/cli/main.js.
+ */
+export const CLI_MAIN =
+  process.env.BROOK_CLI_MAIN ??
+  fileURLToPath(new URL(/\/dist\/test\/helpers\/[^/]*$/.test(fileURLToPath(import.meta.url)) ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 export const hasDist = existsSync(CLI_MAIN);
 export const NO_DIST = 'dist/src/cli/main.js is missing: run `npm run build` first (CI builds before `npm test`)';
 
