@@ -16,9 +16,11 @@ import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { ClusterView } from './cluster/cluster.js';
-import { ClusterNode } from './cluster/cluster-node.js';
-import { ReplicaFetcherManager } from './cluster/fetcher.js';
-import { TxnMarkerSender } from './cluster/marker-sender.js';
+// The cluster's modules (membership, controller, replica fetcher, marker sender) load only when a
+// broker joins a cluster: a single node's start does not compile them.
+import type { ClusterNode } from './cluster/cluster-node.js';
+import type { ReplicaFetcherManager } from './cluster/fetcher.js';
+import type { TxnMarkerSender } from './cluster/marker-sender.js';
 import { MARKER_REPLICATION_TIMEOUT_MS } from './handlers/27-write-txn-markers.js';
 import type { ClusterMetadataStore } from './cluster/metadata/store.js';
 import { partitionForGroup } from './group/offsets-log.js';
@@ -299,8 +301,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   // Cluster mode (issue 10): the metadata store; producer ids come in blocks from it.
   let metaStore: ClusterMetadataStore | undefined;
   let ownMetadataStore: ClusterMetadataStore | null = null;
+  let mods: { ClusterNode: typeof ClusterNode; ReplicaFetcherManager: typeof ReplicaFetcherManager; TxnMarkerSender: typeof TxnMarkerSender } | undefined;
   if (options.metadata !== undefined) {
     try {
+      const [n, f, m] = await Promise.all([import('./cluster/cluster-node.js'), import('./cluster/fetcher.js'), import('./cluster/marker-sender.js')]);
+      mods = { ClusterNode: n.ClusterNode, ReplicaFetcherManager: f.ReplicaFetcherManager, TxnMarkerSender: m.TxnMarkerSender };
       metaStore = typeof options.metadata === 'string' ? (ownMetadataStore = await (await import('./cluster/metadata/index.js')).openMetadataStore(options.metadata)) : options.metadata;
       const ids = new BlockProducerIds(
         () => metaStore!.allocateProducerIdBlock(config.nodeId, Number(BLOCK_SIZE)),
@@ -319,7 +324,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const cluster = new ClusterView(store.clusterId, nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null, options.rack ?? config.get('broker.rack') ?? null);
   // Cluster mode: markers for partitions led by other brokers travel as WriteTxnMarkers.
   const markerSender = clustered
-    ? new TxnMarkerSender({
+    ? new mods!.TxnMarkerSender({
         nodeId,
         leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
         partitionExists: (topic, partition) => cluster.hasPartition(topic, partition),
@@ -435,7 +440,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let fetcher: ReplicaFetcherManager | null = null;
   if (metaStore !== undefined) {
     try {
-      fetcher = new ReplicaFetcherManager({
+      fetcher = new mods!.ReplicaFetcherManager({
         nodeId,
         brokerAddress: (id) => cluster.broker(id),
         localLog: (topic, partition) => store.partition(topic, partition),
@@ -464,7 +469,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         createPartitions: (name, total, assignments) => node!.createPartitions(name, total, assignments),
         setTopicConfigs: (name, configs) => node!.setTopicConfigs(name, configs),
       });
-      node = await ClusterNode.start({
+      node = await mods!.ClusterNode.start({
         nodeId,
         store: metaStore,
         localStore: store,

@@ -20,7 +20,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { LogStore, TopicMetadata } from '../log/types.js';
 import type { BrokerEndpoint } from './cluster.js';
 import { Controller, decide } from './controller.js';
-import { assignReplicas, AssignmentError, electOffline, electPreferred } from './elections.js';
+import { assignReplicas, AssignmentError, electionErrorMessage, electionFor, type ElectionResult, type ReassignmentResult } from './elections.js';
 import { MetadataCache, partitionKey, type MetadataChanges } from './metadata-cache.js';
 import type { ClusterMetadataStore, MetadataSession, PartitionState, TopicRecord } from './metadata/store.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -58,43 +58,7 @@ export interface TopicAdminResult {
   topic?: TopicMetadata;
 }
 
-export interface ElectionResult {
-  topic: string;
-  partition: number;
-  errorCode: number;
-  errorMessage: string | null;
-}
-
-export type ReassignmentResult = ElectionResult;
-
-export const PREFERRED_ELECTION = 0;
-export const UNCLEAN_ELECTION = 1;
-
-/**
- * The state an ElectLeaders election writes, or the error code when there is nothing to elect or
- * nobody to elect (see ClusterNode.electLeaders).
- */
-export function electionFor(type: number, assignment: readonly number[], cur: PartitionState, live: ReadonlySet<number>): PartitionState | number {
-  if (type === UNCLEAN_ELECTION) {
-    if (cur.leader !== -1 && live.has(cur.leader) && assignment.includes(cur.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
-    const e = electOffline(assignment, cur.isr.filter((b) => assignment.includes(b)), live, true);
-    if (e.leader === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
-    return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
-  }
-  if (cur.leader === assignment[0]) return ErrorCode.ELECTION_NOT_NEEDED;
-  const e = electPreferred(assignment, cur.isr, live);
-  if (e?.leader === undefined) return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
-  return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
-}
-
-/** Kafka's texts: ELECTION_NOT_NEEDED carries the error's default message; failed elections say which strategy failed. */
-export function electionErrorMessage(code: number, topic: string, partition: number, type: number): string | null {
-  if (code === ErrorCode.ELECTION_NOT_NEEDED) return 'Leader election not needed for topic partition.';
-  if (code === ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE || code === ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE) {
-    return `Failed to elect leader for partition ${topic}-${partition} under strategy ${type === UNCLEAN_ELECTION ? 'OfflinePartitionLeaderElectionStrategy(true)' : 'PreferredReplicaPartitionLeaderElectionStrategy'}`;
-  }
-  return null;
-}
+export { electionFor, electionErrorMessage, PREFERRED_ELECTION, UNCLEAN_ELECTION, type ElectionResult, type ReassignmentResult } from './elections.js';
 
 export class ClusterNode {
   readonly cache: MetadataCache;

@@ -2,10 +2,13 @@
 // who leads a partition after a broker dies, shuts down, or a reassignment or preferred-leader
 // election runs. They follow Kafka's ZooKeeper-era controller (AdminUtils'
 // assignReplicasToBrokersRackUnaware, PartitionLeaderElectionAlgorithms) so that a Brook cluster
-// places and moves leaders as Kafka would. Not used by the single-node broker yet; the controller
-// (src/cluster/metadata) will call them.
+// places and moves leaders as Kafka would; the controller (controller.ts) and ElectLeaders
+// (cluster-node.ts) call them.
 //
 // Replica lists are in assignment order; the first replica is the partition's preferred leader.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import type { PartitionState } from './metadata/store.js';
 
 /** Kafka's InvalidReplicationFactor / InvalidPartitions, with its message. */
 export class AssignmentError extends Error {
@@ -116,4 +119,44 @@ export function electControlledShutdown(
   const leader = assignment.find((b) => live.has(b) && isr.includes(b) && !shuttingDown.has(b));
   const rest = isr.filter((b) => !shuttingDown.has(b));
   return { leader, isr: rest, unclean: false };
+}
+
+// ---- ElectLeaders (key 43) ----
+
+export interface ElectionResult {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export type ReassignmentResult = ElectionResult;
+
+export const PREFERRED_ELECTION = 0;
+export const UNCLEAN_ELECTION = 1;
+
+/**
+ * The state an ElectLeaders election writes, or the error code when there is nothing to elect or
+ * nobody to elect (see ClusterNode.electLeaders).
+ */
+export function electionFor(type: number, assignment: readonly number[], cur: PartitionState, live: ReadonlySet<number>): PartitionState | number {
+  if (type === UNCLEAN_ELECTION) {
+    if (cur.leader !== -1 && live.has(cur.leader) && assignment.includes(cur.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
+    const e = electOffline(assignment, cur.isr.filter((b) => assignment.includes(b)), live, true);
+    if (e.leader === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+    return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
+  }
+  if (cur.leader === assignment[0]) return ErrorCode.ELECTION_NOT_NEEDED;
+  const e = electPreferred(assignment, cur.isr, live);
+  if (e?.leader === undefined) return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+  return { leader: e.leader, leaderEpoch: cur.leaderEpoch + 1, isr: e.isr, partitionEpoch: cur.partitionEpoch + 1 };
+}
+
+/** Kafka's texts: ELECTION_NOT_NEEDED carries the error's default message; failed elections say which strategy failed. */
+export function electionErrorMessage(code: number, topic: string, partition: number, type: number): string | null {
+  if (code === ErrorCode.ELECTION_NOT_NEEDED) return 'Leader election not needed for topic partition.';
+  if (code === ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE || code === ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE) {
+    return `Failed to elect leader for partition ${topic}-${partition} under strategy ${type === UNCLEAN_ELECTION ? 'OfflinePartitionLeaderElectionStrategy(true)' : 'PreferredReplicaPartitionLeaderElectionStrategy'}`;
+  }
+  return null;
 }

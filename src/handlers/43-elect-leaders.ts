@@ -20,7 +20,7 @@ import {
   type ElectLeadersRequest,
   type ElectLeadersResponse,
 } from '../../protocol/generated/43-elect-leaders.js';
-import { electionErrorMessage, type ElectionResult } from '../cluster/cluster-node.js';
+import { electionErrorMessage, type ElectionResult } from '../cluster/elections.js';
 import { MetadataError } from '../cluster/metadata/kv.js';
 import { defineHandler } from './types.js';
 

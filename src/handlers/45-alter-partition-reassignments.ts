@@ -19,7 +19,7 @@ import {
   type AlterPartitionReassignmentsRequest,
   type AlterPartitionReassignmentsResponse,
 } from '../../protocol/generated/45-alter-partition-reassignments.js';
-import type { ReassignmentResult } from '../cluster/cluster-node.js';
+import type { ReassignmentResult } from '../cluster/elections.js';
 import { MetadataError } from '../cluster/metadata/kv.js';
 import { buildReassignment, validateTarget } from '../cluster/reassignment.js';
 import { defineHandler } from './types.js';
