@@ -31,6 +31,16 @@ export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
       protocolName: req.protocolName,
       assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
     });
+    // In a cluster the assignment is answered once the group's snapshot is on the offsets
+    // partition's ISR (Kafka's storeGroup appends with acks=-1 before any member gets its
+    // assignment): a coordinator failover cannot then forget a generation members already run.
+    if (r.errorCode === ErrorCode.NONE && ctx.coordinatorWriteReplicated !== undefined) {
+      const code = await ctx.coordinatorWriteReplicated('group', req.groupId);
+      if (code !== ErrorCode.NONE) {
+        const errorCode = code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        return { throttleTimeMs: 0, errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+      }
+    }
     return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
   },
 });
