@@ -365,7 +365,7 @@ describe.skipIf(skipWithoutEtcd)(`with a real etcd as the metadata store (${hasE
   }, 30_000);
   afterAll(async () => {
     makeStore = async () => createMemoryMetadataStore();
-    await etcd?.stop();
+    await etcd?.destroy();
   });
   it(MOVE, moveScenario, 60_000);
 });
