@@ -12,6 +12,7 @@ import { RawClient, clientApi } from '../../src/client/raw-client.js';
 import { createMemoryMetadataStore, openMetadataStore } from '../../src/cluster/metadata/index.js';
 import type { ClusterMetadataStore, MetadataEvent, TopicRecord } from '../../src/cluster/metadata/store.js';
 import { hasEtcd, NO_ETCD, skipWithoutEtcd, TestEtcd } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/cluster.js';
 
 let brokers: Broker[] = [];
 let meta: ClusterMetadataStore | undefined;
@@ -53,13 +54,6 @@ async function stopNode(b: Broker): Promise<void> {
   brokers = brokers.filter((x) => x !== b);
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met in time`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function kafkaFor(bs: Broker[]): Kafka {
   return new Kafka({ clientId: 'admin-test', brokers: bs.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });

@@ -9,6 +9,7 @@ import { startBroker, type Broker } from '../../src/broker.js';
 import { createMemoryMetadataStore } from '../../src/cluster/metadata/index.js';
 import type { ClusterMetadataStore } from '../../src/cluster/metadata/store.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../src/group/offsets-log.js';
+import { waitFor } from '../helpers/cluster.js';
 
 let brokers: Broker[] = [];
 let meta: ClusterMetadataStore | undefined;
@@ -23,13 +24,6 @@ const CONFIG = {
   'group.initial.rebalance.delay.ms': '0',
 };
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met in time`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function kafkaFor(bs: Broker[]): Kafka {
   return new Kafka({ clientId: 'groups-cluster', brokers: bs.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });

@@ -14,6 +14,7 @@ import { startBroker, type Broker } from '../../src/broker.js';
 import { MetadataError, type MetadataKv, type TxnOp, type Compare, type WatchEvent, type WatchHandle, type WatchListener } from '../../src/cluster/metadata/kv.js';
 import { MemoryKv } from '../../src/cluster/metadata/memory-kv.js';
 import { KvMetadataStore } from '../../src/cluster/metadata/store.js';
+import { waitFor } from '../helpers/cluster.js';
 
 /** One broker's path to the shared store, which a test can cut and heal. */
 class CuttableKv implements MetadataKv {
@@ -86,13 +87,6 @@ afterEach(async () => {
   shared = undefined;
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met in time`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const FETCHER_APIS = ['Fetch', 'OffsetForLeaderEpoch', 'ListOffsets'];
 

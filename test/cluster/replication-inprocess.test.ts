@@ -11,6 +11,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startBroker, type Broker } from '../../src/broker.js';
 import { createMemoryMetadataStore } from '../../src/cluster/metadata/index.js';
 import type { ClusterMetadataStore } from '../../src/cluster/metadata/store.js';
+import { waitFor } from '../helpers/cluster.js';
 
 let brokers: Broker[] = [];
 let meta: ClusterMetadataStore | undefined;
@@ -30,13 +31,6 @@ async function startCluster(n: number, config: Record<string, string> = {}): Pro
   return brokers;
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met in time`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function kafkaFor(bs: Broker[]): Kafka {
   return new Kafka({ clientId: 'replication-test', brokers: bs.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });

@@ -126,3 +126,12 @@ export class ProcessCluster {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
+
+/** Polls `cond` every 25 ms until it holds; rejects naming `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what} not met in time`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
