@@ -40,6 +40,7 @@ import { BlockProducerIds, BLOCK_SIZE, FileProducerIds, MemoryProducerIds, type 
 import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
 import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
+import { createSecureContext, type TlsOptions } from 'node:tls';
 // The control endpoint (and node:http with it) is loaded only when asked for: a start without it is
 // shorter and smaller.
 import type { ControlServer } from './fixture/control-server.js';
@@ -55,7 +56,41 @@ import {
   type WaitForGroupOptions,
 } from './fixture/helpers.js';
 
+/** One listener of a broker (BrokerOptions.listeners). */
+export interface BrokerListener {
+  /** Listener name (PLAINTEXT, SSL, INTERNAL...): clients get the endpoints of the one they use. */
+  name: string;
+  /** Default PLAINTEXT. SSL needs `tls`. */
+  protocol?: 'PLAINTEXT' | 'SSL';
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (the default) picks a free one. */
+  port?: number;
+  advertisedHost?: string;
+  advertisedPort?: number;
+  /**
+   * SSL: node:tls server options (key, cert, ca, passphrase, requestCert, rejectUnauthorized,
+   * minVersion...). `brook start` builds them from Kafka's ssl.* configs (src/config/tls.ts).
+   */
+  tls?: TlsOptions;
+}
+
+/** A bound listener (Broker.listeners). */
+export interface BoundListener {
+  name: string;
+  protocol: 'PLAINTEXT' | 'SSL';
+  host: string;
+  port: number;
+  /** The address it advertises, "host:port". */
+  advertised: string;
+}
+
 export interface BrokerOptions {
+  /**
+   * Several listeners (PLAINTEXT and SSL), first one first. Replaces host/port/advertisedHost/
+   * advertisedPort, which describe a single PLAINTEXT listener.
+   */
+  listeners?: BrokerListener[];
   /** Listener host (default 127.0.0.1). */
   host?: string;
   /** Listener port; 0 picks a free one (default 0 in-process, 9092 from the CLI). */
@@ -94,10 +129,13 @@ export interface BrokerOptions {
 }
 
 export interface Broker {
+  /** The first PLAINTEXT listener's bound address (the first listener's without one). */
   readonly host: string;
   readonly port: number;
-  /** "host:port" for client bootstrap lists. */
+  /** "host:port" for client bootstrap lists (the address host/port advertise). */
   readonly bootstrap: string;
+  /** Every listener, bound. */
+  readonly listeners: readonly BoundListener[];
   readonly clusterId: string;
   readonly config: BrokerConfig;
   readonly store: LogStore;
@@ -259,10 +297,31 @@ function stopCore(core: Core): void {
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
-  // As Kafka: a wildcard address (0.0.0.0, ::) is never advertised to clients.
-  if (options.advertisedHost !== undefined) checkAdvertisedHost(options.advertisedHost);
-  else if (options.host !== undefined && isWildcardHost(options.host)) {
-    throw new ConfigError(`the listener host ${options.host} cannot be advertised to clients: give advertisedHost`);
+  const listenerSpecs: BrokerListener[] = options.listeners ?? [
+    { name: 'PLAINTEXT', host: options.host, port: options.port, advertisedHost: options.advertisedHost, advertisedPort: options.advertisedPort },
+  ];
+  if (listenerSpecs.length === 0) throw new ConfigError('listeners: give at least one listener');
+  const seenNames = new Set<string>();
+  for (const l of listenerSpecs) {
+    if (seenNames.has(l.name)) throw new ConfigError(`listeners: listener name ${l.name} is given twice`);
+    seenNames.add(l.name);
+    // As Kafka: a wildcard address (0.0.0.0, ::) is never advertised to clients.
+    if (l.advertisedHost !== undefined) checkAdvertisedHost(l.advertisedHost);
+    else if (l.host !== undefined && isWildcardHost(l.host)) {
+      throw new ConfigError(`the listener host ${l.host} cannot be advertised to clients: give advertisedHost`);
+    }
+    if ((l.protocol ?? 'PLAINTEXT') === 'SSL') {
+      if (l.tls === undefined) throw new ConfigError(`listener ${l.name} is SSL: give its tls options (key and certificate)`);
+      // Bad key material fails here, before anything is opened.
+      try {
+        createSecureContext(l.tls);
+      } catch (err) {
+        throw new ConfigError(`listener ${l.name}: the TLS options cannot be used: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (options.metadata !== undefined && !listenerSpecs.some((l) => (l.protocol ?? 'PLAINTEXT') === 'PLAINTEXT')) {
+    throw new ConfigError('a cluster member needs a PLAINTEXT listener: brokers replicate from each other over plaintext (SSL between brokers is not implemented yet)');
   }
   // nodeId is node.id (the file store and dynamic configs are keyed by it too).
   const given = options.nodeId !== undefined ? { ...(options.config ?? {}), 'node.id': String(options.nodeId) } : (options.config ?? {});
@@ -321,7 +380,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
 
   const nodeId = config.nodeId;
-  const cluster = new ClusterView(store.clusterId, nodeId, options.advertisedHost ?? null, options.advertisedPort ?? null, options.rack ?? config.get('broker.rack') ?? null);
+  const cluster = new ClusterView(
+    store.clusterId,
+    nodeId,
+    null,
+    null,
+    options.rack ?? config.get('broker.rack') ?? null,
+    listenerSpecs.map((l) => ({ name: l.name, protocol: l.protocol ?? 'PLAINTEXT', advertisedHost: l.advertisedHost ?? null, advertisedPort: l.advertisedPort ?? null })),
+  );
   // Cluster mode: markers for partitions led by other brokers travel as WriteTxnMarkers.
   const markerSender = clustered
     ? new mods!.TxnMarkerSender({
@@ -403,28 +469,37 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     return { topic, partition: partitionForGroup(key, meta.numPartitions) };
   }
 
-  const server = new Server(
-    processor,
-    {
-      maxFrameBytes: config.int('socket.request.max.bytes'),
-      maxInFlight: config.int('queued.max.requests'),
-      maxBufferedBytes: config.int('queued.max.request.bytes'),
-      // One full-size Fetch response may wait to be written; past that a connection is not read
-      // and its Fetches wait before reading (memory per slow reader stays bounded).
-      maxQueuedResponseBytes: config.int('fetch.max.bytes'),
-      idleMs: config.int('connections.max.idle.ms'),
-    },
-    logger,
+  const limits = {
+    maxFrameBytes: config.int('socket.request.max.bytes'),
+    maxInFlight: config.int('queued.max.requests'),
+    maxBufferedBytes: config.int('queued.max.request.bytes'),
+    // One full-size Fetch response may wait to be written; past that a connection is not read
+    // and its Fetches wait before reading (memory per slow reader stays bounded).
+    maxQueuedResponseBytes: config.int('fetch.max.bytes'),
+    idleMs: config.int('connections.max.idle.ms'),
+  };
+  const servers = listenerSpecs.map(
+    (l) => new Server(processor, limits, logger, { name: l.name, protocol: l.protocol ?? 'PLAINTEXT', ...(l.tls ? { tls: l.tls } : {}) }),
   );
+  const dropAll = (): number => servers.reduce((n, srv) => n + srv.dropConnections(), 0);
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(servers.map((srv) => srv.close()));
+  };
   faults.attach({
     apis: new Map([...table.values()].map((h) => [h.api.apiKey, h.api.name])),
     topicName: (id) => core.topics.getById(id)?.name,
-    dropConnections: () => server.dropConnections(),
+    dropConnections: () => dropAll(),
   });
-  let bound: { host: string; port: number };
+  const boundListeners: BoundListener[] = [];
   try {
-    bound = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+    for (const [i, l] of listenerSpecs.entries()) {
+      const b = await servers[i]!.listen({ host: l.host ?? '127.0.0.1', port: l.port ?? 0 });
+      cluster.bound(b.host, b.port, l.name);
+      const ep = cluster.localFor(l.name);
+      boundListeners.push({ name: l.name, protocol: l.protocol ?? 'PLAINTEXT', host: b.host, port: b.port, advertised: `${ep.host}:${ep.port}` });
+    }
   } catch (err) {
+    await closeAll();
     // Nothing was served: stop the timers and release the store (and its directory lock).
     stopCore(core);
     markerSender?.close();
@@ -433,7 +508,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store.close();
     throw err;
   }
-  cluster.bound(bound.host, bound.port);
+  const bound = boundListeners.find((l) => l.protocol === 'PLAINTEXT') ?? boundListeners[0]!;
 
   // Cluster mode (issue 10): join through the metadata store; roles and topics follow it.
   let clusterNode: ClusterNode | null = null;
@@ -490,7 +565,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       await fetcher?.close();
       stopCore(core);
       markerSender?.close();
-      await server.close();
+      await closeAll();
       await ownMetadataStore?.close().catch(() => {});
       await store.whenSyncIdle();
       store.close();
@@ -504,6 +579,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const broker: Broker = {
     host: bound.host,
     port: bound.port,
+    listeners: boundListeners,
     bootstrap: `${cluster.local.host}:${cluster.local.port}`,
     clusterId: store.clusterId,
     config,
@@ -523,14 +599,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     get controlUrl() {
       return control?.url ?? null;
     },
-    dropConnections: () => void server.dropConnections(),
+    dropConnections: () => void dropAll(),
     clusterNode,
     reset() {
       if (closing) return Promise.reject(new Error('the broker is closed'));
       if (clusterNode) return Promise.reject(new Error('reset() is for a single-node broker'));
       resetting ??= (async () => {
         faults.reset();
-        server.dropConnections();
+        dropAll();
         const old = core;
         stopCore(old);
         // Requests already running on the old core settle (their connections are gone), and
@@ -563,7 +639,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await core.replicas.checkpointHighWatermarks();
         stopCore(core);
         markerSender?.close();
-        await server.close();
+        await closeAll();
         await ownMetadataStore?.close().catch(() => {});
         // Background writes and fsyncs finish first; the flush then covers the rest.
         await store.whenSyncIdle();
@@ -592,6 +668,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   logger.info(
     {
       listener: `${bound.host}:${bound.port}`,
+      ...(boundListeners.length > 1 ? { listeners: boundListeners.map((l) => `${l.name}://${l.host}:${l.port} (${l.protocol}, advertised ${l.advertised})`) } : {}),
       advertised: `${cluster.local.host}:${cluster.local.port}`,
       dataDir: dataDir ?? '(memory)',
       clusterId: store.clusterId,

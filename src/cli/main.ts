@@ -58,10 +58,10 @@ ${EXIT_CODES_HELP}`,
 program
   .command('start')
   .description('start a broker (Ctrl-C stops it cleanly)')
-  .option('--host <host>', 'listener host', undefined)
-  .option('--port <port>', 'listener port (0 = any free port)', port)
-  .option('--advertised-host <host>', 'host advertised to clients (default: the listener host)')
-  .option('--advertised-port <port>', 'port advertised to clients (default: the listener port)', port)
+  .option('--host <host>', 'listener host (the first listener\'s)', undefined)
+  .option('--port <port>', 'listener port (0 = any free port; the first listener\'s)', port)
+  .option('--advertised-host <host>', 'host advertised to clients (default: the listener host; the first listener\'s)')
+  .option('--advertised-port <port>', 'port advertised to clients (default: the listener port; the first listener\'s)', port)
   .option('--data-dir <dir>', 'data directory (Kafka log.dirs; default ./data)')
   .option('--memory', 'keep all data in memory (nothing is written to disk)', false)
   .option('--config <file>', 'a Kafka-style server.properties file')
@@ -81,8 +81,11 @@ The environment is read as Kafka's Docker images read theirs: BROOK_CFG_NUM_PART
 num.partitions=3 (lowercase; _ is ".", __ is "_", ___ is "-").
 Values are checked against Kafka's types and ranges before anything starts; a name nobody knows
 is logged ("supplied but isn't a known config"), or refused with --strict. A listener host of
-0.0.0.0 (or ::) needs --advertised-host: a wildcard address is never given to clients. One
-listener is served (PLAINTEXT). A start that fails prints one line on stderr and exits with 1.
+0.0.0.0 (or ::) needs --advertised-host: a wildcard address is never given to clients.
+Several listeners, PLAINTEXT and SSL (TLS from PEM files, Kafka's ssl.* names), are set with
+listeners, advertised.listeners and listener.security.protocol.map (README "Listeners and TLS");
+the flags above set the first one. SASL is not implemented yet.
+A start that fails prints one line on stderr and exits with 1.
 
 Examples:
   brook start
@@ -90,6 +93,7 @@ Examples:
   brook start --data-dir /var/lib/brook --set num.partitions=3 --set log.flush.interval.messages=1
   brook start --config server.properties --strict
   brook start --host 0.0.0.0 --advertised-host broker.internal
+  brook start --set listeners=PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093 --set ssl.keystore.location=broker.pem
   brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")
   brook start --node-id 1 --port 9092 --data-dir d1 --metadata etcd://127.0.0.1:2379   (one per node: README "Cluster")`,
   )

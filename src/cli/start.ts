@@ -8,7 +8,21 @@ import { ManualClock } from '../common/clock.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger, type LogFormat } from '../common/logger.js';
 import { ConfigError } from '../config/config.js';
 import { readPropertiesFile, settingsFromArgs, settingsFromEnv } from '../config/properties.js';
-import { checkStartupConfig, resolveListeners } from '../config/startup.js';
+import { checkStartupConfig, resolveListeners, type ListenerPlan } from '../config/startup.js';
+import type { BrokerListener } from '../broker.js';
+
+/** The listeners of a plan as startBroker takes them. */
+export function brokerListeners(plan: ListenerPlan): BrokerListener[] {
+  return plan.listeners.map((l) => ({
+    name: l.name,
+    protocol: l.protocol,
+    host: l.host,
+    port: l.port,
+    advertisedHost: l.advertisedHost,
+    advertisedPort: l.advertisedPort,
+    ...(l.tls ? { tls: l.tls.options } : {}),
+  }));
+}
 
 export interface StartOptions {
   host?: string;
@@ -85,9 +99,10 @@ export async function runStart(opts: StartOptions): Promise<void> {
     for (const w of startup.warnings) logger.warn(w);
     if (startup.ignored.length > 0) logger.info({ configs: startup.ignored }, 'Kafka configs accepted without effect in Brook');
     const plan = resolveListeners(startup, opts);
-    listen = { host: plan.host, port: plan.port };
+    // With several listeners a failed listen names its address itself.
+    listen = plan.listeners.length === 1 ? { host: plan.host, port: plan.port } : undefined;
     const broker = await startBroker({
-      ...plan,
+      listeners: brokerListeners(plan),
       dataDir: opts.dataDir ?? startup.values['log.dirs']?.trim() ?? startup.values['log.dir']?.trim() ?? './data',
       memory: opts.memory,
       config: startup.values,

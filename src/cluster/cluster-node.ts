@@ -124,7 +124,7 @@ export class ClusterNode {
     const deadline = Date.now() + 2 * session.ttlSeconds * 1000 + 1000;
     let warned = false;
     for (;;) {
-      const r = await this.o.store.registerBroker(session, { nodeId: this.o.nodeId, host: ep.host, port: ep.port, rack: ep.rack });
+      const r = await this.o.store.registerBroker(session, { nodeId: this.o.nodeId, host: ep.host, port: ep.port, rack: ep.rack, ...(ep.endpoints ? { endpoints: ep.endpoints } : {}) });
       if (r.ok) break;
       const holder = r.reason === 'conflict' ? r.current?.value : undefined;
       if (Date.now() > deadline || this.closed || session.isLost()) {
@@ -161,7 +161,7 @@ export class ClusterNode {
   // ---- what clients see ----
 
   brokers(): BrokerEndpoint[] {
-    return [...this.cache.brokers.values()].sort((a, b) => a.nodeId - b.nodeId).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+    return [...this.cache.brokers.values()].sort((a, b) => a.nodeId - b.nodeId).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack, ...(b.endpoints ? { endpoints: b.endpoints } : {}) }));
   }
 
   get controllerId(): number {

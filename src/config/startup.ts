@@ -7,6 +7,7 @@
 import { BROKER_DEF, BrokerConfig, ConfigError, TOPIC_DEF, validateTopicConfigs } from './config.js';
 import type { ConfigSetting } from './properties.js';
 import { atLeast, parseValue, type ConfigType, type Validator } from './validate.js';
+import { listenerTls, SSL_CONFIG_NAMES, SSL_IGNORED_NAMES, type ListenerTls } from './tls.js';
 
 /**
  * Kafka broker configs Brook accepts without acting on them (the ones Kafka's sample
@@ -38,6 +39,7 @@ const KAFKA_ONLY: ReadonlyArray<{ name: string; type: ConfigType; validator?: Va
   { name: 'zookeeper.connection.timeout.ms', type: 'INT' },
   { name: 'zookeeper.session.timeout.ms', type: 'INT' },
   { name: 'confluent.support.metrics.enable', type: 'BOOLEAN' },
+  ...SSL_IGNORED_NAMES.map((name) => ({ name, type: 'STRING' as ConfigType })),
 ];
 const KAFKA_ONLY_DEF = new Map(KAFKA_ONLY.map((d) => [d.name, d]));
 
@@ -45,6 +47,8 @@ const KAFKA_ONLY_DEF = new Map(KAFKA_ONLY.map((d) => [d.name, d]));
 const START_ONLY: ReadonlyArray<{ name: string; type: ConfigType }> = [
   { name: 'log.dir', type: 'STRING' },
   { name: 'listener.security.protocol.map', type: 'LIST' },
+  // TLS of SSL listeners (checked by listenerTls), also as listener.name.<listener>.<name>.
+  ...SSL_CONFIG_NAMES.map((name) => ({ name, type: (name === 'ssl.enabled.protocols' || name === 'ssl.cipher.suites' ? 'LIST' : 'STRING') as ConfigType })),
 ];
 const START_ONLY_DEF = new Map(START_ONLY.map((d) => [d.name, d]));
 
@@ -116,11 +120,13 @@ export function checkStartupConfig(settings: readonly ConfigSetting[], opts: { s
   const unknown: string[] = [];
   const ignored: string[] = [];
   for (const [name, value] of Object.entries(values)) {
-    const def = BROKER_DEF.get(name) ?? KAFKA_ONLY_DEF.get(name) ?? START_ONLY_DEF.get(name);
+    // listener.name.<listener>.ssl.*: a listener's own value of an ssl.* config.
+    const base = /^listener\.name\.[^.]+\.(ssl\..*)$/.exec(name)?.[1];
+    const def = BROKER_DEF.get(name) ?? KAFKA_ONLY_DEF.get(name) ?? START_ONLY_DEF.get(name) ?? (base !== undefined ? (KAFKA_ONLY_DEF.get(base) ?? START_ONLY_DEF.get(base)) : undefined);
     if (def) {
       const p = parseValue(name, def.type, value, (def as { validator?: Validator }).validator);
       if (!p.ok) throw new ConfigError(`${origins[name]}: ${p.message}`);
-      if (KAFKA_ONLY_DEF.has(name)) ignored.push(name);
+      if (KAFKA_ONLY_DEF.has(name) || (base !== undefined && KAFKA_ONLY_DEF.has(base))) ignored.push(name);
       continue;
     }
     unknown.push(`The configuration '${name}' was supplied but isn't a known config.${hint(name)} [${origins[name]}]`);
@@ -201,64 +207,98 @@ export interface ListenerFlags {
   advertisedPort?: number;
 }
 
-export interface ListenerPlan {
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL';
+
+/** One listener `brook start` binds. */
+export interface PlannedListener {
+  /** The listener name (PLAINTEXT, SSL, INTERNAL...). */
+  name: string;
+  protocol: SecurityProtocol;
   host: string;
   port: number;
   advertisedHost?: string;
   advertisedPort?: number;
+  /** SSL listeners: the TLS settings. */
+  tls?: ListenerTls;
+}
+
+export interface ListenerPlan {
+  /** The first listener's (the flags' one). */
+  host: string;
+  port: number;
+  advertisedHost?: string;
+  advertisedPort?: number;
+  /** Every listener, in the order of `listeners`. */
+  listeners: PlannedListener[];
+}
+
+/** listener.security.protocol.map as a map (Kafka's default when unset). */
+export function protocolMap(values: Record<string, string>, origins: Record<string, string> = {}): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const pair of (values['listener.security.protocol.map'] ?? DEFAULT_PROTOCOL_MAP).split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const [n, p] = pair.split(':').map((s) => s.trim().toUpperCase());
+    if (!n || !p) throw new ConfigError(`${origins['listener.security.protocol.map'] ?? 'listener.security.protocol.map'}: listener.security.protocol.map entry '${pair}' is not NAME:PROTOCOL`);
+    if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(p)) {
+      throw new ConfigError(`${origins['listener.security.protocol.map'] ?? 'listener.security.protocol.map'}: unknown security protocol ${p} for listener ${n} (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)`);
+    }
+    map.set(n, p);
+  }
+  return map;
 }
 
 /**
- * The one listener `brook start` binds and the address it advertises, from the flags (which win)
- * and listeners / advertised.listeners. Refused: several listeners (Brook serves one), a security
- * protocol other than PLAINTEXT (no TLS or SASL), an advertised name that is not a listener, and
- * an advertised wildcard host: as Kafka, 0.0.0.0 (or ::) is never given to clients, so a wildcard
- * listener needs an advertised host.
+ * The listeners `brook start` binds and the addresses they advertise, from listeners /
+ * advertised.listeners / listener.security.protocol.map and the flags (which win, for the first
+ * listener). Refused: a listener name given twice, a name without a security protocol, SASL
+ * protocols (not implemented yet), an advertised name that is not a listener, an SSL listener
+ * without a usable keystore, and an advertised wildcard host: as Kafka, 0.0.0.0 (or ::) is never
+ * given to clients, so a wildcard listener needs an advertised host.
  */
 export function resolveListeners(startup: Pick<StartupConfig, 'values' | 'origins'>, flags: ListenerFlags = {}): ListenerPlan {
   const { values, origins } = startup;
   const listeners = values['listeners'] !== undefined ? parseEndpoints('listeners', values['listeners'], origins['listeners']!) : [];
   const advertised = values['advertised.listeners'] !== undefined ? parseEndpoints('advertised.listeners', values['advertised.listeners'], origins['advertised.listeners']!) : [];
   for (const [config, list] of [['listeners', listeners], ['advertised.listeners', advertised]] as const) {
-    if (list.length > 1) {
+    const seen = new Set<string>();
+    for (const l of list) {
+      if (seen.has(l.name)) throw new ConfigError(`${origins[config]}: ${config} names listener ${l.name} twice: each listener name must be unique`);
+      seen.add(l.name);
+    }
+  }
+  if (listeners.length === 0) listeners.push({ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 });
+  const map = protocolMap(values, origins);
+  const names = listeners.map((l) => l.name);
+  for (const adv of advertised) {
+    if (!names.includes(adv.name)) {
+      throw new ConfigError(`${origins['advertised.listeners']}: advertised.listeners names ${adv.name}, which is not a listener (listeners: ${names.join(', ')})`);
+    }
+  }
+  const out: PlannedListener[] = [];
+  listeners.forEach((listener, i) => {
+    const protocol = map.get(listener.name);
+    if (protocol === undefined) throw new ConfigError(`${origins['listeners'] ?? 'listeners'}: No security protocol defined for listener ${listener.name} (see listener.security.protocol.map)`);
+    if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+      throw new ConfigError(`${origins['listeners'] ?? 'listeners'}: listener ${listener.name} uses ${protocol}: SASL is not implemented yet (use PLAINTEXT or SSL)`);
+    }
+    const adv = advertised.find((a) => a.name === listener.name);
+    const f: ListenerFlags = i === 0 ? flags : {};
+    // An empty listener host binds every interface (Kafka); the flags win over the configs.
+    const host = f.host ?? (listener.host === '' ? '0.0.0.0' : listener.host);
+    const port = f.port ?? listener.port;
+    const advertisedHost = f.advertisedHost ?? (adv && adv.host !== '' ? adv.host : undefined);
+    const advertisedPort = f.advertisedPort ?? adv?.port;
+    const where = (flag: string, config: string): string => (f[flag as keyof ListenerFlags] !== undefined ? `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : origins[config] ?? config);
+    if (advertisedHost !== undefined) checkAdvertisedHost(advertisedHost, where('advertisedHost', 'advertised.listeners'));
+    else if (isWildcardHost(host)) {
       throw new ConfigError(
-        `${origins[config]}: ${config} has ${list.length} listeners (${list.map((l) => l.name).join(', ')}); Brook serves one PLAINTEXT listener: give one, and put the address clients should use in advertised.listeners`,
+        `${where('host', 'listeners')}: the listener host ${host} accepts connections on every interface but cannot be advertised to clients: give the address clients should use with --advertised-host (or advertised.listeners)`,
       );
     }
-  }
-  const listener = listeners[0];
-  if (listener) {
-    const map = new Map<string, string>();
-    for (const pair of (values['listener.security.protocol.map'] ?? DEFAULT_PROTOCOL_MAP).split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-      const [n, p] = pair.split(':').map((s) => s.trim().toUpperCase());
-      if (!n || !p) throw new ConfigError(`${origins['listener.security.protocol.map']}: listener.security.protocol.map entry '${pair}' is not NAME:PROTOCOL`);
-      map.set(n, p);
-    }
-    const protocol = map.get(listener.name);
-    if (protocol === undefined) throw new ConfigError(`${origins['listeners']}: No security protocol defined for listener ${listener.name} (see listener.security.protocol.map)`);
-    if (protocol !== 'PLAINTEXT') throw new ConfigError(`${origins['listeners']}: listener ${listener.name} uses ${protocol}; Brook serves PLAINTEXT only (no TLS or SASL)`);
-  }
-  const adv = advertised[0];
-  if (adv && listener && adv.name !== listener.name) {
-    throw new ConfigError(`${origins['advertised.listeners']}: advertised.listeners names ${adv.name}, which is not a listener (listeners: ${listener.name})`);
-  }
-  if (adv && !listener && adv.name !== 'PLAINTEXT') {
-    throw new ConfigError(`${origins['advertised.listeners']}: advertised.listeners names ${adv.name}, which is not a listener (listeners: PLAINTEXT)`);
-  }
-
-  // An empty listener host binds every interface (Kafka); the flags win over the configs.
-  const host = flags.host ?? (listener ? (listener.host === '' ? '0.0.0.0' : listener.host) : '127.0.0.1');
-  const port = flags.port ?? listener?.port ?? 9092;
-  const advertisedHost = flags.advertisedHost ?? (adv && adv.host !== '' ? adv.host : undefined);
-  const advertisedPort = flags.advertisedPort ?? adv?.port;
-  const where = (flag: string, config: string): string => (flags[flag as keyof ListenerFlags] !== undefined ? `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : origins[config] ?? config);
-  if (advertisedHost !== undefined) checkAdvertisedHost(advertisedHost, where('advertisedHost', 'advertised.listeners'));
-  else if (isWildcardHost(host)) {
-    throw new ConfigError(
-      `${where('host', 'listeners')}: the listener host ${host} accepts connections on every interface but cannot be advertised to clients: give the address clients should use with --advertised-host (or advertised.listeners)`,
-    );
-  }
-  return { host, port, advertisedHost, advertisedPort };
+    const tls = protocol === 'SSL' ? listenerTls(listener.name, values, (n) => origins[n] ?? n) : undefined;
+    out.push({ name: listener.name, protocol: protocol as SecurityProtocol, host, port, advertisedHost, advertisedPort, ...(tls ? { tls } : {}) });
+  });
+  const first = out[0]!;
+  return { host: first.host, port: first.port, advertisedHost: first.advertisedHost, advertisedPort: first.advertisedPort, listeners: out };
 }
 
 /** Kafka's rule: a wildcard address is never advertised. */

@@ -103,7 +103,7 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
     }
     return {
       throttleTimeMs: 0,
-      brokers: ctx.cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: ctx.cluster.brokers(ctx.connection.listener).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: ctx.cluster.clusterId,
       controllerId: ctx.cluster.controllerId,
       topics,

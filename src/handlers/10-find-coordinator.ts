@@ -17,11 +17,12 @@ const GROUP = 0;
 const TRANSACTION = 1;
 
 function lookup(key: string, keyType: number, ctx: RequestContext) {
-  const self = ctx.cluster.local;
+  // The addresses of the listener the client came through (Kafka's rule).
+  const self = ctx.cluster.localFor(ctx.connection.listener);
   if ((keyType === GROUP || keyType === TRANSACTION) && ctx.cluster.clustered) {
     // A cluster (issue 10): the leader of the key's partition of the internal topic.
     const at = ctx.coordinatorPartition?.(keyType === GROUP ? 'group' : 'transaction', key);
-    const leader = at === undefined ? undefined : ctx.cluster.broker(ctx.cluster.leaderOf(at.topic, at.partition));
+    const leader = at === undefined ? undefined : ctx.cluster.broker(ctx.cluster.leaderOf(at.topic, at.partition), ctx.connection.listener);
     if (leader === undefined) {
       return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.' };
     }

@@ -39,7 +39,7 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       endpointType: 1,
       clusterId: ctx.cluster.clusterId,
       controllerId: ctx.cluster.controllerId,
-      brokers: ctx.cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: ctx.cluster.brokers(ctx.connection.listener).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : -2147483648,
     };
   },

@@ -57,8 +57,24 @@ function frameBytes(o: Buffer | Buffer[]): number {
   return n;
 }
 
+/** Which listener a connection came through, and who its client is. */
+export interface ConnectionIdentity {
+  /** The listener's name (PLAINTEXT, SSL, INTERNAL...): Metadata answers with its endpoints. */
+  readonly listener: string;
+  /** The listener's security protocol. */
+  readonly securityProtocol: 'PLAINTEXT' | 'SSL';
+  /**
+   * Kafka's principal (type User): ANONYMOUS without authentication, or the client
+   * certificate's distinguished name (RFC 2253, e.g. CN=client,O=Example) on SSL.
+   */
+  readonly principal: string;
+}
+
+/** Used where no listener is given (tests constructing connections directly). */
+export const PLAINTEXT_IDENTITY: ConnectionIdentity = { listener: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', principal: 'ANONYMOUS' };
+
 /** The connection as one request's handler sees it. */
-export interface ConnectionInfo {
+export interface ConnectionInfo extends ConnectionIdentity {
   readonly id: number;
   readonly remote: string;
   /** Per-connection state a handler may keep (e.g. SASL state later). */
@@ -94,6 +110,18 @@ class Slot implements ConnectionInfo {
 
   get remote(): string {
     return this.conn.remote;
+  }
+
+  get listener(): string {
+    return this.conn.identity.listener;
+  }
+
+  get securityProtocol(): 'PLAINTEXT' | 'SSL' {
+    return this.conn.identity.securityProtocol;
+  }
+
+  get principal(): string {
+    return this.conn.identity.principal;
   }
 
   get attributes(): Map<string, unknown> {
@@ -136,6 +164,7 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
     private readonly onClose: (c: Connection) => void,
+    readonly identity: ConnectionIdentity = PLAINTEXT_IDENTITY,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     // One listener per parked Fetch (up to queued.max.requests): not a leak.

@@ -1,9 +1,31 @@
-// The TCP listener: accepts connections and hands each to a Connection. Shutdown stops accepting,
-// stops reading, lets in-flight requests finish (bounded by a grace period), then closes sockets.
+// One listener: accepts connections (TCP, or TLS on an SSL listener) and hands each to a
+// Connection. Shutdown stops accepting, stops reading, lets in-flight requests finish (bounded by a
+// grace period), then closes sockets.
+//
+// TLS: a connection becomes a Connection once its handshake is done. A failed handshake (garbage
+// bytes, a plaintext Kafka request, no or an untrusted client certificate when required) is one
+// debug line and the socket closed by node:tls. The principal is the client certificate's subject
+// (RFC 2253 order) when the client sent one the truststore accepts, ANONYMOUS otherwise.
 
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
-import { Connection, type ConnectionLimits, type RequestProcessor } from './connection.js';
+import { Connection, type ConnectionIdentity, type ConnectionLimits, type RequestProcessor } from './connection.js';
+
+/** Which listener this server is: its name and protocol, and TLS options for SSL. */
+export interface ListenerIdentity {
+  name: string;
+  protocol: 'PLAINTEXT' | 'SSL';
+  tls?: TlsOptions;
+}
+
+/** "CN=client,O=Example" from a certificate subject (RFC 2253: most specific first). */
+export function distinguishedName(subject: Record<string, string | string[]> | undefined): string | null {
+  if (!subject) return null;
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(subject)) for (const one of Array.isArray(v) ? v : [v]) parts.push(`${k}=${one.replace(/([,+"\\<>;])/g, '\\$1')}`);
+  return parts.length === 0 ? null : parts.reverse().join(',');
+}
 
 export interface ListenerOptions {
   host: string;
@@ -13,19 +35,40 @@ export interface ListenerOptions {
 export class Server {
   private readonly net: NetServer;
   private readonly connections = new Set<Connection>();
+  /** Every accepted TCP socket, including TLS ones still in their handshake (closed by close()). */
+  private readonly sockets = new Set<Socket>();
   private nextId = 1;
 
   constructor(
     private readonly process: RequestProcessor,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
+    readonly listener: ListenerIdentity = { name: 'PLAINTEXT', protocol: 'PLAINTEXT' },
   ) {
-    this.net = createServer((socket) => {
-      const c = new Connection(this.nextId++, socket, this.process, this.limits, this.logger, (conn) =>
-        this.connections.delete(conn),
-      );
+    const accept = (socket: Socket, identity: ConnectionIdentity): void => {
+      const c = new Connection(this.nextId++, socket, this.process, this.limits, this.logger, (conn) => this.connections.delete(conn), identity);
       this.connections.add(c);
-      this.logger.debug({ conn: c.id, remote: c.remote }, 'connection accepted');
+      this.logger.debug({ conn: c.id, remote: c.remote, listener: identity.listener, principal: identity.principal }, 'connection accepted');
+    };
+    if (listener.protocol === 'SSL') {
+      if (!listener.tls) throw new Error(`listener ${listener.name} is SSL but has no TLS options`);
+      const tls = createTlsServer(listener.tls, (socket: TLSSocket) => {
+        const dn = socket.authorized ? distinguishedName(socket.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined) : null;
+        accept(socket, { listener: listener.name, securityProtocol: 'SSL', principal: dn ?? 'ANONYMOUS' });
+      });
+      // A handshake that fails (garbage, plaintext, a refused client certificate): node:tls
+      // destroys the socket; one line.
+      tls.on('tlsClientError', (err, socket) => {
+        this.logger.debug({ listener: listener.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed; connection closed');
+        socket.destroy();
+      });
+      this.net = tls;
+    } else {
+      this.net = createServer((socket) => accept(socket, { listener: listener.name, securityProtocol: 'PLAINTEXT', principal: 'ANONYMOUS' }));
+    }
+    this.net.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
     // Errors before the listener is bound (port in use, ...) reject listen() instead.
     this.net.on('error', (err) => {
@@ -63,6 +106,8 @@ export class Server {
     const drained = Promise.all([...this.connections].map((c) => c.drained()));
     await Promise.race([drained, new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const c of this.connections) c.destroy();
+    // TLS sockets whose handshake has not finished are not Connections yet.
+    for (const s of this.sockets) s.destroy();
     await closed;
   }
 }

@@ -44,9 +44,12 @@ import { MetadataError } from './kv.js';
 
 export interface BrokerRegistration {
   nodeId: number;
+  /** The first listener's advertised address (the one brokers use between themselves). */
   host: string;
   port: number;
   rack: string | null;
+  /** Every listener's advertised address (absent in registrations of older brokers). */
+  endpoints?: { listener: string; host: string; port: number }[];
 }
 
 export interface TopicRecord {
