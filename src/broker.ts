@@ -40,6 +40,7 @@ import { BlockProducerIds, BLOCK_SIZE, FileProducerIds, MemoryProducerIds, type 
 import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
 import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
+import { ConnectionQuota, parsePerIpOverrides } from './server/connection-quota.js';
 import { createSecureContext, type TlsOptions } from 'node:tls';
 // The control endpoint (and node:http with it) is loaded only when asked for: a start without it is
 // shorter and smaller.
@@ -328,6 +329,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const config = new BrokerConfig(given);
   const clustered = options.metadata !== undefined;
   checkConfigRules(given, undefined, clustered);
+  let perIpOverrides: Map<string, number>;
+  try {
+    perIpOverrides = parsePerIpOverrides(config.get('max.connections.per.ip.overrides'));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   if (clustered && (options.topics?.length ?? 0) > 0) throw new ConfigError('seeded topics (topics) are for a single-node broker; create them with a client in a cluster');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
@@ -478,8 +485,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     maxQueuedResponseBytes: config.int('fetch.max.bytes'),
     idleMs: config.int('connections.max.idle.ms'),
   };
+  const quota = new ConnectionQuota({
+    maxConnections: config.int('max.connections'),
+    maxPerIp: config.int('max.connections.per.ip'),
+    overrides: perIpOverrides,
+  });
   const servers = listenerSpecs.map(
-    (l) => new Server(processor, limits, logger, { name: l.name, protocol: l.protocol ?? 'PLAINTEXT', ...(l.tls ? { tls: l.tls } : {}) }),
+    (l) => new Server(processor, limits, logger, { name: l.name, protocol: l.protocol ?? 'PLAINTEXT', ...(l.tls ? { tls: l.tls } : {}) }, quota),
   );
   const dropAll = (): number => servers.reduce((n, srv) => n + srv.dropConnections(), 0);
   const closeAll = async (): Promise<void> => {

@@ -83,6 +83,9 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'auto.create.topics.enable', type: 'BOOLEAN', default: 'true', doc: 'Create topics on first use by Metadata or Produce.' },
   { name: 'delete.topic.enable', type: 'BOOLEAN', default: 'true', doc: 'Allow DeleteTopics.' },
   { name: 'message.max.bytes', type: 'INT', default: '1048588', validator: atLeast(0), dynamic: CW, doc: 'Largest record batch accepted (topic: max.message.bytes).' },
+  { name: 'max.connections', type: 'INT', default: '2147483647', validator: atLeast(0), doc: 'Open client connections the broker accepts over all listeners; past it new ones are closed (Kafka holds them in the accept backlog).' },
+  { name: 'max.connections.per.ip', type: 'INT', default: '2147483647', validator: atLeast(0), doc: 'Open connections accepted from one client address; past it new ones are closed.' },
+  { name: 'max.connections.per.ip.overrides', type: 'STRING', default: '', doc: 'Per-address exceptions to max.connections.per.ip: "address:count,..." (IP addresses).' },
   { name: 'socket.request.max.bytes', type: 'INT', default: '104857600', validator: atLeast(1), doc: 'Largest request frame accepted.' },
   // Read-only, as in Kafka (not in DynamicBrokerConfig.AllDynamicConfigs).
   { name: 'fetch.max.bytes', type: 'INT', default: '57671680', validator: atLeast(1024), doc: 'Largest Fetch response: caps the request\'s max_bytes and min_bytes (KIP-541); also the response bytes a connection may have waiting to be written before it is no longer read.' },

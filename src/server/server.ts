@@ -11,6 +11,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
 import { Connection, type ConnectionIdentity, type ConnectionLimits, type RequestProcessor } from './connection.js';
+import type { ConnectionQuota } from './connection-quota.js';
 
 /** Which listener this server is: its name and protocol, and TLS options for SSL. */
 export interface ListenerIdentity {
@@ -44,6 +45,8 @@ export class Server {
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
     readonly listener: ListenerIdentity = { name: 'PLAINTEXT', protocol: 'PLAINTEXT' },
+    /** max.connections / max.connections.per.ip, shared by the broker's listeners. */
+    private readonly quota?: ConnectionQuota,
   ) {
     const accept = (socket: Socket, identity: ConnectionIdentity): void => {
       const c = new Connection(this.nextId++, socket, this.process, this.limits, this.logger, (conn) => this.connections.delete(conn), identity);
@@ -67,8 +70,19 @@ export class Server {
       this.net = createServer((socket) => accept(socket, { listener: listener.name, securityProtocol: 'PLAINTEXT', principal: 'ANONYMOUS' }));
     }
     this.net.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress;
+      const refused = this.quota?.acquire(address) ?? null;
+      if (refused !== null) {
+        // Past a connection cap: closed at once, one debug line.
+        this.logger.debug({ listener: listener.name, remote: `${address}:${socket.remotePort}` }, `connection refused: ${refused}`);
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.quota?.release(address);
+      });
     });
     // Errors before the listener is bound (port in use, ...) reject listen() instead.
     this.net.on('error', (err) => {
