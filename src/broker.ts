@@ -531,7 +531,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         nodeId,
         brokerAddress: (id) => cluster.broker(id),
         localLog: (topic, partition) => store.partition(topic, partition),
-        onFetched: (topic, partition, hw, logStart) => core.replicas.followerFetched(topic, partition, hw, logStart),
+        onFetched: (topic, partition, hw) => core.replicas.followerFetched(topic, partition, hw),
         onError: (topic, partition, errorCode) => logger.debug({ topic, partition, errorCode }, 'replica fetch error'),
         highWatermark: (topic, partition) => core.replicas.roleOf(topic, partition)?.hw,
         logger,

@@ -346,13 +346,12 @@ export class ReplicaManager {
     return r.kind === 'leader' ? { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw, isr: r.state.isr } : { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw };
   }
 
-  /** A follower's fetch answered by the leader: its high watermark (capped by our end) and log start. */
-  followerFetched(topic: string, partition: number, leaderHw: bigint, leaderLogStart: bigint): void {
+  /** A follower's fetch answered by the leader: its high watermark, capped by our log end. */
+  followerFetched(topic: string, partition: number, leaderHw: bigint): void {
     const role = this.roles.get(key(topic, partition));
     const log = this.store.partition(topic, partition);
     if (role?.kind !== 'follower' || !log) return;
-    // The fetcher has moved the log start already (Kafka's maybeIncrementLogStartOffset).
-    void leaderLogStart;
+    // The fetcher moves the log start itself (Kafka's maybeIncrementLogStartOffset).
     role.hw = leaderHw < log.logEndOffset ? leaderHw : log.logEndOffset;
   }
 

@@ -101,8 +101,9 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
           r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records, req.acks) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId, req.acks);
         }
         if (r.errorCode !== ErrorCode.NONE) failed = true;
-        const { lastOffset, ...fields } = r;
-        const out: PartitionOut = { index: p.index, ...fields, recordErrors: [] };
+        // r.lastOffset rides along unencoded (the encoder writes the spec's fields only).
+        const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
+        const lastOffset = r.lastOffset;
         if (req.acks === 0 || r.errorCode !== ErrorCode.NONE) return out;
         const wait = ctx.replicas.whenStored(t.name, p.index);
         // acks=-1 in a cluster: then until the ISR has it (the produce purgatory).

@@ -69,14 +69,7 @@ export function removeTempFiles(dir: string): void {
 /** writeFileAtomic off the event loop (temp file, fsync, rename, directory fsync). */
 export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-  const fh = await fs.promises.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  const tmp = await writeTempFileAsync(dir, data);
   try {
     await fs.promises.rename(tmp, file);
   } catch (err) {
