@@ -122,13 +122,16 @@ describe('a client that pipelines Fetches for large data and never reads (issue 
       const servedMs = Date.now() - t0;
 
       // Live memory while both are stuck: the store's 9 MB of new data plus, per connection, at
-      // most fetch.max.bytes of unsent responses plus the one produced last (8 MB). Before response
-      // bytes counted: 1.8 GiB held here (an 8 MB response per request dispatched).
+      // most fetch.max.bytes of unsent responses plus the one produced last (up to the whole
+      // topic, 16 MB: slow reader 1 reads from offset 0 after the second append). Before response
+      // bytes counted: 1.8 GiB held here (an 8 MB response per request dispatched). The slack
+      // covers a parked Fetch's last read and garbage a loaded machine has not yet given back
+      // (170 MiB seen once under the full CI run, 114-140 alone).
       const stuckMiB = mem.settledMiB();
       const peaks = mem.peaks();
-      const perConnection = (57671680 + 8_000_200) / MiB;
+      const perConnection = (57671680 + 16_000_400) / MiB;
       console.log(JSON.stringify({ requestsPerConnection: REQUESTS, stuckMiB, ...peaks, otherClientMs: servedMs }));
-      expect(stuckMiB).toBeLessThan(10 + 2 * perConnection + 16);
+      expect(stuckMiB).toBeLessThan(10 + 2 * perConnection + 32);
       expect(peaks.peakBuffersMiB).toBeLessThan(400);
       expect(servedMs).toBeLessThan(2000);
 
