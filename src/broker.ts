@@ -15,6 +15,8 @@ import { createLogger, silentLogger, type Logger } from './common/logger.js';
 import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
+import { fileSecurityStore, memorySecurityStore, type SecurityStore } from './security/store.js';
+import { ScramCredentials } from './security/scram.js';
 import { ClusterView } from './cluster/cluster.js';
 // The cluster's modules (membership, controller, replica fetcher, marker sender) load only when a
 // broker joins a cluster: a single node's start does not compile them.
@@ -353,6 +355,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
     producerIds = new FileProducerIds(dataDir);
   }
+  // Security metadata (SCRAM credentials, ACLs, client quotas): a file next to the log, or memory.
+  let security: SecurityStore;
+  try {
+    security = dataDir === null ? memorySecurityStore() : fileSecurityStore(dataDir);
+  } catch (err) {
+    store.close();
+    throw new ConfigError((err as Error).message);
+  }
+  const scram = new ScramCredentials(security);
   // Dynamic broker configs (AlterConfigs on BROKER resources) persist in the data directory and
   // are loaded now; every change recomputes the partitions' log configs (Kafka's DynamicLogConfig).
   try {
@@ -446,6 +457,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     txns: core.txns,
     clock,
     logger,
+    scram,
     apiRanges,
     coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
     coordinatorWriteReplicated: cluster.clustered ? coordinatorWriteReplicated : undefined,
@@ -626,6 +638,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await new Promise((r) => setImmediate(r));
         await store.whenSyncIdle();
         for (const t of store.listTopics()) store.deleteTopic(t.name);
+        await security.clear();
         for (const level of ['broker', 'cluster-default'] as const) {
           if (Object.keys(config.dynamic(level)).length > 0) config.setDynamic(level, {});
         }

@@ -14,6 +14,7 @@ import type { TopicManager } from '../cluster/topics.js';
 import type { ConnectionInfo } from '../server/connection.js';
 import type { GroupCoordinatorApi } from '../group/types.js';
 import type { TxnCoordinatorApi } from '../txn/coordinator.js';
+import type { ScramCredentials } from '../security/scram.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -26,6 +27,8 @@ export interface RequestContext {
   txns: TxnCoordinatorApi;
   clock: Clock;
   logger: Logger;
+  /** Users' SCRAM credentials (SASL/SCRAM, Describe/AlterUserScramCredentials). */
+  scram: ScramCredentials;
   /**
    * Cluster mode: the internal-topic partition holding a group's or transactional id's state
    * (its leader is the coordinator); undefined while that topic does not exist yet (it is then

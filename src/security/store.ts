@@ -1,0 +1,141 @@
+// Where the broker's security metadata lives: SCRAM credentials, ACLs and client quotas. Kafka
+// keeps these in its metadata (ZooKeeper znodes, or records in the KRaft log) so that every broker
+// sees the same; Brook keeps them as namespaced JSON values:
+//
+// - single node, file store: one JSON file in the data directory, replaced atomically (written
+//   off the event loop) on every change:
+//     <dataDir>/security.json   { "version": 1, "scram": { "<user>": ... }, "acls": { ... }, ... }
+// - memory store: in memory (gone at close; `reset()` clears it).
+//
+// A change is durable before `apply` resolves; on a failed write nothing changes and it rejects.
+// Changes are serialized (one write at a time, in call order). Readers see a change once `apply`
+// has resolved, and listeners are told then (the authorizer and the SASL authenticator keep no copy
+// of their own).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomicAsync } from '../log/fs-util.js';
+
+export type SecurityNamespace = 'scram' | 'acls' | 'quotas';
+const NAMESPACES: readonly SecurityNamespace[] = ['scram', 'acls', 'quotas'];
+
+export const SECURITY_FILE = 'security.json';
+
+/** One change: a key's new value, or null to delete it. */
+export type SecurityChange = readonly [key: string, value: unknown | null];
+
+export interface SecurityStore {
+  get(ns: SecurityNamespace, key: string): unknown;
+  /** The namespace's entries now (a snapshot). */
+  entries(ns: SecurityNamespace): ReadonlyMap<string, unknown>;
+  /** Applies the changes atomically and durably; rejects (and changes nothing) on failure. */
+  apply(ns: SecurityNamespace, changes: readonly SecurityChange[]): Promise<void>;
+  /** Called after each applied change of a namespace; returns an unsubscribe function. */
+  onChange(listener: (ns: SecurityNamespace) => void): () => void;
+  /** Empties every namespace (the test fixture's reset()). */
+  clear(): Promise<void>;
+}
+
+type Data = Record<SecurityNamespace, Map<string, unknown>>;
+
+function emptyData(): Data {
+  return { scram: new Map(), acls: new Map(), quotas: new Map() };
+}
+
+/** Base for the in-process stores: the data, serialized changes and listeners. */
+class LocalSecurityStore implements SecurityStore {
+  private readonly listeners = new Set<(ns: SecurityNamespace) => void>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly persist: (data: Data) => Promise<void> = async () => {},
+    private data: Data = emptyData(),
+  ) {}
+
+  get(ns: SecurityNamespace, key: string): unknown {
+    return this.data[ns].get(key);
+  }
+
+  entries(ns: SecurityNamespace): ReadonlyMap<string, unknown> {
+    return new Map(this.data[ns]);
+  }
+
+  apply(ns: SecurityNamespace, changes: readonly SecurityChange[]): Promise<void> {
+    return this.serial(async () => {
+      const next = new Map(this.data[ns]);
+      for (const [key, value] of changes) {
+        if (value === null) next.delete(key);
+        else next.set(key, structuredClone(value));
+      }
+      const data = { ...this.data, [ns]: next };
+      await this.persist(data);
+      this.data = data;
+      this.changed([ns]);
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.serial(async () => {
+      const data = emptyData();
+      await this.persist(data);
+      this.data = data;
+      this.changed(NAMESPACES);
+    });
+  }
+
+  onChange(listener: (ns: SecurityNamespace) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(namespaces: readonly SecurityNamespace[]): void {
+    for (const ns of namespaces) for (const l of this.listeners) l(ns);
+  }
+
+  private serial(work: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/** In memory: nothing survives the process. */
+export function memorySecurityStore(): SecurityStore {
+  return new LocalSecurityStore();
+}
+
+/**
+ * `<dataDir>/security.json`, loaded now. An unreadable or malformed file is an error (the broker
+ * refuses to start rather than run with its ACLs or users missing).
+ */
+export function fileSecurityStore(dataDir: string): SecurityStore {
+  const file = path.join(dataDir, SECURITY_FILE);
+  const persist = async (data: Data): Promise<void> => {
+    const doc: Record<string, unknown> = { version: 1 };
+    for (const ns of NAMESPACES) doc[ns] = Object.fromEntries(data[ns]);
+    await writeFileAtomicAsync(file, Buffer.from(JSON.stringify(doc, null, 1) + '\n'));
+  };
+  const loaded = emptyData();
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file}: cannot be read: ${(err as Error).message}`);
+  }
+  if (text !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof doc !== 'object' || doc === null || (doc as { version?: unknown }).version !== 1) throw new Error(`${file}: not a Brook security file (version 1)`);
+    for (const ns of NAMESPACES) {
+      const v = (doc as Record<string, unknown>)[ns];
+      if (v === undefined) continue;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: "${ns}" is not an object`);
+      for (const [k, val] of Object.entries(v)) loaded[ns].set(k, val);
+    }
+  }
+  return new LocalSecurityStore(persist, loaded);
+}
