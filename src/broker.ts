@@ -17,6 +17,10 @@ import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { fileSecurityStore, memorySecurityStore, type SecurityStore } from './security/store.js';
 import { ScramCredentials } from './security/scram.js';
+import { isSupportedMechanism, SUPPORTED_SASL_MECHANISMS, type SaslMechanismName } from './security/sasl/mechanism.js';
+import type { OAuthBearerOptions } from './security/sasl/oauthbearer.js';
+import type { SecurityProtocol } from './server/connection.js';
+import type { SaslDeps } from './server/sasl-authenticator.js';
 import { ClusterView } from './cluster/cluster.js';
 // The cluster's modules (membership, controller, replica fetcher, marker sender) load only when a
 // broker joins a cluster: a single node's start does not compile them.
@@ -63,8 +67,8 @@ import {
 export interface BrokerListener {
   /** Listener name (PLAINTEXT, SSL, INTERNAL...): clients get the endpoints of the one they use. */
   name: string;
-  /** Default PLAINTEXT. SSL needs `tls`. */
-  protocol?: 'PLAINTEXT' | 'SSL';
+  /** Default PLAINTEXT. SSL and SASL_SSL need `tls`, SASL_PLAINTEXT and SASL_SSL take `sasl`. */
+  protocol?: SecurityProtocol;
   /** Default 127.0.0.1. */
   host?: string;
   /** 0 (the default) picks a free one. */
@@ -76,12 +80,27 @@ export interface BrokerListener {
    * minVersion...). `brook start` builds them from Kafka's ssl.* configs (src/config/tls.ts).
    */
   tls?: TlsOptions;
+  /**
+   * SASL_PLAINTEXT / SASL_SSL: the mechanisms (default SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN),
+   * PLAIN users given by password (Kafka's JAAS user_<name>; SCRAM users also pass PLAIN), and
+   * OAUTHBEARER's unsecured-token checks. `brook start` builds it from Kafka's sasl.* configs.
+   */
+  sasl?: BrokerListenerSasl;
 }
+
+export interface BrokerListenerSasl {
+  mechanisms?: string[];
+  plainUsers?: Record<string, string>;
+  oauthbearer?: OAuthBearerOptions;
+}
+
+/** Brook's default sasl.enabled.mechanisms (Kafka's is GSSAPI, which Brook does not implement). */
+export const DEFAULT_SASL_MECHANISMS: readonly SaslMechanismName[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN'];
 
 /** A bound listener (Broker.listeners). */
 export interface BoundListener {
   name: string;
-  protocol: 'PLAINTEXT' | 'SSL';
+  protocol: SecurityProtocol;
   host: string;
   port: number;
   /** The address it advertises, "host:port". */
@@ -173,6 +192,8 @@ export interface Broker {
   waitForGroup(groupId: string, opts?: WaitForGroupOptions): Promise<GroupDescription>;
   /** The group's state and members now ('Dead' when it does not exist). */
   describeGroup(groupId: string): Promise<GroupDescription>;
+  /** Users' SCRAM credentials (SASL/SCRAM and PLAIN): tests add users with `alter`. */
+  readonly scram: ScramCredentials;
   /** Cluster mode: this broker's membership (metadata cache, controller); null on a single node. */
   readonly clusterNode: ClusterNode | null;
   /** Stops accepting, finishes in-flight requests, flushes and closes the log. Idempotent. */
@@ -313,8 +334,19 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     else if (l.host !== undefined && isWildcardHost(l.host)) {
       throw new ConfigError(`the listener host ${l.host} cannot be advertised to clients: give advertisedHost`);
     }
-    if ((l.protocol ?? 'PLAINTEXT') === 'SSL') {
-      if (l.tls === undefined) throw new ConfigError(`listener ${l.name} is SSL: give its tls options (key and certificate)`);
+    const protocol = l.protocol ?? 'PLAINTEXT';
+    if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+      for (const m of l.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS) {
+        if (!isSupportedMechanism(m)) {
+          throw new ConfigError(`listener ${l.name}: SASL mechanism ${m} is not supported (Brook has ${SUPPORTED_SASL_MECHANISMS.join(', ')}${m === 'GSSAPI' ? '; GSSAPI/Kerberos is not implemented' : ''})`);
+        }
+      }
+      if ((l.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS).length === 0) throw new ConfigError(`listener ${l.name}: no SASL mechanism is enabled`);
+    } else if (l.sasl !== undefined) {
+      throw new ConfigError(`listener ${l.name} is ${protocol}: sasl settings are for SASL_PLAINTEXT and SASL_SSL listeners`);
+    }
+    if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+      if (l.tls === undefined) throw new ConfigError(`listener ${l.name} is ${protocol}: give its tls options (key and certificate)`);
       // Bad key material fails here, before anything is opened.
       try {
         createSecureContext(l.tls);
@@ -502,9 +534,26 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     maxPerIp: config.int('max.connections.per.ip'),
     overrides: perIpOverrides,
   });
-  const servers = listenerSpecs.map(
-    (l) => new Server(processor, limits, logger, { name: l.name, protocol: l.protocol ?? 'PLAINTEXT', ...(l.tls ? { tls: l.tls } : {}) }, quota),
-  );
+  const saslDeps = (l: BrokerListener): SaslDeps | undefined =>
+    l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL'
+      ? {
+          sasl: {
+            mechanisms: (l.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS) as SaslMechanismName[],
+            jaasUsers: new Map(Object.entries(l.sasl?.plainUsers ?? {})),
+            oauthbearer: l.sasl?.oauthbearer ?? {},
+          },
+          scram,
+          now: () => clock.now(),
+          maxReauthMs: () => config.int('connections.max.reauth.ms'),
+          failedDelayMs: () => config.int('connection.failed.authentication.delay.ms'),
+          maxReceiveBytes: () => config.int('sasl.server.max.receive.size'),
+          logger,
+        }
+      : undefined;
+  const servers = listenerSpecs.map((l) => {
+    const sasl = saslDeps(l);
+    return new Server(processor, limits, logger, { name: l.name, protocol: l.protocol ?? 'PLAINTEXT', ...(l.tls ? { tls: l.tls } : {}), ...(sasl ? { sasl } : {}) }, quota);
+  });
   const dropAll = (): number => servers.reduce((n, srv) => n + srv.dropConnections(), 0);
   const closeAll = async (): Promise<void> => {
     await Promise.all(servers.map((srv) => srv.close()));
@@ -624,6 +673,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       return control?.url ?? null;
     },
     dropConnections: () => void dropAll(),
+    scram,
     clusterNode,
     reset() {
       if (closing) return Promise.reject(new Error('the broker is closed'));

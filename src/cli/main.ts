@@ -82,9 +82,10 @@ num.partitions=3 (lowercase; _ is ".", __ is "_", ___ is "-").
 Values are checked against Kafka's types and ranges before anything starts; a name nobody knows
 is logged ("supplied but isn't a known config"), or refused with --strict. A listener host of
 0.0.0.0 (or ::) needs --advertised-host: a wildcard address is never given to clients.
-Several listeners, PLAINTEXT and SSL (TLS from PEM files, Kafka's ssl.* names), are set with
-listeners, advertised.listeners and listener.security.protocol.map (README "Listeners and TLS");
-the flags above set the first one. SASL is not implemented yet.
+Several listeners, PLAINTEXT, SSL (TLS from PEM files, Kafka's ssl.* names), SASL_PLAINTEXT and
+SASL_SSL (PLAIN, SCRAM-SHA-256/512, unsecured OAUTHBEARER; Kafka's sasl.* names), are set with
+listeners, advertised.listeners and listener.security.protocol.map (README "Security"); the flags
+above set the first one.
 A start that fails prints one line on stderr and exits with 1.
 
 Examples:
@@ -94,6 +95,7 @@ Examples:
   brook start --config server.properties --strict
   brook start --host 0.0.0.0 --advertised-host broker.internal
   brook start --set listeners=PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093 --set ssl.keystore.location=broker.pem
+  brook start --set listeners=SASL_PLAINTEXT://127.0.0.1:9092 --set sasl.enabled.mechanisms=SCRAM-SHA-512
   brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")
   brook start --node-id 1 --port 9092 --data-dir d1 --metadata etcd://127.0.0.1:2379   (one per node: README "Cluster")`,
   )

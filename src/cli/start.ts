@@ -21,6 +21,7 @@ export function brokerListeners(plan: ListenerPlan): BrokerListener[] {
     advertisedHost: l.advertisedHost,
     advertisedPort: l.advertisedPort,
     ...(l.tls ? { tls: l.tls.options } : {}),
+    ...(l.sasl ? { sasl: l.sasl } : {}),
   }));
 }
 

@@ -3,6 +3,7 @@
 // controller and leads everything; in a cluster (issue 10) the answers come from the broker's
 // metadata cache (ClusterNode).
 
+import type { SecurityProtocol } from '../server/connection.js';
 import type { ClusterNode } from './cluster-node.js';
 
 /** One listener's advertised address. */
@@ -31,7 +32,7 @@ export interface LocalListener {
   advertisedHost: string | null;
   advertisedPort: number | null;
   /** Default PLAINTEXT. The first PLAINTEXT listener is the one other brokers use. */
-  protocol?: 'PLAINTEXT' | 'SSL';
+  protocol?: SecurityProtocol;
 }
 
 /**

@@ -86,6 +86,9 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'max.connections', type: 'INT', default: '2147483647', validator: atLeast(0), doc: 'Open client connections the broker accepts over all listeners; past it new ones are closed (Kafka holds them in the accept backlog).' },
   { name: 'max.connections.per.ip', type: 'INT', default: '2147483647', validator: atLeast(0), doc: 'Open connections accepted from one client address; past it new ones are closed.' },
   { name: 'max.connections.per.ip.overrides', type: 'STRING', default: '', doc: 'Per-address exceptions to max.connections.per.ip: "address:count,..." (IP addresses).' },
+  { name: 'connections.max.reauth.ms', type: 'LONG', default: '0', validator: atLeast(0), doc: 'SASL sessions last this long (KIP-368: clients re-authenticate before; a request after it closes the connection). 0: no limit but the credential\'s own (OAUTHBEARER exp).' },
+  { name: 'connection.failed.authentication.delay.ms', type: 'INT', default: '100', validator: atLeast(0), doc: 'A failed SASL authentication is answered, and its connection closed, after this delay.' },
+  { name: 'sasl.server.max.receive.size', type: 'INT', default: '524288', validator: atLeast(1), doc: 'Largest frame accepted from a SASL client before it has authenticated; larger ones close the connection.' },
   { name: 'socket.request.max.bytes', type: 'INT', default: '104857600', validator: atLeast(1), doc: 'Largest request frame accepted.' },
   // Read-only, as in Kafka (not in DynamicBrokerConfig.AllDynamicConfigs).
   { name: 'fetch.max.bytes', type: 'INT', default: '57671680', validator: atLeast(1024), doc: 'Largest Fetch response: caps the request\'s max_bytes and min_bytes (KIP-541); also the response bytes a connection may have waiting to be written before it is no longer read.' },

@@ -8,6 +8,9 @@ import { BROKER_DEF, BrokerConfig, ConfigError, TOPIC_DEF, validateTopicConfigs 
 import type { ConfigSetting } from './properties.js';
 import { atLeast, parseValue, type ConfigType, type Validator } from './validate.js';
 import { listenerTls, SSL_CONFIG_NAMES, SSL_IGNORED_NAMES, type ListenerTls } from './tls.js';
+import { listenerSasl, SASL_CONFIG_NAMES, SASL_IGNORED_NAMES, SASL_MECHANISM_PREFIXES } from './sasl.js';
+import type { BrokerListenerSasl } from '../broker.js';
+import type { SecurityProtocol } from '../server/connection.js';
 
 /**
  * Kafka broker configs Brook accepts without acting on them (the ones Kafka's sample
@@ -40,6 +43,7 @@ const KAFKA_ONLY: ReadonlyArray<{ name: string; type: ConfigType; validator?: Va
   { name: 'zookeeper.session.timeout.ms', type: 'INT' },
   { name: 'confluent.support.metrics.enable', type: 'BOOLEAN' },
   ...SSL_IGNORED_NAMES.map((name) => ({ name, type: 'STRING' as ConfigType })),
+  ...SASL_IGNORED_NAMES.map((name) => ({ name, type: 'STRING' as ConfigType })),
 ];
 const KAFKA_ONLY_DEF = new Map(KAFKA_ONLY.map((d) => [d.name, d]));
 
@@ -49,8 +53,12 @@ const START_ONLY: ReadonlyArray<{ name: string; type: ConfigType }> = [
   { name: 'listener.security.protocol.map', type: 'LIST' },
   // TLS of SSL listeners (checked by listenerTls), also as listener.name.<listener>.<name>.
   ...SSL_CONFIG_NAMES.map((name) => ({ name, type: (name === 'ssl.enabled.protocols' || name === 'ssl.cipher.suites' ? 'LIST' : 'STRING') as ConfigType })),
+  // SASL of SASL_* listeners (checked by listenerSasl), also listener- and mechanism-prefixed.
+  ...SASL_CONFIG_NAMES.map((name) => ({ name, type: (name === 'sasl.enabled.mechanisms' ? 'LIST' : 'PASSWORD') as ConfigType })),
 ];
 const START_ONLY_DEF = new Map(START_ONLY.map((d) => [d.name, d]));
+
+const LISTENER_PREFIXED = new RegExp(`^listener\\.name\\.[^.]+\\.(?:(?:${SASL_MECHANISM_PREFIXES.join('|')})\\.)?(ssl\\..*|sasl\\..*)$`);
 
 /** Brokers in a Brook cluster: one, until replication exists. */
 export const BROKER_COUNT = 1;
@@ -120,9 +128,9 @@ export function checkStartupConfig(settings: readonly ConfigSetting[], opts: { s
   const unknown: string[] = [];
   const ignored: string[] = [];
   for (const [name, value] of Object.entries(values)) {
-    // listener.name.<listener>.ssl.*: a listener's own value of an ssl.* config.
-    const base = /^listener\.name\.[^.]+\.(ssl\..*)$/.exec(name)?.[1];
-    const def = BROKER_DEF.get(name) ?? KAFKA_ONLY_DEF.get(name) ?? START_ONLY_DEF.get(name) ?? (base !== undefined ? (KAFKA_ONLY_DEF.get(base) ?? START_ONLY_DEF.get(base)) : undefined);
+    // listener.name.<listener>.ssl.* / .sasl.* / .<mechanism>.sasl.*: a listener's own value.
+    const base = LISTENER_PREFIXED.exec(name)?.[1];
+    const def = BROKER_DEF.get(name) ?? KAFKA_ONLY_DEF.get(name) ?? START_ONLY_DEF.get(name) ?? (base !== undefined ? (KAFKA_ONLY_DEF.get(base) ?? START_ONLY_DEF.get(base) ?? BROKER_DEF.get(base)) : undefined);
     if (def) {
       const p = parseValue(name, def.type, value, (def as { validator?: Validator }).validator);
       if (!p.ok) throw new ConfigError(`${origins[name]}: ${p.message}`);
@@ -207,7 +215,6 @@ export interface ListenerFlags {
   advertisedPort?: number;
 }
 
-export type SecurityProtocol = 'PLAINTEXT' | 'SSL';
 
 /** One listener `brook start` binds. */
 export interface PlannedListener {
@@ -218,8 +225,10 @@ export interface PlannedListener {
   port: number;
   advertisedHost?: string;
   advertisedPort?: number;
-  /** SSL listeners: the TLS settings. */
+  /** SSL and SASL_SSL listeners: the TLS settings. */
   tls?: ListenerTls;
+  /** SASL_PLAINTEXT and SASL_SSL listeners: the SASL settings. */
+  sasl?: BrokerListenerSasl;
 }
 
 export interface ListenerPlan {
@@ -249,8 +258,8 @@ export function protocolMap(values: Record<string, string>, origins: Record<stri
 /**
  * The listeners `brook start` binds and the addresses they advertise, from listeners /
  * advertised.listeners / listener.security.protocol.map and the flags (which win, for the first
- * listener). Refused: a listener name given twice, a name without a security protocol, SASL
- * protocols (not implemented yet), an advertised name that is not a listener, an SSL listener
+ * listener). Refused: a listener name given twice, a name without a security protocol, an
+ * unusable SASL setting (GSSAPI, a custom callback handler), an advertised name that is not a listener, an SSL listener
  * without a usable keystore, and an advertised wildcard host: as Kafka, 0.0.0.0 (or ::) is never
  * given to clients, so a wildcard listener needs an advertised host.
  */
@@ -277,9 +286,6 @@ export function resolveListeners(startup: Pick<StartupConfig, 'values' | 'origin
   listeners.forEach((listener, i) => {
     const protocol = map.get(listener.name);
     if (protocol === undefined) throw new ConfigError(`${origins['listeners'] ?? 'listeners'}: No security protocol defined for listener ${listener.name} (see listener.security.protocol.map)`);
-    if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
-      throw new ConfigError(`${origins['listeners'] ?? 'listeners'}: listener ${listener.name} uses ${protocol}: SASL is not implemented yet (use PLAINTEXT or SSL)`);
-    }
     const adv = advertised.find((a) => a.name === listener.name);
     const f: ListenerFlags = i === 0 ? flags : {};
     // An empty listener host binds every interface (Kafka); the flags win over the configs.
@@ -294,8 +300,9 @@ export function resolveListeners(startup: Pick<StartupConfig, 'values' | 'origin
         `${where('host', 'listeners')}: the listener host ${host} accepts connections on every interface but cannot be advertised to clients: give the address clients should use with --advertised-host (or advertised.listeners)`,
       );
     }
-    const tls = protocol === 'SSL' ? listenerTls(listener.name, values, (n) => origins[n] ?? n) : undefined;
-    out.push({ name: listener.name, protocol: protocol as SecurityProtocol, host, port, advertisedHost, advertisedPort, ...(tls ? { tls } : {}) });
+    const tls = protocol === 'SSL' || protocol === 'SASL_SSL' ? listenerTls(listener.name, values, (n) => origins[n] ?? n) : undefined;
+    const sasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL' ? listenerSasl(listener.name, values, (n) => origins[n] ?? n) : undefined;
+    out.push({ name: listener.name, protocol: protocol as SecurityProtocol, host, port, advertisedHost, advertisedPort, ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) });
   });
   const first = out[0]!;
   return { host: first.host, port: first.port, advertisedHost: first.advertisedHost, advertisedPort: first.advertisedPort, listeners: out };

@@ -47,7 +47,17 @@ export interface ConnectionLimits {
  * a Fetch response's own bytes and the stored records it references), nothing, or nothing and
  * close (acks=0 failure).
  */
-export type Outcome = Buffer | Buffer[] | null | { close: true; reason: string };
+export type Outcome = Buffer | Buffer[] | null | { close: true; reason: string; last?: Buffer; level?: 'info' | 'warn' };
+
+/**
+ * Sits ahead of the request processor on a connection (SASL authentication): sees every frame
+ * first and either takes it (its outcome is the frame's answer) or passes it on (undefined).
+ */
+export interface FrameGate {
+  /** The frame size limit now, given the listener's (smaller before authentication). */
+  maxFrameBytes(normal: number): number;
+  intercept(frame: Buffer, info: ConnectionInfo): Outcome | Promise<Outcome> | undefined;
+}
 
 /** Bytes of a frame to send. */
 function frameBytes(o: Buffer | Buffer[]): number {
@@ -57,15 +67,18 @@ function frameBytes(o: Buffer | Buffer[]): number {
   return n;
 }
 
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
 /** Which listener a connection came through, and who its client is. */
 export interface ConnectionIdentity {
   /** The listener's name (PLAINTEXT, SSL, INTERNAL...): Metadata answers with its endpoints. */
   readonly listener: string;
   /** The listener's security protocol. */
-  readonly securityProtocol: 'PLAINTEXT' | 'SSL';
+  readonly securityProtocol: SecurityProtocol;
   /**
-   * Kafka's principal (type User): ANONYMOUS without authentication, or the client
-   * certificate's distinguished name (RFC 2253, e.g. CN=client,O=Example) on SSL.
+   * Kafka's principal (type User): ANONYMOUS without authentication, the client certificate's
+   * distinguished name (RFC 2253, e.g. CN=client,O=Example) on SSL, the SASL user once a SASL
+   * listener's client has authenticated.
    */
   readonly principal: string;
 }
@@ -116,12 +129,12 @@ class Slot implements ConnectionInfo {
     return this.conn.identity.listener;
   }
 
-  get securityProtocol(): 'PLAINTEXT' | 'SSL' {
+  get securityProtocol(): SecurityProtocol {
     return this.conn.identity.securityProtocol;
   }
 
   get principal(): string {
-    return this.conn.identity.principal;
+    return this.conn.principal;
   }
 
   get attributes(): Map<string, unknown> {
@@ -140,6 +153,10 @@ class Slot implements ConnectionInfo {
 export class Connection {
   readonly attributes = new Map<string, unknown>();
   readonly remote: string;
+  /** identity.principal until SASL authentication names the user. */
+  principal: string;
+  /** SASL: authentication ahead of the processor (set right after construction by the server). */
+  gate: FrameGate | undefined;
   private readonly abort = new AbortController();
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -167,6 +184,7 @@ export class Connection {
     readonly identity: ConnectionIdentity = PLAINTEXT_IDENTITY,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.principal = identity.principal;
     // One listener per parked Fetch (up to queued.max.requests): not a leak.
     setMaxListeners(0, this.abort.signal);
     socket.setNoDelay(true);
@@ -212,6 +230,17 @@ export class Connection {
     this.closed = true;
     this.chunks = [];
     this.socket.destroy();
+    this.released();
+  }
+
+  /** Writes a last frame, then closes (the peer gets the frame, not a reset). */
+  private closeAfter(last: Buffer, reason: string, level: 'info' | 'warn'): void {
+    this.logger[level]({ conn: this.id, remote: this.remote }, `closing connection: ${reason}`);
+    this.closed = true;
+    this.chunks = [];
+    this.socket.end(last);
+    // A peer that never reads or closes does not keep the socket.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
     this.released();
   }
 
@@ -292,8 +321,9 @@ export class Connection {
       if (this.frameSize < 0) {
         if (this.buffered < 4) break;
         const size = this.peekInt32();
-        if (size < 0 || size > this.limits.maxFrameBytes) {
-          this.close(`frame size ${size} outside 0..${this.limits.maxFrameBytes}`);
+        const max = this.gate ? this.gate.maxFrameBytes(this.limits.maxFrameBytes) : this.limits.maxFrameBytes;
+        if (size < 0 || size > max) {
+          this.close(`frame size ${size} outside 0..${max}${max < this.limits.maxFrameBytes ? ' (sasl.server.max.receive.size before authentication)' : ''}`);
           return;
         }
         this.frameSize = size;
@@ -348,7 +378,8 @@ export class Connection {
     this.inFlightBytes += frame.length;
     let result: Outcome | Promise<Outcome>;
     try {
-      result = this.process(frame, slot);
+      const taken = this.gate?.intercept(frame, slot);
+      result = taken !== undefined ? taken : this.process(frame, slot);
     } catch (err) {
       this.fail(err);
       return;
@@ -396,7 +427,12 @@ export class Connection {
         this.corkUntilNextTick();
         for (const c of o) if (!this.socket.write(c)) this.writeBlocked = true;
       } else {
-        this.close(o.reason, 'info');
+        if (o.last !== undefined) {
+          // The answer leaves first (a failed authentication's error), then the connection closes.
+          this.closeAfter(o.last, o.reason, o.level ?? 'info');
+          return;
+        }
+        this.close(o.reason, o.level ?? 'info');
         return;
       }
     }

@@ -10,14 +10,18 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
-import { Connection, type ConnectionIdentity, type ConnectionLimits, type RequestProcessor } from './connection.js';
+import { Connection, type ConnectionIdentity, type ConnectionLimits, type RequestProcessor, type SecurityProtocol } from './connection.js';
+import { SaslAuthenticator, type SaslDeps } from './sasl-authenticator.js';
 import type { ConnectionQuota } from './connection-quota.js';
 
 /** Which listener this server is: its name and protocol, and TLS options for SSL. */
 export interface ListenerIdentity {
   name: string;
-  protocol: 'PLAINTEXT' | 'SSL';
+  protocol: SecurityProtocol;
+  /** SSL and SASL_SSL. */
   tls?: TlsOptions;
+  /** SASL_PLAINTEXT and SASL_SSL: every connection authenticates first. */
+  sasl?: SaslDeps;
 }
 
 /** "CN=client,O=Example" from a certificate subject (RFC 2253: most specific first). */
@@ -50,14 +54,25 @@ export class Server {
   ) {
     const accept = (socket: Socket, identity: ConnectionIdentity): void => {
       const c = new Connection(this.nextId++, socket, this.process, this.limits, this.logger, (conn) => this.connections.delete(conn), identity);
+      if (listener.sasl) {
+        c.gate = new SaslAuthenticator(listener.sasl, {
+          id: c.id,
+          remote: c.remote,
+          setPrincipal: (p) => (c.principal = p),
+        });
+      }
       this.connections.add(c);
       this.logger.debug({ conn: c.id, remote: c.remote, listener: identity.listener, principal: identity.principal }, 'connection accepted');
     };
-    if (listener.protocol === 'SSL') {
-      if (!listener.tls) throw new Error(`listener ${listener.name} is SSL but has no TLS options`);
+    const secured = listener.protocol === 'SSL' || listener.protocol === 'SASL_SSL';
+    const sasl = listener.protocol === 'SASL_PLAINTEXT' || listener.protocol === 'SASL_SSL';
+    if (sasl && !listener.sasl) throw new Error(`listener ${listener.name} is ${listener.protocol} but has no SASL settings`);
+    if (secured) {
+      if (!listener.tls) throw new Error(`listener ${listener.name} is ${listener.protocol} but has no TLS options`);
       const tls = createTlsServer(listener.tls, (socket: TLSSocket) => {
         const dn = socket.authorized ? distinguishedName(socket.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined) : null;
-        accept(socket, { listener: listener.name, securityProtocol: 'SSL', principal: dn ?? 'ANONYMOUS' });
+        // SASL_SSL: the SASL user becomes the principal once authenticated.
+        accept(socket, { listener: listener.name, securityProtocol: listener.protocol, principal: sasl ? 'ANONYMOUS' : (dn ?? 'ANONYMOUS') });
       });
       // A handshake that fails (garbage, plaintext, a refused client certificate): node:tls
       // destroys the socket; one line.
@@ -67,7 +82,7 @@ export class Server {
       });
       this.net = tls;
     } else {
-      this.net = createServer((socket) => accept(socket, { listener: listener.name, securityProtocol: 'PLAINTEXT', principal: 'ANONYMOUS' }));
+      this.net = createServer((socket) => accept(socket, { listener: listener.name, securityProtocol: listener.protocol, principal: 'ANONYMOUS' }));
     }
     this.net.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress;

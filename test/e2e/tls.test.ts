@@ -301,8 +301,8 @@ describe('listeners and TLS', () => {
     expect(planError([...TWO, 'ssl.keystore.type=JKS', `ssl.keystore.location=${f('broker.pem')}`])).toMatch(/ssl.keystore.type JKS is not supported .*PEM only/);
     expect(planError([...TWO, 'ssl.truststore.type=PKCS12', `ssl.keystore.location=${f('broker.pem')}`])).toMatch(/ssl.truststore.type PKCS12 is not supported/);
     expect(planError(TWO)).toMatch(/listener SSL uses SSL but has no keystore/);
-    expect(planError(['listeners=SASL_SSL://127.0.0.1:0'])).toMatch(/listener SASL_SSL uses SASL_SSL: SASL is not implemented yet/);
-    expect(planError(['listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0'])).toMatch(/SASL is not implemented yet/);
+    expect(planError(['listeners=SASL_SSL://127.0.0.1:0'])).toMatch(/listener SASL_SSL uses SSL but has no keystore/);
+    expect(planError(['listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0', 'sasl.enabled.mechanisms=GSSAPI'])).toMatch(/GSSAPI \(Kerberos\) is not implemented/);
     expect(planError([...TWO, `ssl.keystore.location=${f('broker-enc.pem')}`])).toMatch(/keystore cannot be used.*ssl.key.password/);
     expect(planError([...TWO, `ssl.keystore.location=${f('broker-enc.pem')}`, 'ssl.key.password=wrong'])).toMatch(/keystore cannot be used/);
     expect(planError([...TWO, `ssl.keystore.location=${f('broker.pem')}`, 'ssl.client.auth=required'])).toMatch(/needs the CA certificates of clients/);
@@ -386,7 +386,7 @@ describe('listeners and TLS', () => {
     expect(CLI_MAIN).toBeTruthy();
     for (const [args, want] of [
       [['--set', 'listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0', '--set', `ssl.keystore.location=${f('nope.pem')}`], /^brook: --set ssl.keystore.location: cannot read/],
-      [['--set', 'listeners=SASL_PLAINTEXT://127.0.0.1:0'], /^brook: --set listeners: listener SASL_PLAINTEXT uses SASL_PLAINTEXT: SASL is not implemented yet/],
+      [['--set', 'listeners=SASL_PLAINTEXT://127.0.0.1:0', '--set', 'sasl.enabled.mechanisms=GSSAPI'], /^brook: --set sasl.enabled.mechanisms: sasl.enabled.mechanisms: GSSAPI \(Kerberos\) is not implemented/],
       [['--set', 'listeners=SSL://127.0.0.1:0', '--set', 'ssl.keystore.type=JKS', '--set', 'ssl.keystore.location=x.jks'], /^brook: --set ssl.keystore.type: ssl.keystore.type JKS is not supported/],
     ] as const) {
       const r = await runCli(['start', '--memory', ...args], { timeoutMs: 15000 });

@@ -21,6 +21,8 @@ const apis: Record<number, ClientApi<any, any>> = {
   1: clientApi(G.FetchApi, G.encodeFetchRequest, G.decodeFetchResponse),
   2: clientApi(G.ListOffsetsApi, G.encodeListOffsetsRequest, G.decodeListOffsetsResponse),
   3: clientApi(G.MetadataApi, G.encodeMetadataRequest, G.decodeMetadataResponse),
+  17: clientApi(G.SaslHandshakeApi, G.encodeSaslHandshakeRequest, G.decodeSaslHandshakeResponse),
+  36: clientApi(G.SaslAuthenticateApi, G.encodeSaslAuthenticateRequest, G.decodeSaslAuthenticateResponse),
   18: clientApi(G.ApiVersionsApi, G.encodeApiVersionsRequest, G.decodeApiVersionsResponse),
   19: clientApi(G.CreateTopicsApi, G.encodeCreateTopicsRequest, G.decodeCreateTopicsResponse),
   20: clientApi(G.DeleteTopicsApi, G.encodeDeleteTopicsRequest, G.decodeDeleteTopicsResponse),
@@ -414,6 +416,18 @@ const cases: Record<number, (v: number) => Promise<void>> = {
     // DELETE at the broker level: back to the static/default value.
     expect(await ops([{ resourceType: 4, resourceName: '', configs: [{ name: 'log.retention.bytes', configOperation: DELETE, value: null }] }])).toEqual([['', ErrorCode.NONE]]);
     expect(log.config.retentionBytes).toBe(-1);
+  },
+  async 17(v) {
+    // Issue 11. On a PLAINTEXT listener no SASL exchange is expected: ILLEGAL_SASL_STATE, and the
+    // connection stays usable (the SASL listener's handshake: test/security/sasl.test.ts).
+    const r = await client.request(apis[17]!, v, { mechanism: 'PLAIN' });
+    expect(r).toEqual({ errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] });
+    expect((await client.request(apis[3]!, 1, { topics: [] })).brokers.length).toBe(1);
+  },
+  async 36(v) {
+    const r = await client.request(apis[36]!, v, { authBytes: Buffer.from('\u0000u\u0000p') });
+    expect(r.errorCode).toBe(ErrorCode.ILLEGAL_SASL_STATE);
+    expect(r.sessionLifetimeMs).toBe(0n);
   },
   async 35(v) {
     // Issue 8. The memory store reports one pseudo directory "(memory)" with unknown (-1) space.
