@@ -1,5 +1,6 @@
 // Public entry for embedding Brook (e.g. `await startBroker()` inside a test suite).
-export { startBroker, type Broker, type BrokerOptions } from './broker.js';
+export { startBroker, type Broker, type BrokerListener, type BrokerListenerSasl, type BrokerOptions } from './broker.js';
+export { credentialFromPassword, type ScramMechanism, type StoredScramCredential } from './security/scram.js';
 export { ManualClock, systemClock, type Clock } from './common/clock.js';
 export {
   FaultInjector,
