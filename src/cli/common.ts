@@ -4,6 +4,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConnectionError, KafkaClient, KafkaError, NotFoundError } from '../client/index.js';
 import { parseHostPort } from '../client/client.js';
+import { clientSecurity } from './client-security.js';
 
 export { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { ExitCode } from './exit-codes.js';
@@ -29,6 +30,9 @@ export interface ConnectionOpts {
   clientId: string;
   timeout: number;
   json?: boolean;
+  /** Kafka client properties (security.protocol, ssl.*, sasl.*): a file, and pairs that win. */
+  commandConfig?: string;
+  commandProperty?: string[];
 }
 
 export const DEFAULT_BOOTSTRAP = 'localhost:9092';
@@ -124,13 +128,16 @@ export function connectionOptions(cmd: Command, opts: { json?: boolean } = {}): 
   cmd
     .option('-b, --bootstrap-server <host:port>', 'broker(s) to connect to, comma-separated (env BROOK_BOOTSTRAP_SERVER)', bootstrapList, process.env.BROOK_BOOTSTRAP_SERVER || DEFAULT_BOOTSTRAP)
     .option('--client-id <id>', 'client id sent to the broker', 'brook-cli')
-    .option('--timeout <ms>', 'request timeout in milliseconds', positiveInt('--timeout'), 30_000);
+    .option('--timeout <ms>', 'request timeout in milliseconds', positiveInt('--timeout'), 30_000)
+    .option('--command-config <file>', 'Kafka client properties for a secured broker: security.protocol, ssl.truststore.location, sasl.mechanism, sasl.jaas.config (README "Security")')
+    .option('-X, --command-property <key=value>', 'one client property, wins over --command-config (repeatable)', keyValue);
   if (opts.json !== false) cmd.option('--json', 'print JSON instead of a table (for scripts)');
   return cmd;
 }
 
 export function clientFor(opts: ConnectionOpts): KafkaClient {
   return new KafkaClient(opts.bootstrapServer, {
+    ...clientSecurity(opts.commandConfig, opts.commandProperty),
     clientId: opts.clientId,
     requestTimeoutMs: opts.timeout,
     connectTimeoutMs: Math.min(opts.timeout, 10_000),
@@ -168,8 +175,9 @@ export function action<O extends ConnectionOpts>(fn: (client: KafkaClient, opts:
     const cmd = received[received.length - 1] as Command;
     const opts = cmd.opts() as O;
     const args = received.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
-    const client = clientFor(opts);
+    let client: KafkaClient | undefined;
     try {
+      client = clientFor(opts);
       const code = await fn(client, opts, args);
       outcome.exitCode = code ?? ExitCode.OK;
     } catch (err) {
@@ -179,7 +187,7 @@ export function action<O extends ConnectionOpts>(fn: (client: KafkaClient, opts:
       if (f.code === ExitCode.USAGE) process.stderr.write(`(see brook ${name} --help)\n`);
       outcome.exitCode = f.code;
     } finally {
-      client.close();
+      client?.close();
     }
   };
 }

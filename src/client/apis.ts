@@ -15,12 +15,14 @@ import * as P13 from '../../protocol/generated/13-leave-group.js';
 import * as P14 from '../../protocol/generated/14-sync-group.js';
 import * as P15 from '../../protocol/generated/15-describe-groups.js';
 import * as P16 from '../../protocol/generated/16-list-groups.js';
+import * as P17 from '../../protocol/generated/17-sasl-handshake.js';
 import * as P18 from '../../protocol/generated/18-api-versions.js';
 import * as P19 from '../../protocol/generated/19-create-topics.js';
 import * as P20 from '../../protocol/generated/20-delete-topics.js';
 import * as P23 from '../../protocol/generated/23-offset-for-leader-epoch.js';
 import * as P27 from '../../protocol/generated/27-write-txn-markers.js';
 import * as P32 from '../../protocol/generated/32-describe-configs.js';
+import * as P36 from '../../protocol/generated/36-sasl-authenticate.js';
 import * as P37 from '../../protocol/generated/37-create-partitions.js';
 import * as P42 from '../../protocol/generated/42-delete-groups.js';
 import * as P44 from '../../protocol/generated/44-incremental-alter-configs.js';
@@ -87,7 +89,9 @@ export const Apis = {
   syncGroup: api(P14.SyncGroupApi, P14.encodeSyncGroupRequest, P14.decodeSyncGroupResponse),
   describeGroups: api(P15.DescribeGroupsApi, P15.encodeDescribeGroupsRequest, P15.decodeDescribeGroupsResponse),
   listGroups: api(P16.ListGroupsApi, P16.encodeListGroupsRequest, P16.decodeListGroupsResponse),
+  saslHandshake: api(P17.SaslHandshakeApi, P17.encodeSaslHandshakeRequest, P17.decodeSaslHandshakeResponse, { min: 1 }),
   apiVersions: api(P18.ApiVersionsApi, P18.encodeApiVersionsRequest, P18.decodeApiVersionsResponse),
+  saslAuthenticate: api(P36.SaslAuthenticateApi, P36.encodeSaslAuthenticateRequest, P36.decodeSaslAuthenticateResponse),
   createTopics: api(P19.CreateTopicsApi, P19.encodeCreateTopicsRequest, P19.decodeCreateTopicsResponse),
   deleteTopics: api(P20.DeleteTopicsApi, P20.encodeDeleteTopicsRequest, P20.decodeDeleteTopicsResponse),
   // OffsetForLeaderEpoch v3 is the first that carries the asking replica's id (a follower's truncation).

@@ -5,6 +5,8 @@
 // connection (as the Java client does: a late answer would leave it out of step).
 
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { saslClient, type ClientSaslConfig } from '../security/sasl/client.js';
 import { encodeRequestFrame, FrameSplitter, readResponseHeader, responseHeaderIsV1 } from '../../protocol/framing.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader } from '../../protocol/primitives/reader.js';
@@ -24,6 +26,10 @@ export interface ConnectionOptions {
   /** Software name/version sent in ApiVersions v3+ (KIP-511). */
   softwareName?: string;
   softwareVersion?: string;
+  /** TLS (SSL and SASL_SSL): node:tls options (ca, cert, key, servername, rejectUnauthorized...). */
+  tls?: TlsConnectionOptions;
+  /** SASL (SASL_PLAINTEXT and SASL_SSL): authenticates right after ApiVersions. */
+  sasl?: ClientSaslConfig;
 }
 
 export interface RequestOptions {
@@ -78,12 +84,12 @@ export class Connection {
   static async open(host: string, port: number, opts: ConnectionOptions = {}): Promise<Connection> {
     const timeout = opts.connectTimeoutMs ?? 10_000;
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host, port });
+      const s = opts.tls ? tlsConnect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, ...opts.tls }) : connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ConnectionError(`could not connect to ${host}:${port} within ${timeout} ms`));
       }, timeout);
-      s.once('connect', () => {
+      s.once(opts.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.off('error', onError);
         resolve(s);
@@ -97,11 +103,36 @@ export class Connection {
     const conn = new Connection(socket, host, port, opts.clientId ?? 'brook-cli', opts.requestTimeoutMs ?? 30_000);
     try {
       await conn.negotiate(opts.softwareName ?? 'brook-cli', opts.softwareVersion ?? '0');
+      if (opts.sasl) await conn.authenticate(opts.sasl);
     } catch (err) {
       conn.close();
       throw err;
     }
     return conn;
+  }
+
+  /**
+   * SASL: SaslHandshake v1, then SaslAuthenticate until the mechanism is done. A refusal is a
+   * KafkaError (UNSUPPORTED_SASL_MECHANISM, SASL_AUTHENTICATION_FAILED) with the broker's message;
+   * the broker closes the connection after it.
+   */
+  private async authenticate(cfg: ClientSaslConfig): Promise<void> {
+    const hs = await this.request(Apis.saslHandshake, { mechanism: cfg.mechanism });
+    if (hs.errorCode !== ErrorCode.NONE) {
+      throw new KafkaError(hs.errorCode, `SASL handshake with ${this.address}: mechanism ${cfg.mechanism} (the broker enables ${hs.mechanisms.join(', ') || 'none'})`);
+    }
+    const client = saslClient(cfg);
+    let challenge: Buffer | null = null;
+    for (let round = 0; round < 10; round++) {
+      const token = await client.next(challenge);
+      if (token === null) return;
+      const r = await this.request(Apis.saslAuthenticate, { authBytes: token });
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode, `SASL ${cfg.mechanism} authentication with ${this.address}: ${r.errorMessage ?? 'failed'}`);
+      challenge = r.authBytes;
+      // PLAIN and OAUTHBEARER are done after one accepted token with an empty answer.
+      if (challenge.length === 0 && cfg.mechanism !== 'SCRAM-SHA-256' && cfg.mechanism !== 'SCRAM-SHA-512') return;
+    }
+    throw new ConnectionError(`SASL ${cfg.mechanism} authentication with ${this.address} did not finish`);
   }
 
   /** The versions the broker advertised, by API key. */
