@@ -15,12 +15,14 @@ import { createLogger, silentLogger, type Logger } from './common/logger.js';
 import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
-import { fileSecurityStore, memorySecurityStore, type SecurityStore } from './security/store.js';
+import { clusterSecurityStore, fileSecurityStore, memorySecurityStore, type SecurityStore } from './security/store.js';
 import { ScramCredentials } from './security/scram.js';
 import { isSupportedMechanism, SUPPORTED_SASL_MECHANISMS, type SaslMechanismName } from './security/sasl/mechanism.js';
 import type { OAuthBearerOptions } from './security/sasl/oauthbearer.js';
 import type { SecurityProtocol } from './server/connection.js';
 import type { SaslDeps } from './server/sasl-authenticator.js';
+import type { ConnectionOptions } from './client/connection.js';
+import type { ClientSaslConfig } from './security/sasl/client.js';
 import { ClusterView } from './cluster/cluster.js';
 // The cluster's modules (membership, controller, replica fetcher, marker sender) load only when a
 // broker joins a cluster: a single node's start does not compile them.
@@ -92,6 +94,55 @@ export interface BrokerListenerSasl {
   mechanisms?: string[];
   plainUsers?: Record<string, string>;
   oauthbearer?: OAuthBearerOptions;
+  /**
+   * The broker's own user per mechanism (PLAIN, SCRAM-SHA-256...) when this is the inter-broker
+   * listener: it authenticates to the other brokers as this user (sasl.mechanism.inter.broker.protocol).
+   */
+  clientUsers?: Record<string, { username: string; password?: string }>;
+}
+
+/**
+ * The listener brokers of a cluster use between themselves (Kafka's rules): inter.broker.listener.name,
+ * else the listener named by security.inter.broker.protocol, else (Brook) the first PLAINTEXT one.
+ * Undefined on a single node without such settings.
+ */
+function interBrokerListener(listeners: readonly BrokerListener[], config: BrokerConfig, clustered: boolean): BrokerListener | undefined {
+  const byName = config.get('inter.broker.listener.name');
+  const byProtocol = config.get('security.inter.broker.protocol');
+  if (byName && byProtocol) throw new ConfigError('inter.broker.listener.name and security.inter.broker.protocol should not be set at the same time');
+  const wanted = byName ?? byProtocol;
+  if (wanted) {
+    const l = listeners.find((x) => x.name === wanted.toUpperCase());
+    if (l === undefined) throw new ConfigError(`${byName ? 'inter.broker.listener.name' : 'security.inter.broker.protocol'} ${wanted} is not a listener (listeners: ${listeners.map((x) => x.name).join(', ')})`);
+    return l;
+  }
+  const plain = listeners.find((x) => (x.protocol ?? 'PLAINTEXT') === 'PLAINTEXT');
+  if (plain === undefined && clustered) {
+    throw new ConfigError('a cluster member needs a listener for the other brokers: set inter.broker.listener.name, or give it a PLAINTEXT listener');
+  }
+  return plain;
+}
+
+/** How this broker connects to the others' inter-broker listener: TLS with its own keys and trust, SASL as its JAAS user. */
+function interBrokerClient(l: BrokerListener, config: BrokerConfig): Pick<ConnectionOptions, 'tls' | 'sasl'> | undefined {
+  const protocol = l.protocol ?? 'PLAINTEXT';
+  const out: Pick<ConnectionOptions, 'tls' | 'sasl'> = {};
+  if ((protocol === 'SSL' || protocol === 'SASL_SSL') && l.tls) {
+    const t = l.tls;
+    // Its truststore, else its own chain (a cluster whose brokers share one self-signed certificate).
+    out.tls = { ca: t.ca ?? t.cert, key: t.key, cert: t.cert, ...(t.passphrase !== undefined ? { passphrase: t.passphrase } : {}) };
+  }
+  if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+    const mechanisms: readonly string[] = l.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS;
+    const mechanism = (config.get('sasl.mechanism.inter.broker.protocol') ?? mechanisms[0]!).toUpperCase();
+    if (!mechanisms.includes(mechanism)) throw new ConfigError(`sasl.mechanism.inter.broker.protocol ${mechanism} is not enabled on the inter-broker listener ${l.name} (${mechanisms.join(', ')})`);
+    const user = l.sasl?.clientUsers?.[mechanism];
+    if (user === undefined) {
+      throw new ConfigError(`the inter-broker listener ${l.name} uses SASL ${mechanism}: give the broker's user as username="..." password="..." in listener.name.${l.name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`);
+    }
+    out.sasl = { mechanism: mechanism as ClientSaslConfig['mechanism'], username: user.username, ...(user.password !== undefined ? { password: user.password } : {}) };
+  }
+  return out.tls || out.sasl ? out : undefined;
 }
 
 /** Brook's default sasl.enabled.mechanisms (Kafka's is GSSAPI, which Brook does not implement). */
@@ -355,12 +406,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       }
     }
   }
-  if (options.metadata !== undefined && !listenerSpecs.some((l) => (l.protocol ?? 'PLAINTEXT') === 'PLAINTEXT')) {
-    throw new ConfigError('a cluster member needs a PLAINTEXT listener: brokers replicate from each other over plaintext (SSL between brokers is not implemented yet)');
-  }
   // nodeId is node.id (the file store and dynamic configs are keyed by it too).
   const given = options.nodeId !== undefined ? { ...(options.config ?? {}), 'node.id': String(options.nodeId) } : (options.config ?? {});
   const config = new BrokerConfig(given);
+  const interBroker = interBrokerListener(listenerSpecs, config, options.metadata !== undefined);
   const clustered = options.metadata !== undefined;
   checkConfigRules(given, undefined, clustered);
   let perIpOverrides: Map<string, number>;
@@ -387,15 +436,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store = openFileStore(dataDir, { logConfig, logger, now: () => clock.now(), nodeId: config.nodeId });
     producerIds = new FileProducerIds(dataDir);
   }
-  // Security metadata (SCRAM credentials, ACLs, client quotas): a file next to the log, or memory.
-  let security: SecurityStore;
-  try {
-    security = dataDir === null ? memorySecurityStore() : fileSecurityStore(dataDir);
-  } catch (err) {
-    store.close();
-    throw new ConfigError((err as Error).message);
-  }
-  const scram = new ScramCredentials(security);
   // Dynamic broker configs (AlterConfigs on BROKER resources) persist in the data directory and
   // are loaded now; every change recomputes the partitions' log configs (Kafka's DynamicLogConfig).
   try {
@@ -429,6 +469,25 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   }
 
+  // Security metadata (SCRAM credentials, ACLs, client quotas): a file next to the log, or memory;
+  // in a cluster, the metadata store (every broker sees the same).
+  let security: SecurityStore;
+  let closeSecurity = (): void => {};
+  try {
+    if (metaStore !== undefined) {
+      const shared = await clusterSecurityStore(metaStore, (err) => logger.warn({ err: err.message }, 'security metadata watch failed; reloading'));
+      security = shared;
+      closeSecurity = () => shared.close();
+    } else {
+      security = dataDir === null ? memorySecurityStore() : fileSecurityStore(dataDir);
+    }
+  } catch (err) {
+    await ownMetadataStore?.close().catch(() => {});
+    store.close();
+    throw metaStore !== undefined ? err : new ConfigError((err as Error).message);
+  }
+  const scram = new ScramCredentials(security);
+
   const nodeId = config.nodeId;
   const cluster = new ClusterView(
     store.clusterId,
@@ -437,11 +496,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     null,
     options.rack ?? config.get('broker.rack') ?? null,
     listenerSpecs.map((l) => ({ name: l.name, protocol: l.protocol ?? 'PLAINTEXT', advertisedHost: l.advertisedHost ?? null, advertisedPort: l.advertisedPort ?? null })),
+    interBroker?.name,
   );
+  const interBrokerSecurity = interBroker === undefined ? undefined : interBrokerClient(interBroker, config);
   // Cluster mode: markers for partitions led by other brokers travel as WriteTxnMarkers.
   const markerSender = clustered
     ? new mods!.TxnMarkerSender({
         nodeId,
+        security: interBrokerSecurity,
         leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
         partitionExists: (topic, partition) => cluster.hasPartition(topic, partition),
         brokerAddress: (id) => cluster.broker(id),
@@ -576,6 +638,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     // Nothing was served: stop the timers and release the store (and its directory lock).
     stopCore(core);
     markerSender?.close();
+    closeSecurity();
     await ownMetadataStore?.close().catch(() => {});
     await store.whenSyncIdle();
     store.close();
@@ -590,6 +653,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     try {
       fetcher = new mods!.ReplicaFetcherManager({
         nodeId,
+        security: interBrokerSecurity,
         brokerAddress: (id) => cluster.broker(id),
         localLog: (topic, partition) => store.partition(topic, partition),
         onFetched: (topic, partition, hw) => core.replicas.followerFetched(topic, partition, hw),
@@ -639,6 +703,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       stopCore(core);
       markerSender?.close();
       await closeAll();
+      closeSecurity();
       await ownMetadataStore?.close().catch(() => {});
       await store.whenSyncIdle();
       store.close();
@@ -715,6 +780,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         stopCore(core);
         markerSender?.close();
         await closeAll();
+        closeSecurity();
         await ownMetadataStore?.close().catch(() => {});
         // Background writes and fsyncs finish first; the flush then covers the rest.
         await store.whenSyncIdle();

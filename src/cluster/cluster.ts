@@ -60,7 +60,7 @@ export class ClusterView {
   private node: ClusterNode | undefined;
 
   private readonly listeners: LocalListener[];
-  /** The listener other brokers use (host/port of the registration): the first PLAINTEXT one. */
+  /** The listener other brokers use (host/port of the registration): the inter-broker one. */
   private readonly primary: number;
 
   constructor(
@@ -71,9 +71,12 @@ export class ClusterView {
     rack: string | null = null,
     /** Every listener, first one first (default: one PLAINTEXT listener with the address above). */
     listeners?: LocalListener[],
+    /** The inter-broker listener's name (default: the first PLAINTEXT one). */
+    interBroker?: string,
   ) {
     this.listeners = listeners ?? [{ name: 'PLAINTEXT', advertisedHost, advertisedPort }];
-    this.primary = Math.max(0, this.listeners.findIndex((l) => (l.protocol ?? 'PLAINTEXT') === 'PLAINTEXT'));
+    const named = interBroker === undefined ? -1 : this.listeners.findIndex((l) => l.name === interBroker);
+    this.primary = named >= 0 ? named : Math.max(0, this.listeners.findIndex((l) => (l.protocol ?? 'PLAINTEXT') === 'PLAINTEXT'));
     const first = this.listeners[this.primary]!;
     this.self = {
       nodeId,

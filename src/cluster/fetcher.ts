@@ -25,7 +25,7 @@ import { ErrorCode, errorName } from '../../protocol/errors.js';
 import type { FetchResponsePartitionData } from '../../protocol/generated/01-fetch.js';
 import { batchLastOffset, readBatchHeader, splitFetchedBatches } from '../../protocol/records/index.js';
 import { Apis } from '../client/apis.js';
-import { Connection } from '../client/connection.js';
+import { Connection, type ConnectionOptions } from '../client/connection.js';
 import type { Logger } from '../common/logger.js';
 import type { AppendInfo } from '../log/types.js';
 import { followerTruncation, UNDEFINED_EPOCH_END, type EpochEnd } from './replication.js';
@@ -82,6 +82,8 @@ export interface ReplicaFetcherOptions {
 }
 
 export interface ReplicaFetcherDeps {
+  /** TLS and SASL of the inter-broker listener (inter.broker.listener.name), if it has them. */
+  security?: Pick<ConnectionOptions, 'tls' | 'sasl'>;
   /** Our broker id: the Fetch replica id. */
   nodeId: number;
   /** A broker's address, from cluster metadata (undefined: unknown now, retried after a back-off). */
@@ -386,6 +388,7 @@ class LeaderFetcher {
     }
     try {
       const conn = await Connection.open(addr.host, addr.port, {
+        ...this.deps.security,
         clientId: `broker-${this.deps.nodeId}-fetcher-${this.leaderId}`,
         softwareName: 'brook-replica-fetcher',
         requestTimeoutMs: this.o.requestTimeoutMs,

@@ -17,12 +17,14 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { WriteTxnMarkersRequestWritableTxnMarker } from '../../protocol/generated/27-write-txn-markers.js';
 import { Apis } from '../client/apis.js';
-import { Connection } from '../client/connection.js';
+import { Connection, type ConnectionOptions } from '../client/connection.js';
 import { UnsupportedVersionError } from '../client/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { MarkerWriter } from '../txn/types.js';
 
 export interface MarkerSenderDeps {
+  /** TLS and SASL of the inter-broker listener (inter.broker.listener.name), if it has them. */
+  security?: Pick<ConnectionOptions, 'tls' | 'sasl'>;
   nodeId: number;
   /** The partition's leader in the cluster metadata, -1 when it has none. */
   leaderOf(topic: string, partition: number): number;
@@ -125,6 +127,7 @@ export class TxnMarkerSender implements MarkerWriter {
     const host = peer.address.slice(0, i);
     const port = Number(peer.address.slice(i + 1));
     const opening = Connection.open(host, port, {
+      ...this.deps.security,
       clientId: `broker-${this.deps.nodeId}-txn-markers`,
       softwareName: 'brook-txn-marker-sender',
       requestTimeoutMs: this.timeoutMs,

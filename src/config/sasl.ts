@@ -12,6 +12,10 @@
 //         unsecuredValidatorPrincipalClaimName="sub" unsecuredValidatorScopeClaimName="scope"
 //         unsecuredValidatorRequiredScope="a b" unsecuredValidatorAllowableClockSkewMs="0";
 //       Unsecured tokens only (Kafka's default validator); a JWKS-validating setup is refused.
+//   listener.name.<listener>.scram-sha-256.sasl.jaas.config (and -512)
+//       org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="...";
+//   The username/password (OAUTHBEARER: unsecuredLoginStringClaim_sub) of a mechanism's entry are
+//   what the broker itself sends on that listener when it is the inter-broker listener.
 
 import type { BrokerListenerSasl } from '../broker.js';
 import { ConfigError } from './config.js';
@@ -21,7 +25,6 @@ export const SASL_CONFIG_NAMES = ['sasl.enabled.mechanisms', 'sasl.jaas.config']
 
 /** Kafka names accepted without effect. */
 export const SASL_IGNORED_NAMES = [
-  'sasl.mechanism.inter.broker.protocol',
   'sasl.kerberos.service.name',
   'sasl.login.class',
   'sasl.login.callback.handler.class',
@@ -89,6 +92,15 @@ export function listenerSasl(listener: string, values: Record<string, string>, o
       ...(o.has('unsecuredValidatorRequiredScope') ? { requiredScopes: o.get('unsecuredValidatorRequiredScope')!.split(/[\s,]+/).filter((x) => x !== '') } : {}),
       ...(skew !== undefined ? { clockSkewMs: Number(skew) } : {}),
     };
+  }
+  // username/password in a mechanism's entry: what this broker sends when it connects to the
+  // listener itself (the inter-broker listener), as Kafka's broker does.
+  for (const mech of ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']) {
+    const entry = mech === 'plain' ? plain : mech === 'oauthbearer' ? oauth : jaas(mech);
+    const username = entry?.options.get('username') ?? entry?.options.get('unsecuredLoginStringClaim_sub');
+    if (username === undefined) continue;
+    const password = entry!.options.get('password');
+    out.clientUsers = { ...out.clientUsers, [mech.toUpperCase()]: { username, ...(password !== undefined ? { password } : {}) } };
   }
   for (const cb of [`${prefix}oauthbearer.sasl.server.callback.handler.class`, `${prefix}sasl.server.callback.handler.class`, 'sasl.server.callback.handler.class']) {
     if (values[cb] !== undefined && values[cb]!.trim() !== '') {

@@ -22,8 +22,6 @@ const KAFKA_ONLY: ReadonlyArray<{ name: string; type: ConfigType; validator?: Va
   { name: 'controller.quorum.voters', type: 'LIST' },
   { name: 'controller.quorum.bootstrap.servers', type: 'LIST' },
   { name: 'controller.listener.names', type: 'STRING' },
-  { name: 'inter.broker.listener.name', type: 'STRING' },
-  { name: 'security.inter.broker.protocol', type: 'STRING' },
   { name: 'num.network.threads', type: 'INT', validator: atLeast(1) },
   { name: 'num.io.threads', type: 'INT', validator: atLeast(1) },
   { name: 'num.recovery.threads.per.data.dir', type: 'INT', validator: atLeast(1) },

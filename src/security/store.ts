@@ -6,6 +6,9 @@
 //   off the event loop) on every change:
 //     <dataDir>/security.json   { "version": 1, "scram": { "<user>": ... }, "acls": { ... }, ... }
 // - memory store: in memory (gone at close; `reset()` clears it).
+// - a cluster: in the cluster metadata store (etcd), /brook/<c>/security/<ns>/<key>, so every
+//   broker sees the same users, ACLs and quotas. Each broker keeps a copy, loaded at start and
+//   kept current by a watch; a change is written to etcd, then to the copy.
 //
 // A change is durable before `apply` resolves; on a failed write nothing changes and it rejects.
 // Changes are serialized (one write at a time, in call order). Readers see a change once `apply`
@@ -15,6 +18,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicAsync } from '../log/fs-util.js';
+import type { ClusterMetadataStore } from '../cluster/metadata/store.js';
+import type { WatchHandle } from '../cluster/metadata/kv.js';
 
 export type SecurityNamespace = 'scram' | 'acls' | 'quotas';
 const NAMESPACES: readonly SecurityNamespace[] = ['scram', 'acls', 'quotas'];
@@ -44,12 +49,27 @@ function emptyData(): Data {
 
 /** Base for the in-process stores: the data, serialized changes and listeners. */
 class LocalSecurityStore implements SecurityStore {
+  /** Applied from elsewhere (the cluster's watch): no write, listeners told. */
+  protected absorb(changes: ReadonlyArray<{ ns: SecurityNamespace; key: string; value: unknown }>): void {
+    if (changes.length === 0) return;
+    const touched = new Set<SecurityNamespace>();
+    const data = { ...this.data };
+    for (const c of changes) {
+      if (!touched.has(c.ns)) data[c.ns] = new Map(data[c.ns]);
+      touched.add(c.ns);
+      if (c.value === null) data[c.ns].delete(c.key);
+      else data[c.ns].set(c.key, c.value);
+    }
+    this.data = data;
+    this.changed([...touched]);
+  }
+
   private readonly listeners = new Set<(ns: SecurityNamespace) => void>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly persist: (data: Data) => Promise<void> = async () => {},
-    private data: Data = emptyData(),
+    protected data: Data = emptyData(),
   ) {}
 
   get(ns: SecurityNamespace, key: string): unknown {
@@ -88,7 +108,7 @@ class LocalSecurityStore implements SecurityStore {
     return () => this.listeners.delete(listener);
   }
 
-  private changed(namespaces: readonly SecurityNamespace[]): void {
+  protected changed(namespaces: readonly SecurityNamespace[]): void {
     for (const ns of namespaces) for (const l of this.listeners) l(ns);
   }
 
@@ -138,4 +158,62 @@ export function fileSecurityStore(dataDir: string): SecurityStore {
     }
   }
   return new LocalSecurityStore(persist, loaded);
+}
+
+function isNamespace(ns: string): ns is SecurityNamespace {
+  return (NAMESPACES as readonly string[]).includes(ns);
+}
+
+/** The cluster's security metadata (see the top of this file); `close()` stops the watch. */
+export async function clusterSecurityStore(meta: ClusterMetadataStore, onError: (err: Error) => void = () => {}): Promise<SecurityStore & { close(): void }> {
+  const first = await meta.listSecurity();
+  const initial = emptyData();
+  for (const e of first.items) if (isNamespace(e.ns)) initial[e.ns].set(e.key, e.value);
+  class ClusterSecurityStore extends LocalSecurityStore {
+    private watch: WatchHandle | undefined;
+    private closed = false;
+
+    constructor() {
+      super(async (data) => {
+        // Only what differs from the copy is written; the copy follows once etcd has it.
+        for (const ns of NAMESPACES) {
+          const before = this.data[ns];
+          const after = data[ns];
+          const changes: Array<[string, unknown]> = [];
+          for (const [k, v] of after) if (JSON.stringify(before.get(k)) !== JSON.stringify(v)) changes.push([k, v]);
+          for (const k of before.keys()) if (!after.has(k)) changes.push([k, null]);
+          if (changes.length > 0) await meta.applySecurity(ns, changes);
+        }
+      }, initial);
+      this.follow(first.revision + 1);
+    }
+
+    private follow(from: number): void {
+      if (this.closed) return;
+      this.watch = meta.watchSecurity(from, {
+        onEvents: (events) => this.absorb(events.filter((e): e is { ns: SecurityNamespace; key: string; value: unknown } => isNamespace(e.ns))),
+        onError: (err) => {
+          if (this.closed || err.code === 'CLOSED') return;
+          onError(err);
+          // History gone (COMPACTED): read everything again and watch from there.
+          void meta.listSecurity().then(
+            (r) => {
+              const next = emptyData();
+              for (const e of r.items) if (isNamespace(e.ns)) next[e.ns].set(e.key, e.value);
+              this.data = next;
+              this.changed(NAMESPACES);
+              this.follow(r.revision + 1);
+            },
+            (e: Error) => onError(e),
+          );
+        },
+      });
+    }
+
+    close(): void {
+      this.closed = true;
+      this.watch?.cancel();
+    }
+  }
+  return new ClusterSecurityStore();
 }

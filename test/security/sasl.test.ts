@@ -448,7 +448,12 @@ describe('SASL configured with Kafka names (brook start)', () => {
     const startup = checkStartupConfig(settingsFromArgs(settings));
     expect(startup.warnings).toEqual([]);
     const p = resolveListeners(startup, {});
-    expect(p.listeners[0]!.sasl).toEqual({ mechanisms: ['PLAIN', 'SCRAM-SHA-512'], plainUsers: { admin: 'admin-secret', bob: 'bob "quoted" secret' } });
+    expect(p.listeners[0]!.sasl).toEqual({
+      mechanisms: ['PLAIN', 'SCRAM-SHA-512'],
+      plainUsers: { admin: 'admin-secret', bob: 'bob "quoted" secret' },
+      // username/password: the broker's own user on this listener (inter-broker).
+      clientUsers: { PLAIN: { username: 'admin', password: 'admin-secret' } },
+    });
     broker = await startBroker({ listeners: brokerListeners(p), config: startup.values, memory: true });
     await roundTrip(broker, { mechanism: 'plain', username: 'bob', password: 'bob "quoted" secret' }, 'from-config');
     const unknown = checkStartupConfig(settingsFromArgs(['listener.name.sasl_plaintext.sasl.enabled.mechanismz=PLAIN']));

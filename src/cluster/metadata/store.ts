@@ -30,6 +30,8 @@
 //                                          broker has taken over (Kafka's controller epoch).
 //   /brook/<c>/producer-ids                The producer-id block allocator: the next free id; a
 //                                          block is taken by CAS on the key's mod revision.
+//   /brook/<c>/security/<ns>/<key>         Security metadata shared by the brokers (ns: scram, acls,
+//                                          quotas; key URI-encoded): src/security/store.ts.
 //
 // Watches deliver typed MetadataEvents in revision order and resume after a disconnect from the
 // revision after the last one delivered (EtcdKv does the reconnecting). The usual pattern is
@@ -148,6 +150,18 @@ export interface MetadataEvent {
   revision: number;
 }
 
+/** A security metadata entry (src/security/store.ts); value null in a delete event. */
+export interface SecurityEntry {
+  ns: string;
+  key: string;
+  value: unknown;
+}
+
+export interface SecurityWatchListener {
+  onEvents(events: SecurityEntry[], revision: number): void;
+  onError(err: MetadataError): void;
+}
+
 export type WatchScope = 'all' | 'brokers' | 'topics' | 'partitions' | 'configs' | 'controller';
 
 export interface MetadataWatchListener {
@@ -216,6 +230,16 @@ export interface ClusterMetadataStore {
 
   /** The cluster id (Kafka's /cluster/id): the first broker's candidate is kept by everyone. */
   clusterId(candidate: string): Promise<string>;
+
+  /** Security metadata: every entry, at one revision. */
+  listSecurity(): Promise<{ items: SecurityEntry[]; revision: number }>;
+  /**
+   * Writes (value non-null) and deletes (null) in a namespace; one transaction per 100 changes
+   * (etcd's --max-txn-ops). Answers the revision after the last one.
+   */
+  applySecurity(ns: string, changes: ReadonlyArray<readonly [string, unknown]>): Promise<number>;
+  /** Changes to security metadata from `fromRevision` on. */
+  watchSecurity(fromRevision: number, listener: SecurityWatchListener): WatchHandle;
 
   close(): Promise<void>;
 }
@@ -407,6 +431,46 @@ export class KvMetadataStore implements ClusterMetadataStore {
     if (r.succeeded) return candidate;
     const kv = r.results[0]?.[0];
     return kv ? (JSON.parse(kv.value) as string) : candidate;
+  }
+
+  async listSecurity(): Promise<{ items: SecurityEntry[]; revision: number }> {
+    const r = await this.kv.range(this.key('security', ''), { prefix: true });
+    return { items: r.kvs.map((kv) => ({ ...this.securityPath(kv.key), value: JSON.parse(kv.value) as unknown })), revision: r.revision };
+  }
+
+  async applySecurity(ns: string, changes: ReadonlyArray<readonly [string, unknown]>): Promise<number> {
+    let revision = 0;
+    for (let i = 0; i < changes.length; i += 100) {
+      const ops: TxnOp[] = changes.slice(i, i + 100).map(([k, v]) => {
+        const key = this.key('security', ns, encodeURIComponent(k));
+        return v === null ? { type: 'delete', key } : { type: 'put', key, value: JSON.stringify(v) };
+      });
+      revision = (await this.kv.txn([], ops)).revision;
+    }
+    return revision;
+  }
+
+  watchSecurity(fromRevision: number, listener: SecurityWatchListener): WatchHandle {
+    return this.kv.watch(
+      this.key('security', ''),
+      fromRevision,
+      {
+        onEvents: (events) => {
+          if (events.length === 0) return;
+          listener.onEvents(
+            events.map((e) => ({ ...this.securityPath(e.kv.key), value: e.type === 'put' ? (JSON.parse(e.kv.value) as unknown) : null })),
+            events[events.length - 1]!.kv.modRevision,
+          );
+        },
+        onError: (err) => listener.onError(err),
+      },
+      { prefix: true },
+    );
+  }
+
+  private securityPath(key: string): { ns: string; key: string } {
+    const [ns = '', k = ''] = key.slice(this.key('security', '').length).split('/');
+    return { ns, key: decodeURIComponent(k) };
   }
 
   async close(): Promise<void> {
