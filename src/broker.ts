@@ -21,6 +21,7 @@ import { isSupportedMechanism, SUPPORTED_SASL_MECHANISMS, type SaslMechanismName
 import type { OAuthBearerOptions } from './security/sasl/oauthbearer.js';
 import type { SecurityProtocol } from './server/connection.js';
 import type { SaslDeps } from './server/sasl-authenticator.js';
+import { RequestMemory } from './server/request-memory.js';
 import type { ConnectionOptions } from './client/connection.js';
 import type { ClientSaslConfig } from './security/sasl/client.js';
 import { ClusterView } from './cluster/cluster.js';
@@ -586,6 +587,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     maxFrameBytes: config.int('socket.request.max.bytes'),
     maxInFlight: config.int('queued.max.requests'),
     maxBufferedBytes: config.int('queued.max.request.bytes'),
+    // The same limit over every connection (Kafka's request memory pool).
+    memory: new RequestMemory(config.int('queued.max.request.bytes')),
     // One full-size Fetch response may wait to be written; past that a connection is not read
     // and its Fetches wait before reading (memory per slow reader stays bounded).
     maxQueuedResponseBytes: config.int('fetch.max.bytes'),

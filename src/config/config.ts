@@ -150,7 +150,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'group.max.session.timeout.ms', type: 'INT', default: '1800000', doc: 'Largest session timeout a group member may ask for.' },
   { name: 'group.max.size', type: 'INT', default: '2147483647', validator: atLeast(1), doc: 'Most members a classic consumer group may have.' },
   { name: 'queued.max.requests', type: 'INT', default: '500', validator: atLeast(1), doc: 'Requests in flight per connection before reading pauses.' },
-  { name: 'queued.max.request.bytes', type: 'LONG', default: '104857600', doc: 'Request bytes buffered per connection before reading pauses.' },
+  { name: 'queued.max.request.bytes', type: 'LONG', default: '104857600', doc: 'Bytes of requests read and not yet answered, over all connections (and on each one), before the broker stops reading requests.' },
   { name: 'connections.max.idle.ms', type: 'LONG', default: '600000', doc: 'Idle connections are closed after this.' },
 ];
 

@@ -10,7 +10,8 @@
 //   references, uncopied): they are written one after the other inside one cork, so they leave
 //   together (one writev), and count in the limits below like one buffer of their total size.
 // - Reading pauses while too many requests are in flight (queued.max.requests) or too many request
-//   bytes are buffered (queued.max.request.bytes), while the socket's write buffer is full
+//   bytes are buffered (queued.max.request.bytes, per connection and, through RequestMemory, over
+//   all connections of the broker), while the socket's write buffer is full
 //   (socket.write() returned false), and while the connection's response bytes waiting to be
 //   written exceed `maxQueuedResponseBytes` (the broker uses fetch.max.bytes: one full-size Fetch
 //   response). It resumes on completion / 'drain'. Response bytes waiting are the socket's
@@ -29,6 +30,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../common/logger.js';
+import type { RequestMemory } from './request-memory.js';
 
 export interface ConnectionLimits {
   maxFrameBytes: number;
@@ -40,6 +42,8 @@ export interface ConnectionLimits {
    */
   maxQueuedResponseBytes?: number;
   idleMs: number;
+  /** Broker-wide queued.max.request.bytes, shared by every connection. */
+  memory?: RequestMemory;
 }
 
 /**
@@ -173,6 +177,7 @@ export class Connection {
   private stopped = false;
   private closed = false;
   private idleEmitted = false;
+  private readonly stopWatchingMemory: (() => void) | undefined;
 
   constructor(
     readonly id: number,
@@ -198,6 +203,8 @@ export class Connection {
       this.logger.debug({ conn: this.id, remote: this.remote, err: err.message }, 'socket error');
     });
     socket.on('close', () => this.finalize());
+    // Reading resumes when the broker-wide pool has room again.
+    this.stopWatchingMemory = limits.memory?.onAvailable(() => this.updateFlow());
     if (limits.idleMs > 0) {
       socket.setTimeout(limits.idleMs, () => {
         if (this.slots.length === 0 && !this.idleEmitted) {
@@ -267,6 +274,10 @@ export class Connection {
   private finalize(): void {
     this.closed = true;
     this.chunks = [];
+    // Requests that will never be answered give their bytes back to the broker-wide pool.
+    this.limits.memory?.release(this.inFlightBytes);
+    this.inFlightBytes = 0;
+    this.stopWatchingMemory?.();
     this.slots.length = 0;
     this.heldBytes = 0;
     this.released();
@@ -317,7 +328,7 @@ export class Connection {
   }
 
   private extractFrames(): void {
-    while (!this.closed && !this.stopped && this.slots.length < this.limits.maxInFlight && !this.responsesOverLimit()) {
+    while (!this.closed && !this.stopped && this.slots.length < this.limits.maxInFlight && !this.responsesOverLimit() && this.limits.memory?.exhausted !== true) {
       if (this.frameSize < 0) {
         if (this.buffered < 4) break;
         const size = this.peekInt32();
@@ -376,6 +387,7 @@ export class Connection {
     const slot = new Slot(this, frame.length);
     this.slots.push(slot);
     this.inFlightBytes += frame.length;
+    this.limits.memory?.take(frame.length);
     let result: Outcome | Promise<Outcome>;
     try {
       const taken = this.gate?.intercept(frame, slot);
@@ -415,6 +427,7 @@ export class Connection {
     while (this.slots.length > 0 && this.slots[0]!.done && !this.closed) {
       const slot = this.slots.shift()!;
       this.inFlightBytes -= slot.bytes;
+      this.limits.memory?.release(slot.bytes);
       this.heldBytes -= slot.heldBytes;
       const o = slot.outcome;
       if (o === null) continue;
@@ -459,6 +472,7 @@ export class Connection {
       this.writeBlocked ||
       this.slots.length >= this.limits.maxInFlight ||
       this.inFlightBytes + this.buffered > this.limits.maxBufferedBytes ||
+      this.limits.memory?.exhausted === true ||
       this.responsesOverLimit();
     if (over && !this.paused) {
       this.paused = true;

@@ -70,3 +70,37 @@ describe('connection limits', () => {
     expect(q.open).toBe(0);
   });
 });
+
+describe('queued.max.request.bytes over all connections', () => {
+  it('past the limit no connection reads another request until answers free room', async () => {
+    const { rawClient, produceApi, metadataApi } = await import('../helpers/broker.js');
+    const { encodeRecordBatch } = await import('../../protocol/records/index.js');
+    broker = await startBroker({ host: '127.0.0.1', port: 0, config: { 'queued.max.request.bytes': '1048576' } });
+    expect(broker.topics.create('held', 1, 1, {}).errorCode).toBe(0);
+    // Produces to a paused partition stay in flight, holding their request bytes.
+    broker.faults.pausePartition('held', 0);
+    const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.alloc(600_000, 1) }] });
+    const body = { acks: 1, timeoutMs: 30_000, topicData: [{ name: 'held', partitionData: [{ index: 0, records }] }] };
+    const a = await rawClient(broker);
+    const b = await rawClient(broker);
+    const c = await rawClient(broker);
+    try {
+      const held = [a.request(produceApi, 9, body), b.request(produceApi, 9, body)];
+      await new Promise((r) => setTimeout(r, 200));
+      // 1.2 MB read and unanswered: a third connection's Metadata is not read.
+      let answered = false;
+      const md = c.request(metadataApi, 12, { topics: [], allowAutoTopicCreation: false }).then((r) => {
+        answered = true;
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(answered).toBe(false);
+      // The produces complete; the pool drains and the Metadata is read and answered.
+      broker.faults.resumePartition('held', 0);
+      for (const r of await Promise.all(held)) expect(r.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+      expect((await md).brokers.length).toBe(1);
+    } finally {
+      for (const x of [a, b, c]) x.close();
+    }
+  });
+});
