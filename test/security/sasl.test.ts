@@ -25,7 +25,7 @@ import { readResponseHeader } from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { decodeSaslAuthenticateResponse, encodeSaslAuthenticateRequest } from '../../protocol/generated/36-sasl-authenticate.js';
 import { decodeSaslHandshakeResponse, encodeSaslHandshakeRequest } from '../../protocol/generated/17-sasl-handshake.js';
-import { kafkaFor } from '../helpers/broker.js';
+import { hasKcat, kafkaFor, NO_KCAT, runKcat } from '../helpers/broker.js';
 import { openProbe, requestFrame, sizePrefix, type Probe } from '../helpers/socket.js';
 
 let broker: Broker | undefined;
@@ -149,12 +149,13 @@ class ScramClient {
     this.clientFirstBare = `n=${this.user},r=${this.nonce}`;
     return Buffer.from(`n,,${this.clientFirstBare}`);
   }
-  async final(serverFirst: Buffer): Promise<Buffer> {
+  /** `nonceBefore`: sent in front of the server's nonce (librdkafka 2.0 repeats its own there). */
+  async final(serverFirst: Buffer, nonceBefore = ''): Promise<Buffer> {
     const sf = serverFirst.toString();
     const m = /^r=([^,]+),s=([^,]+),i=(\d+)$/.exec(sf)!;
     const salted = await saltPassword(this.mech, this.password, Buffer.from(m[2]!, 'base64'), Number(m[3]));
     const clientKey = hmac(this.mech, salted, 'Client Key');
-    const withoutProof = `c=biws,r=${m[1]}`;
+    const withoutProof = `c=biws,r=${nonceBefore}${m[1]}`;
     const authMessage = `${this.clientFirstBare},${sf},${withoutProof}`;
     const sig = hmac(this.mech, hash(this.mech, clientKey), authMessage);
     const proof = Buffer.from(clientKey.map((b, i) => b ^ sig[i]!));
@@ -298,6 +299,43 @@ describe('SASL over the raw protocol', () => {
         q.destroy();
       }
     }
+  });
+
+  it('SCRAM: a client-final nonce that ends with the server\'s is accepted (librdkafka 2.0), another is not', async () => {
+    const b = await start();
+    await addUser(b, 'alice', 'alice-secret');
+    for (const before of ['fyko+d2lbbFgONRv9qkxdawL', '']) {
+      const p = await openProbe(b.host, b.port);
+      const h = await handshake(p, 'SCRAM-SHA-256', 1);
+      const client = new ScramClient('SCRAM-SHA-256', 'alice', 'alice-secret');
+      const first = await authenticate(p, client.first(), 1, h.end);
+      const last = await authenticate(p, await client.final(first.authBytes, before), 1, first.end);
+      expect(last.errorCode).toBe(ErrorCode.NONE);
+      expect(client.verify(last.authBytes)).toBe(true);
+      p.destroy();
+    }
+    // A nonce that is not the server's: refused.
+    const p = await openProbe(b.host, b.port);
+    const h = await handshake(p, 'SCRAM-SHA-256', 1);
+    const client = new ScramClient('SCRAM-SHA-256', 'alice', 'alice-secret');
+    const first = await authenticate(p, client.first(), 1, h.end);
+    const forged = Buffer.from(first.authBytes.toString().replace(/^r=([^,]+)/, (_m, n: string) => `r=${n}x`));
+    const last = await authenticate(p, await client.final(forged), 1, first.end);
+    expect(last.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
+    expect(logText).toMatch(/invalid nonce/);
+  });
+
+  it.skipIf(!hasKcat)(`kcat (librdkafka) with SCRAM-SHA-256 and SCRAM-SHA-512, and a wrong password${hasKcat ? '' : ` (${NO_KCAT})`}`, async () => {
+    const b = await start();
+    await addUser(b, 'alice', 'alice-secret');
+    for (const mech of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+      const r = await runKcat(['-b', b.bootstrap, '-X', 'security.protocol=sasl_plaintext', '-X', `sasl.mechanism=${mech}`, '-X', 'sasl.username=alice', '-X', 'sasl.password=alice-secret', '-L', '-J']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).brokers).toHaveLength(1);
+    }
+    const bad = await runKcat(['-b', b.bootstrap, '-X', 'security.protocol=sasl_plaintext', '-X', 'sasl.mechanism=SCRAM-SHA-512', '-X', 'sasl.username=alice', '-X', 'sasl.password=nope', '-L', '-m', '3']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/Authentication failed/);
   });
 
   it('a wrong password is answered SASL_AUTHENTICATION_FAILED, then the connection closes', async () => {

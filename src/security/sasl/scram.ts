@@ -57,7 +57,8 @@ export class ScramServer implements SaslServerMechanism {
     this.credential = cred;
     this.gs2Header = text.slice(0, text.indexOf(',', text.indexOf(',') + 1) + 1);
     this.clientFirstBare = text.slice(this.gs2Header.length);
-    this.nonce = cnonce + randomBytes(24).toString('base64');
+    // Alphanumeric, as Kafka's.
+    this.nonce = cnonce + randomBytes(20).toString('hex');
     this.serverFirst = `r=${this.nonce},s=${cred.salt},i=${cred.iterations}`;
     this.state = 'final';
     return Buffer.from(this.serverFirst, 'utf8');
@@ -67,7 +68,9 @@ export class ScramServer implements SaslServerMechanism {
     const m = CLIENT_FINAL.exec(text);
     if (!m) throw new SaslAuthenticationError('SCRAM: invalid client-final message');
     const [, channel, nonce, , proofB64] = m as unknown as [string, string, string, string, string];
-    if (nonce !== this.nonce) throw new SaslAuthenticationError('SCRAM: invalid nonce in the client-final message');
+    // Kafka checks that the nonce ends with the server's (librdkafka 2.0 sends its own nonce
+    // again in front of it); the proof covers the message as sent either way.
+    if (!nonce.endsWith(this.nonce)) throw new SaslAuthenticationError('SCRAM: invalid nonce in the client-final message');
     if (Buffer.from(channel, 'base64').toString('utf8') !== this.gs2Header) throw new SaslAuthenticationError('SCRAM: channel binding does not match the client-first message');
     const cred = this.credential!;
     const withoutProof = text.slice(0, text.lastIndexOf(',p='));
