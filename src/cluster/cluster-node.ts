@@ -427,20 +427,20 @@ export class ClusterNode {
       if (!t) continue;
       for (let p = 0; p < t.value.assignments.length; p++) {
         if (!c.reload && !c.topics.has(name) && !c.partitions.has(partitionKey(name, p))) continue;
-        this.applyPartition(replicas, name, p, t.value.assignments[p]!);
+        this.applyPartition(replicas, name, p, t.value.assignments[p]!, t.value.reassigning?.[String(p)]?.removing);
       }
     }
     this.o.onFollowed?.(this.followed());
   }
 
-  private applyPartition(replicas: ReplicaManager, topic: string, p: number, assignment: number[]): void {
+  private applyPartition(replicas: ReplicaManager, topic: string, p: number, assignment: number[], removing: number[] = []): void {
     const self = this.o.nodeId;
     const state = this.cache.partitionState(topic, p)?.value;
     if (!assignment.includes(self) || state === undefined) {
       replicas.stopReplica(topic, p);
       return;
     }
-    if (state.leader === self) replicas.becomeLeader(topic, p, { leaderId: self, leaderEpoch: state.leaderEpoch, replicas: assignment, isr: state.isr });
+    if (state.leader === self) replicas.becomeLeader(topic, p, { leaderId: self, leaderEpoch: state.leaderEpoch, replicas: assignment, isr: state.isr, removing });
     else replicas.becomeFollower(topic, p, state.leader, state.leaderEpoch);
   }
 

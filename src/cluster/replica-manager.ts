@@ -76,6 +76,8 @@ export interface LeaderAndIsr {
   leaderEpoch: number;
   replicas: number[];
   isr: number[];
+  /** Replicas a reassignment in progress is removing (they do not join the ISR again). */
+  removing?: number[];
 }
 
 interface ProduceWaiter {
@@ -274,6 +276,7 @@ export class ReplicaManager {
     const prev = this.roles.get(k);
     if (prev?.kind === 'leader' && prev.leaderEpoch === info.leaderEpoch) {
       if (!sameList(prev.state.replicas, info.replicas)) prev.state.setReplicas(info.replicas);
+      prev.state.setRemoving(info.removing ?? []);
       prev.state.setIsr(info.isr);
       this.updateHighWatermark(topic, partition, log, prev);
       return;
@@ -291,6 +294,7 @@ export class ReplicaManager {
       wasLeader: prev?.kind === 'leader',
       previous: prev?.kind === 'leader' ? (prev.state.followers as ReadonlyMap<number, FollowerState>) : undefined,
     });
+    state.setRemoving(info.removing ?? []);
     const hw = prev?.hw ?? this.initialHw(k, log);
     const role: LeaderRole = { kind: 'leader', leaderEpoch: info.leaderEpoch, state, hw: hw > log.logEndOffset ? log.logEndOffset : hw, isrInflight: false, waiters: prev?.kind === 'leader' ? prev.waiters : [] };
     this.roles.set(k, role);

@@ -145,7 +145,19 @@ export class LeaderPartitionState {
    */
   canJoinIsr(id: number, hw: bigint, live: ReadonlySet<number>): boolean {
     const f = this.followers.get(id);
-    return f !== undefined && !this.isrSet.has(id) && live.has(id) && f.leo >= hw && f.leo >= this.leaderEpochStartOffset;
+    return f !== undefined && !this.isrSet.has(id) && !this.removing.has(id) && live.has(id) && f.leo >= hw && f.leo >= this.leaderEpochStartOffset;
+  }
+
+  /**
+   * Replicas a reassignment is removing: they stay replicas (and in the ISR if they are) until it
+   * completes, but never join the ISR again. Once the controller has taken one out at completion,
+   * the new leader may learn of the smaller replica set only after the new ISR, and must not add
+   * the leaving replica back in between (Kafka's controller sends the target replica set then).
+   */
+  private removing = new Set<number>();
+
+  setRemoving(ids: readonly number[]): void {
+    this.removing = new Set(ids);
   }
 
   /** Adopts a committed ISR (the leader always stays in it). */

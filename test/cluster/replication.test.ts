@@ -68,6 +68,12 @@ describe('leader-side replication (Kafka Partition/Replica rules)', () => {
     expect(s.canJoinIsr(3, 55n, all)).toBe(true);
     expect(s.canJoinIsr(3, 55n, new Set([1, 2]))).toBe(false); // not live
     expect(s.canJoinIsr(2, 0n, all)).toBe(false); // already in
+    // A replica a reassignment is removing never joins again (the controller took it out at
+    // completion; the new leader may see that ISR before the smaller replica set).
+    s.setRemoving([3]);
+    expect(s.canJoinIsr(3, 55n, all)).toBe(false);
+    s.setRemoving([]);
+    expect(s.canJoinIsr(3, 55n, all)).toBe(true);
   });
 
   it('a parked acks=-1 produce: done when the HW passes it; NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below min meanwhile', () => {
