@@ -159,7 +159,9 @@ export interface BrokerSpawn {
 
 export function spawnBroker(opts: BrokerSpawn): Child {
   const store = opts.dataDir === undefined ? ['--memory'] : ['--data-dir', opts.dataDir];
-  const args = [...(opts.nodeArgs ?? []), BROKER_MAIN, 'start', '--host', HOST, '--port', String(opts.port), ...store, '--log-level', 'warn'];
+  // BROOK_BENCH_BROKER_ARGS: extra `brook start` arguments (e.g. "--http-port 0" for the cost of metrics).
+  const extra = (process.env.BROOK_BENCH_BROKER_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const args = [...(opts.nodeArgs ?? []), BROKER_MAIN, 'start', '--host', HOST, '--port', String(opts.port), ...store, '--log-level', 'warn', ...extra];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   return new Child(`broker:${opts.port}`, proc, opts.outputFile);
 }

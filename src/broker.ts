@@ -22,6 +22,9 @@ import type { OAuthBearerOptions } from './security/sasl/oauthbearer.js';
 import type { SecurityProtocol } from './server/connection.js';
 import type { SaslDeps } from './server/sasl-authenticator.js';
 import { RequestMemory } from './server/request-memory.js';
+import type { BrokerMetrics } from './metrics/metrics.js';
+import { groupStats, partitionStats } from './metrics/sources.js';
+import type { HttpServer } from './http/server.js';
 import type { ConnectionOptions } from './client/connection.js';
 import type { ClientSaslConfig } from './security/sasl/client.js';
 import { ClusterView } from './cluster/cluster.js';
@@ -191,6 +194,15 @@ export interface BrokerOptions {
   /** Starts the HTTP control endpoint on 127.0.0.1 at this port (0 = a free one); see `controlUrl`. */
   controlPort?: number;
   /**
+   * Starts the HTTP listener (/metrics, /healthz, /readyz) at this port (0 = a free one); see
+   * `httpUrl`. Off by default. The same port as `controlPort` serves both on one server.
+   */
+  httpPort?: number;
+  /** Address of the HTTP listener (default 127.0.0.1). */
+  httpHost?: string;
+  /** Prometheus metrics (default: on with `httpPort`, off without). */
+  metrics?: boolean;
+  /**
    * Cluster mode (issue 10): the metadata store shared by the cluster's brokers, as
    * `etcd://host:port[,host:port...][/cluster]` or a store object (tests share one in-process
    * store between brokers). Absent: a single node, as always.
@@ -229,6 +241,10 @@ export interface Broker {
   readonly faults: FaultInjector;
   /** "http://127.0.0.1:<port>" of the HTTP control endpoint, or null without `controlPort`. */
   readonly controlUrl: string | null;
+  /** "http://host:port" of the HTTP listener (metrics, health), or null without `httpPort`. */
+  readonly httpUrl: string | null;
+  /** The Prometheus registry and counters, or null when metrics are off. */
+  readonly metrics: BrokerMetrics | null;
   /** Drops every client connection at once (fault injection). */
   dropConnections(): void;
   /**
@@ -274,12 +290,14 @@ interface CoreDeps {
    * ones to this core's replica manager). Absent on a single node: markers are local.
    */
   markerSender?: TxnMarkerSender;
+  metrics: BrokerMetrics | null;
 }
 
-function buildCore({ clustered, store, config, clock, logger, cluster, producerIds, markerSender }: CoreDeps): Core {
+function buildCore({ clustered, store, config, clock, logger, cluster, producerIds, markerSender, metrics }: CoreDeps): Core {
   const topics = new TopicManager(store, config, () => cluster.brokers().length);
   const replicas = new ReplicaManager(store, config, clock);
   replicas.storageLog = logger;
+  if (metrics) replicas.isrChanged = (kind) => (kind === 'shrink' ? metrics.isrShrinks : metrics.isrExpands).inc();
   replicas.retentionErrors = ({ topic, partition, err }) => logger.warn({ topic, partition, err }, 'retention or compaction failed for a partition');
   replicas.compactionDone = (topic, partition, r) =>
     logger.info({ topic, partition, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, recordsBefore: r.recordsBefore, recordsAfter: r.recordsAfter, cleanedTo: r.cleanedTo }, 'compacted');
@@ -358,6 +376,7 @@ function buildCore({ clustered, store, config, clock, logger, cluster, producerI
     onTopicDeleted: (t) => {
       logger.info({ topic: t.name }, 'topic deleted');
       groups.onTopicDeleted(t.name);
+      metrics?.topicDeleted(t.name);
     },
   });
   topics.registerInternal(offsetsLog.topic, () => offsetsLog.ensureTopic());
@@ -520,7 +539,18 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         logger,
       })
     : undefined;
-  const deps: CoreDeps = { clustered, store, config, clock, logger, cluster, producerIds, markerSender };
+  const metricsOn = options.metrics ?? options.httpPort !== undefined;
+  // The servers and core are read at scrape time (they exist by then).
+  // prom-client is loaded only when metrics are on (startup time and memory otherwise).
+  const metrics = metricsOn
+    ? new (await import('./metrics/metrics.js')).BrokerMetrics({
+        listeners: () => servers.map((srv) => ({ listener: srv.listener.name, connections: srv.connectionCount, inFlight: srv.inFlight })),
+        partitions: () => partitionStats(store, core.replicas, clustered),
+        purgatory: () => ({ produce: core.replicas.parkedProduces, fetch: core.replicas.parkedFetches }),
+        groups: () => groupStats(core.groups, core.replicas),
+      })
+    : null;
+  const deps: CoreDeps = { clustered, store, config, clock, logger, cluster, producerIds, markerSender, metrics };
   let core = buildCore(deps);
   const brokerTopics = new BrokerTopics(
     () => core.topics,
@@ -542,6 +572,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const faults = new FaultInjector();
   const processor = createProcessor(table, (header, connection): RequestContext => ({
+    metrics: metrics ?? undefined,
     header,
     connection,
     config,
@@ -556,7 +587,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     apiRanges,
     coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
     coordinatorWriteReplicated: cluster.clustered ? coordinatorWriteReplicated : undefined,
-  }), faults);
+  }), faults, metrics ?? undefined);
 
   /** Cluster mode: waits until the coordinator's partition has replicated what it holds now. */
   async function coordinatorWriteReplicated(kind: 'group' | 'transaction', key: string): Promise<number> {
@@ -717,6 +748,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let closing: Promise<void> | undefined;
   let resetting: Promise<void> | undefined;
   let control: ControlServer | null = null;
+  let http: HttpServer | null = null;
   const broker: Broker = {
     host: bound.host,
     port: bound.port,
@@ -740,6 +772,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     get controlUrl() {
       return control?.url ?? null;
     },
+    get httpUrl() {
+      return http?.url ?? null;
+    },
+    metrics,
     dropConnections: () => void dropAll(),
     scram,
     clusterNode,
@@ -776,6 +812,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await resetting?.catch(() => {});
         faults.reset();
         await control?.close();
+        await http?.close();
         // A cluster member leaves first: its lease goes, and the controller moves its leaderships.
         await clusterNode?.close();
         await fetcher?.close();
@@ -800,14 +837,34 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       return closing;
     },
   };
-  if (options.controlPort !== undefined) {
-    try {
+  try {
+    const shared = options.httpPort !== undefined && options.controlPort !== undefined && options.httpPort === options.controlPort && options.httpPort !== 0;
+    if (options.controlPort !== undefined && !shared) {
       const { startControlServer } = await import('./fixture/control-server.js');
       control = await startControlServer(broker, options.controlPort);
-    } catch (err) {
-      await broker.close();
-      throw err;
     }
+    if (options.httpPort !== undefined) {
+      const [{ startHttpServer }, { observabilityRoutes }] = await Promise.all([import('./http/server.js'), import('./http/observability.js')]);
+      const readiness = {
+        problems: (): string[] => {
+          if (closing) return ['the broker is stopping'];
+          if (clusterNode && !clusterNode.registered) return ['not registered in the cluster metadata store (unreachable, or the session was lost)'];
+          return [];
+        },
+      };
+      const routes = [observabilityRoutes(metrics, readiness)];
+      let classify: ((err: unknown) => number) | undefined;
+      if (shared) {
+        const c = await import('./fixture/control-server.js');
+        routes.push(c.controlRoutes(broker));
+        classify = c.controlErrorStatus;
+      }
+      http = await startHttpServer(options.httpHost ?? '127.0.0.1', options.httpPort, routes, classify);
+      if (shared) control = http;
+    }
+  } catch (err) {
+    await broker.close();
+    throw err;
   }
   logger.info(
     {
@@ -818,6 +875,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       clusterId: store.clusterId,
       nodeId: cluster.nodeId,
       ...(control ? { control: control.url } : {}),
+      ...(http ? { http: http.url } : {}),
     },
     'brook started',
   );

@@ -70,6 +70,8 @@ program
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent ($BROOK_LOG_LEVEL sets the default)', process.env.BROOK_LOG_LEVEL ?? 'info')
   .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
   .option('--control-port <port>', 'HTTP control endpoint for tests (fault injection, clock, reset) on 127.0.0.1', port)
+  .option('--http-port <port>', 'HTTP listener: Prometheus /metrics, /healthz, /readyz (README "Observability"); the same port as --control-port serves both', port)
+  .option('--http-host <host>', 'address of the HTTP listener (default 127.0.0.1)')
   .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
   .option('--node-id <id>', 'this broker\'s id in a cluster (Kafka node.id; default the node.id config, 1)', nonNegative)
   .option('--metadata <etcd-url>', 'join a cluster whose metadata lives in etcd: etcd://host:port[,host:port...][/cluster] (README "Cluster")')
@@ -97,6 +99,7 @@ Examples:
   brook start --set listeners=PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093 --set ssl.keystore.location=broker.pem
   brook start --set listeners=SASL_PLAINTEXT://127.0.0.1:9092 --set sasl.enabled.mechanisms=SCRAM-SHA-512
   brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")
+  brook start --memory --http-port 9644   (metrics at http://127.0.0.1:9644/metrics)
   brook start --node-id 1 --port 9092 --data-dir d1 --metadata etcd://127.0.0.1:2379   (one per node: README "Cluster")`,
   )
   .action(async (opts) => {

@@ -39,6 +39,9 @@ export interface StartOptions {
   logFormat?: string;
   /** HTTP control endpoint for tests (README "Test fixture"). */
   controlPort?: number;
+  /** HTTP listener: metrics and health (README "Observability"). */
+  httpPort?: number;
+  httpHost?: string;
   /** Run on a ManualClock, moved through the control endpoint. */
   manualClock?: boolean;
   /** Cluster mode (issue 10): this broker's id and the metadata store. */
@@ -109,6 +112,8 @@ export async function runStart(opts: StartOptions): Promise<void> {
       config: startup.values,
       logger,
       controlPort: opts.controlPort,
+      httpPort: opts.httpPort,
+      httpHost: opts.httpHost,
       clock: opts.manualClock ? new ManualClock(Date.now()) : undefined,
       metadata: opts.metadata,
       nodeId: opts.nodeId,

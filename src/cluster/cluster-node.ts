@@ -64,6 +64,11 @@ export class ClusterNode {
   readonly cache: MetadataCache;
   readonly controller: Controller;
   private session: MetadataSession | undefined;
+
+  /** Registered, with a session the metadata store still renews (readiness). */
+  get registered(): boolean {
+    return this.session !== undefined && !this.session.isLost() && !this.closed;
+  }
   private closed = false;
   clusterId = '';
 

@@ -344,10 +344,10 @@ export class ReplicaManager {
   }
 
   /** Roles of hosted partitions (tests, DescribeLogDirs, metrics). */
-  roleOf(topic: string, partition: number): { kind: 'leader' | 'follower'; leaderEpoch: number; hw: bigint; isr?: number[] } | undefined {
+  roleOf(topic: string, partition: number): { kind: 'leader' | 'follower'; leaderEpoch: number; hw: bigint; isr?: number[]; replicas?: readonly number[] } | undefined {
     const r = this.roles.get(key(topic, partition));
     if (!r) return undefined;
-    return r.kind === 'leader' ? { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw, isr: r.state.isr } : { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw };
+    return r.kind === 'leader' ? { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw, isr: r.state.isr, replicas: r.state.replicas } : { kind: r.kind, leaderEpoch: r.leaderEpoch, hw: r.hw };
   }
 
   /** A follower's fetch answered by the leader: its high watermark, capped by our log end. */
@@ -442,6 +442,7 @@ export class ReplicaManager {
 
   private proposeIsr(topic: string, partition: number, role: LeaderRole, isr: number[]): void {
     role.isrInflight = true;
+    this.isrChanged?.(isr.length < role.state.isr.length ? 'shrink' : 'expand');
     this.replication!.proposeIsr(topic, partition, role.leaderEpoch, isr).then(
       (ok) => {
         role.isrInflight = false;
@@ -885,6 +886,16 @@ export class ReplicaManager {
   get parkedFetches(): number {
     return this.parked.size;
   }
+
+  /** acks=-1 produces waiting for the ISR (the produce purgatory). */
+  get parkedProduces(): number {
+    let n = 0;
+    for (const role of this.roles.values()) if (role.kind === 'leader') n += role.waiters.length;
+    return n;
+  }
+
+  /** Told of each ISR change a led partition proposes (metrics). */
+  isrChanged: ((kind: 'shrink' | 'expand') => void) | undefined;
 
   /** Partitions with at least one parked long poll. */
   get parkedPartitions(): number {

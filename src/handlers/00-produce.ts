@@ -101,6 +101,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
           r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records, req.acks) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId, req.acks);
         }
         if (r.errorCode !== ErrorCode.NONE) failed = true;
+        else if (ctx.metrics && r.lastOffset !== undefined) ctx.metrics.produced(t.name, p.records?.length ?? 0, Number(r.lastOffset - r.baseOffset) + 1);
         // r.lastOffset rides along unencoded (the encoder writes the spec's fields only).
         const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
         const lastOffset = r.lastOffset;

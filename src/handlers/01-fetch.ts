@@ -255,6 +255,10 @@ export default defineHandler<FetchRequest, FetchResponse>({
       const result = readAll(req, targets, maxBytes, ctx);
       const remaining = deadline - ctx.clock.now();
       if (result.bytes >= minBytes || result.errors || expired || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
+        // Bytes out to consumers (a follower's fetch is replication, not counted: Kafka's BytesOutPerSec).
+        if (ctx.metrics && result.bytes > 0 && (ctx.header.apiVersion >= 15 ? (req.replicaState?.replicaId ?? -1) : req.replicaId) < 0) {
+          for (const t of result.topics) ctx.metrics.fetched(t.topic ?? '', (t.partitions ?? []).reduce((n, p) => n + (p.records?.length ?? 0), 0));
+        }
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.topics };
       }
       expired = await ctx.replicas.waitForAppend(keys, remaining, signal);

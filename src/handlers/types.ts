@@ -27,6 +27,8 @@ export interface RequestContext {
   txns: TxnCoordinatorApi;
   clock: Clock;
   logger: Logger;
+  /** Per-topic traffic counters (Prometheus), when metrics are on. */
+  metrics?: { produced(topic: string, bytes: number, messages: number): void; fetched(topic: string, bytes: number): void };
   /** Users' SCRAM credentials (SASL/SCRAM, Describe/AlterUserScramCredentials). */
   scram: ScramCredentials;
   /**

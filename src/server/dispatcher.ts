@@ -52,8 +52,31 @@ function isFlexible(version: number, flexibleMin: number | undefined): boolean {
   return flexibleMin !== undefined && flexibleMin >= 0 && version >= flexibleMin;
 }
 
-export function createProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector): RequestProcessor {
-  return (frame: Buffer, conn: ConnectionInfo): Outcome | Promise<Outcome> => {
+/** Told of each answered request (metrics): API, version, seconds from decode to response, the response. */
+export interface RequestObserver {
+  request(apiKey: number, api: string, version: number, seconds: number, response: unknown): void;
+}
+
+export function createProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector, observer?: RequestObserver): RequestProcessor {
+  const process = createInnerProcessor(table, makeContext, faults);
+  if (observer === undefined) return process;
+  return (frame, conn) => {
+    const t0 = performance.now();
+    const apiKey = frame.length >= 4 ? frame.readInt16BE(0) : -1;
+    const version = frame.length >= 4 ? frame.readInt16BE(2) : -1;
+    const name = table.get(apiKey)?.api.name;
+    if (name === undefined) return process(frame, conn);
+    return process(frame, conn, (o, res) => {
+      observer.request(apiKey, name, version, (performance.now() - t0) / 1000, res);
+      return o;
+    });
+  };
+}
+
+type Seen = (o: Outcome, res: unknown) => Outcome;
+
+function createInnerProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector): (frame: Buffer, conn: ConnectionInfo, seen?: Seen) => Outcome | Promise<Outcome> {
+  return (frame: Buffer, conn: ConnectionInfo, seen?: Seen): Outcome | Promise<Outcome> => {
     const r = new Reader(frame);
     const header = readRequestHeader(r);
     if (r.error !== undefined) throw new RequestError(`malformed request header: ${r.error}`, 'ERR_BAD_HEADER');
@@ -79,7 +102,7 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
       return faults
         .intercept({ header, req, conn }, (narrowed) => handler.handle(narrowed, ctx))
         .then(
-          (res) => (res instanceof CloseConnection ? { close: true as const, reason: res.reason } : respond(handler, header, res)),
+          (res) => (res instanceof CloseConnection ? { close: true as const, reason: res.reason } : answered(respond(handler, header, res), res, seen)),
           (err) => {
             throw handlerFailure(err, header, handler.api.name);
           },
@@ -93,14 +116,18 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
     }
     if (result instanceof Promise) {
       return result.then(
-        (res) => respond(handler, header, res),
+        (res) => answered(respond(handler, header, res), res, seen),
         (err) => {
           throw handlerFailure(err, header, handler.api.name);
         },
       );
     }
-    return respond(handler, header, result);
+    return answered(respond(handler, header, result), result, seen);
   };
+}
+
+function answered(o: Outcome, res: unknown, seen: Seen | undefined): Outcome {
+  return seen === undefined ? o : seen(o, res);
 }
 
 /**

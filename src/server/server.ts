@@ -122,6 +122,13 @@ export class Server {
     return this.connections.size;
   }
 
+  /** Requests read and not yet answered over this listener's connections. */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.inFlight;
+    return n;
+  }
+
   /** Closes every open connection at once (fault injection, tests); returns how many there were. */
   dropConnections(): number {
     const n = this.connections.size;

@@ -1,0 +1,85 @@
+// Brook's HTTP side (issue 12): one node:http server per bound address, answering from route
+// groups: the observability routes (src/http/observability.ts: /metrics, /healthz, /readyz) and,
+// for test suites, the fixture control routes (src/fixture/control-server.ts). `--http-port` and
+// `--control-port` given the same port share one server.
+//
+// A route group is a function of the request that answers, or returns undefined when the path is
+// not its own. Answers are JSON unless a content type is given; errors are {"error": "..."}.
+
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+  /** Default application/json (body serialized); otherwise body is sent as a string. */
+  contentType?: string;
+}
+
+export type RouteGroup = (req: IncomingMessage, url: URL) => Promise<HttpAnswer | undefined> | HttpAnswer | undefined;
+
+/** JSON with bigints as numbers when safe, else strings. */
+export function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString()) : x));
+}
+
+export interface HttpServer {
+  readonly host: string;
+  readonly port: number;
+  /** "http://host:port" */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a server on host:port (0 = a free port) answering from `groups`, first match wins. */
+export function startHttpServer(host: string, port: number, groups: readonly RouteGroup[], classify: (err: unknown) => number = () => 500): Promise<HttpServer> {
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    void (async (): Promise<HttpAnswer> => {
+      for (const g of groups) {
+        const a = await g(req, url);
+        if (a !== undefined) return a;
+      }
+      throw new HttpError(404, `no route ${req.method ?? 'GET'} ${url.pathname}`);
+    })().then(
+      (a) => {
+        res.writeHead(a.status, { 'content-type': a.contentType ?? 'application/json' });
+        res.end(a.contentType === undefined ? toJson(a.body) + '\n' : String(a.body));
+      },
+      (err: unknown) => {
+        const status = err instanceof HttpError ? err.status : classify(err);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(toJson({ error: (err as Error)?.message ?? String(err) }) + '\n');
+      },
+    );
+  });
+  // Short requests (tests, scrapers): no keep-alive connection may hold close().
+  server.keepAliveTimeout = 1000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const { port: bound, address } = server.address() as AddressInfo;
+      const shown = address.includes(':') ? `[${address}]` : address;
+      resolve({
+        host: address,
+        port: bound,
+        url: `http://${shown}:${bound}`,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
