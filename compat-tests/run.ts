@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, type Broker } from '../src/broker.js';
 import { runClusterScenarios } from './cluster.js';
+import { withSecureBroker } from './security.js';
 
 type Status = 'pass' | 'fail' | 'skip' | 'known';
 interface Result {
@@ -36,6 +37,12 @@ const PAIRS: Array<[string, string, string]> = [
 
 /** Clients with `run.sh cluster` (three brokers and etcd, leader and coordinator kills: cluster.ts). */
 const CLUSTER_CLIENTS = ['kafkajs', 'confluent-kafka-python', 'kafka-python'];
+
+/**
+ * Clients with `run.sh security <spec.json>` (SSL, SASL PLAIN and SCRAM against one broker with
+ * SSL, SASL_PLAINTEXT and SASL_SSL listeners: security.ts).
+ */
+const SECURITY_CLIENTS = ['kafkajs', 'kcat', 'confluent-kafka-python', 'kafka-python'];
 
 /**
  * Pairs that cannot work because of a documented client limitation (FINDINGS.md): reported as
@@ -178,6 +185,47 @@ async function runPair(producer: string, codec: string, consumer: string, availa
   });
 }
 
+/** Rows of a runner's stdout as results; a row with an unknown status is a failure. */
+function resultRows(client: string, stdout: string): Result[] {
+  return parseJsonLines(stdout)
+    .filter((x) => typeof x.scenario === 'string')
+    .map((x) => ({
+      client,
+      scenario: String(x.scenario),
+      status: (['pass', 'fail', 'skip', 'known'].includes(String(x.status)) ? x.status : 'fail') as Status,
+      detail: String(x.detail ?? ''),
+    }));
+}
+
+/**
+ * The security phase: one broker with SSL, SASL_PLAINTEXT and SASL_SSL listeners (security.ts)
+ * for every client in SECURITY_CLIENTS, each running `run.sh security <spec.json>`.
+ */
+async function runSecurityPhase(names: string[], available: Set<string>): Promise<Result[]> {
+  const results: Result[] = [];
+  try {
+    await withSecureBroker(async (secure) => {
+      for (const client of names) {
+        const t0 = Date.now();
+        if (!available.has(client)) {
+          results.push({ client, scenario: 'security', status: 'fail', detail: `not run: ${client} not installed` });
+          continue;
+        }
+        const r = await sh(join(HERE, client, 'run.sh'), ['security', secure.specFor(client)], SCENARIO_TIMEOUT_MS);
+        const rows = resultRows(client, r.stdout);
+        if (r.code !== 0 || rows.length === 0) {
+          rows.push({ client, scenario: 'security', status: 'fail', detail: `run.sh security exited ${r.code} after ${Date.now() - t0} ms: ${lastLines(r.stderr || r.stdout)}` });
+        }
+        results.push(...rows);
+        process.stderr.write(`compat: ${client} security: ${rows.filter((x) => x.status === 'pass').length}/${rows.length} passed (${Date.now() - t0} ms)\n`);
+      }
+    });
+  } catch (err) {
+    for (const client of names) results.push({ client, scenario: 'security', status: 'fail', detail: `secured broker: ${(err as Error).message}` });
+  }
+  return results;
+}
+
 /** A runner's per-scenario duration at the end of a detail: "(12 ms)", "(0.0 s)". */
 const TIMING = /\s*\(\d+(?:\.\d+)? ?(?:ms|s)\)$/;
 
@@ -236,6 +284,8 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`compat: ${c} cluster: ${rows.filter((x) => x.status === 'pass').length}/${rows.length} passed (${Date.now() - t1} ms)\n`);
   }
+  const security = names.filter((n) => SECURITY_CLIENTS.includes(n));
+  if (security.length) results.push(...(await runSecurityPhase(security, available)));
   for (const [p, codec, c] of PAIRS) {
     if (only.length && !(only.includes(p) && only.includes(c))) continue;
     if (!CODECS.includes(codec)) continue;

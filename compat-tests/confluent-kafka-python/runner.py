@@ -4,6 +4,7 @@
 # Each scenario runs in its own forked process with a hard time limit; the parent never creates
 # a librdkafka handle, so every child starts without librdkafka threads.
 # `runner.py cluster <bootstrap-list>` is the three-node scenario (../cluster.ts).
+# `runner.py security <spec.json>` is the security phase (../lib/security_scenario.py, ../security.ts).
 # `runner.py eos-processor <bootstrap> <run> <crash_after|None> <seconds>` is not part of the
 # runner contract: it is the processor process that transactions-consume-transform-produce starts
 # (and kills with SIGKILL).
@@ -19,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from harness import Skip, main, msgset, out, report_consumed  # noqa: E402
 import cluster_scenario  # noqa: E402
+import security_scenario  # noqa: E402
 
 import confluent_kafka
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -860,6 +862,59 @@ class ClusterClient:
         return M()
 
 
+# ---------------------------------------------------------------- security
+# `runner.py security <spec.json>`: ../lib/security_scenario.py over this adapter, with
+# librdkafka's property names (security.protocol, ssl.ca.location, sasl.mechanisms,
+# sasl.username, sasl.password); librdkafka 2.0.2 checks the broker's name against the
+# certificate (ssl.endpoint.identification.algorithm=https by default).
+
+def _security_conf(sec):
+    conf = {'security.protocol': sec['security_protocol']}
+    if 'SSL' in sec['security_protocol']:
+        conf['ssl.ca.location'] = sec['ca']
+    if sec['mechanism']:
+        conf.update({'sasl.mechanisms': sec['mechanism'], 'sasl.username': sec['username'],
+                     'sasl.password': sec['password']})
+    return conf
+
+
+def _security_read_back(bs, topic, sec, count, timeout_s=15):
+    c = consumer(bs, **_security_conf(sec))
+    try:
+        c.assign([TopicPartition(topic, 0, confluent_kafka.OFFSET_BEGINNING)])
+        return [(m.key(), m.value()) for m in read(c, count, timeout_s)]
+    finally:
+        c.close()
+
+
+class SecurityClient:
+    def roundtrip(self, bs, topic, sec, records):
+        produce(bs, topic, [(k, v, None) for k, v in records], **_security_conf(sec))
+        return _security_read_back(bs, topic, sec, len(records))
+
+    def auth_failure(self, bs, topic, sec, good):
+        errors = []
+        conf = {'bootstrap.servers': bs, 'client.id': 'brook-compat-ckp-security',
+                'error_cb': lambda e: errors.append(e)}
+        conf.update(_security_conf(sec))
+        p = Producer(conf)
+        t0 = time.time()
+        p.produce(topic, value=b'should-not-be-stored')
+        while time.time() - t0 < 20 and not any(e.code() == KafkaError._AUTHENTICATION for e in errors):
+            p.poll(0.2)
+        dt = time.time() - t0
+        p.purge()
+        p.flush(2)
+        auth = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
+        if not auth:
+            raise AssertionError('no authentication error within 20 s; errors: %s' % [str(e) for e in errors[:3]])
+        stored = _security_read_back(bs, topic, good, 1, timeout_s=2)
+        if stored:
+            raise AssertionError('%d messages stored with a wrong password' % len(stored))
+        text = auth[0].str().split(': SASL authentication error: ')[-1].split(' (after ')[0]
+        return 'error_cb got %s after %.1f s: %s; nothing stored' % (auth[0].name(), dt, text)
+
+
 if __name__ == '__main__':
     if len(sys.argv) == 3 and sys.argv[1] == 'cluster':
         signal.alarm(220)  # a hung client ends the run (run.ts kills it at its own limit too)
@@ -867,5 +922,8 @@ if __name__ == '__main__':
         sys.exit(0)
     if len(sys.argv) == 6 and sys.argv[1] == 'eos-processor':  # helper process of transactions-consume-transform-produce
         eos_processor(sys.argv[2], sys.argv[3], None if sys.argv[4] == 'None' else int(sys.argv[4]), float(sys.argv[5]))
+        sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == 'security':
+        security_scenario.run(sys.argv[2], SecurityClient())
         sys.exit(0)
     sys.exit(main(sys.argv, SCENARIOS, cross_produce, cross_consume))

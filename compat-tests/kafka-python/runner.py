@@ -1,6 +1,7 @@
 # kafka-python 2.0.2 (Debian python3-kafka) against Brook. Run with /usr/bin/python3.
 # Usage: runner.py scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
 #        runner.py cluster <bootstrap-list> (the three-node scenario, ../cluster.ts)
+#        runner.py security <spec.json> (SSL and SASL listeners, ../lib/security_scenario.py, ../security.ts)
 # Every client is built with DEFAULT settings (api_version not set): kafka-python then probes
 # the broker with ApiVersions v0 + Metadata v0 and guesses its release (kafka/conn.py:1167-1195).
 # Each scenario runs in its own forked process with a hard time limit (kafka-python has
@@ -16,6 +17,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from harness import main, msgset, out, report_consumed  # noqa: E402
 import cluster_scenario  # noqa: E402
+import security_scenario  # noqa: E402
+from harness import Known  # noqa: E402
 
 import kafka
 from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -605,9 +608,106 @@ class ClusterClient:
         return M()
 
 
+# ---------------------------------------------------------------- security
+# `runner.py security <spec.json>`: ../lib/security_scenario.py over this adapter. kafka-python
+# 2.0.2 authenticates with SaslHandshake v0 and raw (unframed) SASL tokens (kafka/conn.py:525),
+# SCRAM since 2.0.0; TLS with ssl_cafile (hostname checked against the certificate's IP SAN).
+
+def _security_kwargs(sec):
+    kw = {'security_protocol': sec['security_protocol']}
+    if 'SSL' in sec['security_protocol']:
+        kw['ssl_cafile'] = sec['ca']
+    if sec['mechanism']:
+        kw.update(sasl_mechanism=sec['mechanism'], sasl_plain_username=sec['username'],
+                  sasl_plain_password=sec['password'])
+    return kw
+
+
+def _read_back(bs, topic, sec, count, timeout_s=15):
+    c = KafkaConsumer(bootstrap_servers=bs, client_id='brook-compat-kp-security', group_id=None,
+                      enable_auto_commit=False, **_security_kwargs(sec))
+    try:
+        tp = TopicPartition(topic, 0)
+        c.assign([tp])
+        c.seek_to_beginning(tp)
+        got = []
+        deadline = time.time() + timeout_s
+        while len(got) < count and time.time() < deadline:
+            for recs in c.poll(timeout_ms=300).values():
+                got.extend((r.key, r.value) for r in recs)
+        return got
+    finally:
+        c.close()
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+class SecurityClient:
+    def roundtrip(self, bs, topic, sec, records):
+        p = KafkaProducer(bootstrap_servers=bs, client_id='brook-compat-kp-security', acks='all',
+                          **_security_kwargs(sec))
+        try:
+            for f in [p.send(topic, key=k, value=v) for k, v in records]:
+                f.get(timeout=15)
+        finally:
+            p.close(timeout=5)
+        return _read_back(bs, topic, sec, len(records))
+
+    def auth_failure(self, bs, topic, sec, good):
+        # SaslHandshake v0 has no error answer for a failed authentication: Kafka (and Brook)
+        # close the connection (KIP-152), and kafka-python 2.0.2 turns a close while
+        # authenticating into KafkaConnectionError, which it does not raise (conn.py:539-541,
+        # 696-699): the client sees no broker, never an authentication error.
+        cap = _Records()
+        log = logging.getLogger('kafka.conn')
+        log.addHandler(cap)
+        log.setLevel(logging.DEBUG)
+        t0 = time.time()
+        try:
+            p = KafkaProducer(bootstrap_servers=bs, client_id='brook-compat-kp-security', acks='all',
+                              **_security_kwargs(sec))
+        except kafka.errors.NoBrokersAvailable as e:
+            err = e
+        except kafka.errors.AuthenticationFailedError as e:
+            return 'an authentication error: %r' % e
+        else:
+            try:
+                p.send(topic, value=b'should-not-be-stored').get(timeout=10)
+                raise AssertionError('a message was acknowledged with a wrong password')
+            except kafka.errors.KafkaError as e:
+                err = e
+            finally:
+                p.close(timeout=5)
+        finally:
+            log.removeHandler(cap)
+        if time.time() - t0 > 20:
+            raise AssertionError('%r only after %.0f s' % (err, time.time() - t0))
+        closed = [l for l in cap.lines if '<authenticating>' in l and 'Error receiving reply' in l]
+        if not closed:
+            raise AssertionError('%r without a connection closed while authenticating: %s' % (err, cap.lines[-3:]))
+        stored = _read_back(bs, topic, good, 1, timeout_s=2)
+        if stored:
+            raise AssertionError('%d messages stored with a wrong password' % len(stored))
+        # No counts or durations here: a known row's detail goes to RESULTS.md as it is.
+        raise Known('refused without an authentication error: the broker closed the connection after the '
+                    'client-final message (SaslHandshake v0 has no error answer; Kafka does the same), '
+                    'kafka-python 2.0.2 ends with %s (conn.py:539-541, 696-699; FINDINGS.md); '
+                    'nothing stored' % type(err).__name__)
+
+
 if __name__ == '__main__':
     if len(sys.argv) == 3 and sys.argv[1] == 'cluster':
         signal.alarm(220)  # a hung client ends the run (run.ts kills it at its own limit too)
         cluster_scenario.run(ClusterClient(sys.argv[2]), idempotent=False)
+        sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == 'security':
+        security_scenario.run(sys.argv[2], SecurityClient())
         sys.exit(0)
     sys.exit(main(sys.argv, SCENARIOS, cross_produce, cross_consume))

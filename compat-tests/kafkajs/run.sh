@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh scenarios <bootstrap> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
+# run.sh scenarios <bootstrap> | security <spec.json> | produce <bootstrap> <topic> <codec> | consume <bootstrap> <topic> <count>
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 export KAFKAJS_NO_PARTITIONER_WARNING=1

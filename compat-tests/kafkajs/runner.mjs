@@ -3,6 +3,7 @@
 //   node runner.mjs produce <bootstrap> <topic> <codec>
 //   node runner.mjs consume <bootstrap> <topic> <count>
 //   node runner.mjs cluster <bootstrap-list>   (three brokers: ../cluster.ts drives the faults)
+//   node runner.mjs security <spec.json>       (SSL and SASL listeners: security.mjs, ../security.ts)
 // Default client settings, except what a scenario needs and the test speed-ups (consumer
 // maxWaitTimeInMs 100, heartbeatInterval 300). kafkajs logs go to stderr; stdout is JSON lines only.
 
@@ -935,6 +936,7 @@ async function clusterScenarios() {
 try {
   if (mode === 'scenarios') await runScenarios();
   else if (mode === 'cluster') await clusterScenarios();
+  else if (mode === 'security') await (await import('./security.mjs')).securityScenarios(bootstrap);
   else if (mode === 'produce') await produceSet(rest[0], rest[1]);
   else if (mode === 'consume') await consumeSet(rest[0], Number(rest[1]));
   else throw new Error(`unknown mode ${mode}`);

@@ -2,6 +2,7 @@
 //   node runner.mjs scenarios <bootstrap>
 //   node runner.mjs produce <bootstrap> <topic> <codec>
 //   node runner.mjs consume <bootstrap> <topic> <count>
+//   node runner.mjs security <spec.json>   (SSL and SASL listeners: security.mjs, ../security.ts)
 // Every kcat call runs under `timeout`. kcat has no admin API: topics with more than one partition
 // are created with a raw CreateTopics from Brook's own client (dist/, built by `npm run compat`);
 // that is set-up, not under test.
@@ -551,6 +552,7 @@ function consumeSet(topic, count) {
 
 try {
   if (mode === 'scenarios') await runScenarios();
+  else if (mode === 'security') (await import('./security.mjs')).securityScenarios(bootstrap);
   else if (mode === 'produce') produceSet(rest[0], rest[1]);
   else if (mode === 'consume') consumeSet(rest[0], Number(rest[1]));
   else throw new Error(`unknown mode ${mode}`);
