@@ -16,7 +16,8 @@ import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { clusterSecurityStore, fileSecurityStore, memorySecurityStore, type SecurityStore } from './security/store.js';
-import { ScramCredentials } from './security/scram.js';
+import { ClientQuotas } from './security/quotas.js';
+import { ScramCredentials, scramUserProblem, seedScramUsers, type ScramUser } from './security/scram.js';
 import { isSupportedMechanism, SUPPORTED_SASL_MECHANISMS, type SaslMechanismName } from './security/sasl/mechanism.js';
 import type { OAuthBearerOptions } from './security/sasl/oauthbearer.js';
 import type { SecurityProtocol } from './server/connection.js';
@@ -212,6 +213,12 @@ export interface BrokerOptions {
   nodeId?: number;
   /** broker.rack, advertised in Metadata. */
   rack?: string;
+  /**
+   * SCRAM users stored at start (salted; the password is not kept) and again by every `reset()`,
+   * replacing a stored credential of the same user and mechanism (default SCRAM-SHA-256, 4096
+   * iterations). `brook start --add-scram` gives these.
+   */
+  users?: ScramUser[];
 }
 
 export interface Broker {
@@ -438,6 +445,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const seedUsers = options.users ?? [];
+  for (const u of seedUsers) {
+    const problem = scramUserProblem(u);
+    if (problem) throw new ConfigError(problem);
+  }
   if (clustered && (options.topics?.length ?? 0) > 0) throw new ConfigError('seeded topics (topics) are for a single-node broker; create them with a client in a cluster');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
@@ -507,6 +519,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     throw metaStore !== undefined ? err : new ConfigError((err as Error).message);
   }
   const scram = new ScramCredentials(security);
+  const quotas = new ClientQuotas(security, () => ({ samples: config.int('quota.window.num'), windowMs: config.int('quota.window.size.seconds') * 1000 }));
+  try {
+    await seedScramUsers(scram, seedUsers);
+  } catch (err) {
+    closeSecurity();
+    await ownMetadataStore?.close().catch(() => {});
+    store.close();
+    throw err;
+  }
 
   const nodeId = config.nodeId;
   const cluster = new ClusterView(
@@ -584,6 +605,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     clock,
     logger,
     scram,
+    quotas,
     apiRanges,
     coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
     coordinatorWriteReplicated: cluster.clustered ? coordinatorWriteReplicated : undefined,
@@ -793,6 +815,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         await store.whenSyncIdle();
         for (const t of store.listTopics()) store.deleteTopic(t.name);
         await security.clear();
+        await seedScramUsers(scram, seedUsers);
         for (const level of ['broker', 'cluster-default'] as const) {
           if (Object.keys(config.dynamic(level)).length > 0) config.setDynamic(level, {});
         }

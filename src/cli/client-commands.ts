@@ -1,4 +1,4 @@
-// The client commands (topic, produce, consume, group, cluster), loaded by main.ts for every
+// The client commands (topic, produce, consume, group, cluster, user), loaded by main.ts for every
 // command line except `brook start`.
 
 import type { Command } from 'commander';
@@ -7,9 +7,10 @@ import { consumeCommand } from './consume.js';
 import { groupCommand } from './group.js';
 import { produceCommand } from './produce.js';
 import { topicCommand } from './topic.js';
+import { userCommand } from './user.js';
 
 export { outcome, setCliVersion } from './common.js';
 
 export function clientCommands(): Command[] {
-  return [topicCommand(), produceCommand(), consumeCommand(), groupCommand(), clusterCommand()];
+  return [topicCommand(), produceCommand(), consumeCommand(), groupCommand(), clusterCommand(), userCommand()];
 }

@@ -74,6 +74,7 @@ program
   .option('--http-host <host>', 'address of the HTTP listener (default 127.0.0.1)')
   .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
   .option('--node-id <id>', 'this broker\'s id in a cluster (Kafka node.id; default the node.id config, 1)', nonNegative)
+  .option('--add-scram <spec>', "add or replace a SCRAM user at start, Kafka's syntax: 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (also iterations=; repeatable)", (v: string, prev: string[]) => [...prev, v], [])
   .option('--metadata <etcd-url>', 'join a cluster whose metadata lives in etcd: etcd://host:port[,host:port...][/cluster] (README "Cluster")')
   .addHelpText(
     'after',
@@ -98,6 +99,7 @@ Examples:
   brook start --host 0.0.0.0 --advertised-host broker.internal
   brook start --set listeners=PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093 --set ssl.keystore.location=broker.pem
   brook start --set listeners=SASL_PLAINTEXT://127.0.0.1:9092 --set sasl.enabled.mechanisms=SCRAM-SHA-512
+  brook start --add-scram 'SCRAM-SHA-256=[name=alice,password=alice-secret]'
   brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")
   brook start --memory --http-port 9644   (metrics at http://127.0.0.1:9644/metrics)
   brook start --node-id 1 --port 9092 --data-dir d1 --metadata etcd://127.0.0.1:2379   (one per node: README "Cluster")`,

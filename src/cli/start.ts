@@ -10,6 +10,7 @@ import { ConfigError } from '../config/config.js';
 import { readPropertiesFile, settingsFromArgs, settingsFromEnv } from '../config/properties.js';
 import { checkStartupConfig, resolveListeners, type ListenerPlan } from '../config/startup.js';
 import type { BrokerListener } from '../broker.js';
+import { parseAddScram } from '../security/scram.js';
 
 /** The listeners of a plan as startBroker takes them. */
 export function brokerListeners(plan: ListenerPlan): BrokerListener[] {
@@ -47,6 +48,8 @@ export interface StartOptions {
   /** Cluster mode (issue 10): this broker's id and the metadata store. */
   nodeId?: number;
   metadata?: string;
+  /** SCRAM users, Kafka's `--add-scram` syntax. */
+  addScram?: string[];
 }
 
 /** A start failure as one line, without a stack (which only `--log-level debug` adds). */
@@ -102,6 +105,13 @@ export async function runStart(opts: StartOptions): Promise<void> {
     }
     for (const w of startup.warnings) logger.warn(w);
     if (startup.ignored.length > 0) logger.info({ configs: startup.ignored }, 'Kafka configs accepted without effect in Brook');
+    const users = (opts.addScram ?? []).map((spec) => {
+      try {
+        return parseAddScram(spec);
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
+    });
     const plan = resolveListeners(startup, opts);
     // With several listeners a failed listen names its address itself.
     listen = plan.listeners.length === 1 ? { host: plan.host, port: plan.port } : undefined;
@@ -117,6 +127,7 @@ export async function runStart(opts: StartOptions): Promise<void> {
       clock: opts.manualClock ? new ManualClock(Date.now()) : undefined,
       metadata: opts.metadata,
       nodeId: opts.nodeId,
+      users,
     });
     let stopping = false;
     const stop = (signal: string): void => {

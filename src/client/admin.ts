@@ -483,3 +483,55 @@ export async function deleteGroups(client: KafkaClient, groupIds: string[]): Pro
   );
   return groupIds.map((id) => out.get(id)!);
 }
+
+// -----------------------------------------------------------------------------------------------
+// SCRAM users (KIP-554)
+
+/** SCRAM mechanism numbers of DescribeUserScramCredentials / AlterUserScramCredentials. */
+export const ScramMechanismType: Readonly<Record<string, number>> = { 'SCRAM-SHA-256': 1, 'SCRAM-SHA-512': 2 };
+
+export function scramMechanismName(type: number): string {
+  return Object.keys(ScramMechanismType).find((k) => ScramMechanismType[k] === type) ?? `UNKNOWN(${type})`;
+}
+
+export interface ScramUserDescription {
+  user: string;
+  errorCode: number;
+  errorMessage: string | null;
+  credentials: Array<{ mechanism: string; iterations: number }>;
+}
+
+/** Users' SCRAM mechanisms and iterations; null asks for every user. Per-user errors are in the results. */
+export async function describeUserScramCredentials(client: KafkaClient, users: string[] | null): Promise<ScramUserDescription[]> {
+  const conn = await client.any();
+  const r = await conn.request(Apis.describeUserScramCredentials, { users: users === null ? null : users.map((name) => ({ name })) });
+  if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode, 'DescribeUserScramCredentials', r.errorMessage);
+  return r.results.map((u) => ({
+    user: u.user,
+    errorCode: u.errorCode,
+    errorMessage: u.errorMessage,
+    credentials: u.credentialInfos.map((c) => ({ mechanism: scramMechanismName(c.mechanism), iterations: c.iterations })),
+  }));
+}
+
+export interface ScramUpsertion {
+  user: string;
+  mechanism: number;
+  iterations: number;
+  salt: Buffer;
+  /** Hi(password, salt, iterations): the client salts, the password never travels. */
+  saltedPassword: Buffer;
+}
+
+/** Upserts and deletes SCRAM credentials; one result per user named. */
+export async function alterUserScramCredentials(
+  client: KafkaClient,
+  changes: { upsertions?: ScramUpsertion[]; deletions?: Array<{ user: string; mechanism: number }> },
+): Promise<ItemResult[]> {
+  const conn = await client.controller();
+  const r = await conn.request(Apis.alterUserScramCredentials, {
+    deletions: (changes.deletions ?? []).map((d) => ({ name: d.user, mechanism: d.mechanism })),
+    upsertions: (changes.upsertions ?? []).map((u) => ({ name: u.user, mechanism: u.mechanism, iterations: u.iterations, salt: u.salt, saltedPassword: u.saltedPassword })),
+  });
+  return r.results.map((x) => ({ name: x.user, errorCode: x.errorCode, errorMessage: x.errorMessage }));
+}

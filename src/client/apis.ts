@@ -26,6 +26,10 @@ import * as P36 from '../../protocol/generated/36-sasl-authenticate.js';
 import * as P37 from '../../protocol/generated/37-create-partitions.js';
 import * as P42 from '../../protocol/generated/42-delete-groups.js';
 import * as P44 from '../../protocol/generated/44-incremental-alter-configs.js';
+import * as P48 from '../../protocol/generated/48-describe-client-quotas.js';
+import * as P49 from '../../protocol/generated/49-alter-client-quotas.js';
+import * as P50 from '../../protocol/generated/50-describe-user-scram-credentials.js';
+import * as P51 from '../../protocol/generated/51-alter-user-scram-credentials.js';
 import * as P60 from '../../protocol/generated/60-describe-cluster.js';
 import type { Reader } from '../../protocol/primitives/reader.js';
 import type { Encodable, Writer } from '../../protocol/primitives/writer.js';
@@ -103,6 +107,10 @@ export const Apis = {
   createPartitions: api(P37.CreatePartitionsApi, P37.encodeCreatePartitionsRequest, P37.decodeCreatePartitionsResponse),
   deleteGroups: api(P42.DeleteGroupsApi, P42.encodeDeleteGroupsRequest, P42.decodeDeleteGroupsResponse),
   incrementalAlterConfigs: api(P44.IncrementalAlterConfigsApi, P44.encodeIncrementalAlterConfigsRequest, P44.decodeIncrementalAlterConfigsResponse),
+  describeClientQuotas: api(P48.DescribeClientQuotasApi, P48.encodeDescribeClientQuotasRequest, P48.decodeDescribeClientQuotasResponse),
+  alterClientQuotas: api(P49.AlterClientQuotasApi, P49.encodeAlterClientQuotasRequest, P49.decodeAlterClientQuotasResponse),
+  describeUserScramCredentials: api(P50.DescribeUserScramCredentialsApi, P50.encodeDescribeUserScramCredentialsRequest, P50.decodeDescribeUserScramCredentialsResponse),
+  alterUserScramCredentials: api(P51.AlterUserScramCredentialsApi, P51.encodeAlterUserScramCredentialsRequest, P51.decodeAlterUserScramCredentialsResponse),
   describeCluster: api(P60.DescribeClusterApi, P60.encodeDescribeClusterRequest, P60.decodeDescribeClusterResponse),
 } as const;
 

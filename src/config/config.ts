@@ -92,6 +92,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'connections.max.reauth.ms', type: 'LONG', default: '0', validator: atLeast(0), doc: 'SASL sessions last this long (KIP-368: clients re-authenticate before; a request after it closes the connection). 0: no limit but the credential\'s own (OAUTHBEARER exp).' },
   { name: 'connection.failed.authentication.delay.ms', type: 'INT', default: '100', validator: atLeast(0), doc: 'A failed SASL authentication is answered, and its connection closed, after this delay.' },
   { name: 'sasl.server.max.receive.size', type: 'INT', default: '524288', validator: atLeast(1), doc: 'Largest frame accepted from a SASL client before it has authenticated; larger ones close the connection.' },
+  { name: 'quota.window.num', type: 'INT', default: '11', validator: atLeast(1), doc: 'Samples a client quota rate is measured over (KIP-13).' },
+  { name: 'quota.window.size.seconds', type: 'INT', default: '1', validator: atLeast(1), doc: 'Length of one client quota sample.' },
   { name: 'socket.request.max.bytes', type: 'INT', default: '104857600', validator: atLeast(1), doc: 'Largest request frame accepted.' },
   // Read-only, as in Kafka (not in DynamicBrokerConfig.AllDynamicConfigs).
   { name: 'fetch.max.bytes', type: 'INT', default: '57671680', validator: atLeast(1024), doc: 'Largest Fetch response: caps the request\'s max_bytes and min_bytes (KIP-541); also the response bytes a connection may have waiting to be written before it is no longer read.' },

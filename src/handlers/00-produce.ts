@@ -24,7 +24,10 @@
 // With flush.messages=1 ("fsync before acknowledging") the answer waits until an fsync covers
 // every partition it appended to; the fsync runs off the event loop and is shared by the produces
 // that arrive meanwhile (group commit), and a failed one answers KAFKA_STORAGE_ERROR.
-// Not implemented yet: quotas (throttle_time_ms is always 0).
+// Client quotas: the request's record bytes count against the client's producer_byte_rate (Kafka
+// counts the whole request); over it, throttle_time_ms (v1+) and the connection is muted for that
+// long (KIP-219, v6+; older versions get their response after the throttle time, as Kafka does).
+// acks=0: muted only. Not enforced: request_percentage.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -40,6 +43,10 @@ import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
 import { failedProduce, type ProduceResult } from '../cluster/replica-manager.js';
 import type { RequestContext } from './types.js';
 import { NoResponse, defineHandler } from './types.js';
+import { recordQuota, throttled } from './quota-common.js';
+
+/** First Produce version whose clients back off by themselves on throttle_time_ms (KIP-219). */
+const CLIENT_THROTTLES_FROM = 6;
 
 /** A message set converted to a record batch is validated like a Produce v3 batch (no zstd in v0/v1 formats). */
 const LEGACY_AS_VERSION = 3;
@@ -130,10 +137,18 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         return out;
       }),
     }));
-    if (req.acks === 0) {
-      return new NoResponse(failed ? 'acks=0 produce failed (Kafka closes the connection to signal it)' : null);
-    }
-    if (durable.length > 0) return Promise.all(durable).then(() => ({ responses, throttleTimeMs: 0 }));
-    return { responses, throttleTimeMs: 0 };
+    const answer = (): ProduceResponse | NoResponse | Promise<ProduceResponse | NoResponse> => {
+      // Recorded when answering, as Kafka's sendResponseCallback does.
+      let bytes = 0;
+      for (const t of req.topicData) for (const p of t.partitionData) bytes += p.records?.length ?? 0;
+      const throttleTimeMs = recordQuota(ctx, 'producer_byte_rate', bytes);
+      if (req.acks === 0) {
+        if (failed) return new NoResponse('acks=0 produce failed (Kafka closes the connection to signal it)');
+        return throttled(ctx, throttleTimeMs, true, new NoResponse(null));
+      }
+      return throttled(ctx, throttleTimeMs, version >= CLIENT_THROTTLES_FROM, { responses, throttleTimeMs } as ProduceResponse);
+    };
+    if (durable.length > 0) return Promise.all(durable).then(answer);
+    return answer();
   },
 });

@@ -26,6 +26,11 @@
 //   (from the partition's aborted-transaction index, never a log scan); READ_UNCOMMITTED reads to
 //   the high watermark with a null aborted-transactions list.
 // - Topic ids from v13 (UNKNOWN_TOPIC_ID for unknown ones).
+// - Client quotas (consumer fetches only): max_bytes is capped by what the client's
+//   consumer_byte_rate allows over the quota window; the answer's record bytes count against it,
+//   and over it the Fetch is answered empty with throttle_time_ms and its connection muted for
+//   that long (the bytes are taken back, as Kafka does). v0-v7 clients do not back off
+//   themselves: their (empty) answer is held for the throttle time, as Kafka does (KIP-219).
 // - Fetch sessions (KIP-227) are declined: session id 0 in every answer, which tells clients to
 //   send full fetches; an incremental fetch for an unknown session gets FETCH_SESSION_ID_NOT_FOUND.
 
@@ -44,6 +49,10 @@ import { READ_COMMITTED } from '../cluster/replica-manager.js';
 import { leaderEpochError } from './epochs.js';
 import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD } from '../../protocol/records/constants.js';
 import { downConvertBatches, type LegacyMagic } from '../../protocol/records/legacy.js';
+import { recordQuota, throttled } from './quota-common.js';
+
+/** First Fetch version whose clients back off by themselves on throttle_time_ms (KIP-219). */
+const CLIENT_THROTTLES_FROM = 8;
 
 /**
  * Records of a partition without data, errors included: empty, never null. librdkafka cannot parse
@@ -240,7 +249,10 @@ export default defineHandler<FetchRequest, FetchResponse>({
     // KafkaApis.handleFetchRequest: max_bytes is capped by the broker's fetch.max.bytes (KIP-541;
     // v0-2 have no max_bytes and decode as 2^31-1, so the cap applies to them too) and min_bytes
     // by that; ReplicaManager.fetchMessages answers once min_bytes are there (0: at once).
-    const maxBytes = Math.min(req.maxBytes, ctx.config.int('fetch.max.bytes'));
+    // A consumer's fetch is also capped by the bytes its quota allows over the quota window.
+    const consumer = (version >= 15 ? (req.replicaState?.replicaId ?? -1) : req.replicaId) < 0;
+    const quotaBytes = consumer ? ctx.quotas.maxValueInQuotaWindow('consumer_byte_rate', ctx.connection.principal, ctx.header.clientId ?? '') : Infinity;
+    const maxBytes = Math.min(req.maxBytes, ctx.config.int('fetch.max.bytes'), Math.max(1, Math.floor(quotaBytes)));
     const minBytes = Math.min(req.minBytes, maxBytes);
     const signal = ctx.connection.signal;
     // Reached on the injected clock or in real time, whichever first (a ManualClock never advanced
@@ -255,8 +267,14 @@ export default defineHandler<FetchRequest, FetchResponse>({
       const result = readAll(req, targets, maxBytes, ctx);
       const remaining = deadline - ctx.clock.now();
       if (result.bytes >= minBytes || result.errors || expired || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
+        const throttleTimeMs = consumer ? recordQuota(ctx, 'consumer_byte_rate', result.bytes) : 0;
+        if (throttleTimeMs > 0) {
+          // KafkaApis: a throttled fetch returns no data, and its bytes are not counted.
+          ctx.quotas.unrecord('consumer_byte_rate', ctx.connection.principal, ctx.header.clientId ?? '', result.bytes, ctx.clock.now());
+          return throttled(ctx, throttleTimeMs, version >= CLIENT_THROTTLES_FROM, { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] });
+        }
         // Bytes out to consumers (a follower's fetch is replication, not counted: Kafka's BytesOutPerSec).
-        if (ctx.metrics && result.bytes > 0 && (ctx.header.apiVersion >= 15 ? (req.replicaState?.replicaId ?? -1) : req.replicaId) < 0) {
+        if (ctx.metrics && consumer && result.bytes > 0) {
           for (const t of result.topics) ctx.metrics.fetched(t.topic ?? '', (t.partitions ?? []).reduce((n, p) => n + (p.records?.length ?? 0), 0));
         }
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.topics };

@@ -15,6 +15,7 @@ import type { ConnectionInfo } from '../server/connection.js';
 import type { GroupCoordinatorApi } from '../group/types.js';
 import type { TxnCoordinatorApi } from '../txn/coordinator.js';
 import type { ScramCredentials } from '../security/scram.js';
+import type { ClientQuotas } from '../security/quotas.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -31,6 +32,8 @@ export interface RequestContext {
   metrics?: { produced(topic: string, bytes: number, messages: number): void; fetched(topic: string, bytes: number): void };
   /** Users' SCRAM credentials (SASL/SCRAM, Describe/AlterUserScramCredentials). */
   scram: ScramCredentials;
+  /** Client quotas: their configuration (Describe/AlterClientQuotas) and byte-rate enforcement. */
+  quotas: ClientQuotas;
   /**
    * Cluster mode: the internal-topic partition holding a group's or transactional id's state
    * (its leader is the coordinator); undefined while that topic does not exist yet (it is then

@@ -126,3 +126,87 @@ export class ScramCredentials {
     );
   }
 }
+
+/** A user given at start (startBroker's `users`, `brook start --add-scram`). */
+export interface ScramUser {
+  name: string;
+  password: string;
+  /** Default SCRAM-SHA-256. */
+  mechanism?: ScramMechanism;
+  /** Default 4096. */
+  iterations?: number;
+}
+
+/** Why a seeded user cannot be used, or null. */
+export function scramUserProblem(u: ScramUser): string | null {
+  if (typeof u.name !== 'string' || u.name.length === 0) return 'a SCRAM user needs a non-empty name';
+  if (typeof u.password !== 'string' || u.password.length === 0) return `SCRAM user "${u.name}": the password must not be empty`;
+  if (u.mechanism !== undefined && !isScramMechanism(u.mechanism)) return `SCRAM user "${u.name}": unknown mechanism ${String(u.mechanism)} (SCRAM-SHA-256 or SCRAM-SHA-512)`;
+  const i = u.iterations ?? SCRAM_MIN_ITERATIONS;
+  if (!Number.isInteger(i) || i < SCRAM_MIN_ITERATIONS || i > SCRAM_MAX_ITERATIONS) {
+    return `SCRAM user "${u.name}": iterations must be an integer from ${SCRAM_MIN_ITERATIONS} to ${SCRAM_MAX_ITERATIONS}, got ${String(u.iterations)}`;
+  }
+  return null;
+}
+
+/** Stores the users' credentials (salted with fresh salts), replacing those of the same mechanism. */
+export async function seedScramUsers(scram: ScramCredentials, users: readonly ScramUser[]): Promise<void> {
+  if (users.length === 0) return;
+  const changes = await Promise.all(
+    users.map(async (u) => {
+      const mechanism = u.mechanism ?? 'SCRAM-SHA-256';
+      return { user: u.name, mechanism, credential: await credentialFromPassword(mechanism, u.password, u.iterations ?? SCRAM_MIN_ITERATIONS) };
+    }),
+  );
+  await scram.alter(changes);
+}
+
+/**
+ * One `--add-scram` value, in the syntax of Kafka's `kafka-storage format --add-scram`:
+ * `SCRAM-SHA-256=[name=alice,password=alice-secret]`, optionally `iterations=8192`; values may be
+ * double-quoted (then they may hold "," or "]"). Throws with a message on a bad value.
+ */
+export function parseAddScram(spec: string): ScramUser {
+  const m = /^\s*([A-Za-z0-9-]+)\s*=\s*\[(.*)\]\s*$/s.exec(spec);
+  if (!m) throw new Error(`--add-scram: expected MECHANISM=[name=...,password=...], got "${spec}"`);
+  const mechanism = m[1]!.toUpperCase();
+  if (!isScramMechanism(mechanism)) throw new Error(`--add-scram: unknown mechanism ${m[1]} (SCRAM-SHA-256 or SCRAM-SHA-512)`);
+  const fields = new Map<string, string>();
+  const body = m[2]!;
+  let i = 0;
+  while (i < body.length) {
+    const eq = body.indexOf('=', i);
+    if (eq < 0) throw new Error(`--add-scram: expected key=value in "${body.slice(i)}"`);
+    const key = body.slice(i, eq).trim().toLowerCase();
+    let value: string;
+    let j = eq + 1;
+    if (body[j] === '"') {
+      const close = body.indexOf('"', j + 1);
+      if (close < 0) throw new Error(`--add-scram: unterminated quote in ${key}`);
+      value = body.slice(j + 1, close);
+      j = close + 1;
+      while (j < body.length && body[j] === ' ') j++;
+      if (j < body.length && body[j] !== ',') throw new Error(`--add-scram: expected "," after ${key}'s quoted value`);
+    } else {
+      const comma = body.indexOf(',', j);
+      value = body.slice(j, comma < 0 ? body.length : comma).trim();
+      j = comma < 0 ? body.length : comma;
+    }
+    if (fields.has(key)) throw new Error(`--add-scram: ${key} is given twice`);
+    fields.set(key, value);
+    i = j + 1;
+  }
+  for (const key of fields.keys()) {
+    if (key === 'salt' || key === 'saltedpassword') throw new Error(`--add-scram: ${key} is not supported by Brook; give password= (it is salted and never stored)`);
+    if (!['name', 'password', 'iterations'].includes(key)) throw new Error(`--add-scram: unknown key ${key} (name, password, iterations)`);
+  }
+  const name = fields.get('name');
+  const password = fields.get('password');
+  if (name === undefined || name === '') throw new Error('--add-scram: name= is required');
+  if (password === undefined) throw new Error(`--add-scram: password= is required (user ${name})`);
+  const it = fields.get('iterations');
+  const user: ScramUser = { name, password, mechanism, ...(it !== undefined ? { iterations: /^\d+$/.test(it) ? Number(it) : NaN } : {}) };
+  const problem = scramUserProblem(user);
+  if (problem) throw new Error(`--add-scram: ${problem}`);
+  return user;
+}

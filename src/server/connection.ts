@@ -25,6 +25,8 @@
 //   response per connection; Brook pipelines, so it bounds the bytes instead).
 // - `signal` is aborted when the connection closes: work parked for it (a long-poll Fetch in the
 //   replica manager's wait list) is dropped at once instead of at its deadline.
+// - A client over its quota is muted (KIP-219): `throttle(ms)` stops reading its requests for that
+//   long, while its responses (carrying throttle_time_ms) still leave.
 // - A thrown error (malformed frame, unknown API) closes this connection only.
 
 import { setMaxListeners } from 'node:events';
@@ -104,6 +106,11 @@ export interface ConnectionInfo extends ConnectionIdentity {
    * when the connection closes (check `signal`).
    */
   responseRoom(): Promise<void>;
+  /**
+   * Client quotas (KIP-219): no further request is read from this connection for `ms`
+   * milliseconds (responses still leave). Overlapping calls keep the later end.
+   */
+  throttle(ms: number): void;
 }
 
 export type RequestProcessor = (frame: Buffer, conn: ConnectionInfo) => Outcome | Promise<Outcome>;
@@ -152,6 +159,10 @@ class Slot implements ConnectionInfo {
   responseRoom(): Promise<void> {
     return this.conn.responseRoom(this);
   }
+
+  throttle(ms: number): void {
+    this.conn.throttle(ms);
+  }
 }
 
 export class Connection {
@@ -178,6 +189,9 @@ export class Connection {
   private closed = false;
   private idleEmitted = false;
   private readonly stopWatchingMemory: (() => void) | undefined;
+  /** Muted by a client quota until this time (Date.now()), with its timer; see throttle(). */
+  private mutedUntil = 0;
+  private muteTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
@@ -284,8 +298,25 @@ export class Connection {
     this.onClose(this);
   }
 
+  /** See ConnectionInfo.throttle. */
+  throttle(ms: number): void {
+    if (this.closed || !(ms > 0)) return;
+    const until = Date.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = undefined;
+      // Resumes reading; frames buffered meanwhile are processed then.
+      this.updateFlow();
+    }, ms);
+    this.updateFlow();
+  }
+
   /** Closed: parked work is told (signal) and nothing waits for room any more. */
   private released(): void {
+    clearTimeout(this.muteTimer);
+    this.muteTimer = undefined;
     for (const w of this.roomWaiters.splice(0)) w.resolve();
     if (!this.abort.signal.aborted) this.abort.abort();
   }
@@ -328,7 +359,7 @@ export class Connection {
   }
 
   private extractFrames(): void {
-    while (!this.closed && !this.stopped && this.slots.length < this.limits.maxInFlight && !this.responsesOverLimit() && this.limits.memory?.exhausted !== true) {
+    while (!this.closed && !this.stopped && this.muteTimer === undefined && this.slots.length < this.limits.maxInFlight && !this.responsesOverLimit() && this.limits.memory?.exhausted !== true) {
       if (this.frameSize < 0) {
         if (this.buffered < 4) break;
         const size = this.peekInt32();
@@ -469,6 +500,7 @@ export class Connection {
   private updateFlow(): void {
     if (this.closed || this.stopped) return;
     const over =
+      this.muteTimer !== undefined ||
       this.writeBlocked ||
       this.slots.length >= this.limits.maxInFlight ||
       this.inFlightBytes + this.buffered > this.limits.maxBufferedBytes ||

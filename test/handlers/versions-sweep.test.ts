@@ -36,6 +36,10 @@ const apis: Record<number, ClientApi<any, any>> = {
   43: clientApi(G.ElectLeadersApi, G.encodeElectLeadersRequest, G.decodeElectLeadersResponse),
   45: clientApi(G.AlterPartitionReassignmentsApi, G.encodeAlterPartitionReassignmentsRequest, G.decodeAlterPartitionReassignmentsResponse),
   46: clientApi(G.ListPartitionReassignmentsApi, G.encodeListPartitionReassignmentsRequest, G.decodeListPartitionReassignmentsResponse),
+  48: clientApi(G.DescribeClientQuotasApi, G.encodeDescribeClientQuotasRequest, G.decodeDescribeClientQuotasResponse),
+  49: clientApi(G.AlterClientQuotasApi, G.encodeAlterClientQuotasRequest, G.decodeAlterClientQuotasResponse),
+  50: clientApi(G.DescribeUserScramCredentialsApi, G.encodeDescribeUserScramCredentialsRequest, G.decodeDescribeUserScramCredentialsResponse),
+  51: clientApi(G.AlterUserScramCredentialsApi, G.encodeAlterUserScramCredentialsRequest, G.decodeAlterUserScramCredentialsResponse),
   60: clientApi(G.DescribeClusterApi, G.encodeDescribeClusterRequest, G.decodeDescribeClusterResponse),
 };
 
@@ -524,6 +528,39 @@ const cases: Record<number, (v: number) => Promise<void>> = {
       const r = await client.request(apis[46]!, v, { timeoutMs: 1000, topics });
       expect(r).toMatchObject({ errorCode: ErrorCode.NONE, errorMessage: null, topics: [] });
     }
+  },
+  async 48(v) {
+    // Quotas in detail: test/handlers/client-quotas.test.ts.
+    const r = await client.request(apis[48]!, v, { components: [{ entityType: 'client-id', matchType: 0, match: `sweep-quota-${v}` }], strict: true });
+    expect(r).toMatchObject({ errorCode: ErrorCode.NONE, errorMessage: null, entries: [] });
+    const bad = await client.request(apis[48]!, v, { components: [{ entityType: 'group', matchType: 2, match: null }], strict: false });
+    expect(bad).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_VERSION, entries: null });
+  },
+  async 49(v) {
+    const r = await client.request(apis[49]!, v, {
+      entries: [
+        { entity: [{ entityType: 'client-id', entityName: `sweep-quota-${v}` }], ops: [{ key: 'producer_byte_rate', value: 1e9, remove: false }] },
+        { entity: [{ entityType: 'user', entityName: 'sweep' }], ops: [{ key: 'no_such_quota', value: 1, remove: false }] },
+      ],
+      validateOnly: true,
+    });
+    expect(r.entries.map((e: { errorCode: number }) => e.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.INVALID_REQUEST]);
+  },
+  async 50(v) {
+    // Users in detail: test/handlers/scram-users.test.ts.
+    const r = await client.request(apis[50]!, v, { users: [{ name: 'sweep-nobody' }] });
+    expect(r).toMatchObject({ errorCode: ErrorCode.NONE, results: [{ user: 'sweep-nobody', errorCode: ErrorCode.RESOURCE_NOT_FOUND, credentialInfos: [] }] });
+  },
+  async 51(v) {
+    const salt = Buffer.alloc(16, 1);
+    const r = await client.request(apis[51]!, v, {
+      deletions: [{ name: 'sweep-nobody', mechanism: 1 }],
+      upsertions: [{ name: `sweep-user-${v}`, mechanism: 2, iterations: 4096, salt, saltedPassword: Buffer.alloc(64, 2) }],
+    });
+    expect(r.results.map((x: { user: string; errorCode: number }) => [x.user, x.errorCode])).toEqual([
+      [`sweep-user-${v}`, ErrorCode.NONE],
+      ['sweep-nobody', ErrorCode.RESOURCE_NOT_FOUND],
+    ]);
   },
   async 60(v) {
     const resp = await client.request(apis[60]!, v, { includeClusterAuthorizedOperations: false });

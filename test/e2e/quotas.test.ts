@@ -1,0 +1,223 @@
+// Issue 11: client quotas enforced as Kafka does (ClientQuotaManager, KIP-219) over real sockets.
+// - Raw protocol on a ManualClock (the rate is measured on the broker's clock, so the throttle
+//   times are exact): a Produce or Fetch over the quota gets throttle_time_ms and its connection
+//   is not read for that long; a throttled Fetch is answered without data; clients from before
+//   KIP-219 get their response only after the throttle time.
+// - kafkajs: a producer above its byte rate is held near it (generous ratio).
+// Waiting is only ever asserted as a lower bound (a loaded machine can be slower, never faster).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import * as G from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { encodeRecordBatch } from '../../protocol/records/index.js';
+import { startBroker, type Broker, type BrokerOptions } from '../../src/broker.js';
+import { ManualClock } from '../../src/common/clock.js';
+import { RawClient, clientApi } from '../../src/client/raw-client.js';
+import { kafkaFor } from '../helpers/broker.js';
+
+const Produce = clientApi(G.ProduceApi, G.encodeProduceRequest, G.decodeProduceResponse);
+const Fetch = clientApi(G.FetchApi, G.encodeFetchRequest, G.decodeFetchResponse);
+const Metadata = clientApi(G.MetadataApi, G.encodeMetadataRequest, G.decodeMetadataResponse);
+const AlterQuotas = clientApi(G.AlterClientQuotasApi, G.encodeAlterClientQuotasRequest, G.decodeAlterClientQuotasResponse);
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(options: BrokerOptions = {}): Promise<Broker> {
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, ...options });
+  cleanups.push(() => broker.close());
+  return broker;
+}
+
+async function connect(broker: Broker, clientId: string): Promise<RawClient> {
+  const c = await RawClient.connect(broker.host, broker.port, clientId);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function setQuota(broker: Broker, entity: Record<string, string | null>, key: string, value: number): Promise<void> {
+  const admin = await connect(broker, 'quota-admin');
+  const r = await admin.request(AlterQuotas, 1, {
+    entries: [{ entity: Object.entries(entity).map(([entityType, entityName]) => ({ entityType, entityName })), ops: [{ key, value, remove: false }] }],
+    validateOnly: false,
+  });
+  expect(r.entries[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+const batchOf = (bytes: number) => encodeRecordBatch({ records: [{ key: null, value: Buffer.alloc(bytes, 7), headers: [] }] });
+const produceBody = (topic: string, records: Buffer, acks = 1) => ({ acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+/** Kafka's throttle for `bytes` recorded at one instant over a 1 s window: (rate - quota) / quota * 1000. */
+const expectedThrottle = (bytes: number, quota: number) => Math.round(((bytes - quota) / quota) * 1000);
+
+// quota.window.num=2, size 1 s: the rate is measured over 1 s at the start.
+const WINDOW = { 'quota.window.num': '2', 'quota.window.size.seconds': '1' };
+
+describe('produce byte-rate quota', () => {
+  it('answers throttle_time_ms over the quota and stops reading the connection that long (KIP-219)', async () => {
+    const broker = await start({ clock: new ManualClock(), config: WINDOW, topics: ['q'] });
+    await setQuota(broker, { 'client-id': 'slow' }, 'producer_byte_rate', 10_000);
+    const c = await connect(broker, 'slow');
+    const small = batchOf(2_000);
+    const first = await c.request(Produce, 7, produceBody('q', small));
+    expect(first.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(first.throttleTimeMs).toBe(0);
+
+    const big = batchOf(20_000);
+    const r = await c.request(Produce, 7, produceBody('q', big));
+    expect(r.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(r.throttleTimeMs).toBe(expectedThrottle(small.length + big.length, 10_000));
+    expect(r.throttleTimeMs).toBeGreaterThan(1000);
+    // The next request on that connection is read only after the throttle time.
+    const at = Date.now();
+    await c.request(Metadata, 1, { topics: [] });
+    expect(Date.now() - at).toBeGreaterThanOrEqual(r.throttleTimeMs * 0.8);
+
+    // Another client id has no quota: never throttled, not muted.
+    const other = await connect(broker, 'fast');
+    const o = await other.request(Produce, 7, produceBody('q', batchOf(100_000)));
+    expect(o.throttleTimeMs).toBe(0);
+  });
+
+  it('a user-level quota applies to the ANONYMOUS principal of a plaintext connection', async () => {
+    const broker = await start({ clock: new ManualClock(), config: WINDOW, topics: ['q'] });
+    await setQuota(broker, { user: 'ANONYMOUS' }, 'producer_byte_rate', 10_000);
+    const c = await connect(broker, 'any-client');
+    const big = batchOf(30_000);
+    const r = await c.request(Produce, 9, produceBody('q', big));
+    expect(r.throttleTimeMs).toBe(expectedThrottle(big.length, 10_000));
+  });
+
+  it('Produce v5 (before KIP-219): the response itself comes after the throttle time', async () => {
+    const broker = await start({ clock: new ManualClock(), config: WINDOW, topics: ['q'] });
+    await setQuota(broker, { 'client-id': null }, 'producer_byte_rate', 10_000);
+    const c = await connect(broker, 'old-client');
+    const big = batchOf(15_000);
+    const at = Date.now();
+    const r = await c.request(Produce, 5, produceBody('q', big));
+    const throttle = expectedThrottle(big.length, 10_000);
+    expect(r.throttleTimeMs).toBe(throttle);
+    expect(Date.now() - at).toBeGreaterThanOrEqual(throttle * 0.8);
+    expect(r.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NONE);
+  });
+
+  it('acks=0: no response, the connection is muted', async () => {
+    const broker = await start({ clock: new ManualClock(), config: WINDOW, topics: ['q'] });
+    await setQuota(broker, { 'client-id': 'fire' }, 'producer_byte_rate', 10_000);
+    const c = await connect(broker, 'fire');
+    const big = batchOf(20_000);
+    const at = Date.now();
+    c.send(Produce, 7, produceBody('q', big, 0));
+    await c.request(Metadata, 1, { topics: [] });
+    expect(Date.now() - at).toBeGreaterThanOrEqual(expectedThrottle(big.length, 10_000) * 0.8);
+    expect((await broker.records('q', 0)).length).toBe(1);
+  });
+});
+
+describe('fetch byte-rate quota', () => {
+  it('a consumer over its quota gets an empty answer with throttle_time_ms; the bytes are not counted', async () => {
+    const broker = await start({ clock: new ManualClock(), config: WINDOW, topics: ['f'] });
+    const producer = await connect(broker, 'producer');
+    const batch = batchOf(6_000);
+    for (let i = 0; i < 3; i++) expect((await producer.request(Produce, 7, produceBody('f', batch))).responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+    await setQuota(broker, { 'client-id': 'reader' }, 'consumer_byte_rate', 10_000);
+    const c = await connect(broker, 'reader');
+    const fetch = (offset: bigint) =>
+      c.request(Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 50_000_000,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 'f', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: 50_000_000 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+    // max_bytes is capped by the quota window (10 000 B): one 6 000 B batch, not three.
+    const first = await fetch(0n);
+    expect(first.throttleTimeMs).toBe(0);
+    const records = first.responses[0]!.partitions[0]!.records!;
+    expect(records.length).toBe(batch.length);
+    // The second batch takes the rate to 12 000 B/s: throttled, no data.
+    const second = await fetch(1n);
+    expect(second.throttleTimeMs).toBe(expectedThrottle(2 * batch.length, 10_000));
+    expect(second.responses).toEqual([]);
+    // The connection is not read meanwhile.
+    const at = Date.now();
+    await c.request(Metadata, 1, { topics: [] });
+    expect(Date.now() - at).toBeGreaterThanOrEqual(second.throttleTimeMs * 0.8);
+    // The throttled bytes were taken back: asking again at the same instant is throttled as
+    // before (two batches counted, not three).
+    const again = await fetch(1n);
+    expect(again.throttleTimeMs).toBe(second.throttleTimeMs);
+    // Once the first sample has expired (2 windows later) the fetch is served.
+    (broker.clock as ManualClock).advance(2000);
+    const third = await fetch(1n);
+    expect(third.throttleTimeMs).toBe(0);
+    expect(third.responses[0]!.partitions[0]!.records!.length).toBe(batch.length);
+  });
+});
+
+describe('kafkajs producer above its quota', () => {
+  it('is held near its byte rate', async () => {
+    const QUOTA = 200_000;
+    const broker = await start({ config: WINDOW, topics: ['kq'] });
+    await setQuota(broker, { 'client-id': 'kafkajs-quota' }, 'producer_byte_rate', QUOTA);
+    const producer = kafkaFor(broker, { clientId: 'kafkajs-quota' }).producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const value = Buffer.alloc(20_000, 1);
+    let sent = 0;
+    const started = Date.now();
+    while (Date.now() - started < 4000) {
+      await producer.send({ topic: 'kq', acks: 1, messages: [{ value }, { value }] });
+      sent += 2 * value.length;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const rate = sent / seconds;
+    // Over ~4 s with a 1 s window the producer gets at most about (4 + 1) s of quota, plus one
+    // request over it; unthrottled it would send tens of MB/s here.
+    expect(rate).toBeLessThan(QUOTA * 2);
+    expect((await broker.topics.describe('kq')).partitions[0]!.highWatermark).toBe(BigInt(sent / value.length));
+  }, 20_000);
+});
+
+describe('kafkajs consumer above its quota', () => {
+  it('is held near its byte rate', async () => {
+    const QUOTA = 200_000;
+    const broker = await start({ config: WINDOW, topics: ['kc'] });
+    const value = Buffer.alloc(20_000, 2);
+    const producer = kafkaFor(broker, { clientId: 'unlimited' }).producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    // 3 MB stored: 15 s of quota.
+    for (let i = 0; i < 15; i++) await producer.send({ topic: 'kc', acks: 1, messages: Array.from({ length: 10 }, () => ({ value })) });
+    await setQuota(broker, { 'client-id': 'kafkajs-reader' }, 'consumer_byte_rate', QUOTA);
+    const consumer = kafkaFor(broker, { clientId: 'kafkajs-reader' }).consumer({ groupId: 'quota-readers', maxBytes: 10_000_000 });
+    await consumer.connect();
+    cleanups.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: 'kc', fromBeginning: true });
+    let bytes = 0;
+    let first = 0;
+    let last = 0;
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (first === 0) first = Date.now();
+        last = Date.now();
+        bytes += message.value?.length ?? 0;
+      },
+    });
+    await new Promise((r) => setTimeout(r, 5000));
+    await consumer.stop();
+    expect(bytes).toBeGreaterThan(0);
+    // From the first record to the last: at most about (elapsed + 1 window) of quota plus one
+    // fetch over it; unthrottled the 3 MB arrive in a fraction of a second.
+    const seconds = Math.max(1, (last - first) / 1000);
+    expect(bytes).toBeLessThan(QUOTA * (seconds + 1) * 2);
+    expect(bytes).toBeLessThan(3_000_000);
+  }, 30_000);
+});
+
