@@ -28,6 +28,7 @@ import { groupStats, partitionStats } from './metrics/sources.js';
 import type { HttpServer } from './http/server.js';
 import type { ConnectionOptions } from './client/connection.js';
 import type { ClientSaslConfig } from './security/sasl/client.js';
+import { AclAuthorizer } from './security/authorizer.js';
 import { ClusterView } from './cluster/cluster.js';
 // The cluster's modules (membership, controller, replica fetcher, marker sender) load only when a
 // broker joins a cluster: a single node's start does not compile them.
@@ -520,6 +521,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   const scram = new ScramCredentials(security);
   const quotas = new ClientQuotas(security, () => ({ samples: config.int('quota.window.num'), windowMs: config.int('quota.window.size.seconds') * 1000 }));
+  const authorizer = AclAuthorizer.fromConfig(security, config);
   try {
     await seedScramUsers(scram, seedUsers);
   } catch (err) {
@@ -606,6 +608,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     logger,
     scram,
     quotas,
+    authorizer,
     apiRanges,
     coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
     coordinatorWriteReplicated: cluster.clustered ? coordinatorWriteReplicated : undefined,

@@ -3,6 +3,7 @@
 // the Java client and librdkafka would do). Used by the tests and the load generator.
 
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { encodeRequestFrame, FrameSplitter, readResponseHeader, responseHeaderIsV1 } from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import type { Encodable, Writer } from '../../protocol/primitives/writer.js';
@@ -53,6 +54,17 @@ export class RawClient {
   static connect(host: string, port: number, clientId: string | null = 'brook-raw'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = connect({ host, port }, () => {
+        s.off('error', reject);
+        resolve(new RawClient(s, clientId));
+      });
+      s.once('error', reject);
+    });
+  }
+
+  /** Over TLS (an SSL listener; `options` carry the CA and any client certificate). */
+  static connectTls(options: ConnectionOptions, clientId: string | null = 'brook-raw'): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect(options, () => {
         s.off('error', reject);
         resolve(new RawClient(s, clientId));
       });

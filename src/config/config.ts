@@ -18,11 +18,13 @@ import type { LogConfig } from '../log/types.js';
 import type { DynamicConfigPersistence } from './dynamic-store.js';
 import {
   atLeast,
+  authorizerClass,
   gzipLevel,
   listOf,
   metadataVersion,
   oneOf,
   parseValue,
+  principalList,
   printValue,
   range,
   throttledReplicas,
@@ -94,6 +96,10 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'sasl.server.max.receive.size', type: 'INT', default: '524288', validator: atLeast(1), doc: 'Largest frame accepted from a SASL client before it has authenticated; larger ones close the connection.' },
   { name: 'quota.window.num', type: 'INT', default: '11', validator: atLeast(1), doc: 'Samples a client quota rate is measured over (KIP-13).' },
   { name: 'quota.window.size.seconds', type: 'INT', default: '1', validator: atLeast(1), doc: 'Length of one client quota sample.' },
+  // Authorization (issue 11): off unless authorizer.class.name names one of Kafka's ACL authorizers.
+  { name: 'authorizer.class.name', type: 'STRING', default: '', validator: authorizerClass(), doc: 'The ACL authorizer: org.apache.kafka.metadata.authorizer.StandardAuthorizer or kafka.security.authorizer.AclAuthorizer (the same in Brook); empty: no authorization.' },
+  { name: 'super.users', type: 'STRING', default: null, validator: principalList(), doc: 'Principals allowed everything, semicolon-separated: "User:admin;User:CN=broker,O=Example".' },
+  { name: 'allow.everyone.if.no.acl.found', type: 'BOOLEAN', default: 'false', doc: 'With an authorizer, allow access to a resource no ACL applies to (default: deny).' },
   { name: 'socket.request.max.bytes', type: 'INT', default: '104857600', validator: atLeast(1), doc: 'Largest request frame accepted.' },
   // Read-only, as in Kafka (not in DynamicBrokerConfig.AllDynamicConfigs).
   { name: 'fetch.max.bytes', type: 'INT', default: '57671680', validator: atLeast(1024), doc: 'Largest Fetch response: caps the request\'s max_bytes and min_bytes (KIP-541); also the response bytes a connection may have waiting to be written before it is no longer read.' },

@@ -179,3 +179,28 @@ export const metadataVersion: Validator = {
     return METADATA_VERSIONS.has(key) ? null : { shown: s, message: `Version ${s} is not a valid version` };
   },
 };
+
+/** authorizer.class.name: empty (no authorizer) or one of Kafka's ACL authorizers' class names. */
+export function authorizerClass(): Validator {
+  const names = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer'];
+  return {
+    text: `"", ${names.join(', ')}`,
+    check(v) {
+      const s = String(v).trim();
+      return s === '' || names.includes(s) ? null : { shown: String(v), message: `Brook's authorizer is Kafka's ACL authorizer: use ${names.join(' or ')}` };
+    },
+  };
+}
+
+/** super.users: "Type:name" principals separated by semicolons. */
+export function principalList(): Validator {
+  return {
+    text: 'Type:name;Type:name...',
+    check(v) {
+      for (const p of String(v).split(';').map((s) => s.trim()).filter((s) => s !== '')) {
+        if (p.indexOf(':') <= 0) return { shown: String(v), message: `principal "${p}" is not of the form Type:name (e.g. User:admin)` };
+      }
+      return null;
+    },
+  };
+}

@@ -28,6 +28,9 @@
 // counts the whole request); over it, throttle_time_ms (v1+) and the connection is muted for that
 // long (KIP-219, v6+; older versions get their response after the throttle time, as Kafka does).
 // acks=0: muted only. Not enforced: request_percentage.
+// Authorization (Kafka's KafkaApis.handleProduceRequest): transactional records need WRITE on the
+// transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED for the whole request); each topic
+// needs WRITE (TOPIC_AUTHORIZATION_FAILED). Idempotence is authorized by InitProducerId.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -41,6 +44,8 @@ import type { Encodable } from '../../protocol/primitives/writer.js';
 import { ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, BatchAttribute, CURRENT_MAGIC, MAGIC_OFFSET } from '../../protocol/records/constants.js';
 import { convertProduceMessageSet } from '../../protocol/records/legacy.js';
 import { failedProduce, type ProduceResult } from '../cluster/replica-manager.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import type { RequestContext } from './types.js';
 import { NoResponse, defineHandler } from './types.js';
 import { recordQuota, throttled } from './quota-common.js';
@@ -83,7 +88,8 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
   handle(req, ctx) {
     const version = ctx.header.apiVersion;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
-    if (version >= 3 && req.transactionalId === null && req.topicData.some((t) => t.partitionData.some((p) => isTransactionalBatch(p.records)))) {
+    const transactional = version >= 3 && req.topicData.some((t) => t.partitionData.some((p) => isTransactionalBatch(p.records)));
+    if (transactional && (req.transactionalId === null || !allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
       const denied = req.topicData.map((t) => ({
         name: t.name,
         partitionResponses: t.partitionData.map((p): PartitionOut => ({ index: p.index, ...failedProduce(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED), recordErrors: [] })),
@@ -94,49 +100,54 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     let failed = false;
     // flush.messages=1: acks 1/-1 answers wait until their append is written to the log files, or fsynced with flush.messages=1 (ReplicaManager.whenStored).
     const durable: Array<Promise<void>> = [];
-    const responses = req.topicData.map((t) => ({
-      name: t.name,
-      partitionResponses: t.partitionData.map((p): PartitionOut => {
-        let r: ProduceResult;
-        if (!acksValid) {
-          r = failedProduce(ErrorCode.INVALID_REQUIRED_ACKS);
-        } else if (ctx.topics.isInternal(t.name) && ctx.header.clientId !== INTERNAL_TOPICS_CLIENT_ID) {
-          // Like Kafka (ReplicaManager.appendToLocalLog): internal topics such as
-          // __consumer_offsets are written by the broker only, or they could be forged.
-          r = failedProduce(ErrorCode.INVALID_TOPIC_EXCEPTION);
-        } else {
-          r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records, req.acks) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId, req.acks);
-        }
-        if (r.errorCode !== ErrorCode.NONE) failed = true;
-        else if (ctx.metrics && r.lastOffset !== undefined) ctx.metrics.produced(t.name, p.records?.length ?? 0, Number(r.lastOffset - r.baseOffset) + 1);
-        // r.lastOffset rides along unencoded (the encoder writes the spec's fields only).
-        const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
-        const lastOffset = r.lastOffset;
-        if (req.acks === 0 || r.errorCode !== ErrorCode.NONE) return out;
-        const wait = ctx.replicas.whenStored(t.name, p.index);
-        // acks=-1 in a cluster: then until the ISR has it (the produce purgatory).
-        const replicated = (): Promise<void> | undefined => {
-          if (req.acks !== -1 || lastOffset === undefined) return undefined;
-          const w = ctx.replicas.whenReplicated(t.name, p.index, lastOffset, req.timeoutMs);
-          return w?.then((code) => {
-            if (code === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND) Object.assign(out, { errorCode: code, errorMessage: null });
-            else if (code !== ErrorCode.NONE) Object.assign(out, failedProduce(code, null, r.logStartOffset));
-          });
-        };
-        if (wait !== undefined) {
-          durable.push(
-            wait.then((d) => {
-              if (d.errorCode !== ErrorCode.NONE) Object.assign(out, failedProduce(d.errorCode, d.errorMessage, r.logStartOffset));
-              else return replicated();
-            }),
-          );
-        } else {
-          const rep = replicated();
-          if (rep !== undefined) durable.push(rep);
-        }
-        return out;
-      }),
-    }));
+    const responses = req.topicData.map((t) => {
+      const writable = allowed(ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name);
+      return {
+        name: t.name,
+        partitionResponses: t.partitionData.map((p): PartitionOut => {
+          let r: ProduceResult;
+          if (!writable) {
+            r = failedProduce(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          } else if (!acksValid) {
+            r = failedProduce(ErrorCode.INVALID_REQUIRED_ACKS);
+          } else if (ctx.topics.isInternal(t.name) && ctx.header.clientId !== INTERNAL_TOPICS_CLIENT_ID) {
+            // Like Kafka (ReplicaManager.appendToLocalLog): internal topics such as
+            // __consumer_offsets are written by the broker only, or they could be forged.
+            r = failedProduce(ErrorCode.INVALID_TOPIC_EXCEPTION);
+          } else {
+            r = version < 3 ? appendLegacy(ctx, t.name, p.index, p.records, req.acks) : ctx.replicas.append(t.name, p.index, p.records, version, req.transactionalId, req.acks);
+          }
+          if (r.errorCode !== ErrorCode.NONE) failed = true;
+          else if (ctx.metrics && r.lastOffset !== undefined) ctx.metrics.produced(t.name, p.records?.length ?? 0, Number(r.lastOffset - r.baseOffset) + 1);
+          // r.lastOffset rides along unencoded (the encoder writes the spec's fields only).
+          const out: PartitionOut = { index: p.index, ...r, recordErrors: [] };
+          const lastOffset = r.lastOffset;
+          if (req.acks === 0 || r.errorCode !== ErrorCode.NONE) return out;
+          const wait = ctx.replicas.whenStored(t.name, p.index);
+          // acks=-1 in a cluster: then until the ISR has it (the produce purgatory).
+          const replicated = (): Promise<void> | undefined => {
+            if (req.acks !== -1 || lastOffset === undefined) return undefined;
+            const w = ctx.replicas.whenReplicated(t.name, p.index, lastOffset, req.timeoutMs);
+            return w?.then((code) => {
+              if (code === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND) Object.assign(out, { errorCode: code, errorMessage: null });
+              else if (code !== ErrorCode.NONE) Object.assign(out, failedProduce(code, null, r.logStartOffset));
+            });
+          };
+          if (wait !== undefined) {
+            durable.push(
+              wait.then((d) => {
+                if (d.errorCode !== ErrorCode.NONE) Object.assign(out, failedProduce(d.errorCode, d.errorMessage, r.logStartOffset));
+                else return replicated();
+              }),
+            );
+          } else {
+            const rep = replicated();
+            if (rep !== undefined) durable.push(rep);
+          }
+          return out;
+        }),
+      };
+    });
     const answer = (): ProduceResponse | NoResponse | Promise<ProduceResponse | NoResponse> => {
       // Recorded when answering, as Kafka's sendResponseCallback does.
       let bytes = 0;

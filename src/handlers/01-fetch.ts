@@ -33,6 +33,9 @@
 //   themselves: their (empty) answer is held for the throttle time, as Kafka does (KIP-219).
 // - Fetch sessions (KIP-227) are declined: session id 0 in every answer, which tells clients to
 //   send full fetches; an incremental fetch for an unknown session gets FETCH_SESSION_ID_NOT_FOUND.
+// - Authorization (KafkaApis.handleFetchRequest): a follower's fetch needs CLUSTER_ACTION on the
+//   cluster, a consumer's READ on each topic; TOPIC_AUTHORIZATION_FAILED per partition otherwise
+//   (an unknown topic id stays UNKNOWN_TOPIC_ID).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -42,6 +45,8 @@ import {
   type FetchRequest,
   type FetchResponse,
 } from '../../protocol/generated/01-fetch.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, clusterAllowed } from './auth.js';
 import { MIN_RECORDS_VIEW_BYTES, type Encodable } from '../../protocol/primitives/writer.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { defineHandler, type RequestContext } from './types.js';
@@ -66,6 +71,8 @@ type TopicOut = Encodable<FetchResponse['responses'][number]>;
 interface Target {
   topic: string | null;
   topicId: string;
+  /** READ on the topic (CLUSTER_ACTION on the cluster for a follower). */
+  authorized: boolean;
   partitions: FetchRequest['topics'][number]['partitions'];
 }
 
@@ -178,11 +185,13 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
       const errorCode =
         t.topic === null
           ? ErrorCode.UNKNOWN_TOPIC_ID
-          : !log
-            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            : version < 10 && zstdTopic(ctx, t.topic)
-              ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
-              : leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
+          : !t.authorized
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : !log
+              ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+              : version < 10 && zstdTopic(ctx, t.topic)
+                ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+                : leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
       if (errorCode !== ErrorCode.NONE) {
         errors = true;
         partitions.push(partitionOut(p.partition, errorCode, -1n, -1n, -1n, noAborted, EMPTY));
@@ -237,14 +246,18 @@ export default defineHandler<FetchRequest, FetchResponse>({
     if (version >= 7 && req.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
+    const replicaId = version >= 15 ? (req.replicaState?.replicaId ?? -1) : req.replicaId;
+    const follower = replicaId >= 0 && clusterAllowed(ctx, AclOperation.CLUSTER_ACTION);
+    const readable = (topic: string | null): boolean => follower || (replicaId < 0 && topic !== null && allowed(ctx, AclOperation.READ, ResourceType.TOPIC, topic));
     const targets: Target[] = req.topics.map((t) => {
       if (version >= 13) {
         const meta = ctx.topics.getById(t.topicId);
-        return { topic: meta?.name ?? null, topicId: t.topicId, partitions: t.partitions };
+        const topic = meta?.name ?? null;
+        return { topic, topicId: t.topicId, partitions: t.partitions, authorized: readable(topic) };
       }
-      return { topic: t.topic, topicId: ctx.topics.get(t.topic)?.topicId ?? ZERO_UUID, partitions: t.partitions };
+      return { topic: t.topic, topicId: ctx.topics.get(t.topic)?.topicId ?? ZERO_UUID, partitions: t.partitions, authorized: readable(t.topic) };
     });
-    const keys = targets.flatMap((t) => (t.topic === null ? [] : t.partitions.map((p) => [t.topic!, p.partition] as const)));
+    const keys = targets.flatMap((t) => (t.topic === null || !t.authorized ? [] : t.partitions.map((p) => [t.topic!, p.partition] as const)));
     const deadline = ctx.clock.now() + Math.max(0, req.maxWaitMs);
     // KafkaApis.handleFetchRequest: max_bytes is capped by the broker's fetch.max.bytes (KIP-541;
     // v0-2 have no max_bytes and decode as 2^31-1, so the cap applies to them too) and min_bytes

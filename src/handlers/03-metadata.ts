@@ -8,6 +8,11 @@
 //   "All topics" never creates anything.
 // - v10+ topics may be named by id (honoured from v12 as in Kafka): unknown ids get UNKNOWN_TOPIC_ID.
 // - Leader epochs come from the log (persisted, never reset).
+// - Authorization (KafkaApis.handleTopicMetadataRequest): "all topics" lists only the topics the
+//   principal may DESCRIBE; a named one it may not is answered TOPIC_AUTHORIZATION_FAILED (by id:
+//   name null, the id kept). Auto-creation needs CREATE on the cluster or the topic, else
+//   TOPIC_AUTHORIZATION_FAILED. Authorized operations (v8+) are bit fields when asked for: the
+//   topic's, and the cluster's (v8-10; 0 without DESCRIBE on the cluster).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -22,11 +27,11 @@ import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import type { TopicMetadata } from '../log/types.js';
 import { topicNameError } from '../cluster/topics.js';
 import { defineHandler, type RequestContext } from './types.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { allowed, authorizedOperations, clusterAllowed } from './auth.js';
 
 type TopicOut = Encodable<MetadataResponse['topics'][number]>;
 
-/** Without ACLs every operation is allowed: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
-export const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
 const NOT_REQUESTED = -2147483648;
 
 export function describeTopic(meta: TopicMetadata, ctx: RequestContext, authorizedOps: number): TopicOut {
@@ -63,26 +68,34 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
   encode: encodeMetadataResponse,
   handle(req, ctx) {
     const version = ctx.header.apiVersion;
-    const ops = req.includeTopicAuthorizedOperations ? ALL_TOPIC_OPERATIONS : NOT_REQUESTED;
+    const opsOf = (name: string): number => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, ResourceType.TOPIC, name) : NOT_REQUESTED);
+    const describable = (name: string): boolean => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
     const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
     const topics: TopicOut[] = [];
     if (allTopics) {
-      for (const meta of ctx.topics.list()) topics.push(describeTopic(meta, ctx, ops));
+      for (const meta of ctx.topics.list()) if (describable(meta.name)) topics.push(describeTopic(meta, ctx, opsOf(meta.name)));
     } else {
+      let mayCreateAny: boolean | undefined;
+      const mayCreate = (name: string): boolean => (mayCreateAny ??= clusterAllowed(ctx, AclOperation.CREATE)) || allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
       const allowAuto = ctx.topics.autoCreateEnabled && (version < 4 || req.allowAutoTopicCreation);
       for (const t of req.topics!) {
         if (version >= 10 && t.name === null) {
           const meta = t.topicId !== ZERO_UUID && version >= 12 ? ctx.topics.getById(t.topicId) : undefined;
-          if (meta) topics.push(describeTopic(meta, ctx, ops));
+          if (meta && !describable(meta.name)) topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name: null, topicId: t.topicId, partitions: [] });
+          else if (meta) topics.push(describeTopic(meta, ctx, opsOf(meta.name)));
           else topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] });
           continue;
         }
         const name = t.name ?? '';
         const meta = ctx.topics.get(name);
-        if (meta) {
-          topics.push(describeTopic(meta, ctx, ops));
+        if (!describable(name)) {
+          topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, partitions: [] });
+        } else if (meta) {
+          topics.push(describeTopic(meta, ctx, opsOf(meta.name)));
         } else if (topicNameError(name) !== null) {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
+        } else if (allowAuto && !mayCreate(name)) {
+          topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, partitions: [] });
         } else if (allowAuto) {
           const pending = ctx.topics.autoCreate(name);
           if (pending instanceof Promise) {
@@ -107,7 +120,11 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       clusterId: ctx.cluster.clusterId,
       controllerId: ctx.cluster.controllerId,
       topics,
-      clusterAuthorizedOperations: NOT_REQUESTED,
+      clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
+        ? NOT_REQUESTED
+        : clusterAllowed(ctx, AclOperation.DESCRIBE)
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+          : 0,
     };
   },
 });

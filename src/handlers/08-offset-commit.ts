@@ -12,6 +12,8 @@ import {
   type OffsetCommitResponse,
 } from '../../protocol/generated/08-offset-commit.js';
 import { defineHandler, type RequestContext } from './types.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   api: OffsetCommitApi,
@@ -20,13 +22,23 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   decode: decodeOffsetCommitRequest,
   encode: encodeOffsetCommitResponse,
   async handle(req, ctx) {
+    // Authorization (KafkaApis.handleOffsetCommitRequest): READ on the group, else every
+    // partition GROUP_AUTHORIZATION_FAILED; READ on each topic, else TOPIC_AUTHORIZATION_FAILED.
+    const failed = (t: (typeof req.topics)[number], errorCode: number) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) });
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return { throttleTimeMs: 0, topics: req.topics.map((t) => failed(t, ErrorCode.GROUP_AUTHORIZATION_FAILED)) };
+    }
+    const denied = req.topics.filter((t) => !allowed(ctx, AclOperation.READ, ResourceType.TOPIC, t.name));
+    const permitted = denied.length === 0 ? req.topics : req.topics.filter((t) => !denied.includes(t));
+    const deniedOut = denied.map((t) => failed(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+    if (permitted.length === 0 && denied.length > 0) return { throttleTimeMs: 0, topics: deniedOut };
     const r = await ctx.groups.commitOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       retentionTimeMs: req.retentionTimeMs,
-      topics: req.topics.map((t) => ({
+      topics: permitted.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
@@ -47,7 +59,7 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
       }
     }
     await replicated(ctx, req.groupId, r.topics);
-    return { throttleTimeMs: 0, topics: r.topics };
+    return { throttleTimeMs: 0, topics: [...deniedOut, ...r.topics] };
   },
 });
 

@@ -12,11 +12,21 @@ import {
   type FindCoordinatorResponse,
 } from '../../protocol/generated/10-find-coordinator.js';
 import { defineHandler, type RequestContext } from './types.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;
 
 function lookup(key: string, keyType: number, ctx: RequestContext) {
+  // Authorization (KafkaApis.handleFindCoordinatorRequest): DESCRIBE on the group or the
+  // transactional id.
+  if (keyType === GROUP && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+    return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null };
+  }
+  if (keyType === TRANSACTION && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
+    return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: null };
+  }
   // The addresses of the listener the client came through (Kafka's rule).
   const self = ctx.cluster.localFor(ctx.connection.listener);
   if ((keyType === GROUP || keyType === TRANSACTION) && ctx.cluster.clustered) {

@@ -11,6 +11,9 @@ import {
   type JoinGroupResponse,
 } from '../../protocol/generated/11-join-group.js';
 import { clientHost } from './group-common.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<JoinGroupRequest, JoinGroupResponse>({
@@ -21,6 +24,13 @@ export default defineHandler<JoinGroupRequest, JoinGroupResponse>({
   encode: encodeJoinGroupResponse,
   async handle(req, ctx) {
     const version = ctx.header.apiVersion;
+    // Authorization: READ on the group (GROUP_AUTHORIZATION_FAILED), as Kafka.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return {
+        throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null,
+        protocolName: version >= 7 ? null : '', leader: '', skipAssignment: false, memberId: req.memberId, members: [],
+      };
+    }
     const r = await ctx.groups.joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -8,6 +8,9 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from '../../protocol/generated/12-heartbeat.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<HeartbeatRequest, HeartbeatResponse>({
@@ -17,6 +20,8 @@ export default defineHandler<HeartbeatRequest, HeartbeatResponse>({
   decode: decodeHeartbeatRequest,
   encode: encodeHeartbeatResponse,
   async handle(req, ctx) {
+    // Authorization: READ on the group (GROUP_AUTHORIZATION_FAILED), as Kafka.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const errorCode = await ctx.groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,

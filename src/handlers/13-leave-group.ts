@@ -9,6 +9,8 @@ import {
   type LeaveGroupRequest,
   type LeaveGroupResponse,
 } from '../../protocol/generated/13-leave-group.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
@@ -19,6 +21,8 @@ export default defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   encode: encodeLeaveGroupResponse,
   async handle(req, ctx) {
     const batched = ctx.header.apiVersion >= 3;
+    // Authorization: READ on the group (GROUP_AUTHORIZATION_FAILED), as Kafka.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const members = batched
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason }))
       : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];

@@ -9,6 +9,8 @@ import {
   type SyncGroupRequest,
   type SyncGroupResponse,
 } from '../../protocol/generated/14-sync-group.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
@@ -18,6 +20,10 @@ export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
   decode: decodeSyncGroupRequest,
   encode: encodeSyncGroupResponse,
   async handle(req, ctx) {
+    // Authorization: READ on the group (GROUP_AUTHORIZATION_FAILED), as Kafka.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+    }
     // v5+ must name the protocol type and name (Kafka checks this before the coordinator).
     if (ctx.header.apiVersion >= 5 && (req.protocolType === null || req.protocolName === null)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };

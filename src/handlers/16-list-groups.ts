@@ -9,6 +9,8 @@ import {
   type ListGroupsRequest,
   type ListGroupsResponse,
 } from '../../protocol/generated/16-list-groups.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
@@ -18,7 +20,10 @@ export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
   decode: decodeListGroupsRequest,
   encode: encodeListGroupsResponse,
   async handle(req, ctx) {
-    const groups = await ctx.groups.listGroups(req.statesFilter, req.typesFilter);
+    const all = await ctx.groups.listGroups(req.statesFilter, req.typesFilter);
+    // Authorization (Kafka): everything with DESCRIBE on the cluster, else the groups the
+    // principal may DESCRIBE.
+    const groups = clusterAllowed(ctx, AclOperation.DESCRIBE) ? all : all.filter((g) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
 });

@@ -16,6 +16,8 @@ import {
   type CreateTopicsResponse,
 } from '../../protocol/generated/19-create-topics.js';
 import { describeTopicConfigs } from './32-describe-configs.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
@@ -27,8 +29,13 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   async handle(req, ctx) {
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    // Authorization (KafkaApis.handleCreateTopicsRequest): CREATE on the cluster or on the topic,
+    // else TOPIC_AUTHORIZATION_FAILED; the created topic's configs are returned only with
+    // DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED, v5+).
+    const clusterCreate = clusterAllowed(ctx, AclOperation.CREATE);
     const topics = await Promise.all(req.topics.map(async (t) => {
       const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage, configs: null });
+      if (!clusterCreate && !allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
       if (counts.get(t.name)! > 1) return fail(ErrorCode.INVALID_REQUEST, `Create topics request from client contains multiple entries for topic ${t.name}`);
       let numPartitions = t.numPartitions;
       let replicationFactor = t.replicationFactor;
@@ -52,6 +59,12 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
       for (const c of t.configs) configs[c.name] = c.value;
       const r = await ctx.topics.create(t.name, numPartitions, replicationFactor, configs, req.validateOnly, assignments);
       if (r.errorCode !== ErrorCode.NONE || !r.topic) return fail(r.errorCode, r.errorMessage ?? '');
+      if (!allowed(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) {
+        return {
+          name: t.name, topicId: r.topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: r.topic.numPartitions,
+          replicationFactor: r.topic.replicationFactor, configs: null, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        };
+      }
       return {
         name: t.name,
         topicId: r.topic.topicId,

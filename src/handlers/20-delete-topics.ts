@@ -1,6 +1,8 @@
 // DeleteTopics (key 20), v0-v6: by name (all versions) or by topic id (v6).
 // Unknown names: UNKNOWN_TOPIC_OR_PARTITION; unknown ids: UNKNOWN_TOPIC_ID. Deleting a topic
 // removes its data at once and tells subscribed subsystems (committed offsets, later).
+// Authorization (KafkaApis.handleDeleteTopicsRequest): DELETE on the topic, else
+// TOPIC_AUTHORIZATION_FAILED; a topic named by id the principal may not DESCRIBE is UNKNOWN_TOPIC_ID.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -11,6 +13,8 @@ import {
   type DeleteTopicsResponse,
 } from '../../protocol/generated/20-delete-topics.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
@@ -26,8 +30,11 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
     const responses = await Promise.all(wanted.map(async ({ name, topicId }) => {
       if (name === null) {
         const meta = ctx.topics.getById(topicId);
-        if (!meta) return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' };
+        if (!meta || !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, meta.name)) return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' };
         name = meta.name;
+      }
+      if (!allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)) {
+        return { name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' };
       }
       const r = await ctx.topics.delete(name);
       return { name, topicId: r.topic?.topicId ?? topicId, errorCode: r.errorCode, errorMessage: r.errorMessage };

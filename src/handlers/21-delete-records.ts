@@ -23,6 +23,8 @@ import {
   type DeleteRecordsRequest,
   type DeleteRecordsResponse,
 } from '../../protocol/generated/21-delete-records.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
@@ -32,20 +34,25 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
   decode: decodeDeleteRecordsRequest,
   encode: encodeDeleteRecordsResponse,
   handle(req, ctx) {
-    const topics = req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map(({ partitionIndex, offset }) => {
-        if (!ctx.replicas.partition(t.name, partitionIndex)) {
-          return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-        }
-        if (ctx.topics.isInternal(t.name)) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION };
-        const notLeader = ctx.replicas.leaderError(t.name, partitionIndex);
-        if (notLeader !== ErrorCode.NONE) return { partitionIndex, lowWatermark: -1n, errorCode: notLeader };
-        const r = ctx.replicas.deleteRecords(t.name, partitionIndex, offset);
-        if (r.error !== undefined) ctx.logger.warn({ topic: t.name, partition: partitionIndex, offset, err: r.error }, 'DeleteRecords failed in the log store');
-        return { partitionIndex, lowWatermark: r.lowWatermark, errorCode: r.errorCode };
-      }),
-    }));
+    const topics = req.topics.map((t) => {
+      // Authorization: DELETE on the topic (TOPIC_AUTHORIZATION_FAILED), as Kafka.
+      const deletable = allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, t.name);
+      return {
+        name: t.name,
+        partitions: t.partitions.map(({ partitionIndex, offset }) => {
+          if (!deletable) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+          if (!ctx.replicas.partition(t.name, partitionIndex)) {
+            return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          }
+          if (ctx.topics.isInternal(t.name)) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION };
+          const notLeader = ctx.replicas.leaderError(t.name, partitionIndex);
+          if (notLeader !== ErrorCode.NONE) return { partitionIndex, lowWatermark: -1n, errorCode: notLeader };
+          const r = ctx.replicas.deleteRecords(t.name, partitionIndex, offset);
+          if (r.error !== undefined) ctx.logger.warn({ topic: t.name, partition: partitionIndex, offset, err: r.error }, 'DeleteRecords failed in the log store');
+          return { partitionIndex, lowWatermark: r.lowWatermark, errorCode: r.errorCode };
+        }),
+      };
+    });
     return { throttleTimeMs: 0, topics };
   },
 });

@@ -12,6 +12,9 @@ import {
   type InitProducerIdResponse,
 } from '../../protocol/generated/22-init-producer-id.js';
 import { producerFencedFor, txnStateReplicated } from './txn-common.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, allowedOnSome, clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
@@ -22,6 +25,13 @@ export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
   encode: encodeInitProducerIdResponse,
   async handle(req, ctx) {
     const version = ctx.header.apiVersion;
+    // Authorization (KafkaApis.handleInitProducerIdRequest): WRITE on the transactional id
+    // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an idempotent producer needs IDEMPOTENT_WRITE on the
+    // cluster or WRITE on some topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
+    const denied = req.transactionalId !== null
+      ? (allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId) ? null : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+      : (clusterAllowed(ctx, AclOperation.IDEMPOTENT_WRITE) || allowedOnSome(ctx, AclOperation.WRITE, ResourceType.TOPIC) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    if (denied !== null) return { throttleTimeMs: 0, errorCode: denied, producerId: -1n, producerEpoch: -1 };
     const r = await ctx.txns.initProducerId({
       transactionalId: req.transactionalId,
       transactionTimeoutMs: req.transactionTimeoutMs,

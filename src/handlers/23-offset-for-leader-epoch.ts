@@ -26,6 +26,8 @@ import {
   type OffsetForLeaderEpochResponse,
 } from '../../protocol/generated/23-offset-for-leader-epoch.js';
 import { leaderEpochError } from './epochs.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
@@ -35,20 +37,27 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
   decode: decodeOffsetForLeaderEpochRequest,
   encode: encodeOffsetForLeaderEpochResponse,
   handle(req, ctx) {
-    const topics = req.topics.map((t) => ({
-      topic: t.topic,
-      partitions: t.partitions.map((p) => {
-        const fail = (errorCode: number) => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1n });
-        const log = ctx.replicas.partition(t.topic, p.partition);
-        if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        const notLeader = ctx.replicas.leaderError(t.topic, p.partition);
-        if (notLeader !== ErrorCode.NONE) return fail(notLeader);
-        const epochErr = leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
-        if (epochErr !== ErrorCode.NONE) return fail(epochErr);
-        const { leaderEpoch, endOffset } = ctx.replicas.endOffsetForEpoch(log, p.leaderEpoch);
-        return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch, endOffset };
-      }),
-    }));
+    // Authorization (KafkaApis.handleOffsetForLeaderEpochRequest): CLUSTER_ACTION on the cluster
+    // (followers), else DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED).
+    const replica = clusterAllowed(ctx, AclOperation.CLUSTER_ACTION);
+    const topics = req.topics.map((t) => {
+      const describable = replica || allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic);
+      return {
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          const fail = (errorCode: number) => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1n });
+          if (!describable) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          const log = ctx.replicas.partition(t.topic, p.partition);
+          if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          const notLeader = ctx.replicas.leaderError(t.topic, p.partition);
+          if (notLeader !== ErrorCode.NONE) return fail(notLeader);
+          const epochErr = leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
+          if (epochErr !== ErrorCode.NONE) return fail(epochErr);
+          const { leaderEpoch, endOffset } = ctx.replicas.endOffsetForEpoch(log, p.leaderEpoch);
+          return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch, endOffset };
+        }),
+      };
+    });
     return { throttleTimeMs: 0, topics };
   },
 });

@@ -15,7 +15,26 @@ import {
 import { ErrorCode } from '../../protocol/errors.js';
 import type { AddPartitionsResult } from '../txn/coordinator.js';
 import { producerFencedFor, txnStateReplicated } from './txn-common.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, clusterAllowed } from './auth.js';
 import { defineHandler, type RequestContext } from './types.js';
+
+type TxnTopics = AddPartitionsToTxnRequest['v3AndBelowTopics'];
+
+/**
+ * Authorization (KafkaApis.handleAddPartitionsToTxnRequest): WRITE on the transactional id (else
+ * every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED), WRITE on each topic (else
+ * TOPIC_AUTHORIZATION_FAILED, and the others OPERATION_NOT_ATTEMPTED). Null when allowed.
+ */
+function denied(ctx: RequestContext, transactionalId: string, topics: TxnTopics): AddPartitionsResult | null {
+  const all = (code: (name: string) => number): AddPartitionsResult => ({
+    topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: code(t.name) })) })),
+  } as AddPartitionsResult);
+  if (!allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactionalId)) return all(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const bad = new Set(topics.filter((t) => !allowed(ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name)).map((t) => t.name));
+  if (bad.size === 0) return null;
+  return all((name) => (bad.has(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
+}
 
 function topicResults(r: AddPartitionsResult, version: number) {
   return r.topics.map((t) => ({
@@ -33,11 +52,17 @@ export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnRespon
   async handle(req, ctx) {
     const version = ctx.header.apiVersion;
     if (version <= 3) {
+      const no = denied(ctx, req.v3AndBelowTransactionalId, req.v3AndBelowTopics);
+      if (no !== null) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(no, version) };
       const r = await replicatedAdd(ctx, req.v3AndBelowTransactionalId, await ctx.txns.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics));
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(r, version) };
     }
+    // v4+ come from brokers (KIP-890): CLUSTER_ACTION on the cluster.
+    if (!clusterAllowed(ctx, AclOperation.CLUSTER_ACTION)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [], resultsByTopicV3AndBelow: [] };
     const resultsByTransaction = await Promise.all(
       req.transactions.map(async (t) => {
+        const no = denied(ctx, t.transactionalId, t.topics);
+        if (no !== null) return { transactionalId: t.transactionalId, topicResults: topicResults(no, version) };
         const r = t.verifyOnly
           ? ctx.txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics)
           : await replicatedAdd(ctx, t.transactionalId, await ctx.txns.addPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics));

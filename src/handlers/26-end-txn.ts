@@ -13,6 +13,9 @@ import {
   type EndTxnResponse,
 } from '../../protocol/generated/26-end-txn.js';
 import { producerFencedFor, txnStateReplicated } from './txn-common.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<EndTxnRequest, EndTxnResponse>({
@@ -22,6 +25,10 @@ export default defineHandler<EndTxnRequest, EndTxnResponse>({
   decode: decodeEndTxnRequest,
   encode: encodeEndTxnResponse,
   async handle(req, ctx) {
+    // Authorization: WRITE on the transactional id, as Kafka.
+    if (!allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+    }
     const code = await txnStateReplicated(ctx, req.transactionalId, await ctx.txns.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed));
     return { throttleTimeMs: 0, errorCode: producerFencedFor(code, ctx.header.apiVersion, 2), producerId: -1n, producerEpoch: -1 };
   },

@@ -27,6 +27,8 @@ import {
   type WriteTxnMarkersResponseWritableTxnMarkerResult,
 } from '../../protocol/generated/27-write-txn-markers.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 /** How long a marker waits for the ISR in a cluster (Kafka: request.timeout.ms, default 30000). */
@@ -39,6 +41,16 @@ export default defineHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse>({
   decode: decodeWriteTxnMarkersRequest,
   encode: encodeWriteTxnMarkersResponse,
   async handle(req, ctx) {
+    // Authorization: CLUSTER_ACTION on the cluster (brokers only), else every partition
+    // CLUSTER_AUTHORIZATION_FAILED, as Kafka.
+    if (!clusterAllowed(ctx, AclOperation.CLUSTER_ACTION)) {
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })),
+        })),
+      };
+    }
     const waits: Array<Promise<void>> = [];
     const markers = req.markers.map((marker): WriteTxnMarkersResponseWritableTxnMarkerResult => ({
       producerId: marker.producerId,

@@ -35,6 +35,8 @@ import {
   type ConfigSourceName,
 } from '../config/config.js';
 import { topicNameError } from '../cluster/topics.js';
+import { AclOperation } from '../security/acls.js';
+import { configResourceDenied } from './auth.js';
 import { defineHandler } from './types.js';
 
 export const RESOURCE_TOPIC = 2;
@@ -143,6 +145,9 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       const fail = (errorCode: number, errorMessage: string | null) => ({ ...base, errorCode, errorMessage, configs: [] });
       const ok = (configs: DescribedConfig[]) => ({ ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs });
+      // Authorization: DESCRIBE_CONFIGS on the topic, or on the cluster for broker resources.
+      const denied = configResourceDenied(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
+      if (denied !== null) return fail(denied.errorCode, denied.errorMessage);
       if (res.resourceType === RESOURCE_TOPIC) {
         const nameErr = topicNameError(res.resourceName);
         if (nameErr) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameErr);

@@ -15,6 +15,8 @@ import {
 } from '../../protocol/generated/33-alter-configs.js';
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from './32-describe-configs.js';
 import { alterBroker, alterTopic, brokerLevel, preprocess, resourceKeyCounts, type ResourceOutcome } from './alter-configs-common.js';
+import { AclOperation } from '../security/acls.js';
+import { configResourceDenied } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
@@ -27,6 +29,9 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
     const counts = resourceKeyCounts(req.resources);
     const responses = await Promise.all(req.resources.map(async (res) => {
       const outcome = await (async (): Promise<ResourceOutcome> => {
+        // Authorization: ALTER_CONFIGS on the topic, or on the cluster for broker resources.
+        const denied = configResourceDenied(ctx, AclOperation.ALTER_CONFIGS, res.resourceType, res.resourceName);
+        if (denied !== null) return denied;
         const bad = preprocess(res, res.configs, counts);
         if (bad) return bad;
         const configs = Object.fromEntries(res.configs.map((c) => [c.name, c.value!]));

@@ -20,6 +20,8 @@ import {
   type DescribeLogDirsResponse,
 } from '../../protocol/generated/35-describe-log-dirs.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
@@ -29,6 +31,11 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
   decode: decodeDescribeLogDirsRequest,
   encode: encodeDescribeLogDirsResponse,
   handle(req, ctx) {
+    // Authorization: DESCRIBE on the cluster, else no results (and CLUSTER_AUTHORIZATION_FAILED
+    // from v3, which has the field), as Kafka.
+    if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ctx.header.apiVersion >= 3 ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : ErrorCode.NONE, results: [] };
+    }
     let wanted: Map<string, Set<number>> | null = null;
     if (req.topics !== null) {
       wanted = new Map();

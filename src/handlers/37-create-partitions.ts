@@ -10,6 +10,8 @@ import {
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
 } from '../../protocol/generated/37-create-partitions.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
@@ -24,6 +26,8 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
     const nodes = new Set(ctx.cluster.brokers().map((b) => b.nodeId));
     const results = await Promise.all(req.topics.map(async (t) => {
       if (seen.get(t.name)! > 1) return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
+      // Authorization: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED), as Kafka.
+      if (!allowed(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name)) return { name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Topic authorization failed.' };
       const meta = ctx.topics.get(t.name);
       if (meta && t.assignments !== null) {
         const added = t.count - meta.numPartitions;

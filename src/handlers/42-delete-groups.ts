@@ -8,6 +8,9 @@ import {
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
 } from '../../protocol/generated/42-delete-groups.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
@@ -17,6 +20,10 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   decode: decodeDeleteGroupsRequest,
   encode: encodeDeleteGroupsResponse,
   async handle(req, ctx) {
-    return { throttleTimeMs: 0, results: await ctx.groups.deleteGroups(req.groupsNames) };
+    // Authorization: DELETE on each group (GROUP_AUTHORIZATION_FAILED), as Kafka.
+    const permitted = req.groupsNames.filter((g) => allowed(ctx, AclOperation.DELETE, ResourceType.GROUP, g));
+    const deleted = permitted.length > 0 ? await ctx.groups.deleteGroups(permitted) : [];
+    const deniedOut = req.groupsNames.filter((g) => !permitted.includes(g)).map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }));
+    return { throttleTimeMs: 0, results: [...deleted, ...deniedOut] };
   },
 });

@@ -22,6 +22,8 @@ import {
 } from '../../protocol/generated/43-elect-leaders.js';
 import { electionErrorMessage, type ElectionResult } from '../cluster/elections.js';
 import { MetadataError } from '../cluster/metadata/kv.js';
+import { AclOperation } from '../security/acls.js';
+import { clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<ElectLeadersRequest, ElectLeadersResponse>({
@@ -31,6 +33,16 @@ export default defineHandler<ElectLeadersRequest, ElectLeadersResponse>({
   decode: decodeElectLeadersRequest,
   encode: encodeElectLeadersResponse,
   async handle(req, ctx) {
+    // Authorization: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED (top level and every
+    // partition asked for), as Kafka.
+    if (!clusterAllowed(ctx, AclOperation.ALTER)) {
+      const error = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return {
+        throttleTimeMs: 0,
+        errorCode: error,
+        replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({ topic: t.topic, partitionResult: t.partitions.map((partitionId) => ({ partitionId, errorCode: error, errorMessage: null })) })),
+      };
+    }
     const type = req.electionType;
     const node = ctx.cluster.clusterNode;
     const all = req.topicPartitions === null;

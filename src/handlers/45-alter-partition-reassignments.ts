@@ -22,6 +22,8 @@ import {
 import type { ReassignmentResult } from '../cluster/elections.js';
 import { MetadataError } from '../cluster/metadata/kv.js';
 import { buildReassignment, validateTarget } from '../cluster/reassignment.js';
+import { AclOperation } from '../security/acls.js';
+import { clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>({
@@ -31,6 +33,8 @@ export default defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionR
   decode: decodeAlterPartitionReassignmentsRequest,
   encode: encodeAlterPartitionReassignmentsResponse,
   async handle(req, ctx) {
+    // Authorization: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
+    if (!clusterAllowed(ctx, AclOperation.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', responses: [] };
     // One entry per partition, the last one given (Kafka collects the request into a map).
     const byPartition = new Map<string, { topic: string; partition: number; replicas: number[] | null }>();
     for (const t of req.topics) for (const p of t.partitions) byPartition.set(`${p.partitionIndex}:${t.name}`, { topic: t.name, partition: p.partitionIndex, replicas: p.replicas });

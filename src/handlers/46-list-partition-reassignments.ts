@@ -14,6 +14,8 @@ import {
   type ListPartitionReassignmentsRequest,
   type ListPartitionReassignmentsResponse,
 } from '../../protocol/generated/46-list-partition-reassignments.js';
+import { AclOperation } from '../security/acls.js';
+import { clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 type Ongoing = ListPartitionReassignmentsResponse['topics'][number];
@@ -25,6 +27,8 @@ export default defineHandler<ListPartitionReassignmentsRequest, ListPartitionRea
   decode: decodeListPartitionReassignmentsRequest,
   encode: encodeListPartitionReassignmentsResponse,
   handle(req, ctx) {
+    // Authorization: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
+    if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', topics: [] };
     const node = ctx.cluster.clusterNode;
     const wanted = req.topics === null ? null : req.topics.flatMap((t) => t.partitionIndexes.map((p) => [t.name, p] as const));
     const ongoing = node ? node.listPartitionReassignments(wanted) : [];

@@ -16,6 +16,8 @@ import {
   type DescribeClientQuotasRequest,
   type DescribeClientQuotasResponse,
 } from '../../protocol/generated/48-describe-client-quotas.js';
+import { clusterAllowed } from './auth.js';
+import { AclOperation } from '../security/acls.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<DescribeClientQuotasRequest, DescribeClientQuotasResponse>({
@@ -25,8 +27,9 @@ export default defineHandler<DescribeClientQuotasRequest, DescribeClientQuotasRe
   decode: decodeDescribeClientQuotasRequest,
   encode: encodeDescribeClientQuotasResponse,
   handle(req, ctx) {
-    // Authorization (ACLs): DESCRIBE_CONFIGS on CLUSTER goes here; denied answers
-    // { errorCode: CLUSTER_AUTHORIZATION_FAILED, entries: null }.
+    if (!clusterAllowed(ctx, AclOperation.DESCRIBE_CONFIGS)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', entries: null };
+    }
     const found = ctx.quotas.describe(req.components, req.strict);
     if (!Array.isArray(found)) return { throttleTimeMs: 0, errorCode: found.errorCode, errorMessage: found.errorMessage, entries: null };
     return {

@@ -24,6 +24,8 @@ import {
   type AlterClientQuotasResponse,
 } from '../../protocol/generated/49-alter-client-quotas.js';
 import type { QuotaAlteration, QuotaEntity } from '../security/quotas.js';
+import { clusterAllowed } from './auth.js';
+import { AclOperation } from '../security/acls.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<AlterClientQuotasRequest, AlterClientQuotasResponse>({
@@ -33,8 +35,12 @@ export default defineHandler<AlterClientQuotasRequest, AlterClientQuotasResponse
   decode: decodeAlterClientQuotasRequest,
   encode: encodeAlterClientQuotasResponse,
   async handle(req, ctx) {
-    // Authorization (ACLs): ALTER_CONFIGS on CLUSTER goes here; denied answers every entry with
-    // CLUSTER_AUTHORIZATION_FAILED.
+    if (!clusterAllowed(ctx, AclOperation.ALTER_CONFIGS)) {
+      return {
+        throttleTimeMs: 0,
+        entries: req.entries.map((e) => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', entity: e.entity.map((d) => ({ entityType: d.entityType, entityName: d.entityName })) })),
+      };
+    }
     const alterations: QuotaAlteration[] = req.entries.map((e) => {
       // As Kafka's AlterClientQuotasRequest.entries(): a type given twice keeps its last name.
       const entity: Record<string, string | null> = {};

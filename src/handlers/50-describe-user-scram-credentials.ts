@@ -16,6 +16,8 @@ import {
   type DescribeUserScramCredentialsResponse,
 } from '../../protocol/generated/50-describe-user-scram-credentials.js';
 import { SCRAM_MECHANISMS } from '../security/scram.js';
+import { clusterAllowed } from './auth.js';
+import { AclOperation } from '../security/acls.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>({
@@ -25,8 +27,9 @@ export default defineHandler<DescribeUserScramCredentialsRequest, DescribeUserSc
   decode: decodeDescribeUserScramCredentialsRequest,
   encode: encodeDescribeUserScramCredentialsResponse,
   handle(req, ctx) {
-    // Authorization (ACLs): DESCRIBE on CLUSTER goes here; denied answers
-    // { errorCode: CLUSTER_AUTHORIZATION_FAILED, results: [] }.
+    if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', results: [] };
+    }
     const known = new Map(ctx.scram.list().map((u) => [u.user, u.credentials]));
     // user -> asked more than once
     const asked = new Map<string, boolean>();

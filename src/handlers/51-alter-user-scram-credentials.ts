@@ -32,6 +32,8 @@ import {
   type ScramCredentials,
   type ScramMechanism,
 } from '../security/scram.js';
+import { clusterAllowed } from './auth.js';
+import { AclOperation } from '../security/acls.js';
 import { defineHandler } from './types.js';
 
 interface Failure {
@@ -71,8 +73,10 @@ export default defineHandler<AlterUserScramCredentialsRequest, AlterUserScramCre
   decode: decodeAlterUserScramCredentialsRequest,
   encode: encodeAlterUserScramCredentialsResponse,
   async handle(req, ctx) {
-    // Authorization (ACLs): ALTER on CLUSTER goes here; denied answers every user named (deletions
-    // then upsertions, once each) with CLUSTER_AUTHORIZATION_FAILED.
+    if (!clusterAllowed(ctx, AclOperation.ALTER)) {
+      const users = [...new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)])];
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.' })) };
+    }
     const deletions = new Map<string, Deletion>();
     const upsertions = new Map<string, Upsertion>();
     const errors = new Map<string, Failure>();

@@ -10,9 +10,10 @@ import {
   type DescribeClusterRequest,
   type DescribeClusterResponse,
 } from '../../protocol/generated/60-describe-cluster.js';
+import { AclOperation, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { authorizedOperations, clusterAllowed } from './auth.js';
 import { defineHandler } from './types.js';
 
-const CLUSTER_OPERATIONS = [4, 5, 7, 8, 9, 10, 11, 12].reduce((m, op) => m | (1 << op), 0);
 
 export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
   api: DescribeClusterApi,
@@ -40,7 +41,12 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       clusterId: ctx.cluster.clusterId,
       controllerId: ctx.cluster.controllerId,
       brokers: ctx.cluster.brokers(ctx.connection.listener).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : -2147483648,
+      // As Kafka: the cluster's authorized operations when asked for, 0 without DESCRIBE on it.
+      clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
+        ? AUTHORIZED_OPERATIONS_OMITTED
+        : clusterAllowed(ctx, AclOperation.DESCRIBE)
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+          : 0,
     };
   },
 });

@@ -10,6 +10,8 @@ import {
   type ListTransactionsRequest,
   type ListTransactionsResponse,
 } from '../../protocol/generated/66-list-transactions.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from './auth.js';
 import { defineHandler } from './types.js';
 
 export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>({
@@ -21,6 +23,8 @@ export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>(
   handle(req, ctx) {
     const duration = ctx.header.apiVersion >= 1 ? req.durationFilter : -1n;
     const r = ctx.txns.list(req.stateFilters, req.producerIdFilters, duration);
-    return { throttleTimeMs: 0, errorCode: r.errorCode ?? ErrorCode.NONE, unknownStateFilters: r.unknownStateFilters, transactionStates: r.transactions };
+    // Authorization: only the transactional ids the principal may DESCRIBE, as Kafka.
+    const transactionStates = r.transactions.filter((t) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId));
+    return { throttleTimeMs: 0, errorCode: r.errorCode ?? ErrorCode.NONE, unknownStateFilters: r.unknownStateFilters, transactionStates };
   },
 });

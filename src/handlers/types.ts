@@ -16,6 +16,7 @@ import type { GroupCoordinatorApi } from '../group/types.js';
 import type { TxnCoordinatorApi } from '../txn/coordinator.js';
 import type { ScramCredentials } from '../security/scram.js';
 import type { ClientQuotas } from '../security/quotas.js';
+import type { Authorizer } from '../security/authorizer.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -34,6 +35,8 @@ export interface RequestContext {
   scram: ScramCredentials;
   /** Client quotas: their configuration (Describe/AlterClientQuotas) and byte-rate enforcement. */
   quotas: ClientQuotas;
+  /** ACL decisions (allows everything unless `authorizer.class.name` is set); see ./auth.ts. */
+  authorizer: Authorizer;
   /**
    * Cluster mode: the internal-topic partition holding a group's or transactional id's state
    * (its leader is the coordinator); undefined while that topic does not exist yet (it is then

@@ -28,6 +28,9 @@ const apis: Record<number, ClientApi<any, any>> = {
   20: clientApi(G.DeleteTopicsApi, G.encodeDeleteTopicsRequest, G.decodeDeleteTopicsResponse),
   21: clientApi(G.DeleteRecordsApi, G.encodeDeleteRecordsRequest, G.decodeDeleteRecordsResponse),
   23: clientApi(G.OffsetForLeaderEpochApi, G.encodeOffsetForLeaderEpochRequest, G.decodeOffsetForLeaderEpochResponse),
+  29: clientApi(G.DescribeAclsApi, G.encodeDescribeAclsRequest, G.decodeDescribeAclsResponse),
+  30: clientApi(G.CreateAclsApi, G.encodeCreateAclsRequest, G.decodeCreateAclsResponse),
+  31: clientApi(G.DeleteAclsApi, G.encodeDeleteAclsRequest, G.decodeDeleteAclsResponse),
   32: clientApi(G.DescribeConfigsApi, G.encodeDescribeConfigsRequest, G.decodeDescribeConfigsResponse),
   33: clientApi(G.AlterConfigsApi, G.encodeAlterConfigsRequest, G.decodeAlterConfigsResponse),
   44: clientApi(G.IncrementalAlterConfigsApi, G.encodeIncrementalAlterConfigsRequest, G.decodeIncrementalAlterConfigsResponse),
@@ -561,6 +564,21 @@ const cases: Record<number, (v: number) => Promise<void>> = {
       [`sweep-user-${v}`, ErrorCode.NONE],
       ['sweep-nobody', ErrorCode.RESOURCE_NOT_FOUND],
     ]);
+  },
+  // The ACL APIs without an authorizer (this broker): SECURITY_DISABLED, as Kafka. With one, they
+  // are exercised at every version in test/security/acls.test.ts.
+  async 29(v) {
+    const resp = await client.request(apis[29]!, v, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 });
+    expect(resp.errorCode).toBe(ErrorCode.SECURITY_DISABLED);
+    expect(resp.resources).toEqual([]);
+  },
+  async 30(v) {
+    const resp = await client.request(apis[30]!, v, { creations: [{ resourceType: 2, resourceName: TOPIC, resourcePatternType: 3, principal: 'User:a', host: '*', operation: 3, permissionType: 3 }] });
+    expect(resp.results.map((r: { errorCode: number }) => r.errorCode)).toEqual([ErrorCode.SECURITY_DISABLED]);
+  },
+  async 31(v) {
+    const resp = await client.request(apis[31]!, v, { filters: [{ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] });
+    expect(resp.filterResults.map((r: { errorCode: number }) => r.errorCode)).toEqual([ErrorCode.SECURITY_DISABLED]);
   },
   async 60(v) {
     const resp = await client.request(apis[60]!, v, { includeClusterAuthorizedOperations: false });
