@@ -522,6 +522,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const scram = new ScramCredentials(security);
   const quotas = new ClientQuotas(security, () => ({ samples: config.int('quota.window.num'), windowMs: config.int('quota.window.size.seconds') * 1000 }));
   const authorizer = AclAuthorizer.fromConfig(security, config);
+  /**
+   * request_percentage (Kafka's ClientRequestQuotaManager): a handler's time counts as a share of
+   * one request thread (100 = one thread). Exempt as in Kafka: the SASL and ApiVersions requests,
+   * broker-to-broker ones (WriteTxnMarkers, a follower's Fetch).
+   */
+  const requestQuota = (ctx: RequestContext, apiKey: number, req: unknown, handlerMs: number): number => {
+    if (apiKey === 17 || apiKey === 18 || apiKey === 36 || apiKey === 27) return 0;
+    if (apiKey === 1) {
+      const f = req as { replicaId?: number; replicaState?: { replicaId: number } | null };
+      if ((f.replicaState?.replicaId ?? f.replicaId ?? -1) >= 0) return 0;
+    }
+    const t = quotas.record('request_percentage', ctx.connection.principal, ctx.header.clientId ?? '', handlerMs / 10, ctx.clock.now());
+    if (t > 0) ctx.connection.throttle(t);
+    return t;
+  };
   try {
     await seedScramUsers(scram, seedUsers);
   } catch (err) {
@@ -612,7 +627,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     apiRanges,
     coordinatorPartition: cluster.clustered ? coordinatorPartition : undefined,
     coordinatorWriteReplicated: cluster.clustered ? coordinatorWriteReplicated : undefined,
-  }), faults, metrics ?? undefined);
+  }), faults, metrics ?? undefined, requestQuota);
 
   /** Cluster mode: waits until the coordinator's partition has replicated what it holds now. */
   async function coordinatorWriteReplicated(kind: 'group' | 'transaction', key: string): Promise<number> {

@@ -27,7 +27,7 @@
 // Client quotas: the request's record bytes count against the client's producer_byte_rate (Kafka
 // counts the whole request); over it, throttle_time_ms (v1+) and the connection is muted for that
 // long (KIP-219, v6+; older versions get their response after the throttle time, as Kafka does).
-// acks=0: muted only. Not enforced: request_percentage.
+// acks=0: muted only. request_percentage is applied to every request by the dispatcher.
 // Authorization (Kafka's KafkaApis.handleProduceRequest): transactional records need WRITE on the
 // transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED for the whole request); each topic
 // needs WRITE (TOPIC_AUTHORIZATION_FAILED). Idempotence is authorized by InitProducerId.

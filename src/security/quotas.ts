@@ -143,7 +143,7 @@ class RateSensor {
   }
 }
 
-export type ThrottledQuota = 'producer_byte_rate' | 'consumer_byte_rate';
+export type ThrottledQuota = 'producer_byte_rate' | 'consumer_byte_rate' | 'request_percentage';
 
 export class ClientQuotas {
   /** entityKey -> stored quotas, rebuilt when the store changes. */
@@ -312,7 +312,9 @@ export class ClientQuotas {
     s.record(value, now, w);
     const { rate, windowMs } = s.measure(now, w);
     if (rate <= q.bound) return 0;
-    return Math.round(((rate - q.bound) / q.bound) * windowMs);
+    const t = Math.round(((rate - q.bound) / q.bound) * windowMs);
+    // Kafka bounds a request-time throttle by one sample (ClientRequestQuotaManager).
+    return quota === 'request_percentage' ? Math.min(t, w.windowMs) : t;
   }
 
   /** Takes back a recorded value (a throttled Fetch answers no data: Kafka unrecords it). */

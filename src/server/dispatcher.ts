@@ -57,8 +57,14 @@ export interface RequestObserver {
   request(apiKey: number, api: string, version: number, seconds: number, response: unknown): void;
 }
 
-export function createProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector, observer?: RequestObserver): RequestProcessor {
-  const process = createInnerProcessor(table, makeContext, faults);
+/**
+ * The request-time quota (request_percentage): told how long a handler ran (its synchronous part,
+ * Kafka's request-handler thread time) and answers the throttle time in ms, 0 within the quota.
+ */
+export type RequestQuota = (ctx: RequestContext, apiKey: number, req: unknown, handlerMs: number) => number;
+
+export function createProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector, observer?: RequestObserver, requestQuota?: RequestQuota): RequestProcessor {
+  const process = createInnerProcessor(table, makeContext, faults, requestQuota);
   if (observer === undefined) return process;
   return (frame, conn) => {
     const t0 = performance.now();
@@ -75,7 +81,12 @@ export function createProcessor(table: HandlerTable, makeContext: ContextFactory
 
 type Seen = (o: Outcome, res: unknown) => Outcome;
 
-function createInnerProcessor(table: HandlerTable, makeContext: ContextFactory, faults?: FaultInjector): (frame: Buffer, conn: ConnectionInfo, seen?: Seen) => Outcome | Promise<Outcome> {
+function createInnerProcessor(
+  table: HandlerTable,
+  makeContext: ContextFactory,
+  faults?: FaultInjector,
+  requestQuota?: RequestQuota,
+): (frame: Buffer, conn: ConnectionInfo, seen?: Seen) => Outcome | Promise<Outcome> {
   return (frame: Buffer, conn: ConnectionInfo, seen?: Seen): Outcome | Promise<Outcome> => {
     const r = new Reader(frame);
     const header = readRequestHeader(r);
@@ -109,20 +120,31 @@ function createInnerProcessor(table: HandlerTable, makeContext: ContextFactory, 
         );
     }
     let result: ReturnType<Handler['handle']>;
+    const t0 = requestQuota ? performance.now() : 0;
     try {
       result = handler.handle(req, ctx);
     } catch (err) {
       throw handlerFailure(err, header, handler.api.name);
     }
+    // request_percentage: over the quota, the response says how long to back off (the larger of
+    // this and a byte-rate throttle) and the connection is muted as long.
+    const throttleMs = requestQuota ? requestQuota(ctx, header.apiKey, req, performance.now() - t0) : 0;
+    const withThrottle = (res: unknown): unknown => {
+      if (throttleMs > 0 && res !== null && typeof res === 'object' && typeof (res as { throttleTimeMs?: unknown }).throttleTimeMs === 'number') {
+        const r = res as { throttleTimeMs: number };
+        if (r.throttleTimeMs < throttleMs) r.throttleTimeMs = throttleMs;
+      }
+      return res;
+    };
     if (result instanceof Promise) {
       return result.then(
-        (res) => answered(respond(handler, header, res), res, seen),
+        (res) => answered(respond(handler, header, withThrottle(res)), res, seen),
         (err) => {
           throw handlerFailure(err, header, handler.api.name);
         },
       );
     }
-    return answered(respond(handler, header, result), result, seen);
+    return answered(respond(handler, header, withThrottle(result)), result, seen);
   };
 }
 

@@ -221,3 +221,38 @@ describe('kafkajs consumer above its quota', () => {
   }, 30_000);
 });
 
+
+describe('request_percentage (request-time quota)', () => {
+  it('a client over its share of request-handler time gets throttle_time_ms (at most one sample) and is muted', async () => {
+    const { startBroker } = await import('../../src/broker.js');
+    const { rawClient, metadataApi } = await import('../helpers/broker.js');
+    const { RawClient } = await import('../../src/client/raw-client.js');
+    const b = await startBroker({ config: { 'quota.window.size.seconds': '1' } });
+    try {
+      const admin = await rawClient(b);
+      const G = await import('../../protocol/generated/49-alter-client-quotas.js');
+      const { clientApi } = await import('../../src/client/raw-client.js');
+      const alter = clientApi(G.AlterClientQuotasApi, G.encodeAlterClientQuotasRequest, G.decodeAlterClientQuotasResponse);
+      const set = await admin.request(alter, 1, { entries: [{ entity: [{ entityType: 'client-id', entityName: 'busy' }], ops: [{ key: 'request_percentage', value: 1e-9, remove: false }] }], validateOnly: false });
+      expect(set.entries[0]!.errorCode).toBe(0);
+      admin.close();
+      const busy = await RawClient.connect(b.host, b.port, 'busy');
+      const other = await RawClient.connect(b.host, b.port, 'other');
+      try {
+        const first = await busy.request(metadataApi, 12, { topics: [], allowAutoTopicCreation: false });
+        expect(first.throttleTimeMs).toBe(1000);
+        // The connection is not read during the throttle: the next answer comes no sooner.
+        const t0 = Date.now();
+        await busy.request(metadataApi, 12, { topics: [], allowAutoTopicCreation: false });
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+        // Another client id has no quota.
+        expect((await other.request(metadataApi, 12, { topics: [], allowAutoTopicCreation: false })).throttleTimeMs).toBe(0);
+      } finally {
+        busy.close();
+        other.close();
+      }
+    } finally {
+      await b.close();
+    }
+  });
+});
