@@ -3,23 +3,24 @@
 // sasl.jaas.config), over SASL_PLAINTEXT and SASL_SSL with SCRAM and PLAIN, and fail with one
 // line and exit code 1 on a wrong password.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker.js';
 import { credentialFromPassword } from '../../src/security/scram.js';
+import { makePki, type TestPki } from '../helpers/certs.js';
 import { hasDist, NO_DIST, runCli } from '../helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'brook-cli-sec-'));
+let pki: TestPki;
+let dir: string;
 let broker: Broker;
 const port = (name: string): number => broker.listeners.find((l) => l.name === name)!.port;
 
 beforeAll(async () => {
-  execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { cwd: dir, stdio: 'ignore' });
-  const key = readFileSync(join(dir, 'k.pem'), 'utf8');
-  const cert = readFileSync(join(dir, 'ca.pem'), 'utf8');
+  pki = makePki();
+  dir = pki.dir;
+  const key = pki.pem('server.key');
+  const cert = pki.pem('server.crt');
   broker = await startBroker({
     listeners: [
       { name: 'SASL_PLAINTEXT', protocol: 'SASL_PLAINTEXT', sasl: { mechanisms: ['SCRAM-SHA-512', 'PLAIN', 'OAUTHBEARER'], plainUsers: { admin: 'admin-secret' } } },
@@ -35,7 +36,7 @@ beforeAll(async () => {
     join(dir, 'scram-ssl.properties'),
     [
       'security.protocol=SASL_SSL',
-      `ssl.truststore.location=${join(dir, 'ca.pem')}`,
+      `ssl.truststore.location=${pki.path('ca.crt')}`,
       'sasl.mechanism=SCRAM-SHA-256',
       'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";',
     ].join('\n'),
@@ -43,7 +44,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await broker?.close();
-  rmSync(dir, { recursive: true, force: true });
+  pki?.remove();
 });
 
 describe.skipIf(!hasDist)(`client commands on secured listeners${hasDist ? '' : ` (${NO_DIST})`}`, () => {

@@ -4,28 +4,26 @@
 // metadata (created on one broker, known to all); clients stay on a PLAINTEXT listener. Three
 // in-process brokers over one in-memory metadata store.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type Broker } from '../../src/broker.js';
 import { createMemoryMetadataStore } from '../../src/cluster/metadata/index.js';
 import type { ClusterMetadataStore } from '../../src/cluster/metadata/store.js';
 import { credentialFromPassword } from '../../src/security/scram.js';
+import { makePki, type TestPki } from '../helpers/certs.js';
 import { waitFor } from '../helpers/cluster.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'brook-interbroker-'));
-let tls: { key: string; cert: string };
+let pki: TestPki;
+let tls: { key: string; cert: string; ca: string };
 let brokers: Broker[] = [];
 let meta: ClusterMetadataStore | undefined;
 
 beforeAll(() => {
-  execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { cwd: dir, stdio: 'ignore' });
-  tls = { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
+  pki = makePki();
+  // The listener's truststore (ca) is what a broker trusts when it connects to the others.
+  tls = { key: pki.pem('server.key'), cert: pki.pem('server.crt'), ca: pki.pem('ca.crt') };
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => pki.remove());
 afterEach(async () => {
   for (const b of brokers.reverse()) await b.close();
   brokers = [];

@@ -4,10 +4,6 @@
 // mechanisms, huge tokens and every API before authentication; re-authentication and session
 // expiry (KIP-368). Passwords never reach the log.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
@@ -26,6 +22,7 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import { decodeSaslAuthenticateResponse, encodeSaslAuthenticateRequest } from '../../protocol/generated/36-sasl-authenticate.js';
 import { decodeSaslHandshakeResponse, encodeSaslHandshakeRequest } from '../../protocol/generated/17-sasl-handshake.js';
 import { hasKcat, kafkaFor, NO_KCAT, runKcat } from '../helpers/broker.js';
+import { makePki } from '../helpers/certs.js';
 import { openProbe, requestFrame, sizePrefix, type Probe } from '../helpers/socket.js';
 
 let broker: Broker | undefined;
@@ -508,14 +505,12 @@ describe('SASL configured with Kafka names (brook start)', () => {
   });
 
   it('SASL_SSL: kafkajs with TLS and SCRAM-SHA-512', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'brook-sasl-ssl-'));
+    const pki = makePki();
     try {
-      execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
-      writeFileSync(join(dir, 'broker.pem'), readFileSync(join(dir, 'k.pem'), 'utf8') + readFileSync(join(dir, 'c.pem'), 'utf8'));
-      const startup = checkStartupConfig(settingsFromArgs(['listeners=SASL_SSL://127.0.0.1:0', `ssl.keystore.location=${join(dir, 'broker.pem')}`, 'sasl.enabled.mechanisms=SCRAM-SHA-512']));
+      const startup = checkStartupConfig(settingsFromArgs(['listeners=SASL_SSL://127.0.0.1:0', `ssl.keystore.location=${pki.path('broker.pem')}`, 'sasl.enabled.mechanisms=SCRAM-SHA-512']));
       broker = await startBroker({ listeners: brokerListeners(resolveListeners(startup, {})), config: startup.values, memory: true });
       await addUser(broker, 'alice', 'alice-secret', ['SCRAM-SHA-512']);
-      const ca = readFileSync(join(dir, 'c.pem'), 'utf8');
+      const ca = pki.pem('ca.crt');
       const k = kafkaFor(broker, { ssl: { ca: [ca] }, sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-secret' } });
       const admin = k.admin();
       await admin.connect();
@@ -531,7 +526,7 @@ describe('SASL configured with Kafka names (brook start)', () => {
       p.write(requestFrame(18, 0, 1));
       expect(await p.waitClosed(3000)).toBe(true);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      pki.remove();
     }
   });
 });
