@@ -196,7 +196,7 @@ export interface BrokerOptions {
   /** Starts the HTTP control endpoint on 127.0.0.1 at this port (0 = a free one); see `controlUrl`. */
   controlPort?: number;
   /**
-   * Starts the HTTP listener (/metrics, /healthz, /readyz) at this port (0 = a free one); see
+   * Starts the HTTP listener (/metrics, /healthz, /readyz, the console) at this port (0 = a free one); see
    * `httpUrl`. Off by default. The same port as `controlPort` serves both on one server.
    */
   httpPort?: number;
@@ -204,6 +204,12 @@ export interface BrokerOptions {
   httpHost?: string;
   /** Prometheus metrics (default: on with `httpPort`, off without). */
   metrics?: boolean;
+  /**
+   * The web console and its JSON API on the HTTP listener (/console, /api; default on with
+   * `httpPort`). It reads the cluster through this broker's PLAINTEXT listener and answers 503
+   * without one.
+   */
+  console?: boolean;
   /**
    * Cluster mode (issue 10): the metadata store shared by the cluster's brokers, as
    * `etcd://host:port[,host:port...][/cluster]` or a store object (tests share one in-process
@@ -789,6 +795,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let resetting: Promise<void> | undefined;
   let control: ControlServer | null = null;
   let http: HttpServer | null = null;
+  let consoleData: { close(): void } | null = null;
   const broker: Broker = {
     host: bound.host,
     port: bound.port,
@@ -854,6 +861,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         faults.reset();
         await control?.close();
         await http?.close();
+        consoleData?.close();
         // A cluster member leaves first: its lease goes, and the controller moves its leaderships.
         await clusterNode?.close();
         await fetcher?.close();
@@ -894,6 +902,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         },
       };
       const routes = [observabilityRoutes(metrics, readiness)];
+      if (options.console !== false) {
+        // The console reads the cluster as a client would, through this broker's PLAINTEXT
+        // listener (a wildcard bind is reached on loopback).
+        const [{ ConsoleData }, { apiRoutes }, { consoleRoutes }] = await Promise.all([import('./http/console/data.js'), import('./http/api.js'), import('./http/console/pages.js')]);
+        const plain = boundListeners.find((l) => l.protocol === 'PLAINTEXT');
+        const host = plain === undefined ? null : plain.host === '0.0.0.0' ? '127.0.0.1' : plain.host === '::' ? '::1' : plain.host;
+        const data = new ConsoleData(plain === undefined ? null : `${host!.includes(':') ? `[${host}]` : host}:${plain.port}`, metrics ? () => metrics.totals() : null);
+        consoleData = data;
+        routes.push(apiRoutes(data), consoleRoutes(data));
+      }
       let classify: ((err: unknown) => number) | undefined;
       if (shared) {
         const c = await import('./fixture/control-server.js');

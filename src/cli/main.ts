@@ -70,8 +70,9 @@ program
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent ($BROOK_LOG_LEVEL sets the default)', process.env.BROOK_LOG_LEVEL ?? 'info')
   .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
   .option('--control-port <port>', 'HTTP control endpoint for tests (fault injection, clock, reset) on 127.0.0.1', port)
-  .option('--http-port <port>', 'HTTP listener: Prometheus /metrics, /healthz, /readyz (README "Observability"); the same port as --control-port serves both', port)
+  .option('--http-port <port>', 'HTTP listener: Prometheus /metrics, /healthz, /readyz (README "Observability") and the web console at /console (README "Console"); the same port as --control-port serves both', port)
   .option('--http-host <host>', 'address of the HTTP listener (default 127.0.0.1)')
+  .option('--no-console', 'leave the web console and its /api off the HTTP listener')
   .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
   .option('--node-id <id>', 'this broker\'s id in a cluster (Kafka node.id; default the node.id config, 1)', nonNegative)
   .option('--add-scram <spec>', "add or replace a SCRAM user at start, Kafka's syntax: 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (also iterations=; repeatable)", (v: string, prev: string[]) => [...prev, v], [])
@@ -101,7 +102,7 @@ Examples:
   brook start --set listeners=SASL_PLAINTEXT://127.0.0.1:9092 --set sasl.enabled.mechanisms=SCRAM-SHA-512
   brook start --add-scram 'SCRAM-SHA-256=[name=alice,password=alice-secret]'
   brook start --memory --port 0 --control-port 19093   (tests: README "Test fixture")
-  brook start --memory --http-port 9644   (metrics at http://127.0.0.1:9644/metrics)
+  brook start --memory --http-port 9644   (console at http://127.0.0.1:9644/console, metrics at /metrics)
   brook start --node-id 1 --port 9092 --data-dir d1 --metadata etcd://127.0.0.1:2379   (one per node: README "Cluster")`,
   )
   .action(async (opts) => {

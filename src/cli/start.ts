@@ -43,6 +43,8 @@ export interface StartOptions {
   /** HTTP listener: metrics and health (README "Observability"). */
   httpPort?: number;
   httpHost?: string;
+  /** false with --no-console. */
+  console?: boolean;
   /** Run on a ManualClock, moved through the control endpoint. */
   manualClock?: boolean;
   /** Cluster mode (issue 10): this broker's id and the metadata store. */
@@ -124,6 +126,7 @@ export async function runStart(opts: StartOptions): Promise<void> {
       controlPort: opts.controlPort,
       httpPort: opts.httpPort,
       httpHost: opts.httpHost,
+      console: opts.console !== false,
       clock: opts.manualClock ? new ManualClock(Date.now()) : undefined,
       metadata: opts.metadata,
       nodeId: opts.nodeId,

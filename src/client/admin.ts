@@ -535,3 +535,39 @@ export async function alterUserScramCredentials(
   });
   return r.results.map((x) => ({ name: x.user, errorCode: x.errorCode, errorMessage: x.errorMessage }));
 }
+
+// -----------------------------------------------------------------------------------------------
+// Log dirs
+
+/**
+ * Sizes in bytes of a topic's partitions as each broker holds them (DescribeLogDirs to every
+ * broker): partition -> node id -> bytes. A broker that cannot answer is left out.
+ */
+export async function partitionSizes(client: KafkaClient, topic: string): Promise<Map<number, Map<number, bigint>>> {
+  const out = new Map<number, Map<number, bigint>>();
+  const t = await client.topic(topic);
+  const brokers = await client.brokerList();
+  await Promise.all(
+    brokers.map(async (b) => {
+      try {
+        const conn = await client.broker(b.nodeId);
+        const r = await conn.request(Apis.describeLogDirs, { topics: [{ topic, partitions: t.partitions.map((p) => p.partition) }] });
+        for (const dir of r.results) {
+          if (dir.errorCode !== ErrorCode.NONE) continue;
+          for (const dt of dir.topics) {
+            if (dt.name !== topic) continue;
+            for (const p of dt.partitions) {
+              if (p.isFutureKey) continue;
+              let m = out.get(p.partitionIndex);
+              if (!m) out.set(p.partitionIndex, (m = new Map()));
+              m.set(b.nodeId, (m.get(b.nodeId) ?? 0n) + p.partitionSize);
+            }
+          }
+        }
+      } catch {
+        // An unreachable broker or one without DescribeLogDirs: no size from it.
+      }
+    }),
+  );
+  return out;
+}

@@ -22,6 +22,7 @@ import * as P20 from '../../protocol/generated/20-delete-topics.js';
 import * as P23 from '../../protocol/generated/23-offset-for-leader-epoch.js';
 import * as P27 from '../../protocol/generated/27-write-txn-markers.js';
 import * as P32 from '../../protocol/generated/32-describe-configs.js';
+import * as P35 from '../../protocol/generated/35-describe-log-dirs.js';
 import * as P36 from '../../protocol/generated/36-sasl-authenticate.js';
 import * as P37 from '../../protocol/generated/37-create-partitions.js';
 import * as P42 from '../../protocol/generated/42-delete-groups.js';
@@ -95,6 +96,8 @@ export const Apis = {
   listGroups: api(P16.ListGroupsApi, P16.encodeListGroupsRequest, P16.decodeListGroupsResponse),
   saslHandshake: api(P17.SaslHandshakeApi, P17.encodeSaslHandshakeRequest, P17.decodeSaslHandshakeResponse, { min: 1 }),
   apiVersions: api(P18.ApiVersionsApi, P18.encodeApiVersionsRequest, P18.decodeApiVersionsResponse),
+  // DescribeLogDirs: partition sizes per broker (the console).
+  describeLogDirs: api(P35.DescribeLogDirsApi, P35.encodeDescribeLogDirsRequest, P35.decodeDescribeLogDirsResponse),
   saslAuthenticate: api(P36.SaslAuthenticateApi, P36.encodeSaslAuthenticateRequest, P36.decodeSaslAuthenticateResponse),
   createTopics: api(P19.CreateTopicsApi, P19.encodeCreateTopicsRequest, P19.decodeCreateTopicsResponse),
   deleteTopics: api(P20.DeleteTopicsApi, P20.encodeDeleteTopicsRequest, P20.decodeDeleteTopicsResponse),

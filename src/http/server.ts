@@ -23,6 +23,33 @@ export interface HttpAnswer {
   body: unknown;
   /** Default application/json (body serialized); otherwise body is sent as a string. */
   contentType?: string;
+  /** Extra response headers (a redirect's location, cache control). */
+  headers?: Record<string, string>;
+}
+
+/** The request body as a string, refused past `limit` bytes (413) before buffering the rest. */
+export function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new HttpError(413, `request body over ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new HttpError(413, `request body over ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 export type RouteGroup = (req: IncomingMessage, url: URL) => Promise<HttpAnswer | undefined> | HttpAnswer | undefined;
@@ -52,7 +79,7 @@ export function startHttpServer(host: string, port: number, groups: readonly Rou
       throw new HttpError(404, `no route ${req.method ?? 'GET'} ${url.pathname}`);
     })().then(
       (a) => {
-        res.writeHead(a.status, { 'content-type': a.contentType ?? 'application/json' });
+        res.writeHead(a.status, { 'content-type': a.contentType ?? 'application/json', ...a.headers });
         res.end(a.contentType === undefined ? toJson(a.body) + '\n' : String(a.body));
       },
       (err: unknown) => {
@@ -82,4 +109,26 @@ export function startHttpServer(host: string, port: number, groups: readonly Rou
       });
     });
   });
+}
+
+/**
+ * Refuses (403) a state-changing request sent by a page of another origin: the HTTP listener has
+ * no credentials, so without this any web page open in a browser on the same machine could post
+ * a form to it (cross-site request forgery). Browsers send Origin (and Sec-Fetch-Site) on such
+ * requests; clients without them (curl, scripts) pass.
+ */
+export function checkSameOrigin(req: IncomingMessage): void {
+  const method = req.method ?? 'GET';
+  if (method === 'GET' || method === 'HEAD') return;
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, `refused a ${method} from another site (Sec-Fetch-Site: ${String(site)})`);
+  const origin = req.headers.origin;
+  if (origin === undefined || (origin === 'null' && site === 'same-origin')) return;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw new HttpError(403, `refused a ${method} with a malformed Origin`);
+  }
+  if (host !== req.headers.host) throw new HttpError(403, `refused a ${method} from origin ${origin}`);
 }

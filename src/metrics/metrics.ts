@@ -69,6 +69,19 @@ export class BrokerMetrics {
   private readonly errorStats = new Map<number, { api: string; error: string; count: number }>();
   private readonly topicStats = new Map<string, TopicStat>();
 
+  /** Bytes in and out and records in over every topic since start (the console's throughput figure). */
+  totals(): { bytesIn: number; bytesOut: number; messagesIn: number } {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let messagesIn = 0;
+    for (const t of this.topicStats.values()) {
+      bytesIn += t.bytesIn;
+      bytesOut += t.bytesOut;
+      messagesIn += t.messagesIn;
+    }
+    return { bytesIn, bytesOut, messagesIn };
+  }
+
   constructor(sources: MetricsSources, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const reg = (m: ScrapeMetric): void => this.registry.registerMetric(m as never);
