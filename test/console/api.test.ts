@@ -256,10 +256,13 @@ describe('console without a PLAINTEXT listener', () => {
   it('answers 503 saying it needs one', async () => {
     const b = await startTestBroker({ httpPort: 0, listeners: [{ name: 'SASL_PLAINTEXT', protocol: 'SASL_PLAINTEXT', host: '127.0.0.1', port: 0, sasl: { mechanisms: ['PLAIN'], plainUsers: { admin: 'admin-secret' } } }] });
     try {
-      const res = await fetch(`${b.httpUrl}/api/cluster`);
+      // A secured broker: the HTTP side wants a user first (test/e2e/metrics.test.ts).
+      expect((await fetch(`${b.httpUrl}/api/cluster`)).status).toBe(401);
+      const headers = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` };
+      const res = await fetch(`${b.httpUrl}/api/cluster`, { headers });
       expect(res.status).toBe(503);
       expect(((await res.json()) as Json).error).toMatch(/PLAINTEXT listener/);
-      const page = await fetch(`${b.httpUrl}/console`);
+      const page = await fetch(`${b.httpUrl}/console`, { headers });
       expect(page.status).toBe(503);
       expect(await page.text()).toContain('PLAINTEXT listener');
     } finally {

@@ -144,4 +144,27 @@ describe('HTTP listener and metrics', () => {
     expect((await fetch(`${broker.httpUrl}/faults`)).status).toBe(200);
     expect((await fetch(`${broker.httpUrl}/metrics`)).status).toBe(200);
   });
+
+  it('a secured broker (a SASL listener) asks for HTTP Basic credentials of a SCRAM or PLAIN user; the probes stay open', async () => {
+    const { credentialFromPassword } = await import('../../src/security/scram.js');
+    broker = await startBroker({
+      httpPort: 0,
+      listeners: [
+        { name: 'PLAINTEXT', port: 0 },
+        { name: 'SASL_PLAINTEXT', protocol: 'SASL_PLAINTEXT', port: 0, sasl: { plainUsers: { ops: 'ops-secret' } } },
+      ],
+    });
+    await broker.scram.alter([{ user: 'alice', mechanism: 'SCRAM-SHA-256', credential: await credentialFromPassword('SCRAM-SHA-256', 'alice-secret') }]);
+    const get = (path: string, auth?: string) => fetch(`${broker!.httpUrl}${path}`, auth ? { headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } } : {});
+    const none = await get('/metrics');
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm="brook"/);
+    expect((await get('/metrics', 'alice:wrong')).status).toBe(401);
+    expect((await get('/metrics', 'nobody:x')).status).toBe(401);
+    expect((await get('/metrics', 'alice:alice-secret')).status).toBe(200);
+    expect((await get('/metrics', 'ops:ops-secret')).status).toBe(200);
+    expect((await get('/console', 'alice:wrong')).status).toBe(401);
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get('/readyz')).status).toBe(200);
+  });
 });
