@@ -7,7 +7,7 @@
 // topics, records and groups. The per-reset part (topic, replica, group and transaction managers)
 // is the "core"; the store, config, listener and fault injector outlive resets.
 
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { ErrorCode } from '../protocol/errors.js';
 import { resolve } from 'node:path';
@@ -928,14 +928,62 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         );
       }
       if (options.console !== false) {
-        // The console reads the cluster as a client would, through this broker's PLAINTEXT
-        // listener (a wildcard bind is reached on loopback).
-        const [{ ConsoleData }, { apiRoutes }, { consoleRoutes }] = await Promise.all([import('./http/console/data.js'), import('./http/api.js'), import('./http/console/pages.js')]);
-        const plain = boundListeners.find((l) => l.protocol === 'PLAINTEXT');
-        const host = plain === undefined ? null : plain.host === '0.0.0.0' ? '127.0.0.1' : plain.host === '::' ? '::1' : plain.host;
-        const data = new ConsoleData(plain === undefined ? null : `${host!.includes(':') ? `[${host}]` : host}:${plain.port}`, metrics ? () => metrics.totals() : null);
-        consoleData = data;
-        routes.push(apiRoutes(data), consoleRoutes(data));
+        // The console reads the cluster as a client would, through one of this broker's listeners
+        // (a wildcard bind is reached on loopback): on a secured broker a SASL listener, as the
+        // user logged in over HTTP (so ACLs apply to what the console shows and does); else the
+        // PLAINTEXT listener.
+        const [{ ConsoleData }, { apiRoutes }, { consoleRoutes }, { basicCredentials }] = await Promise.all([
+          import('./http/console/data.js'),
+          import('./http/api.js'),
+          import('./http/console/pages.js'),
+          import('./http/auth.js'),
+        ]);
+        const address = (l: BoundListener): string => {
+          const host = l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host;
+          return `${host.includes(':') ? `[${host}]` : host}:${l.port}`;
+        };
+        const totals = metrics ? () => metrics.totals() : null;
+        const saslSpec = saslListeners.find((l) => (l.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS).some((m) => m === 'PLAIN' || m.startsWith('SCRAM-')));
+        const saslBound = saslSpec === undefined ? undefined : boundListeners.find((l) => l.name === saslSpec.name);
+        if (saslSpec !== undefined && saslBound !== undefined) {
+          const mechs: readonly string[] = saslSpec.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS;
+          // PLAIN takes SCRAM users too; else the listener's SCRAM mechanism.
+          const mechanism = (mechs.includes('PLAIN') ? 'PLAIN' : mechs.find((m) => m.startsWith('SCRAM-'))!) as ClientSaslConfig['mechanism'];
+          // The broker connects to itself: it trusts its own certificate (chain or truststore).
+          const t = saslSpec.tls;
+          const tls = saslSpec.protocol === 'SASL_SSL' && t ? { ca: t.ca ?? t.cert, checkServerIdentity: () => undefined } : undefined;
+          const sessions = new Map<string, InstanceType<typeof ConsoleData>>();
+          const anonymous = new ConsoleData(null, totals);
+          const forUser = (req: import('node:http').IncomingMessage): InstanceType<typeof ConsoleData> => {
+            const c = basicCredentials(req);
+            if (c === null) return anonymous;
+            const key = `${c.user}\u0000${createHash('sha256').update(c.password).digest('hex')}`;
+            let d = sessions.get(key);
+            if (d === undefined) {
+              // A few sessions at most (one per user and password); the oldest goes first.
+              if (sessions.size >= 32) {
+                const [oldestKey, oldest] = sessions.entries().next().value as [string, InstanceType<typeof ConsoleData>];
+                oldest.close();
+                sessions.delete(oldestKey);
+              }
+              d = new ConsoleData(address(saslBound), totals, { ...(tls ? { tls } : {}), sasl: { mechanism, username: c.user, password: c.password } });
+              sessions.set(key, d);
+            }
+            return d;
+          };
+          consoleData = {
+            close: () => {
+              for (const d of sessions.values()) d.close();
+              sessions.clear();
+            },
+          };
+          routes.push(apiRoutes(forUser), consoleRoutes(forUser));
+        } else {
+          const plain = boundListeners.find((l) => l.protocol === 'PLAINTEXT');
+          const data = new ConsoleData(plain === undefined ? null : address(plain), totals);
+          consoleData = data;
+          routes.push(apiRoutes(data), consoleRoutes(data));
+        }
       }
       let classify: ((err: unknown) => number) | undefined;
       if (shared) {

@@ -48,12 +48,15 @@ export function segments(pathname: string, prefix: string): string[] {
 
 const ok = (body: unknown, status = 200): HttpAnswer => ({ status, body, headers: { 'cache-control': 'no-store' } });
 
-export function apiRoutes(data: ConsoleData): RouteGroup {
+/** The console's data for a request: one for everyone, or per logged-in user (a secured broker). */
+export type ConsoleSource = ConsoleData | ((req: IncomingMessage) => ConsoleData);
+
+export function apiRoutes(source: ConsoleSource): RouteGroup {
   return async (req, url) => {
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return undefined;
     try {
       checkSameOrigin(req);
-      return await answer(data, req, url);
+      return await answer(typeof source === 'function' ? source(req) : source, req, url);
     } catch (err) {
       if (err instanceof HttpError) throw err;
       throw new HttpError(statusOf(err), (err as Error)?.message ?? String(err));

@@ -252,19 +252,50 @@ describe('how values are shown', () => {
   });
 });
 
-describe('console without a PLAINTEXT listener', () => {
-  it('answers 503 saying it needs one', async () => {
-    const b = await startTestBroker({ httpPort: 0, listeners: [{ name: 'SASL_PLAINTEXT', protocol: 'SASL_PLAINTEXT', host: '127.0.0.1', port: 0, sasl: { mechanisms: ['PLAIN'], plainUsers: { admin: 'admin-secret' } } }] });
+describe('console on a broker without a PLAINTEXT listener', () => {
+  it('SSL only: answers 503 saying it needs one', async () => {
+    const { makePki } = await import('../helpers/certs.js');
+    const pki = makePki();
+    const b = await startTestBroker({ httpPort: 0, listeners: [{ name: 'SSL', protocol: 'SSL', host: '127.0.0.1', port: 0, tls: { key: pki.pem('server.key'), cert: pki.pem('server.crt') } }] });
     try {
-      // A secured broker: the HTTP side wants a user first (test/e2e/metrics.test.ts).
-      expect((await fetch(`${b.httpUrl}/api/cluster`)).status).toBe(401);
-      const headers = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` };
-      const res = await fetch(`${b.httpUrl}/api/cluster`, { headers });
+      const res = await fetch(`${b.httpUrl}/api/cluster`);
       expect(res.status).toBe(503);
       expect(((await res.json()) as Json).error).toMatch(/PLAINTEXT listener/);
-      const page = await fetch(`${b.httpUrl}/console`, { headers });
+      const page = await fetch(`${b.httpUrl}/console`);
       expect(page.status).toBe(503);
       expect(await page.text()).toContain('PLAINTEXT listener');
+    } finally {
+      await b.close();
+      pki.remove();
+    }
+  });
+
+  it('SASL only: the console reads as the user logged in over HTTP, so the ACLs apply to it', async () => {
+    const { credentialFromPassword } = await import('../../src/security/scram.js');
+    const b = await startTestBroker({
+      httpPort: 0,
+      listeners: [{ name: 'SASL_PLAINTEXT', protocol: 'SASL_PLAINTEXT', host: '127.0.0.1', port: 0, sasl: { mechanisms: ['SCRAM-SHA-512'] } }],
+      config: { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'super.users': 'User:alice' },
+    });
+    try {
+      await b.scram.alter(
+        await Promise.all(['alice', 'bob'].map(async (user) => ({ user, mechanism: 'SCRAM-SHA-512' as const, credential: await credentialFromPassword('SCRAM-SHA-512', `${user}-secret`) }))),
+      );
+      const as = (user: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${user}-secret`).toString('base64')}` });
+      expect((await fetch(`${b.httpUrl}/api/topics`)).status).toBe(401);
+      const created = await fetch(`${b.httpUrl}/api/topics`, { method: 'POST', headers: { ...as('alice'), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'alices', partitions: 1 }) });
+      expect(created.status, await created.clone().text()).toBe(201);
+      const names = async (user: string): Promise<string[]> => {
+        const r = await fetch(`${b.httpUrl}/api/topics`, { headers: as(user) });
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { topics: Array<{ name: string }> }).topics.map((t) => t.name);
+      };
+      expect(await names('alice')).toContain('alices');
+      // bob has no ACLs: Metadata leaves the topic out, so his console does too.
+      expect(await names('bob')).not.toContain('alices');
+      const denied = await fetch(`${b.httpUrl}/api/topics`, { method: 'POST', headers: { ...as('bob'), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bobs', partitions: 1 }) });
+      expect(denied.status).toBeGreaterThanOrEqual(400);
+      expect(await names('alice')).not.toContain('bobs');
     } finally {
       await b.close();
     }

@@ -3,6 +3,7 @@
 // client would. Every answer is bounded: pages of topics and groups, a page of records with each
 // key, value and header cut to a display limit.
 
+import type { ConnectionOptions } from '../../client/connection.js';
 import { ErrorCode, errorName } from '../../../protocol/errors.js';
 import {
   EARLIEST,
@@ -177,6 +178,8 @@ export class ConsoleData {
   constructor(
     private readonly bootstrap: string | null,
     private readonly totals: (() => { bytesIn: number; bytesOut: number; messagesIn: number }) | null,
+    /** TLS and SASL of the listener it reads through (a secured broker: as the logged-in user). */
+    private readonly security: Pick<ConnectionOptions, 'tls' | 'sasl'> = {},
   ) {}
 
   get metricsOn(): boolean {
@@ -187,7 +190,7 @@ export class ConsoleData {
     if (this.bootstrap === null) {
       throw new HttpError(503, 'the console reads the cluster through a PLAINTEXT listener and this broker has none (add one, e.g. on 127.0.0.1)');
     }
-    this.client ??= new KafkaClient(this.bootstrap, { clientId: 'brook-console', requestTimeoutMs: 15_000, retries: 3 });
+    this.client ??= new KafkaClient(this.bootstrap, { clientId: 'brook-console', requestTimeoutMs: 15_000, retries: 3, ...this.security });
     return this.client;
   }
 

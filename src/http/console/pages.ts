@@ -39,13 +39,13 @@ async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(await readBody(req));
 }
 
-export function consoleRoutes(data: ConsoleData): RouteGroup {
+export function consoleRoutes(source: ConsoleData | ((req: IncomingMessage) => ConsoleData)): RouteGroup {
   return async (req, url) => {
     if (url.pathname === '/' && (req.method ?? 'GET') === 'GET') return redirect('/console');
     if (url.pathname !== '/console' && !url.pathname.startsWith('/console/')) return undefined;
     try {
       checkSameOrigin(req);
-      return await answer(data, req, url);
+      return await answer(typeof source === 'function' ? source(req) : source, req, url);
     } catch (err) {
       const status = statusOf(err);
       const message = (err as Error)?.message ?? String(err);
