@@ -84,6 +84,9 @@ describe.skipIf(!hasChromium && !process.env.CI)('web console in headless chromi
     expect(await page.locator('h1').textContent()).toBe('Cluster overview');
     await expect.poll(() => page.locator('table tbody tr').count()).toBe(1);
     expect(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').textContent()).toBe('Overview');
+    // The throughput chart draws its first reading at once (the page's own read is the first).
+    await expect.poll(() => page.locator('#line-in').getAttribute('points'), { timeout: 5000 }).toMatch(/^\d/);
+    expect(await page.locator('#throughput-chart').getAttribute('aria-label')).toMatch(/over the last 1 readings/);
     await open('/console/topics', 'topics');
     await open('/console/topics/shop', 'topic');
     await open('/console/topics/shop/messages?partition=0&offset=0', 'messages');

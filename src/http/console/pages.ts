@@ -125,7 +125,18 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
 const THROUGHPUT_SCRIPT = `
 (function(){
   var box=document.getElementById('throughput');
+  var chart=document.getElementById('throughput-chart');
+  var seriesIn=[],seriesOut=[],N=40,W=400,H=100;
   function fmt(n){return n<1024?n.toFixed(0)+' B/s':n<1048576?(n/1024).toFixed(1)+' KiB/s':(n/1048576).toFixed(1)+' MiB/s';}
+  function points(s,max){return s.map(function(v,i){return (W*(i+N-s.length)/(N-1)).toFixed(1)+','+(H-H*v/max).toFixed(1);}).join(' ');}
+  function draw(){
+    if(!chart) return;
+    var max=Math.max.apply(null,seriesIn.concat(seriesOut,[1]));
+    document.getElementById('line-in').setAttribute('points',points(seriesIn,max));
+    document.getElementById('line-out').setAttribute('points',points(seriesOut,max));
+    document.getElementById('chart-max').textContent=fmt(max);
+    chart.setAttribute('aria-label','Bytes in and out per second over the last '+seriesIn.length+' readings; latest in '+fmt(seriesIn[seriesIn.length-1]||0)+', out '+fmt(seriesOut[seriesOut.length-1]||0));
+  }
   function tick(){
     fetch('/api/cluster',{cache:'no-store'}).then(function(r){return r.json();}).then(function(c){
       var t=c.throughput; if(!t) return;
@@ -133,9 +144,12 @@ const THROUGHPUT_SCRIPT = `
       document.getElementById('bytes-out').textContent=fmt(t.bytesOutPerSec);
       document.getElementById('msgs-in').textContent=t.messagesInPerSec.toFixed(1)+'/s';
       box.setAttribute('data-interval-ms',String(t.intervalMs));
+      seriesIn.push(t.bytesInPerSec);seriesOut.push(t.bytesOutPerSec);
+      if(seriesIn.length>N){seriesIn.shift();seriesOut.shift();}
+      draw();
     }).catch(function(){});
   }
-  if(box&&box.getAttribute('data-metrics')==='on'){setInterval(tick,3000);}
+  if(box&&box.getAttribute('data-metrics')==='on'){tick();setInterval(tick,3000);}
 })();
 `;
 
@@ -166,6 +180,15 @@ ${
 <li><span class="v" id="bytes-out">${rate(t?.bytesOutPerSec, 'bytes')}</span> bytes out (consumers)</li>
 <li><span class="v" id="msgs-in">${rate(t?.messagesInPerSec, 'msgs')}</span> records in</li>
 </ul>
+<figure>
+<svg id="throughput-chart" role="img" aria-label="Bytes in and out per second (no readings yet)" viewBox="-2 -12 404 116" width="404" height="116">
+<line x1="0" y1="100" x2="400" y2="100" stroke="#999"/>
+<text x="0" y="-2" font-size="10" fill="#555">max <tspan id="chart-max">-</tspan></text>
+<polyline id="line-in" fill="none" stroke="#1f6feb" stroke-width="2" points=""/>
+<polyline id="line-out" fill="none" stroke="#c2410c" stroke-width="2" stroke-dasharray="5 3" points=""/>
+</svg>
+<figcaption class="muted">Bytes in (solid blue) and out (dashed orange) per second, the last 2 minutes.</figcaption>
+</figure>
 <p class="muted">From this broker's metrics counters, between two reads (refreshed every 3 s). Other brokers count their own: see their consoles or <code>/metrics</code>.</p>`
     : html`<p class="muted">Metrics are off on this broker (<code>metrics: false</code>), so there is no throughput figure.</p>`
 }
