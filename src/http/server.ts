@@ -69,9 +69,15 @@ export interface HttpServer {
 
 /** Starts a server on host:port (0 = a free port) answering from `groups`, first match wins. */
 export function startHttpServer(host: string, port: number, groups: readonly RouteGroup[], classify: (err: unknown) => number = () => 500): Promise<HttpServer> {
+  // Bound to loopback: a request must name a loopback host too. Otherwise a web page whose
+  // domain is made to resolve to 127.0.0.1 (DNS rebinding) could read the console and metrics.
+  const loopback = isLoopback(host);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     void (async (): Promise<HttpAnswer> => {
+      if (loopback && !isLoopback(hostName(req.headers.host ?? ''))) {
+        throw new HttpError(421, `this listener answers only requests for a loopback host (got Host: ${String(req.headers.host ?? '').slice(0, 100)})`);
+      }
       for (const g of groups) {
         const a = await g(req, url);
         if (a !== undefined) return a;
@@ -131,4 +137,19 @@ export function checkSameOrigin(req: IncomingMessage): void {
     throw new HttpError(403, `refused a ${method} with a malformed Origin`);
   }
   if (host !== req.headers.host) throw new HttpError(403, `refused a ${method} from origin ${origin}`);
+}
+
+/** 127.0.0.0/8, ::1 and localhost. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** The host name of a Host header ("[::1]:9644" -> "::1", "localhost:9644" -> "localhost"). */
+function hostName(header: string): string {
+  const h = header.trim();
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
+  if (v6) return v6[1]!;
+  const colon = h.lastIndexOf(':');
+  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
 }

@@ -167,4 +167,24 @@ describe('HTTP listener and metrics', () => {
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(200);
   });
+
+  it('bound to loopback, it refuses requests naming another host (DNS rebinding)', async () => {
+    broker = await startBroker({ httpPort: 0 });
+    const { request } = await import('node:http');
+    const port = Number(new URL(broker.httpUrl!).port);
+    const status = (host: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const r = request({ host: '127.0.0.1', port, path: '/metrics', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    expect(await status('evil.example.com')).toBe(421);
+    expect(await status(`evil.example.com:${port}`)).toBe(421);
+    expect(await status(`127.0.0.1:${port}`)).toBe(200);
+    expect(await status(`localhost:${port}`)).toBe(200);
+    expect(await status(`[::1]:${port}`)).toBe(200);
+  });
 });
