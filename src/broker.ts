@@ -7,7 +7,7 @@
 // topics, records and groups. The per-reset part (topic, replica, group and transaction managers)
 // is the "core"; the store, config, listener and fault injector outlive resets.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { ErrorCode } from '../protocol/errors.js';
 import { resolve } from 'node:path';
@@ -18,9 +18,10 @@ import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/
 import { fileDynamicConfigs } from './config/dynamic-store.js';
 import { clusterSecurityStore, fileSecurityStore, memorySecurityStore, type SecurityStore } from './security/store.js';
 import { ClientQuotas } from './security/quotas.js';
-import { passwordMatches, ScramCredentials, scramUserProblem, seedScramUsers, type ScramUser } from './security/scram.js';
+import { ScramCredentials, scramUserProblem, seedScramUsers, type ScramUser } from './security/scram.js';
 import { isSupportedMechanism, SUPPORTED_SASL_MECHANISMS, type SaslMechanismName } from './security/sasl/mechanism.js';
 import type { OAuthBearerOptions } from './security/sasl/oauthbearer.js';
+import { plainPasswordMatches } from './security/sasl/plain.js';
 import type { SecurityProtocol } from './server/connection.js';
 import type { SaslDeps } from './server/sasl-authenticator.js';
 import { RequestMemory } from './server/request-memory.js';
@@ -907,22 +908,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       const saslListeners = listenerSpecs.filter((l) => l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL');
       if (saslListeners.length > 0) {
         const { basicAuthGate } = await import('./http/auth.js');
-        const jaas = new Map<string, string>();
-        for (const l of saslListeners) for (const [u, p] of Object.entries(l.sasl?.plainUsers ?? {})) jaas.set(u, p);
+        const jaasUsers = new Map<string, string>();
+        for (const l of saslListeners) for (const [u, p] of Object.entries(l.sasl?.plainUsers ?? {})) jaasUsers.set(u, p);
         routes.unshift(
           basicAuthGate(
-            async (user, password) => {
-              const known = jaas.get(user);
-              if (known !== undefined) {
-                const [a, b] = [Buffer.from(known), Buffer.from(password)];
-                return a.length === b.length && timingSafeEqual(a, b);
-              }
-              for (const mech of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
-                const cred = scram.get(user, mech);
-                if (cred !== undefined) return passwordMatches(mech, cred, password);
-              }
-              return false;
-            },
+            (user, password) => plainPasswordMatches({ jaasUsers, scram }, user, password),
             (user, remote) => logger.info({ remote, user }, 'HTTP authentication failed'),
           ),
         );

@@ -129,23 +129,25 @@ function createInnerProcessor(
     // request_percentage: over the quota, the response says how long to back off (the larger of
     // this and a byte-rate throttle) and the connection is muted as long.
     const throttleMs = requestQuota ? requestQuota(ctx, header.apiKey, req, performance.now() - t0) : 0;
-    const withThrottle = (res: unknown): unknown => {
-      if (throttleMs > 0 && res !== null && typeof res === 'object' && typeof (res as { throttleTimeMs?: unknown }).throttleTimeMs === 'number') {
-        const r = res as { throttleTimeMs: number };
-        if (r.throttleTimeMs < throttleMs) r.throttleTimeMs = throttleMs;
-      }
-      return res;
-    };
     if (result instanceof Promise) {
       return result.then(
-        (res) => answered(respond(handler, header, withThrottle(res)), res, seen),
+        (res) => answered(respond(handler, header, withThrottle(res, throttleMs)), res, seen),
         (err) => {
           throw handlerFailure(err, header, handler.api.name);
         },
       );
     }
-    return answered(respond(handler, header, withThrottle(result)), result, seen);
+    return answered(respond(handler, header, withThrottle(result, throttleMs)), result, seen);
   };
+}
+
+/** The response's throttle_time_ms raised to a request-quota throttle (when it has the field). */
+function withThrottle(res: unknown, throttleMs: number): unknown {
+  if (throttleMs > 0 && res !== null && typeof res === 'object' && typeof (res as { throttleTimeMs?: unknown }).throttleTimeMs === 'number') {
+    const r = res as { throttleTimeMs: number };
+    if (r.throttleTimeMs < throttleMs) r.throttleTimeMs = throttleMs;
+  }
+  return res;
 }
 
 function answered(o: Outcome, res: unknown, seen: Seen | undefined): Outcome {

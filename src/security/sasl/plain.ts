@@ -20,6 +20,20 @@ function sameString(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/**
+ * A user's password against the JAAS users (a JAAS user is never also checked as a SCRAM user),
+ * else against their SCRAM credential. Shared by SASL/PLAIN and the HTTP side's Basic logins.
+ */
+export async function plainPasswordMatches(users: PlainUsers, user: string, password: string): Promise<boolean> {
+  const jaas = users.jaasUsers.get(user);
+  if (jaas !== undefined) return sameString(jaas, password);
+  for (const mech of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
+    const cred = users.scram.get(user, mech);
+    if (cred !== undefined) return passwordMatches(mech, cred, password);
+  }
+  return false;
+}
+
 export class PlainServer implements SaslServerMechanism {
   readonly mechanism = 'PLAIN';
   complete = false;
@@ -40,18 +54,7 @@ export class PlainServer implements SaslServerMechanism {
     if (authzid !== '' && authzid !== user) {
       fail('PLAIN: authorization id differs from the user name', 'Authentication failed: Client requested an authorization id that is different from username');
     }
-    const jaas = this.users.jaasUsers.get(user);
-    let ok = jaas !== undefined && sameString(jaas, password);
-    if (!ok && jaas === undefined) {
-      for (const mech of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
-        const cred = this.users.scram.get(user, mech);
-        if (cred !== undefined) {
-          ok = await passwordMatches(mech, cred, password);
-          break;
-        }
-      }
-    }
-    if (!ok) fail(`PLAIN: invalid credentials for user ${user}`);
+    if (!(await plainPasswordMatches(this.users, user, password))) fail(`PLAIN: invalid credentials for user ${user}`);
     this.principal = user;
     this.complete = true;
     return Buffer.alloc(0);
