@@ -91,25 +91,18 @@ export class BrokerMetrics {
       ),
     );
     reg(
-      new ScrapeMetric('brook_request_duration_seconds', 'Time from a request being read to its response being ready, by API (Kafka: TotalTimeMs).', 'histogram', () => {
-        const byApi = new Map<string, { count: number; seconds: number; buckets: Float64Array }>();
-        for (const r of this.requestStats.values()) {
-          let a = byApi.get(r.api);
-          if (a === undefined) byApi.set(r.api, (a = { count: 0, seconds: 0, buckets: new Float64Array(API_BUCKETS.length) }));
-          a.count += r.count;
-          a.seconds += r.seconds;
-          for (let i = 0; i < API_BUCKETS.length; i++) a.buckets[i]! += r.buckets[i]!;
-        }
+      new ScrapeMetric('brook_request_duration_seconds', 'Time from a request being read to its response being ready, by API and version (Kafka: TotalTimeMs).', 'histogram', () => {
         const out: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }> = [];
-        for (const [api, a] of byApi) {
+        for (const r of this.requestStats.values()) {
+          const { api, version } = r;
           let cumulative = 0;
           API_BUCKETS.forEach((le, i) => {
-            cumulative += a.buckets[i]!;
-            out.push({ metricName: 'brook_request_duration_seconds_bucket', labels: { api, le }, value: cumulative });
+            cumulative += r.buckets[i]!;
+            out.push({ metricName: 'brook_request_duration_seconds_bucket', labels: { api, version, le }, value: cumulative });
           });
-          out.push({ metricName: 'brook_request_duration_seconds_bucket', labels: { api, le: '+Inf' }, value: a.count });
-          out.push({ metricName: 'brook_request_duration_seconds_sum', labels: { api }, value: a.seconds });
-          out.push({ metricName: 'brook_request_duration_seconds_count', labels: { api }, value: a.count });
+          out.push({ metricName: 'brook_request_duration_seconds_bucket', labels: { api, version, le: '+Inf' }, value: r.count });
+          out.push({ metricName: 'brook_request_duration_seconds_sum', labels: { api, version }, value: r.seconds });
+          out.push({ metricName: 'brook_request_duration_seconds_count', labels: { api, version }, value: r.count });
         }
         return out;
       }),

@@ -84,6 +84,14 @@ describe('HTTP listener and metrics', () => {
     expect(value(samples, 'brook_topic_bytes_in_total', { topic: 'm' })).toBeGreaterThan(30 * 7);
     expect(value(samples, 'brook_requests_total', { api: 'Produce' })).toBe(11);
     expect(value(samples, 'brook_request_duration_seconds_count', { api: 'Produce' })).toBe(11);
+    // Latency is kept per API and version: each version's +Inf bucket equals its count.
+    const produceCounts = samples.filter((s) => s.name === 'brook_request_duration_seconds_count' && s.labels.api === 'Produce');
+    expect(produceCounts.length).toBeGreaterThanOrEqual(1);
+    for (const c of produceCounts) {
+      expect(c.labels.version).toMatch(/^\d+$/);
+      expect(value(samples, 'brook_request_duration_seconds_bucket', { api: 'Produce', version: c.labels.version!, le: '+Inf' })).toBe(c.value);
+      expect(value(samples, 'brook_requests_total', { api: 'Produce', version: c.labels.version! })).toBe(c.value);
+    }
     expect(value(samples, 'brook_errors_total', { api: 'Metadata', error: 'UNKNOWN_TOPIC_OR_PARTITION' })).toBeGreaterThanOrEqual(1);
     expect(value(samples, 'brook_log_end_offset', { topic: 'm', partition: '0' })).toBe(25);
     expect(value(samples, 'brook_log_end_offset', { topic: 'm', partition: '1' })).toBe(5);
