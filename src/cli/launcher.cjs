@@ -46,7 +46,7 @@ function runWithCodeCache() {
   const fs = require('node:fs');
   const os = require('node:os');
   const vm = require('node:vm');
-  const kind = process.argv[2] === 'start' ? 'start' : 'client';
+  const kind = process.argv[2] === 'start' || process.argv[2] === 'dev' ? 'start' : 'client';
   let file;
   let cachedData;
   try {

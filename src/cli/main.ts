@@ -46,6 +46,7 @@ The client commands talk to any Kafka-protocol broker (Brook or Apache Kafka) gi
 and JSON with --json. Progress, when shown, goes to stderr and only on a terminal.
 
 Examples:
+  brook dev   (a broker in memory with the web console: http://127.0.0.1:8080/console)
   brook start --memory
   brook topic create demo -p 3
   echo hello | brook produce -t demo
@@ -55,28 +56,39 @@ Examples:
 ${EXIT_CODES_HELP}`,
   );
 
-program
-  .command('start')
-  .description('start a broker (Ctrl-C stops it cleanly)')
-  .option('--host <host>', 'listener host (the first listener\'s)', undefined)
-  .option('--port <port>', 'listener port (0 = any free port; the first listener\'s)', port)
-  .option('--advertised-host <host>', 'host advertised to clients (default: the listener host; the first listener\'s)')
-  .option('--advertised-port <port>', 'port advertised to clients (default: the listener port; the first listener\'s)', port)
-  .option('--data-dir <dir>', 'data directory (Kafka log.dirs; default ./data)')
-  .option('--memory', 'keep all data in memory (nothing is written to disk)', false)
-  .option('--config <file>', 'a Kafka-style server.properties file')
-  .option('--set <key=value>', 'set a broker config, Kafka names (repeatable)', collect, [])
-  .option('--strict', 'refuse unknown config names (without it they are logged as warnings)', false)
-  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent ($BROOK_LOG_LEVEL sets the default)', process.env.BROOK_LOG_LEVEL ?? 'info')
-  .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
-  .option('--control-port <port>', 'HTTP control endpoint for tests (fault injection, clock, reset) on 127.0.0.1', port)
-  .option('--http-port <port>', 'HTTP listener: Prometheus /metrics, /healthz, /readyz (README "Observability") and the web console at /console (README "Console"); the same port as --control-port serves both', port)
-  .option('--http-host <host>', 'address of the HTTP listener (default 127.0.0.1)')
-  .option('--no-console', 'leave the web console and its /api off the HTTP listener')
-  .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
-  .option('--node-id <id>', 'this broker\'s id in a cluster (Kafka node.id; default the node.id config, 1)', nonNegative)
-  .option('--add-scram <spec>', "add or replace a SCRAM user at start, Kafka's syntax: 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (also iterations=; repeatable)", (v: string, prev: string[]) => [...prev, v], [])
-  .option('--metadata <etcd-url>', 'join a cluster whose metadata lives in etcd: etcd://host:port[,host:port...][/cluster] (README "Cluster")')
+/** The broker's options, shared by `start` and `dev` (which differ only in defaults). */
+function brokerOptions(cmd: Command, dev: boolean): Command {
+  if (dev) cmd.option('--no-http', 'no HTTP listener (no console, no metrics)');
+  return cmd
+    .option('--host <host>', 'listener host (the first listener\'s)', undefined)
+    .option('--port <port>', 'listener port (0 = any free port; the first listener\'s)', port)
+    .option('--advertised-host <host>', 'host advertised to clients (default: the listener host; the first listener\'s)')
+    .option('--advertised-port <port>', 'port advertised to clients (default: the listener port; the first listener\'s)', port)
+    .option('--data-dir <dir>', dev ? 'keep data in this directory (without it, dev keeps everything in memory)' : 'data directory (Kafka log.dirs; default ./data)')
+    .option('--memory', dev ? 'keep all data in memory (the default of dev unless --data-dir is given)' : 'keep all data in memory (nothing is written to disk)', false)
+    .option('--config <file>', 'a Kafka-style server.properties file')
+    .option('--set <key=value>', 'set a broker config, Kafka names (repeatable)', collect, [])
+    .option('--strict', 'refuse unknown config names (without it they are logged as warnings)', false)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent ($BROOK_LOG_LEVEL sets the default)', process.env.BROOK_LOG_LEVEL ?? 'info')
+    .option('--log-format <format>', 'auto (text on a terminal, JSON otherwise), json or text ($BROOK_LOG_FORMAT sets the default)')
+    .option('--control-port <port>', 'HTTP control endpoint for tests (fault injection, clock, reset) on 127.0.0.1', port)
+    .option('--http-port <port>', dev ? `HTTP listener: the web console at /console, Prometheus /metrics, /healthz, /readyz (default ${DEV_HTTP_PORT}, or any free port when that one is taken)` : 'HTTP listener: Prometheus /metrics, /healthz, /readyz (README "Observability") and the web console at /console (README "Console"); the same port as --control-port serves both', port)
+    .option('--http-host <host>', 'address of the HTTP listener (default 127.0.0.1)')
+    .option('--no-console', 'leave the web console and its /api off the HTTP listener')
+    .option('--manual-clock', 'run on a manual clock moved only through the control endpoint (tests)', false)
+    .option('--node-id <id>', 'this broker\'s id in a cluster (Kafka node.id; default the node.id config, 1)', nonNegative)
+    .option('--add-scram <spec>', "add or replace a SCRAM user at start, Kafka's syntax: 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (also iterations=; repeatable)", (v: string, prev: string[]) => [...prev, v], [])
+    .option('--metadata <etcd-url>', 'join a cluster whose metadata lives in etcd: etcd://host:port[,host:port...][/cluster] (README "Cluster")');
+}
+
+const DEV_HTTP_PORT = 8080;
+
+brokerOptions(
+  program
+    .command('start')
+    .description('start a broker (Ctrl-C stops it cleanly)'),
+  false,
+)
   .addHelpText(
     'after',
     `
@@ -110,6 +122,37 @@ Examples:
     await runStart(opts);
   });
 
+brokerOptions(
+  program
+    .command('dev')
+    .description(`start a broker for local development: data in memory, the web console on http://127.0.0.1:${DEV_HTTP_PORT}/console (Ctrl-C stops it)`),
+  true,
+)
+  .addHelpText(
+    'after',
+    `
+dev is start with other defaults: everything is kept in memory unless --data-dir is given, and
+the HTTP listener (console, /metrics, /healthz, /readyz) is on, on 127.0.0.1:${DEV_HTTP_PORT} or, when
+that port is taken, any free port (the line "console at ..." says which). Every start option
+works here too (brook start --help).
+
+Examples:
+  brook dev
+  brook dev --port 19092 --http-port 9644
+  brook dev --data-dir ./dev-data   (keeps topics and messages across restarts)
+  brook dev --no-http`,
+  )
+  .action(async (opts) => {
+    const { runStart } = await import('./start.js');
+    const keepOnDisk = opts.dataDir !== undefined;
+    await runStart({
+      ...opts,
+      memory: opts.memory || !keepOnDisk,
+      httpPort: opts.http === false ? undefined : opts.httpPort,
+      dev: { httpPort: opts.http === false || opts.httpPort !== undefined ? undefined : DEV_HTTP_PORT },
+    });
+  });
+
 
 // Every subcommand exits through the same path: usage errors are exit code 2 (commander's own
 // messages are already on stderr), help and --version 0.
@@ -125,7 +168,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 async function main(): Promise<void> {
-  if (process.argv[2] !== 'start') {
+  if (process.argv[2] !== 'start' && process.argv[2] !== 'dev') {
     client = await import('./client-commands.js');
     client.setCliVersion(pkg.version);
     for (const cmd of client.clientCommands()) program.addCommand(cmd);
@@ -144,7 +187,7 @@ async function main(): Promise<void> {
     return;
   }
   const name = program.args[0];
-  if (name !== undefined && name !== 'start') {
+  if (name !== undefined && name !== 'start' && name !== 'dev') {
     // A client command finished: flush stdout, then exit (no lingering sockets or timers).
     if (!process.stdout.destroyed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
     process.exit(client?.outcome.exitCode ?? ExitCode.OK);

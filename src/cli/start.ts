@@ -3,6 +3,7 @@
 // setting, the port in use, the data directory locked) is one line on stderr and exit code 1.
 // Loaded only by `brook start`, so client commands do not pay for the broker's modules.
 
+import { createServer } from 'node:net';
 import { startBroker } from '../broker.js';
 import { ManualClock } from '../common/clock.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger, type LogFormat } from '../common/logger.js';
@@ -52,6 +53,17 @@ export interface StartOptions {
   metadata?: string;
   /** SCRAM users, Kafka's `--add-scram` syntax. */
   addScram?: string[];
+  /** `brook dev`: the HTTP port to try when none was given (any free port when it is taken). */
+  dev?: { httpPort?: number };
+}
+
+/** `port` when nothing listens on it at `host`, else 0 (any free port). */
+async function freeOr0(host: string, port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(0));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(port)));
+  });
 }
 
 /** A start failure as one line, without a stack (which only `--log-level debug` adds). */
@@ -117,6 +129,11 @@ export async function runStart(opts: StartOptions): Promise<void> {
     const plan = resolveListeners(startup, opts);
     // With several listeners a failed listen names its address itself.
     listen = plan.listeners.length === 1 ? { host: plan.host, port: plan.port } : undefined;
+    let httpPort = opts.httpPort;
+    if (httpPort === undefined && opts.dev?.httpPort !== undefined) {
+      httpPort = await freeOr0(opts.httpHost ?? '127.0.0.1', opts.dev.httpPort);
+      if (httpPort === 0) logger.warn({ port: opts.dev.httpPort }, 'the console\'s usual port is taken: using any free port');
+    }
     const broker = await startBroker({
       listeners: brokerListeners(plan),
       dataDir: opts.dataDir ?? startup.values['log.dirs']?.trim() ?? startup.values['log.dir']?.trim() ?? './data',
@@ -124,7 +141,7 @@ export async function runStart(opts: StartOptions): Promise<void> {
       config: startup.values,
       logger,
       controlPort: opts.controlPort,
-      httpPort: opts.httpPort,
+      httpPort,
       httpHost: opts.httpHost,
       console: opts.console !== false,
       clock: opts.manualClock ? new ManualClock(Date.now()) : undefined,
@@ -132,6 +149,11 @@ export async function runStart(opts: StartOptions): Promise<void> {
       nodeId: opts.nodeId,
       users,
     });
+    if (opts.dev !== undefined) {
+      // One plain line for the person who typed `brook dev`, whatever the log format.
+      const http = broker.httpUrl;
+      process.stderr.write(`brook dev: bootstrap ${broker.bootstrap}${http && opts.console !== false ? ` · console at ${http}/console` : ''}${http ? ` · metrics at ${http}/metrics` : ''}\n`);
+    }
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
