@@ -67,12 +67,16 @@ async function freeOr0(host: string, port: number): Promise<number> {
 }
 
 /** A start failure as one line, without a stack (which only `--log-level debug` adds). */
-export function startFailureMessage(err: unknown, listen?: { host: string; port: number }): string {
+export function startFailureMessage(err: unknown, listen?: { host: string; port: number }, http?: { httpPort?: number; controlPort?: number }): string {
   if (err instanceof ConfigError) return err.message;
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  // The HTTP listener or the control endpoint (a fixed port of theirs, refused): say which.
+  const side = e.port !== undefined && e.port !== 0 ? (e.port === http?.httpPort ? '--http-port' : e.port === http?.controlPort ? '--control-port' : undefined) : undefined;
+  if (side !== undefined) listen = { host: e.address ?? '127.0.0.1', port: e.port! };
   const where = listen ? `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}` : `${e.address}:${e.port}`;
   switch (e.code) {
     case 'EADDRINUSE':
+      if (side !== undefined) return `cannot listen on ${where} (${side}): the address is already in use (pick another ${side}, or 0 for any free port)`;
       return `cannot listen on ${where}: the address is already in use (another broker? pick another --port, or 0 for any free port)`;
     case 'EACCES':
       return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
@@ -170,6 +174,6 @@ export async function runStart(opts: StartOptions): Promise<void> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   } catch (err) {
-    fail(startFailureMessage(err, listen), err, level);
+    fail(startFailureMessage(err, listen, opts), err, level);
   }
 }

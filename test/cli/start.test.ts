@@ -123,6 +123,13 @@ describe.skipIf(!hasDist)(`brook start: configuration and messages${hasDist ? ''
         `brook: cannot listen on 127.0.0.1:${b.port}: the address is already in use (another broker? pick another --port, or 0 for any free port)`,
       );
       expect(await refused(['--data-dir', join(dir, 'locked')])).toMatch(/^brook: cannot open the data directory: data directory .* is in use by another broker/);
+      // The HTTP listener's or the control endpoint's port taken: the message names that flag.
+      expect(await refused(['--memory', '--http-port', String(b.port)])).toBe(
+        `brook: cannot listen on 127.0.0.1:${b.port} (--http-port): the address is already in use (pick another --http-port, or 0 for any free port)`,
+      );
+      expect(await refused(['--memory', '--control-port', String(b.port)])).toBe(
+        `brook: cannot listen on 127.0.0.1:${b.port} (--control-port): the address is already in use (pick another --control-port, or 0 for any free port)`,
+      );
     } finally {
       await b.kill();
     }
