@@ -620,6 +620,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const processor = createProcessor(table, (header, connection): RequestContext => ({
     metrics: metrics ?? undefined,
     header,
+    apiName: table.get(header.apiKey)?.api.name,
     connection,
     config,
     cluster,

@@ -69,14 +69,15 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
   handle(req, ctx) {
     const version = ctx.header.apiVersion;
     const opsOf = (name: string): number => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, ResourceType.TOPIC, name) : NOT_REQUESTED);
-    const describable = (name: string): boolean => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
     const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
+    // Listing every topic leaves out the undescribable ones without logging them (as Kafka).
+    const describable = (name: string): boolean => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name, allTopics);
     const topics: TopicOut[] = [];
     if (allTopics) {
       for (const meta of ctx.topics.list()) if (describable(meta.name)) topics.push(describeTopic(meta, ctx, opsOf(meta.name)));
     } else {
       let mayCreateAny: boolean | undefined;
-      const mayCreate = (name: string): boolean => (mayCreateAny ??= clusterAllowed(ctx, AclOperation.CREATE)) || allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
+      const mayCreate = (name: string): boolean => (mayCreateAny ??= clusterAllowed(ctx, AclOperation.CREATE, true)) || allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
       const allowAuto = ctx.topics.autoCreateEnabled && (version < 4 || req.allowAutoTopicCreation);
       for (const t of req.topics!) {
         if (version >= 10 && t.name === null) {
@@ -122,7 +123,7 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       topics,
       clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
         ? NOT_REQUESTED
-        : clusterAllowed(ctx, AclOperation.DESCRIBE)
+        : clusterAllowed(ctx, AclOperation.DESCRIBE, true)
           ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
           : 0,
     };

@@ -23,7 +23,7 @@ export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
     const all = await ctx.groups.listGroups(req.statesFilter, req.typesFilter);
     // Authorization (Kafka): everything with DESCRIBE on the cluster, else the groups the
     // principal may DESCRIBE.
-    const groups = clusterAllowed(ctx, AclOperation.DESCRIBE) ? all : all.filter((g) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId));
+    const groups = clusterAllowed(ctx, AclOperation.DESCRIBE, true) ? all : all.filter((g) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId, true));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
 });

@@ -32,7 +32,7 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
     // Authorization (KafkaApis.handleCreateTopicsRequest): CREATE on the cluster or on the topic,
     // else TOPIC_AUTHORIZATION_FAILED; the created topic's configs are returned only with
     // DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED, v5+).
-    const clusterCreate = clusterAllowed(ctx, AclOperation.CREATE);
+    const clusterCreate = clusterAllowed(ctx, AclOperation.CREATE, true);
     const topics = await Promise.all(req.topics.map(async (t) => {
       const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage, configs: null });
       if (!clusterCreate && !allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
@@ -59,7 +59,7 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
       for (const c of t.configs) configs[c.name] = c.value;
       const r = await ctx.topics.create(t.name, numPartitions, replicationFactor, configs, req.validateOnly, assignments);
       if (r.errorCode !== ErrorCode.NONE || !r.topic) return fail(r.errorCode, r.errorMessage ?? '');
-      if (!allowed(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) {
+      if (!allowed(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name, true)) {
         return {
           name: t.name, topicId: r.topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: r.topic.numPartitions,
           replicationFactor: r.topic.replicationFactor, configs: null, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,

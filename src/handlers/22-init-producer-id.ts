@@ -30,7 +30,7 @@ export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
     // cluster or WRITE on some topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
     const denied = req.transactionalId !== null
       ? (allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId) ? null : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-      : (clusterAllowed(ctx, AclOperation.IDEMPOTENT_WRITE) || allowedOnSome(ctx, AclOperation.WRITE, ResourceType.TOPIC) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      : (clusterAllowed(ctx, AclOperation.IDEMPOTENT_WRITE, true) || allowedOnSome(ctx, AclOperation.WRITE, ResourceType.TOPIC) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     if (denied !== null) return { throttleTimeMs: 0, errorCode: denied, producerId: -1n, producerEpoch: -1 };
     const r = await ctx.txns.initProducerId({
       transactionalId: req.transactionalId,

@@ -39,7 +39,7 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
   handle(req, ctx) {
     // Authorization (KafkaApis.handleOffsetForLeaderEpochRequest): CLUSTER_ACTION on the cluster
     // (followers), else DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED).
-    const replica = clusterAllowed(ctx, AclOperation.CLUSTER_ACTION);
+    const replica = clusterAllowed(ctx, AclOperation.CLUSTER_ACTION, true);
     const topics = req.topics.map((t) => {
       const describable = replica || allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic);
       return {

@@ -44,7 +44,7 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       // As Kafka: the cluster's authorized operations when asked for, 0 without DESCRIBE on it.
       clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
         ? AUTHORIZED_OPERATIONS_OMITTED
-        : clusterAllowed(ctx, AclOperation.DESCRIBE)
+        : clusterAllowed(ctx, AclOperation.DESCRIBE, true)
           ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
           : 0,
     };

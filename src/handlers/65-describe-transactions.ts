@@ -31,7 +31,7 @@ export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsRe
       if (d === undefined) {
         return { transactionalId: id, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
       }
-      return ctx.authorizer.enabled ? { ...d, topics: d.topics.filter((t) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic)) } : d;
+      return ctx.authorizer.enabled ? { ...d, topics: d.topics.filter((t) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic, true)) } : d;
     });
     return { throttleTimeMs: 0, transactionStates };
   },

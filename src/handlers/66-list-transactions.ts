@@ -24,7 +24,7 @@ export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>(
     const duration = ctx.header.apiVersion >= 1 ? req.durationFilter : -1n;
     const r = ctx.txns.list(req.stateFilters, req.producerIdFilters, duration);
     // Authorization: only the transactional ids the principal may DESCRIBE, as Kafka.
-    const transactionStates = r.transactions.filter((t) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId));
+    const transactionStates = r.transactions.filter((t) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId, true));
     return { throttleTimeMs: 0, errorCode: r.errorCode ?? ErrorCode.NONE, unknownStateFilters: r.unknownStateFilters, transactionStates };
   },
 });

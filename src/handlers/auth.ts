@@ -3,21 +3,38 @@
 // (ANONYMOUS, a client certificate's DN, a SASL user); the host is the client's IP address.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { hostOf, kafkaPrincipal } from '../security/authorizer.js';
 import type { RequestContext } from './types.js';
 
-type AuthContext = Pick<RequestContext, 'authorizer' | 'connection'>;
+type AuthContext = Pick<RequestContext, 'authorizer' | 'connection'> & Partial<Pick<RequestContext, 'logger' | 'apiName'>>;
 
-/** May this request's client do `op` on the resource? */
-export function allowed(ctx: AuthContext, op: number, resourceType: number, name: string): boolean {
+const OPERATION_NAMES = new Map<number, string>(Object.entries(AclOperation).map(([k, v]) => [v, k]));
+const RESOURCE_TYPE_NAMES: Record<number, string> = { 2: 'Topic', 3: 'Group', 4: 'Cluster', 5: 'TransactionalId', 6: 'DelegationToken', 7: 'User' };
+
+/**
+ * May this request's client do `op` on the resource? A denial is logged at info, one line, as
+ * Kafka's authorizer logger does (principal, host, operation, resource, request), unless `quiet`:
+ * the checks Kafka makes without logging a denial (filtering a listing, a cluster-wide permission
+ * tried before the per-resource one).
+ */
+export function allowed(ctx: AuthContext, op: number, resourceType: number, name: string, quiet = false): boolean {
   if (!ctx.authorizer.enabled) return true;
-  return ctx.authorizer.authorize(kafkaPrincipal(ctx.connection.principal), hostOf(ctx.connection.remote), op, resourceType, name);
+  const principal = kafkaPrincipal(ctx.connection.principal);
+  const host = hostOf(ctx.connection.remote);
+  if (ctx.authorizer.authorize(principal, host, op, resourceType, name)) return true;
+  if (!quiet && ctx.logger !== undefined) {
+    ctx.logger.info(
+      { principal, host, operation: OPERATION_NAMES.get(op) ?? op, resource: `${RESOURCE_TYPE_NAMES[resourceType] ?? resourceType}:${name}`, request: ctx.apiName },
+      'authorization denied',
+    );
+  }
+  return false;
 }
 
 /** `op` on the cluster resource. */
-export function clusterAllowed(ctx: AuthContext, op: number): boolean {
-  return allowed(ctx, op, ResourceType.CLUSTER, CLUSTER_NAME);
+export function clusterAllowed(ctx: AuthContext, op: number, quiet = false): boolean {
+  return allowed(ctx, op, ResourceType.CLUSTER, CLUSTER_NAME, quiet);
 }
 
 /** Kafka's authorizeByResourceType: `op` on at least one resource of the type. */

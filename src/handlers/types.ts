@@ -20,6 +20,8 @@ import type { Authorizer } from '../security/authorizer.js';
 
 export interface RequestContext {
   header: RequestHeader;
+  /** The API's name (Produce, Fetch, ...), for log lines. */
+  apiName?: string;
   connection: ConnectionInfo;
   config: BrokerConfig;
   cluster: ClusterView;

@@ -22,6 +22,8 @@ import { DeleteAclsApi, decodeDeleteAclsResponse, encodeDeleteAclsRequest } from
 import { CreateTopicsApi, decodeCreateTopicsResponse, encodeCreateTopicsRequest } from '../../protocol/generated/19-create-topics.js';
 import { DescribeClusterApi, decodeDescribeClusterResponse, encodeDescribeClusterRequest } from '../../protocol/generated/60-describe-cluster.js';
 import { operationsBitField } from '../../src/security/acls.js';
+import { createLogger, type Logger } from '../../src/common/logger.js';
+import { Writable } from 'node:stream';
 import { kafkaFor, metadataApi, startTestBroker } from '../helpers/broker.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 
@@ -45,7 +47,7 @@ beforeAll(() => {
 afterAll(() => pki.remove());
 
 /** A broker with PLAINTEXT (ANONYMOUS, the super user here) and SSL with required client certificates. */
-async function securedBroker(extra: string[], dataDir?: string): Promise<Broker> {
+async function securedBroker(extra: string[], dataDir?: string, logger?: Logger): Promise<Broker> {
   const startup = checkStartupConfig(settingsFromArgs([
     'listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0',
     ...pki.brokerSettings(),
@@ -53,7 +55,7 @@ async function securedBroker(extra: string[], dataDir?: string): Promise<Broker>
     ...extra,
   ]));
   const plan = resolveListeners(startup, {});
-  return startBroker({ listeners: brokerListeners(plan), config: startup.values, ...(dataDir ? { dataDir } : { memory: true }) });
+  return startBroker({ listeners: brokerListeners(plan), config: startup.values, ...(dataDir ? { dataDir } : { memory: true }), ...(logger ? { logger } : {}) });
 }
 
 function ssl(b: Broker): { host: string; port: number } {
@@ -151,8 +153,20 @@ describe('ACL APIs', () => {
     }
   });
 
-  it('kafkajs as certificate principals: an idempotent producer with WRITE, a group consumer with READ; refusals otherwise', async () => {
-    const b = await securedBroker([`authorizer.class.name=${STANDARD}`, 'super.users=User:ANONYMOUS']);
+  it('kafkajs as certificate principals: an idempotent producer with WRITE, a group consumer with READ; refusals otherwise, each logged on one line', async () => {
+    let logText = '';
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        logText += chunk.toString();
+        cb();
+      },
+    });
+    const b = await securedBroker([`authorizer.class.name=${STANDARD}`, 'super.users=User:ANONYMOUS'], undefined, createLogger('info', sink));
+    const denials = (): Array<Record<string, unknown>> =>
+      logText
+        .split('\n')
+        .filter((l) => l.includes('"authorization denied"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     const admin = kafkaFor(b).admin();
     await admin.connect();
     try {
@@ -219,6 +233,26 @@ describe('ACL APIs', () => {
       } finally {
         await ma.disconnect();
       }
+      // The topics left out of mallory's listing of every topic are not logged (as Kafka).
+      const MALLORY = 'User:CN=mallory,O=Brook Test';
+      expect(denials().filter((d) => d.principal === MALLORY && d.request === 'Metadata')).toEqual([]);
+      // A plain producer of mallory's is refused WRITE on the topic.
+      const mp = kafkaAs(b, mallory).producer({ retry: { retries: 0 } });
+      await mp.connect();
+      try {
+        await expect(mp.send({ topic: 'events', messages: [{ value: 'x' }] })).rejects.toThrow(/authoriz/i);
+      } finally {
+        await mp.disconnect();
+      }
+      // Each refusal is one info line naming who, from where, what, on which resource, in which
+      // request (kafkajs asks Metadata for the topic first and stops at its refusal).
+      expect(denials()).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ principal: ALICE, host: '127.0.0.1', operation: 'READ', resource: 'Group:other', request: 'JoinGroup' }),
+          expect.objectContaining({ principal: MALLORY, host: '127.0.0.1', operation: 'DESCRIBE', resource: 'Topic:events', request: 'Metadata' }),
+        ]),
+      );
+      expect(denials().every((d) => d.level === 30)).toBe(true);
     } finally {
       await admin.disconnect();
       await b.close();
