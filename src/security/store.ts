@@ -8,7 +8,8 @@
 // - memory store: in memory (gone at close; `reset()` clears it).
 // - a cluster: in the cluster metadata store (etcd), /brook/<c>/security/<ns>/<key>, so every
 //   broker sees the same users, ACLs and quotas. Each broker keeps a copy, loaded at start and
-//   kept current by a watch; a change is written to etcd, then to the copy.
+//   kept current by a watch, which is the only way the copy changes: a change is written to etcd
+//   and resolves once the watch has brought it (and anything written before it) into the copy.
 //
 // A change is durable before `apply` resolves; on a failed write nothing changes and it rejects.
 // Changes are serialized (one write at a time, in call order). Readers see a change once `apply`
@@ -87,20 +88,19 @@ class LocalSecurityStore implements SecurityStore {
         if (value === null) next.delete(key);
         else next.set(key, structuredClone(value));
       }
-      const data = { ...this.data, [ns]: next };
-      await this.persist(data);
-      this.data = data;
-      this.changed([ns]);
+      await this.commit({ ...this.data, [ns]: next }, [ns]);
     });
   }
 
   clear(): Promise<void> {
-    return this.serial(async () => {
-      const data = emptyData();
-      await this.persist(data);
-      this.data = data;
-      this.changed(NAMESPACES);
-    });
+    return this.serial(() => this.commit(emptyData(), NAMESPACES));
+  }
+
+  /** Makes `data` the store's, durably, and tells the listeners. */
+  protected async commit(data: Data, namespaces: readonly SecurityNamespace[]): Promise<void> {
+    await this.persist(data);
+    this.data = data;
+    this.changed(namespaces);
   }
 
   onChange(listener: (ns: SecurityNamespace) => void): () => void {
@@ -164,6 +164,9 @@ function isNamespace(ns: string): ns is SecurityNamespace {
   return (NAMESPACES as readonly string[]).includes(ns);
 }
 
+/** How long a cluster change waits for the watch to bring it into the copy before resolving. */
+const CATCH_UP_MS = 10_000;
+
 /** The cluster's security metadata (see the top of this file); `close()` stops the watch. */
 export async function clusterSecurityStore(meta: ClusterMetadataStore, onError: (err: Error) => void = () => {}): Promise<SecurityStore & { close(): void }> {
   const first = await meta.listSecurity();
@@ -172,26 +175,53 @@ export async function clusterSecurityStore(meta: ClusterMetadataStore, onError: 
   class ClusterSecurityStore extends LocalSecurityStore {
     private watch: WatchHandle | undefined;
     private closed = false;
+    /** The etcd revision the copy reflects (the watch's last, or the last full read). */
+    private revision = first.revision;
+    private readonly waiters: Array<{ revision: number; wake: () => void }> = [];
 
     constructor() {
-      super(async (data) => {
-        // Only what differs from the copy is written; the copy follows once etcd has it.
-        for (const ns of NAMESPACES) {
-          const before = this.data[ns];
-          const after = data[ns];
-          const changes: Array<[string, unknown]> = [];
-          for (const [k, v] of after) if (JSON.stringify(before.get(k)) !== JSON.stringify(v)) changes.push([k, v]);
-          for (const k of before.keys()) if (!after.has(k)) changes.push([k, null]);
-          if (changes.length > 0) await meta.applySecurity(ns, changes);
-        }
-      }, initial);
+      super(undefined, initial);
       this.follow(first.revision + 1);
+    }
+
+    /**
+     * Only what differs from the copy is written to etcd; the copy changes only through the watch,
+     * in etcd's order, so a change another broker made meanwhile is never overwritten by a stale
+     * snapshot. Resolves once the watch has brought the copy up to the write (or after
+     * CATCH_UP_MS: the copy then follows when the watch does).
+     */
+    protected override async commit(data: Data): Promise<void> {
+      let revision = 0;
+      for (const ns of NAMESPACES) {
+        const before = this.data[ns];
+        const after = data[ns];
+        const changes: Array<[string, unknown]> = [];
+        for (const [k, v] of after) if (JSON.stringify(before.get(k)) !== JSON.stringify(v)) changes.push([k, v]);
+        for (const k of before.keys()) if (!after.has(k)) changes.push([k, null]);
+        if (changes.length > 0) revision = await meta.applySecurity(ns, changes);
+      }
+      if (revision > this.revision && !this.closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, CATCH_UP_MS);
+          this.waiters.push({ revision, wake: () => (clearTimeout(timer), resolve()) });
+        });
+      }
+    }
+
+    private caughtUp(revision: number): void {
+      this.revision = Math.max(this.revision, revision);
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i]!.revision <= this.revision) this.waiters.splice(i, 1)[0]!.wake();
+      }
     }
 
     private follow(from: number): void {
       if (this.closed) return;
       this.watch = meta.watchSecurity(from, {
-        onEvents: (events) => this.absorb(events.filter((e): e is { ns: SecurityNamespace; key: string; value: unknown } => isNamespace(e.ns))),
+        onEvents: (events, revision) => {
+          this.absorb(events.filter((e): e is { ns: SecurityNamespace; key: string; value: unknown } => isNamespace(e.ns)));
+          this.caughtUp(revision);
+        },
         onError: (err) => {
           if (this.closed || err.code === 'CLOSED') return;
           onError(err);
@@ -202,6 +232,7 @@ export async function clusterSecurityStore(meta: ClusterMetadataStore, onError: 
               for (const e of r.items) if (isNamespace(e.ns)) next[e.ns].set(e.key, e.value);
               this.data = next;
               this.changed(NAMESPACES);
+              this.caughtUp(r.revision);
               this.follow(r.revision + 1);
             },
             (e: Error) => onError(e),
@@ -213,6 +244,7 @@ export async function clusterSecurityStore(meta: ClusterMetadataStore, onError: 
     close(): void {
       this.closed = true;
       this.watch?.cancel();
+      for (const w of this.waiters.splice(0)) w.wake();
     }
   }
   return new ClusterSecurityStore();
