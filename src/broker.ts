@@ -528,7 +528,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     throw metaStore !== undefined ? err : new ConfigError((err as Error).message);
   }
   const scram = new ScramCredentials(security);
-  const quotas = new ClientQuotas(security, () => ({ samples: config.int('quota.window.num'), windowMs: config.int('quota.window.size.seconds') * 1000 }));
+  const quotas = new ClientQuotas(
+    security,
+    () => ({ samples: config.int('quota.window.num'), windowMs: config.int('quota.window.size.seconds') * 1000 }),
+    () => ({ samples: config.int('controller.quota.window.num'), windowMs: config.int('controller.quota.window.size.seconds') * 1000 }),
+  );
   const authorizer = AclAuthorizer.fromConfig(security, config);
   /**
    * request_percentage (Kafka's ClientRequestQuotaManager): a handler's time counts as a share of

@@ -96,6 +96,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'sasl.server.max.receive.size', type: 'INT', default: '524288', validator: atLeast(1), doc: 'Largest frame accepted from a SASL client before it has authenticated; larger ones close the connection.' },
   { name: 'quota.window.num', type: 'INT', default: '11', validator: atLeast(1), doc: 'Samples a client quota rate is measured over (KIP-13).' },
   { name: 'quota.window.size.seconds', type: 'INT', default: '1', validator: atLeast(1), doc: 'Length of one client quota sample.' },
+  { name: 'controller.quota.window.num', type: 'INT', default: '11', validator: atLeast(1), doc: 'Samples of the controller_mutation_rate quota (KIP-599): its burst is this many windows of the rate.' },
+  { name: 'controller.quota.window.size.seconds', type: 'INT', default: '1', validator: atLeast(1), doc: 'Length of one controller_mutation_rate sample.' },
   // Authorization (issue 11): off unless authorizer.class.name names one of Kafka's ACL authorizers.
   { name: 'authorizer.class.name', type: 'STRING', default: '', validator: authorizerClass(), doc: 'The ACL authorizer: org.apache.kafka.metadata.authorizer.StandardAuthorizer or kafka.security.authorizer.AclAuthorizer (the same in Brook); empty: no authorization.' },
   { name: 'super.users', type: 'STRING', default: null, validator: principalList(), doc: 'Principals allowed everything, semicolon-separated: "User:admin;User:CN=broker,O=Example".' },

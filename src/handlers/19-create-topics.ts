@@ -5,7 +5,9 @@
 // ranges: INVALID_CONFIG with Kafka's message; a null value sets nothing) and stored as Kafka prints
 // them. validate_only checks everything and creates nothing. v5+ answers with the partition count,
 // replication factor and the topic's configs; v7 with the topic id. A name repeated in one
-// request fails with INVALID_REQUEST for every occurrence.
+// request fails with INVALID_REQUEST for every occurrence. The controller_mutation_rate quota
+// (KIP-599) counts the partitions created: from v6 a topic over it is THROTTLING_QUOTA_EXCEEDED,
+// before v6 it is created and the response throttled.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -18,7 +20,11 @@ import {
 import { describeTopicConfigs } from './32-describe-configs.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
 import { allowed, clusterAllowed } from './auth.js';
+import { THROTTLED, mutationQuota, mutationThrottle } from './quota-common.js';
 import { defineHandler } from './types.js';
+
+/** First version refused THROTTLING_QUOTA_EXCEEDED by the controller_mutation_rate quota (KIP-599). */
+const STRICT_FROM = 6;
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   api: CreateTopicsApi,
@@ -33,6 +39,7 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
     // else TOPIC_AUTHORIZATION_FAILED; the created topic's configs are returned only with
     // DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED, v5+).
     const clusterCreate = clusterAllowed(ctx, AclOperation.CREATE, true);
+    const quota = mutationQuota(ctx, STRICT_FROM);
     const topics = await Promise.all(req.topics.map(async (t) => {
       const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage, configs: null });
       if (!clusterCreate && !allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
@@ -57,6 +64,13 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
       }
       const configs: Record<string, string | null> = {};
       for (const c of t.configs) configs[c.name] = c.value;
+      if (quota.bounded) {
+        // Kafka checks the mutation quota after validating, before creating: the partitions the
+        // topic would have are its permits (validate_only counts too, as in KRaft).
+        const v = await ctx.topics.create(t.name, numPartitions, replicationFactor, configs, true, assignments);
+        if (v.errorCode !== ErrorCode.NONE || !v.topic) return fail(v.errorCode, v.errorMessage ?? '');
+        if (!quota.record(v.topic.numPartitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
+      }
       const r = await ctx.topics.create(t.name, numPartitions, replicationFactor, configs, req.validateOnly, assignments);
       if (r.errorCode !== ErrorCode.NONE || !r.topic) return fail(r.errorCode, r.errorMessage ?? '');
       if (!allowed(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name, true)) {
@@ -81,6 +95,6 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
         })),
       };
     }));
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: mutationThrottle(ctx, quota), topics };
   },
 });

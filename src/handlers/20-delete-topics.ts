@@ -3,6 +3,8 @@
 // removes its data at once and tells subscribed subsystems (committed offsets, later).
 // Authorization (KafkaApis.handleDeleteTopicsRequest): DELETE on the topic, else
 // TOPIC_AUTHORIZATION_FAILED; a topic named by id the principal may not DESCRIBE is UNKNOWN_TOPIC_ID.
+// The controller_mutation_rate quota (KIP-599) counts the deleted partitions: from v5 a topic
+// over it is THROTTLING_QUOTA_EXCEEDED, before v5 it is deleted and the response throttled.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -15,7 +17,11 @@ import {
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
 import { allowed } from './auth.js';
+import { THROTTLED, mutationQuota, mutationThrottle } from './quota-common.js';
 import { defineHandler } from './types.js';
+
+/** First version refused THROTTLING_QUOTA_EXCEEDED by the controller_mutation_rate quota (KIP-599). */
+const STRICT_FROM = 5;
 
 export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
   api: DeleteTopicsApi,
@@ -27,6 +33,7 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
     const wanted = ctx.header.apiVersion >= 6
       ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
       : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    const quota = mutationQuota(ctx, STRICT_FROM);
     const responses = await Promise.all(wanted.map(async ({ name, topicId }) => {
       if (name === null) {
         const meta = ctx.topics.getById(topicId);
@@ -36,9 +43,14 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
       if (!allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)) {
         return { name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' };
       }
+      if (quota.bounded) {
+        // The mutation quota counts the partitions of an existing topic, before deleting it.
+        const meta = ctx.topics.get(name);
+        if (meta !== undefined && !quota.record(meta.numPartitions)) return { name, topicId: meta.topicId, ...THROTTLED };
+      }
       const r = await ctx.topics.delete(name);
       return { name, topicId: r.topic?.topicId ?? topicId, errorCode: r.errorCode, errorMessage: r.errorMessage };
     }));
-    return { throttleTimeMs: 0, responses };
+    return { throttleTimeMs: mutationThrottle(ctx, quota), responses };
   },
 });

@@ -1,6 +1,8 @@
 // CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks).
 // Manual assignments: one list per new partition, live brokers only, no duplicates, the same
-// number of replicas in each (INVALID_REPLICA_ASSIGNMENT otherwise).
+// number of replicas in each (INVALID_REPLICA_ASSIGNMENT otherwise). The controller_mutation_rate
+// quota (KIP-599) counts the partitions added: from v3 a topic over it is
+// THROTTLING_QUOTA_EXCEEDED, before v3 it grows and the response is throttled.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import {
@@ -12,7 +14,11 @@ import {
 } from '../../protocol/generated/37-create-partitions.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
 import { allowed } from './auth.js';
+import { THROTTLED, mutationQuota, mutationThrottle } from './quota-common.js';
 import { defineHandler } from './types.js';
+
+/** First version refused THROTTLING_QUOTA_EXCEEDED by the controller_mutation_rate quota (KIP-599). */
+const STRICT_FROM = 3;
 
 export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
   api: CreatePartitionsApi,
@@ -24,6 +30,7 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const nodes = new Set(ctx.cluster.brokers().map((b) => b.nodeId));
+    const quota = mutationQuota(ctx, STRICT_FROM);
     const results = await Promise.all(req.topics.map(async (t) => {
       if (seen.get(t.name)! > 1) return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
       // Authorization: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED), as Kafka.
@@ -41,9 +48,16 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
           return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Inconsistent replication factor between the new partitions.' };
         }
       }
-      const r = await ctx.topics.createPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => [...a.brokerIds]));
+      const assignments = t.assignments?.map((a) => [...a.brokerIds]);
+      if (quota.bounded && meta !== undefined) {
+        // The mutation quota counts the partitions added, after validating, before adding them.
+        const v = await ctx.topics.createPartitions(t.name, t.count, true, assignments);
+        if (v.errorCode !== ErrorCode.NONE) return { name: t.name, errorCode: v.errorCode, errorMessage: v.errorMessage };
+        if (!quota.record(t.count - meta.numPartitions)) return { name: t.name, ...THROTTLED };
+      }
+      const r = await ctx.topics.createPartitions(t.name, t.count, req.validateOnly, assignments);
       return { name: t.name, errorCode: r.errorCode, errorMessage: r.errorMessage };
     }));
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: mutationThrottle(ctx, quota), results };
   },
 });

@@ -10,8 +10,9 @@
 //   ip; anything else "Invalid configuration key", values must be > 0.
 // Removing a key the entity does not have succeeds. Within an entity every value is checked
 // before any applies. Brook only: NaN and infinite values are refused.
-// Enforced: producer_byte_rate (Produce) and consumer_byte_rate (Fetch), see src/security/quotas.ts.
-// Stored, not enforced yet: request_percentage, controller_mutation_rate, connection_creation_rate.
+// Enforced (src/security/quotas.ts): producer_byte_rate (Produce), consumer_byte_rate (Fetch),
+// request_percentage (every request, the dispatcher), controller_mutation_rate (CreateTopics,
+// DeleteTopics, CreatePartitions). Stored, not enforced yet: connection_creation_rate.
 // Kafka authorizes ALTER_CONFIGS on the CLUSTER resource first (denied: every entry
 // CLUSTER_AUTHORIZATION_FAILED).
 

@@ -145,15 +145,61 @@ class RateSensor {
 
 export type ThrottledQuota = 'producer_byte_rate' | 'consumer_byte_rate' | 'request_percentage';
 
+/**
+ * Kafka's TokenBucket: tokens refill at the quota's rate up to a burst of samples × window × rate
+ * (a new bucket starts full); a mutation takes its permits, and may take the bucket below zero.
+ */
+class TokenBucket {
+  private tokens = 0;
+  private lastMs = -Infinity;
+  /** The quota's rate (per second) and burst at the last use. */
+  rate = 0;
+  burst = 0;
+
+  measure(now: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + (this.rate * Math.max(0, now - this.lastMs)) / 1000);
+    this.lastMs = now;
+    return this.tokens;
+  }
+
+  take(permits: number, now: number): number {
+    this.tokens = Math.min(this.burst, this.measure(now) - permits);
+    return this.tokens;
+  }
+}
+
+/**
+ * The controller_mutation_rate quota of one CreateTopics, DeleteTopics or CreatePartitions request
+ * (KIP-599): partitions created or deleted are its permits. Strict (the versions that know
+ * THROTTLING_QUOTA_EXCEEDED), a mutation is refused once the bucket is below zero (the one that
+ * takes it below zero goes through), and a refusal throttles the response; permissive (older
+ * versions), every mutation is taken and one that leaves the bucket below zero throttles. The
+ * throttle time is the time for the bucket to come back to zero.
+ */
+export interface MutationQuota {
+  /** False when no controller_mutation_rate applies (nothing to count). */
+  readonly bounded: boolean;
+  /** Takes `permits`; false: refused (strict and already over the quota). */
+  record(permits: number): boolean;
+  /** Milliseconds until the bucket is back to zero (0 within the quota). */
+  throttleTimeMs(): number;
+}
+
+const UNBOUNDED_MUTATIONS: MutationQuota = { bounded: false, record: () => true, throttleTimeMs: () => 0 };
+
 export class ClientQuotas {
   /** entityKey -> stored quotas, rebuilt when the store changes. */
   private byKey = new Map<string, StoredQuotas>();
   private readonly sensors = new Map<string, RateSensor>();
   private lastSweep = 0;
 
+  private readonly buckets = new Map<string, TokenBucket>();
+
   constructor(
     private readonly store: SecurityStore,
     private readonly window: () => QuotaWindow,
+    /** controller.quota.window.num / .size.seconds: the mutation quota's burst. */
+    private readonly controllerWindow: () => QuotaWindow = window,
   ) {
     this.reload();
     store.onChange((ns) => {
@@ -275,7 +321,7 @@ export class ClientQuotas {
   // Enforcement
 
   /** The quota for (user, client id) and key, and the sensor key of whoever shares it; undefined: none. */
-  private resolve(quota: ThrottledQuota, user: string, clientId: string): { bound: number; sensor: string } | undefined {
+  private resolve(quota: ThrottledQuota | 'controller_mutation_rate', user: string, clientId: string): { bound: number; sensor: string } | undefined {
     // No quota anywhere (the usual case): nothing to look up on the produce and fetch paths.
     if (this.byKey.size === 0) return undefined;
     const levels: Array<[QuotaEntity, string, string]> = [
@@ -315,6 +361,50 @@ export class ClientQuotas {
     const t = Math.round(((rate - q.bound) / q.bound) * windowMs);
     // Kafka bounds a request-time throttle by one sample (ClientRequestQuotaManager).
     return quota === 'request_percentage' ? Math.min(t, w.windowMs) : t;
+  }
+
+  /** The controller mutation quota of one request of (user, client id); `strict` as above. */
+  mutationQuota(user: string, clientId: string, strict: boolean, now: () => number): MutationQuota {
+    const q = this.resolve('controller_mutation_rate', user, clientId);
+    if (q === undefined) return UNBOUNDED_MUTATIONS;
+    const w = this.controllerWindow();
+    this.sweepBuckets(now(), w);
+    let b = this.buckets.get(q.sensor);
+    if (b === undefined) this.buckets.set(q.sensor, (b = new TokenBucket()));
+    const bucket = b;
+    bucket.rate = q.bound;
+    bucket.burst = (w.samples * w.windowMs * q.bound) / 1000;
+    let throttleMs = 0;
+    let throttledAt = 0;
+    const over = (tokens: number, t: number): void => {
+      throttleMs = Math.round((-tokens / bucket.rate) * 1000);
+      throttledAt = t;
+    };
+    return {
+      bounded: true,
+      record(permits) {
+        const t = now();
+        const tokens = bucket.measure(t);
+        if (strict && tokens < 0) {
+          over(tokens, t);
+          return false;
+        }
+        const left = bucket.take(permits, t);
+        // Permissive: over the quota, the response is throttled. Strict: this mutation went
+        // through; the next one is refused (and throttled) while the bucket stays below zero.
+        if (!strict && left < 0) over(left, t);
+        return true;
+      },
+      throttleTimeMs: () => Math.max(0, throttleMs - (now() - throttledAt)),
+    };
+  }
+
+  /** Buckets back to full hold nothing (a new one starts full): dropped, at most once a window. */
+  private lastBucketSweep = 0;
+  private sweepBuckets(now: number, w: QuotaWindow): void {
+    if (now - this.lastBucketSweep < w.samples * w.windowMs) return;
+    this.lastBucketSweep = now;
+    for (const [k, b] of this.buckets) if (b.measure(now) >= b.burst) this.buckets.delete(k);
   }
 
   /** Takes back a recorded value (a throttled Fetch answers no data: Kafka unrecords it). */

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as G from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { encodeRecordBatch } from '../../protocol/records/index.js';
 import { startBroker, type Broker, type BrokerOptions } from '../../src/broker.js';
 import { ManualClock } from '../../src/common/clock.js';
@@ -19,6 +20,9 @@ const Produce = clientApi(G.ProduceApi, G.encodeProduceRequest, G.decodeProduceR
 const Fetch = clientApi(G.FetchApi, G.encodeFetchRequest, G.decodeFetchResponse);
 const Metadata = clientApi(G.MetadataApi, G.encodeMetadataRequest, G.decodeMetadataResponse);
 const AlterQuotas = clientApi(G.AlterClientQuotasApi, G.encodeAlterClientQuotasRequest, G.decodeAlterClientQuotasResponse);
+const CreateTopics = clientApi(G.CreateTopicsApi, G.encodeCreateTopicsRequest, G.decodeCreateTopicsResponse);
+const DeleteTopics = clientApi(G.DeleteTopicsApi, G.encodeDeleteTopicsRequest, G.decodeDeleteTopicsResponse);
+const CreatePartitions = clientApi(G.CreatePartitionsApi, G.encodeCreatePartitionsRequest, G.decodeCreatePartitionsResponse);
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -254,5 +258,86 @@ describe('request_percentage (request-time quota)', () => {
     } finally {
       await b.close();
     }
+  });
+});
+
+describe('controller_mutation_rate (KIP-599)', () => {
+  // Rate 2 partitions/s, 2 windows of 1 s: a full bucket holds 4.
+  const CONFIG = { 'controller.quota.window.num': '2', 'controller.quota.window.size.seconds': '1' };
+  const topic = (name: string, numPartitions: number) => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] });
+  const create = (c: RawClient, v: number, topics: Array<ReturnType<typeof topic>>, validateOnly = false) => c.request(CreateTopics, v, { topics, timeoutMs: 5000, validateOnly });
+  const errors = (r: { topics: Array<{ name: string; errorCode: number }> }) => Object.fromEntries(r.topics.map((t) => [t.name, t.errorCode]));
+
+  it('strict from CreateTopics v6, DeleteTopics v5, CreatePartitions v3: over the bucket, THROTTLING_QUOTA_EXCEEDED and the connection muted', async () => {
+    const clock = new ManualClock();
+    const broker = await start({ clock, config: CONFIG });
+    await setQuota(broker, { 'client-id': 'ops' }, 'controller_mutation_rate', 2);
+    let c = await connect(broker, 'ops');
+    // 4 -> 2 -> -1 (the topic that takes the bucket below zero goes through) -> refused.
+    const r = await create(c, 7, [topic('t1', 2), topic('t2', 3), topic('t3', 1)]);
+    expect(errors(r)).toEqual({ t1: ErrorCode.NONE, t2: ErrorCode.NONE, t3: ErrorCode.THROTTLING_QUOTA_EXCEEDED });
+    expect(r.topics.find((t) => t.name === 't3')!.errorMessage).toBe('The throttling quota has been exceeded.');
+    expect(r.throttleTimeMs).toBe(500); // 1 token short at 2 per second
+    const at = Date.now();
+    await c.request(Metadata, 1, { topics: [] });
+    expect(Date.now() - at).toBeGreaterThanOrEqual(400);
+    expect(broker.topics.list().map((t) => t.name).sort()).toEqual(['t1', 't2']);
+
+    // Another client id has no quota.
+    const other = await connect(broker, 'other');
+    const o = await create(other, 7, [topic('free', 50)]);
+    expect(errors(o)).toEqual({ free: ErrorCode.NONE });
+    expect(o.throttleTimeMs).toBe(0);
+
+    // Half a second later the bucket is at zero: the next one goes through, without a throttle.
+    clock.advance(500);
+    c = await connect(broker, 'ops');
+    const r2 = await create(c, 6, [topic('t3', 1)]);
+    expect(errors(r2)).toEqual({ t3: ErrorCode.NONE });
+    expect(r2.throttleTimeMs).toBe(0);
+
+    // DeleteTopics v6 counts the topic's partitions: refused at -1, then taken at +1.
+    const del = (name: string) => c.request(DeleteTopics, 6, { topics: [{ name, topicId: ZERO_UUID }], topicNames: [], timeoutMs: 5000 });
+    const d1 = await del('t1');
+    expect(d1.responses[0]!.errorCode).toBe(ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+    expect(d1.throttleTimeMs).toBe(500);
+    clock.advance(1000);
+    c = await connect(broker, 'ops');
+    const d2 = await del('t1');
+    expect(d2.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(broker.topics.list().map((t) => t.name)).not.toContain('t1');
+
+    // CreatePartitions v3 counts the partitions added (t2: 3 -> 6 at -1 is refused).
+    const grow = (name: string, count: number, v = 3) => c.request(CreatePartitions, v, { topics: [{ name, count, assignments: null }], timeoutMs: 5000, validateOnly: false });
+    const g1 = await grow('t2', 6);
+    expect(g1.results[0]!.errorCode).toBe(ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+    clock.advance(2000); // -1 + 4 = 3: capped at the burst of 4 later
+    c = await connect(broker, 'ops');
+    const g2 = await grow('t2', 6);
+    expect(g2.results[0]!.errorCode).toBe(ErrorCode.NONE);
+    // validate_only counts as well (as in KRaft); an invalid request counts nothing.
+    const bad = await grow('t2', 2);
+    expect(bad.results[0]!.errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
+    const v = await create(c, 7, [topic('v', 1)], true);
+    expect(errors(v)).toEqual({ v: ErrorCode.NONE });
+    const refused = await create(c, 7, [topic('w', 1)]);
+    expect(errors(refused)).toEqual({ w: ErrorCode.THROTTLING_QUOTA_EXCEEDED });
+    expect(broker.topics.list().map((t) => t.name)).not.toContain('v');
+  });
+
+  it('before those versions every mutation is made and the response throttled', async () => {
+    const clock = new ManualClock();
+    const broker = await start({ clock, config: CONFIG });
+    await setQuota(broker, { 'client-id': null }, 'controller_mutation_rate', 2);
+    let c = await connect(broker, 'old-admin');
+    const r = await create(c, 5, [topic('a', 6), topic('b', 2)]);
+    expect(errors(r)).toEqual({ a: ErrorCode.NONE, b: ErrorCode.NONE });
+    expect(r.throttleTimeMs).toBe(2000); // 4 - 8 = -4 tokens at 2 per second
+    clock.advance(2000);
+    c = await connect(broker, 'old-admin');
+    const d = await c.request(DeleteTopics, 4, { topics: [], topicNames: ['a'], timeoutMs: 5000 });
+    expect(d.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(d.throttleTimeMs).toBe(3000);
+    expect(broker.topics.list().map((t) => t.name).sort()).toEqual(['b']);
   });
 });
