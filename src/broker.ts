@@ -678,11 +678,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     maxQueuedResponseBytes: config.int('fetch.max.bytes'),
     idleMs: config.int('connections.max.idle.ms'),
   };
-  const quota = new ConnectionQuota({
-    maxConnections: config.int('max.connections'),
-    maxPerIp: config.int('max.connections.per.ip'),
-    overrides: perIpOverrides,
-  });
+  const quota = new ConnectionQuota(
+    {
+      maxConnections: config.int('max.connections'),
+      maxPerIp: config.int('max.connections.per.ip'),
+      overrides: perIpOverrides,
+    },
+    (ip) => quotas.connectionThrottleMs(ip, clock.now()),
+  );
   const saslDeps = (l: BrokerListener): SaslDeps | undefined =>
     l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL'
       ? {

@@ -12,7 +12,8 @@
 // before any applies. Brook only: NaN and infinite values are refused.
 // Enforced (src/security/quotas.ts): producer_byte_rate (Produce), consumer_byte_rate (Fetch),
 // request_percentage (every request, the dispatcher), controller_mutation_rate (CreateTopics,
-// DeleteTopics, CreatePartitions). Stored, not enforced yet: connection_creation_rate.
+// DeleteTopics, CreatePartitions), connection_creation_rate (new connections of an address,
+// src/server/connection-quota.ts).
 // Kafka authorizes ALTER_CONFIGS on the CLUSTER resource first (denied: every entry
 // CLUSTER_AUTHORIZATION_FAILED).
 

@@ -407,6 +407,27 @@ export class ClientQuotas {
     for (const [k, b] of this.buckets) if (b.measure(now) >= b.burst) this.buckets.delete(k);
   }
 
+  /**
+   * A new connection from `ip` against its connection_creation_rate (KIP-612; the address's own
+   * quota, else the default ip entity's): 0 when accepted (and counted), else the throttle in ms
+   * (not counted; at most one sample, as Kafka's ConnectionQuotas).
+   */
+  connectionThrottleMs(ip: string, now: number): number {
+    if (this.byKey.size === 0) return 0;
+    const bound = this.byKey.get(entityKey({ ip }))?.quotas.connection_creation_rate ?? this.byKey.get(entityKey({ ip: null }))?.quotas.connection_creation_rate;
+    if (bound === undefined) return 0;
+    const w = this.window();
+    this.sweep(now, w);
+    const key = JSON.stringify(['connection_creation_rate', ip]);
+    let s = this.sensors.get(key);
+    if (s === undefined) this.sensors.set(key, (s = new RateSensor()));
+    s.record(1, now, w);
+    const { rate, windowMs } = s.measure(now, w);
+    if (rate <= bound) return 0;
+    s.record(-1, now, w);
+    return Math.max(1, Math.min(w.windowMs, Math.round(((rate - bound) / bound) * windowMs)));
+  }
+
   /** Takes back a recorded value (a throttled Fetch answers no data: Kafka unrecords it). */
   unrecord(quota: ThrottledQuota, user: string, clientId: string, value: number, now: number): void {
     const q = this.resolve(quota, user, clientId);

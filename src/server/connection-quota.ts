@@ -7,6 +7,9 @@
 // holds connections past max.connections in the accept backlog until a slot frees up; Node's
 // listener cannot stop accepting, so Brook closes them as well (clients reconnect with their
 // back-off). Counted from the TCP accept, TLS handshakes included.
+// connection_creation_rate, the client quota of an ip entity (KIP-612), limits how fast an address
+// opens connections: one over it is held without being read for the throttle time (at most one
+// quota sample) and then closed, as Kafka's acceptor does.
 
 export interface ConnectionQuotaConfig {
   maxConnections: number;
@@ -36,7 +39,19 @@ export class ConnectionQuota {
   private total = 0;
   private readonly perIp = new Map<string, number>();
 
-  constructor(private readonly cfg: ConnectionQuotaConfig) {}
+  constructor(
+    private readonly cfg: ConnectionQuotaConfig,
+    /** connection_creation_rate (KIP-612): 0 to accept a new connection from the address, else ms to hold it before closing it. */
+    private readonly creationThrottle: (ip: string) => number = () => 0,
+  ) {}
+
+  /**
+   * A new connection over its address's connection_creation_rate: the ms Kafka holds it (unread)
+   * before closing it, else 0 (checked before acquire(), and not counted when throttled).
+   */
+  throttle(address: string | undefined): number {
+    return this.creationThrottle(normalize(address ?? ''));
+  }
 
   /** Takes a slot for a new connection from `address`; the reason it is refused otherwise. */
   acquire(address: string | undefined): string | null {

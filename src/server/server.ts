@@ -37,11 +37,17 @@ export interface ListenerOptions {
   port: number;
 }
 
+function heldKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
 export class Server {
   private readonly net: NetServer;
   private readonly connections = new Set<Connection>();
   /** Every accepted TCP socket, including TLS ones still in their handshake (closed by close()). */
   private readonly sockets = new Set<Socket>();
+  /** Connections held by connection_creation_rate ("address|port"). */
+  private readonly held = new Set<string>();
   private nextId = 1;
 
   constructor(
@@ -53,6 +59,12 @@ export class Server {
     private readonly quota?: ConnectionQuota,
   ) {
     const accept = (socket: Socket, identity: ConnectionIdentity): void => {
+      // Held by connection_creation_rate (below): never read, closed when its time is up.
+      if (this.held.has(heldKey(socket))) {
+        socket.pause();
+        return;
+      }
+      if (socket.destroyed) return; // refused by a connection cap just before
       const c = new Connection(this.nextId++, socket, this.process, this.limits, this.logger, (conn) => this.connections.delete(conn), identity);
       if (listener.sasl) {
         c.gate = new SaslAuthenticator(listener.sasl, {
@@ -84,8 +96,26 @@ export class Server {
     } else {
       this.net = createServer((socket) => accept(socket, { listener: listener.name, securityProtocol: listener.protocol, principal: 'ANONYMOUS' }));
     }
-    this.net.on('connection', (socket: Socket) => {
+    // Ahead of the listener's own handler (plaintext: accept; TLS: the handshake).
+    this.net.prependListener('connection', (socket: Socket) => {
       const address = socket.remoteAddress;
+      const throttleMs = this.quota?.throttle(address) ?? 0;
+      if (throttleMs > 0) {
+        // Over the address's connection_creation_rate: held unread, then closed (Kafka's acceptor).
+        this.logger.debug({ listener: listener.name, remote: `${address}:${socket.remotePort}`, throttleMs }, 'connection throttled (connection_creation_rate): closed after the throttle time');
+        const key = heldKey(socket);
+        this.held.add(key);
+        socket.pause();
+        this.sockets.add(socket);
+        const timer = setTimeout(() => socket.destroy(), throttleMs);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          this.held.delete(key);
+          this.sockets.delete(socket);
+        });
+        socket.on('error', () => {});
+        return;
+      }
       const refused = this.quota?.acquire(address) ?? null;
       if (refused !== null) {
         // Past a connection cap: closed at once, one debug line.

@@ -341,3 +341,34 @@ describe('controller_mutation_rate (KIP-599)', () => {
     expect(broker.topics.list().map((t) => t.name).sort()).toEqual(['b']);
   });
 });
+
+describe('connection_creation_rate (KIP-612)', () => {
+  it("an address over its rate has its new connections held unread and closed after the throttle; other addresses' quotas do not apply", async () => {
+    const clock = new ManualClock();
+    const broker = await start({ clock, config: WINDOW });
+    await setQuota(broker, { ip: '127.0.0.2' }, 'connection_creation_rate', 1);
+    // Only 127.0.0.2's quota: 127.0.0.1 opens as many as it likes.
+    for (let i = 0; i < 4; i++) await (await connect(broker, `free-${i}`)).request(Metadata, 1, { topics: [] });
+
+    await setQuota(broker, { ip: '127.0.0.1' }, 'connection_creation_rate', 2);
+    // Two a second, over at least one second: the third at one instant is over (3/s).
+    for (let i = 0; i < 2; i++) await (await connect(broker, `ok-${i}`)).request(Metadata, 1, { topics: [] });
+    const held = await connect(broker, 'held');
+    const at = Date.now();
+    await expect(held.request(Metadata, 1, { topics: [] })).rejects.toThrow();
+    // Held (never answered) for (3 - 2) / 2 of the 1 s window, then closed.
+    expect(Date.now() - at).toBeGreaterThanOrEqual(400);
+    // A throttled connection is not counted: two seconds on, the rate is back under the quota.
+    clock.advance(2000);
+    await (await connect(broker, 'later')).request(Metadata, 1, { topics: [] });
+  });
+
+  it('the default ip entity applies to addresses without their own quota', async () => {
+    const clock = new ManualClock();
+    const broker = await start({ clock, config: WINDOW });
+    await setQuota(broker, { ip: null }, 'connection_creation_rate', 1);
+    await (await connect(broker, 'first')).request(Metadata, 1, { topics: [] });
+    const held = await connect(broker, 'second');
+    await expect(held.request(Metadata, 1, { topics: [] })).rejects.toThrow();
+  });
+});
