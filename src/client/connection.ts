@@ -2,7 +2,9 @@
 // UNSUPPORTED_VERSION the broker's v0-format answer names the range it takes, KIP-511) and from
 // then on picks, per request, the highest version both sides support. Requests are pipelined and
 // matched to responses by correlation id; a request that outlives its timeout closes the
-// connection (as the Java client does: a late answer would leave it out of step).
+// connection (as the Java client does: a late answer would leave it out of step). On SASL
+// listeners it logs in after ApiVersions and again before the session the broker gives it ends
+// (KIP-368).
 
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -45,6 +47,9 @@ export interface VersionRange {
   max: number;
 }
 
+/** The options of the SASL requests themselves: they go ahead of a re-authentication's gate. */
+const SASL_REQUEST: RequestOptions = Object.freeze({});
+
 interface Pending {
   apiKey: number;
   version: number;
@@ -61,6 +66,11 @@ export class Connection {
   private closedError: Error | undefined;
   private ranges = new Map<number, VersionRange>();
   private readonly requestTimeoutMs: number;
+  /** SASL re-authentication (KIP-368): the login, the timer, and the gate requests wait behind while it runs. */
+  private sasl: ClientSaslConfig | undefined;
+  private reauthTimer: NodeJS.Timeout | undefined;
+  private reauth: Promise<void> | null = null;
+  private idleWaiter: (() => void) | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -103,7 +113,10 @@ export class Connection {
     const conn = new Connection(socket, host, port, opts.clientId ?? 'brook-cli', opts.requestTimeoutMs ?? 30_000);
     try {
       await conn.negotiate(opts.softwareName ?? 'brook-cli', opts.softwareVersion ?? '0');
-      if (opts.sasl) await conn.authenticate(opts.sasl);
+      if (opts.sasl) {
+        conn.sasl = opts.sasl;
+        conn.scheduleReauth(await conn.authenticate(opts.sasl));
+      }
     } catch (err) {
       conn.close();
       throw err;
@@ -116,23 +129,50 @@ export class Connection {
    * KafkaError (UNSUPPORTED_SASL_MECHANISM, SASL_AUTHENTICATION_FAILED) with the broker's message;
    * the broker closes the connection after it.
    */
-  private async authenticate(cfg: ClientSaslConfig): Promise<void> {
-    const hs = await this.request(Apis.saslHandshake, { mechanism: cfg.mechanism });
+  private async authenticate(cfg: ClientSaslConfig): Promise<number> {
+    const hs = await this.request(Apis.saslHandshake, { mechanism: cfg.mechanism }, SASL_REQUEST);
     if (hs.errorCode !== ErrorCode.NONE) {
       throw new KafkaError(hs.errorCode, `SASL handshake with ${this.address}: mechanism ${cfg.mechanism} (the broker enables ${hs.mechanisms.join(', ') || 'none'})`);
     }
     const client = saslClient(cfg);
     let challenge: Buffer | null = null;
+    let lifetimeMs = 0;
     for (let round = 0; round < 10; round++) {
       const token = await client.next(challenge);
-      if (token === null) return;
-      const r = await this.request(Apis.saslAuthenticate, { authBytes: token });
+      if (token === null) return lifetimeMs;
+      const r = await this.request(Apis.saslAuthenticate, { authBytes: token }, SASL_REQUEST);
       if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode, `SASL ${cfg.mechanism} authentication with ${this.address}: ${r.errorMessage ?? 'failed'}`);
       challenge = r.authBytes;
+      lifetimeMs = Number(r.sessionLifetimeMs);
       // PLAIN and OAUTHBEARER are done after one accepted token with an empty answer.
-      if (challenge.length === 0 && cfg.mechanism !== 'SCRAM-SHA-256' && cfg.mechanism !== 'SCRAM-SHA-512') return;
+      if (challenge.length === 0 && cfg.mechanism !== 'SCRAM-SHA-256' && cfg.mechanism !== 'SCRAM-SHA-512') return lifetimeMs;
     }
     throw new ConnectionError(`SASL ${cfg.mechanism} authentication with ${this.address} did not finish`);
+  }
+
+  /**
+   * KIP-368: a broker that limits the session (connections.max.reauth.ms, a token's expiry) closes
+   * the connection at a request after it unless the client logs in again on it. As the Java
+   * client, at a random 85-95 % of the lifetime new requests wait, the ones in flight finish, and
+   * the handshake and login run again; a refused login closes the connection.
+   */
+  private scheduleReauth(lifetimeMs: number): void {
+    if (!(lifetimeMs > 0) || this.closedError !== undefined) return;
+    this.reauthTimer = setTimeout(() => {
+      this.reauth = this.reauthenticate().finally(() => (this.reauth = null));
+    }, Math.max(1, Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1))));
+    this.reauthTimer.unref();
+  }
+
+  private async reauthenticate(): Promise<void> {
+    if (this.pending.size > 0) await new Promise<void>((resolve) => (this.idleWaiter = resolve));
+    if (this.closedError !== undefined || this.sasl === undefined) return;
+    try {
+      this.scheduleReauth(await this.authenticate(this.sasl));
+    } catch (err) {
+      this.fail(new ConnectionError(`SASL re-authentication with ${this.address} failed: ${(err as Error).message}`, { cause: err }));
+      this.socket.destroy();
+    }
   }
 
   /** The versions the broker advertised, by API key. */
@@ -188,6 +228,7 @@ export class Connection {
    * may be a function of the version for requests whose shape changes across versions.
    */
   request<Req, Resp>(api: Api<Req, Resp>, body: Encodable<Req> | ((version: number) => Encodable<Req>), opts: RequestOptions = {}): Promise<Resp> {
+    if (this.reauth !== null && opts !== SASL_REQUEST) return this.reauth.then(() => this.request(api, body, opts));
     let version: number;
     try {
       version = this.pickVersion(api as Api<unknown, unknown>, opts);
@@ -200,6 +241,7 @@ export class Connection {
 
   /** Sends a request that gets no response (Produce with acks=0). Resolves once written. */
   sendOnly<Req>(api: Api<Req, unknown>, body: Encodable<Req> | ((version: number) => Encodable<Req>), opts: RequestOptions = {}): Promise<void> {
+    if (this.reauth !== null) return this.reauth.then(() => this.sendOnly(api, body, opts));
     if (this.closedError) return Promise.reject(this.closedError);
     let version: number;
     try {
@@ -291,16 +333,25 @@ export class Connection {
       const r = new Reader(frame);
       readResponseHeader(r, p.headerV1);
       p.resolve(r);
+      if (this.pending.size === 0 && this.idleWaiter !== null) this.wakeIdle();
     }
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiter;
+    this.idleWaiter = null;
+    w?.();
   }
 
   private fail(err: Error): void {
     this.closedError ??= err;
+    clearTimeout(this.reauthTimer);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(err);
     }
     this.pending.clear();
+    this.wakeIdle();
   }
 
   get closed(): boolean {

@@ -17,6 +17,8 @@ import { settingsFromArgs } from '../../src/config/properties.js';
 import { checkStartupConfig, resolveListeners } from '../../src/config/startup.js';
 import { credentialFromPassword, hash, hmac, saltPassword, type ScramMechanism } from '../../src/security/scram.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { Connection } from '../../src/client/connection.js';
+import { Apis } from '../../src/client/apis.js';
 import { readResponseHeader } from '../../protocol/framing.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { decodeSaslAuthenticateResponse, encodeSaslAuthenticateRequest } from '../../protocol/generated/36-sasl-authenticate.js';
@@ -239,6 +241,28 @@ describe('SASL with kafkajs', () => {
     // The same connections re-authenticated (kafkajs reads session_lifetime_ms); none expired.
     expect(logText).toMatch(/"msg":"re-authenticated"/);
     expect(logText).not.toMatch(/session expired/);
+  });
+
+  it("Brook's own client re-authenticates too (KIP-368): one connection keeps working past the session, with requests in flight", async () => {
+    const b = await start({ config: { 'connections.max.reauth.ms': '1000' } });
+    await addUser(b, 'alice', 'alice-secret');
+    const conn = await Connection.open(b.host, b.port, { sasl: { mechanism: 'SCRAM-SHA-512', username: 'alice', password: 'alice-secret' } });
+    try {
+      const end = Date.now() + 3000;
+      let answered = 0;
+      while (Date.now() < end) {
+        // Several at once, so the re-authentication has requests to wait for and to hold back.
+        const rs = await Promise.all([1, 2, 3].map(() => conn.request(Apis.metadata, { topics: [], allowAutoTopicCreation: false })));
+        answered += rs.length;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(conn.closed).toBe(false);
+      expect(answered).toBeGreaterThan(30);
+      expect(logText.match(/"msg":"re-authenticated"/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+      expect(logText).not.toMatch(/session expired/);
+    } finally {
+      conn.close();
+    }
   });
 });
 
