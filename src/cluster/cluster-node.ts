@@ -443,10 +443,28 @@ export class ClusterNode {
     const state = this.cache.partitionState(topic, p)?.value;
     if (!assignment.includes(self) || state === undefined) {
       replicas.stopReplica(topic, p);
+      if (state !== undefined) this.dropStrayData(topic, p);
       return;
     }
     if (state.leader === self) replicas.becomeLeader(topic, p, { leaderId: self, leaderEpoch: state.leaderEpoch, replicas: assignment, isr: state.isr, removing });
     else replicas.becomeFollower(topic, p, state.leader, state.leaderEpoch);
+  }
+
+  /**
+   * A partition this broker is not a replica of (reassigned away, perhaps while it was down) keeps
+   * no data: its local log is emptied, as Kafka deletes a stray replica's log. Should it become a
+   * replica again it copies the leader's log from the start, as any new replica does.
+   */
+  private dropStrayData(topic: string, p: number): void {
+    const log = this.o.localStore.partition(topic, p);
+    if (log === undefined || (log.logEndOffset === 0n && log.logStartOffset === 0n)) return;
+    try {
+      const had = log.logEndOffset - log.logStartOffset;
+      log.truncateFullyAndStartAt(0n);
+      this.o.logger.info({ topic, partition: p, records: String(had) }, 'not a replica of this partition any more: its local data deleted');
+    } catch (err) {
+      this.o.logger.error({ topic, partition: p, err: (err as Error).message }, 'could not delete the local data of a partition this broker no longer replicates');
+    }
   }
 
   /** Re-applies every partition's state to a new replica manager (after a reset of the core). */
