@@ -213,6 +213,11 @@ export interface BrokerOptions {
    */
   console?: boolean;
   /**
+   * Live tails (Server-Sent Events streams of the console) open at once on this broker (default
+   * 16); past it a new one is answered 503 and the console's page polls instead.
+   */
+  consoleLiveTails?: number;
+  /**
    * Cluster mode (issue 10): the metadata store shared by the cluster's brokers, as
    * `etcd://host:port[,host:port...][/cluster]` or a store object (tests share one in-process
    * store between brokers). Absent: a single node, as always.
@@ -941,6 +946,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           return `${host.includes(':') ? `[${host}]` : host}:${l.port}`;
         };
         const totals = metrics ? () => metrics.totals() : null;
+        const apiOpts = options.consoleLiveTails !== undefined ? { liveTails: { maxStreams: options.consoleLiveTails } } : {};
         const saslSpec = saslListeners.find((l) => (l.sasl?.mechanisms ?? DEFAULT_SASL_MECHANISMS).some((m) => m === 'PLAIN' || m.startsWith('SCRAM-')));
         const saslBound = saslSpec === undefined ? undefined : boundListeners.find((l) => l.name === saslSpec.name);
         if (saslSpec !== undefined && saslBound !== undefined) {
@@ -975,12 +981,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
               sessions.clear();
             },
           };
-          routes.push(apiRoutes(forUser), consoleRoutes(forUser));
+          routes.push(apiRoutes(forUser, apiOpts), consoleRoutes(forUser));
         } else {
           const plain = boundListeners.find((l) => l.protocol === 'PLAINTEXT');
           const data = new ConsoleData(plain === undefined ? null : address(plain), totals);
           consoleData = data;
-          routes.push(apiRoutes(data), consoleRoutes(data));
+          routes.push(apiRoutes(data, apiOpts), consoleRoutes(data));
         }
       }
       let classify: ((err: unknown) => number) | undefined;

@@ -10,9 +10,12 @@
 //   DELETE /api/topics/:topic
 //   GET    /api/topics/:topic/messages?partition=&offset=|timestamp=&limit=&q=
 //   POST   /api/topics/:topic/messages             {"key","value","headers":{...},"partition"}
-//   GET    /api/topics/:topic/tail?cursor=&limit=   records after a cursor (the live tail polls it)
+//   POST   /api/topics/:topic/configs              {"set":{"name":"value"},"delete":["name"]} (IncrementalAlterConfigs)
+//   GET    /api/topics/:topic/tail?cursor=&limit=   records after a cursor (the live tail's fallback polls it)
+//   GET    /api/topics/:topic/tail/stream?cursor=   the live tail as Server-Sent Events (live-tail.ts)
 //   GET    /api/groups?offset=&limit=&q=           a page of groups with state and total lag
 //   GET    /api/groups/:group                      members, assignments, lag per partition
+//   DELETE /api/groups/:group                      DeleteGroups (409 NON_EMPTY_GROUP while it has members)
 //   POST   /api/groups/:group/reset-offsets        {"topic","to":"earliest|latest|offset|timestamp","offset","timestamp"}
 //
 // Errors are {"error": "..."}: 400 bad input, 404 unknown, 409 a group with members, 503 the
@@ -20,6 +23,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { ConsoleData, MAX_RECORDS, intParam, pageOf, statusOf, timestampOf } from './console/data.js';
+import { LiveTails, type LiveTailOptions } from './console/live-tail.js';
 import { HttpError, checkSameOrigin, readBody, type HttpAnswer, type RouteGroup } from './server.js';
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -51,12 +55,14 @@ const ok = (body: unknown, status = 200): HttpAnswer => ({ status, body, headers
 /** The console's data for a request: one for everyone, or per logged-in user (a secured broker). */
 export type ConsoleSource = ConsoleData | ((req: IncomingMessage) => ConsoleData);
 
-export function apiRoutes(source: ConsoleSource): RouteGroup {
+/** The console's API; one per broker (the live tails' limit counts that broker's streams). */
+export function apiRoutes(source: ConsoleSource, opts: { liveTails?: LiveTailOptions | LiveTails } = {}): RouteGroup {
+  const tails = opts.liveTails instanceof LiveTails ? opts.liveTails : new LiveTails(opts.liveTails);
   return async (req, url) => {
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return undefined;
     try {
       checkSameOrigin(req);
-      return await answer(typeof source === 'function' ? source(req) : source, req, url);
+      return await answer(typeof source === 'function' ? source(req) : source, req, url, tails);
     } catch (err) {
       if (err instanceof HttpError) throw err;
       throw new HttpError(statusOf(err), (err as Error)?.message ?? String(err));
@@ -64,11 +70,15 @@ export function apiRoutes(source: ConsoleSource): RouteGroup {
   };
 }
 
-async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promise<HttpAnswer | undefined> {
+async function answer(data: ConsoleData, req: IncomingMessage, url: URL, tails: LiveTails): Promise<HttpAnswer | undefined> {
   {
     const method = req.method ?? 'GET';
-    const [kind, name, sub, ...more] = segments(url.pathname, '/api');
+    const [kind, name, sub, leaf, ...more] = segments(url.pathname, '/api');
     if (more.length > 0) return undefined;
+    if (leaf !== undefined) {
+      if (kind === 'topics' && name !== undefined && sub === 'tail' && leaf === 'stream' && method === 'GET') return tails.start(data, name, req, url);
+      throw new HttpError(404, `no route ${method} ${url.pathname}`);
+    }
     const q = url.searchParams.get('q') ?? '';
     switch (kind) {
       case 'cluster':
@@ -84,6 +94,8 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
         } else if (sub === 'messages') {
           if (method === 'GET') return ok(await data.messages(name, messageQuery(url)));
           if (method === 'POST') return ok(await data.produce(name, await jsonBody(req)), 201);
+        } else if (sub === 'configs' && method === 'POST') {
+          return ok(await data.alterTopicConfigs(name, await jsonBody(req)));
         } else if (sub === 'tail' && method === 'GET') {
           return ok(await data.tail(name, url.searchParams.get('cursor'), Math.min(intParam(url, 'limit') ?? 50, MAX_RECORDS)));
         }
@@ -93,6 +105,7 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
           if (method === 'GET') return ok(await data.groups(pageOf(url, 100), q));
         } else if (sub === undefined) {
           if (method === 'GET') return ok(await data.group(name));
+          if (method === 'DELETE') return ok(await data.deleteGroup(name));
         } else if (sub === 'reset-offsets' && method === 'POST') {
           return ok(await data.resetOffsets(name, await jsonBody(req)));
         }

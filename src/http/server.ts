@@ -6,7 +6,7 @@
 // A route group is a function of the request that answers, or returns undefined when the path is
 // not its own. Answers are JSON unless a content type is given; errors are {"error": "..."}.
 
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export class HttpError extends Error {
@@ -25,6 +25,12 @@ export interface HttpAnswer {
   contentType?: string;
   /** Extra response headers (a redirect's location, cache control). */
   headers?: Record<string, string>;
+  /**
+   * A streamed answer (Server-Sent Events): once the head is written, this takes the response
+   * over, writes it and ends it (body is not sent). It must stop its work when the response
+   * closes (the client went away, or the server is closing).
+   */
+  stream?: (res: ServerResponse) => void;
 }
 
 /** The request body as a string, refused past `limit` bytes (413) before buffering the rest. */
@@ -86,6 +92,10 @@ export function startHttpServer(host: string, port: number, groups: readonly Rou
     })().then(
       (a) => {
         res.writeHead(a.status, { 'content-type': a.contentType ?? 'application/json', ...a.headers });
+        if (a.stream !== undefined) {
+          a.stream(res);
+          return;
+        }
         res.end(a.contentType === undefined ? toJson(a.body) + '\n' : String(a.body));
       },
       (err: unknown) => {

@@ -220,6 +220,83 @@ describe('console API', () => {
     expect((await api('/api/groups/no-such-group')).status).toBe(404);
   });
 
+  it('sets and deletes dynamic topic configs (IncrementalAlterConfigs), with the broker\'s reason for a bad value', async () => {
+    const set = await api('/api/topics/plain/configs', { json: { set: { 'retention.ms': '120000', 'cleanup.policy': 'compact' } } });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.changed).toEqual([
+      { name: 'retention.ms', op: 'set', value: '120000' },
+      { name: 'cleanup.policy', op: 'set', value: 'compact' },
+    ]);
+    const cfg = async (name: string): Promise<Json | undefined> => (await api('/api/topics/plain')).body.configs.find((c: Json) => c.name === name);
+    expect(await cfg('retention.ms')).toMatchObject({ value: '120000', source: 'DYNAMIC_TOPIC_CONFIG' });
+    // kafkajs (another client) sees the change too.
+    const admin = kafkaFor(broker).admin();
+    await admin.connect();
+    try {
+      const d = await admin.describeConfigs({ resources: [{ type: 2, name: 'plain', configNames: ['retention.ms'] }], includeSynonyms: false });
+      expect(d.resources[0]!.configEntries[0]!.configValue).toBe('120000');
+    } finally {
+      await admin.disconnect();
+    }
+    // A bad value: 400 with the broker's message; nothing changed.
+    const bad = await api('/api/topics/plain/configs', { json: { set: { 'retention.ms': 'abc' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/INVALID_CONFIG/);
+    expect(bad.body.error).toMatch(/retention\.ms/);
+    expect(await cfg('retention.ms')).toMatchObject({ value: '120000' });
+    // Delete: back to the default.
+    const del = await api('/api/topics/plain/configs', { json: { delete: ['retention.ms', 'cleanup.policy'] } });
+    expect(del.status).toBe(200);
+    expect(del.body.configs.find((c: Json) => c.name === 'retention.ms')).toMatchObject({ source: 'DEFAULT_CONFIG' });
+    expect(await cfg('cleanup.policy')).toMatchObject({ value: 'delete', isDefault: true });
+    // Bad requests.
+    expect((await api('/api/topics/plain/configs', { json: {} })).status).toBe(400);
+    expect((await api('/api/topics/plain/configs', { json: { set: { 'bad name!': '1' } } })).status).toBe(400);
+    expect((await api('/api/topics/plain/configs', { json: { set: { 'retention.ms': '1' }, delete: ['retention.ms'] } })).status).toBe(400);
+    expect((await api('/api/topics/plain/configs', { json: { delete: 'retention.ms' } })).status).toBe(400);
+    expect((await api('/api/topics/no-such-topic/configs', { json: { set: { 'retention.ms': '1' } } })).status).toBe(404);
+    // Another origin may not change configs.
+    const evil = await api('/api/topics/plain/configs', { json: { set: { 'retention.ms': '1' } }, headers: { origin: 'http://evil.example' } as Record<string, string> });
+    expect(evil.status).toBe(403);
+  });
+
+  it('deletes a consumer group; one with members gets the broker\'s NON_EMPTY_GROUP', async () => {
+    const kafka = kafkaFor(broker);
+    const consumer = kafka.consumer({ groupId: 'doomed-group' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+    let seen = 0;
+    await consumer.run({
+      eachMessage: async () => {
+        seen++;
+      },
+    });
+    try {
+      await waitFor(() => seen >= 4, 15000, 50, 'consumed');
+      await waitFor(async () => (await api('/api/groups/doomed-group')).body.members?.length === 1, 10000, 100, 'member');
+      const refused = await api('/api/groups/doomed-group', { method: 'DELETE' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toMatch(/NON_EMPTY_GROUP/);
+    } finally {
+      await consumer.disconnect();
+    }
+    await waitFor(async () => (await api('/api/groups/doomed-group')).body.members?.length === 0, 10000, 100, 'no members');
+    const evil = await api('/api/groups/doomed-group', { method: 'DELETE', headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(evil.status).toBe(403);
+    const deleted = await api('/api/groups/doomed-group', { method: 'DELETE' });
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+    expect(deleted.body).toEqual({ deleted: 'doomed-group' });
+    expect((await api('/api/groups/doomed-group')).status).toBe(404);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain('doomed-group');
+    } finally {
+      await admin.disconnect();
+    }
+    expect((await api('/api/groups/doomed-group', { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('refuses changes posted by a page of another origin (no credentials: CSRF)', async () => {
     const evil = await api('/api/topics', { json: { name: 'csrf-topic' }, headers: { 'content-type': 'text/plain', origin: 'http://evil.example' } as Record<string, string> });
     expect(evil.status).toBe(403);
@@ -296,6 +373,16 @@ describe('console on a broker without a PLAINTEXT listener', () => {
       const denied = await fetch(`${b.httpUrl}/api/topics`, { method: 'POST', headers: { ...as('bob'), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bobs', partitions: 1 }) });
       expect(denied.status).toBeGreaterThanOrEqual(400);
       expect(await names('alice')).not.toContain('bobs');
+      // The live tail stream: the same login; it reads as that user too (bob may not read the topic).
+      expect((await fetch(`${b.httpUrl}/api/topics/alices/tail/stream`)).status).toBe(401);
+      const stream = await fetch(`${b.httpUrl}/api/topics/alices/tail/stream`, { headers: as('alice') });
+      expect(stream.status).toBe(200);
+      const reader = stream.body!.getReader();
+      let text = '';
+      while (!text.includes('\n\n')) text += Buffer.from((await reader.read()).value!).toString('utf8');
+      expect(text).toContain('event: ready');
+      await reader.cancel();
+      expect((await fetch(`${b.httpUrl}/api/topics/alices/tail/stream`, { headers: as('bob') })).status).toBeGreaterThanOrEqual(400);
     } finally {
       await b.close();
     }

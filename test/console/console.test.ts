@@ -188,13 +188,23 @@ describe.skipIf(!hasChromium && !process.env.CI)('web console in headless chromi
   it('produces from the form and the live tail shows new records', async () => {
     await page.goto(`${base}/console/topics/live/tail`);
     await page.locator('#tail[data-ready="1"]').waitFor();
+    // Pushed by the server (Server-Sent Events), not polled.
+    expect(await page.locator('#tail').getAttribute('data-mode')).toBe('stream');
     const producer = kafkaFor(broker).producer();
     await producer.connect();
     try {
       await producer.send({ topic: 'live', messages: [{ key: 'k', value: JSON.stringify({ live: true }) }] });
       await page.locator('#tail-rows tr').first().waitFor();
       expect(await page.locator('#tail-rows tr td pre').nth(1).textContent()).toBe('{\n  "live": true\n}');
+      expect(await page.locator('#tail-status').textContent()).toMatch(/Received 1 record/);
       await page.screenshot({ path: join(ARTIFACTS, 'tail-live.png'), fullPage: true });
+      // Pause, a record meanwhile, resume: it comes once, after the first.
+      await page.getByRole('button', { name: 'Pause' }).click();
+      expect(await page.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true');
+      await producer.send({ topic: 'live', messages: [{ key: 'k2', value: 'while paused' }] });
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await expect.poll(() => page.locator('#tail-rows tr').count(), { timeout: 10_000 }).toBe(2);
+      expect(await page.locator('#tail-rows tr th').allTextContents()).toEqual(['0:1', '0:0']);
     } finally {
       await producer.disconnect();
     }
@@ -204,13 +214,126 @@ describe.skipIf(!hasChromium && !process.env.CI)('web console in headless chromi
     await page.getByLabel('Value (text; JSON stays as typed)').fill('{"made":"in the browser"}');
     await page.getByLabel('Headers, one').fill('trace: abc');
     await page.getByRole('button', { name: 'Produce' }).click();
-    await page.waitForURL(/offset=1/);
-    expect(await page.locator('[role=status]').textContent()).toContain('offset 1');
+    await page.waitForURL(/offset=2/);
+    expect(await page.locator('[role=status]').textContent()).toContain('offset 2');
     const row = page.locator('table[aria-label=Records] tbody tr').first();
-    expect(await row.locator('th').textContent()).toBe('0:1');
+    expect(await row.locator('th').textContent()).toBe('0:2');
     expect(await row.locator('td:nth-child(4) pre').textContent()).toBe('{\n  "made": "in the browser"\n}');
     expect(await row.locator('td:nth-child(5)').textContent()).toContain('trace');
   });
+
+  it('the live tail falls back to polling when the broker refuses another stream', async () => {
+    // consoleLiveTails: 0 refuses every stream (503), as a broker at its limit does.
+    const small = await startTestBroker({ httpPort: 0, consoleLiveTails: 0 });
+    const producer = kafkaFor(small).producer();
+    try {
+      const admin = kafkaFor(small).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'fallback' }] });
+      await admin.disconnect();
+      await producer.connect();
+      await producer.send({ topic: 'fallback', messages: [{ value: 'old' }] });
+      await page.goto(`${small.httpUrl!}/console/topics/fallback/tail`);
+      await page.locator('#tail[data-ready="1"]').waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
+        throw new Error(`${String(e)}; status: ${await page.locator('#tail-status').textContent()}`);
+      });
+      expect(await page.locator('#tail').getAttribute('data-mode')).toBe('poll');
+      await producer.send({ topic: 'fallback', messages: [{ value: 'polled' }] });
+      await page.locator('#tail-rows tr').first().waitFor();
+      expect(await page.locator('#tail-rows tr td:nth-child(4) pre').textContent()).toBe('polled');
+      expect(await page.locator('#tail-rows tr').count()).toBe(1);
+    } finally {
+      await producer.disconnect();
+      await small.close();
+    }
+    // The refused stream is reported by the browser; nothing else.
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p).toMatch(/503|EventSource/);
+    problems = [];
+  });
+
+  it('sets a topic config from the topic page (the broker\'s reason shown for a bad value) and deletes it', async () => {
+    await page.goto(`${base}/console/topics/shop`);
+    await page.getByLabel('Config name').fill('retention.ms');
+    await page.getByLabel('Value', { exact: true }).fill('abc');
+    await page.getByRole('button', { name: 'Set config' }).click();
+    await page.waitForLoadState();
+    expect(await page.locator('[role=alert]').textContent()).toMatch(/INVALID_CONFIG.*retention\.ms/);
+    // What was typed stays in the form.
+    expect(await page.getByLabel('Config name').inputValue()).toBe('retention.ms');
+    expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('abc');
+    await page.screenshot({ path: join(ARTIFACTS, 'topic-config-refused.png'), fullPage: true });
+    expect(problems).toEqual([expect.stringContaining('400')]);
+    problems = [];
+
+    await page.getByLabel('Value', { exact: true }).fill('3600000');
+    await page.getByRole('button', { name: 'Set config' }).click();
+    await page.waitForURL(/notice=/);
+    expect(await page.locator('[role=status]').textContent()).toContain('Config retention.ms set to 3600000.');
+    const cfgRow = page.locator('table[aria-labelledby=configs] tbody tr', { has: page.locator('th', { hasText: /^retention\.ms$/ }) });
+    expect((await cfgRow.locator('td').allTextContents()).slice(0, 2)).toEqual(['3600000', 'DYNAMIC_TOPIC_CONFIG']);
+    const admin = kafkaFor(broker).admin();
+    await admin.connect();
+    try {
+      const described = async (): Promise<string | undefined> =>
+        (await admin.describeConfigs({ resources: [{ type: 2, name: 'shop', configNames: ['retention.ms'] }], includeSynonyms: false })).resources[0]!.configEntries[0]!.configValue;
+      expect(await described()).toBe('3600000');
+      // "edit" fills the form with the current value.
+      await cfgRow.getByRole('link', { name: 'Edit retention.ms' }).click();
+      expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('3600000');
+      // The row's delete button: back to the default.
+      await page.getByRole('button', { name: 'Delete retention.ms (back to the default)' }).click();
+      await page.waitForURL(/notice=/);
+      expect(await page.locator('[role=status]').textContent()).toContain('Config retention.ms deleted');
+      expect((await cfgRow.locator('td').allTextContents())[1]).toBe('DEFAULT_CONFIG');
+      expect(await described()).toBe('604800000');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('deletes a consumer group after confirmation; with members the broker\'s refusal is shown', async () => {
+    const kafka = kafkaFor(broker);
+    const consumer = kafka.consumer({ groupId: 'ui-doomed' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'shop', fromBeginning: true });
+    let seen = 0;
+    await consumer.run({
+      eachMessage: async () => {
+        seen++;
+      },
+    });
+    try {
+      await waitFor(() => seen >= 5, 20_000, 50, 'consumed');
+      await page.goto(`${base}/console/groups/ui-doomed`);
+      await page.getByRole('link', { name: 'Delete group…' }).click();
+      await page.waitForURL(/\/delete$/);
+      expect(await page.locator('h1').textContent()).toBe('Delete consumer group ui-doomed?');
+      await page.getByLabel("Type the group's id to confirm").fill('ui-doomed');
+      await page.getByRole('button', { name: 'Delete group' }).click();
+      await page.waitForLoadState();
+      expect(await page.locator('[role=alert]').textContent()).toContain('NON_EMPTY_GROUP');
+      await page.screenshot({ path: join(ARTIFACTS, 'group-delete-refused.png'), fullPage: true });
+      expect(problems).toEqual([expect.stringContaining('409')]);
+      problems = [];
+    } finally {
+      await consumer.disconnect();
+    }
+    await page.goto(`${base}/console/groups/ui-doomed/delete`);
+    await page.screenshot({ path: join(ARTIFACTS, 'group-delete.png'), fullPage: true });
+    await page.getByLabel("Type the group's id to confirm").fill('ui-doomed');
+    await page.getByRole('button', { name: 'Delete group' }).click();
+    await page.waitForURL(/\/console\/groups\?notice=/);
+    expect(await page.locator('[role=status]').textContent()).toContain('Group ui-doomed deleted.');
+    expect(await page.locator('tbody th', { hasText: 'ui-doomed' }).count()).toBe(0);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain('ui-doomed');
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
 
   it('resets a group\'s offsets from the UI and a kafkajs consumer re-reads from there', async () => {
     const kafka = kafkaFor(broker);

@@ -24,6 +24,9 @@ import {
   listOffsets,
   partitionSizes,
   ResourceType,
+  ConfigOp,
+  alterConfigs,
+  deleteGroups,
   tpKey,
   type ConsumedRecord,
   type TopicMetadata,
@@ -106,7 +109,7 @@ export interface ShownRecord {
   headers: Array<{ key: string; value: Shown }>;
 }
 
-function shownRecord(r: ConsumedRecord): ShownRecord {
+export function shownRecord(r: ConsumedRecord): ShownRecord {
   return {
     partition: r.partition,
     offset: r.offset,
@@ -148,6 +151,8 @@ export function statusOf(err: unknown): number {
       case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
       case ErrorCode.GROUP_ID_NOT_FOUND:
         return 404;
+      case ErrorCode.NON_EMPTY_GROUP:
+        return 409;
       case ErrorCode.TOPIC_AUTHORIZATION_FAILED:
       case ErrorCode.GROUP_AUTHORIZATION_FAILED:
       case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
@@ -186,17 +191,30 @@ export class ConsoleData {
     return this.totals !== null;
   }
 
-  get kafka(): KafkaClient {
+  private get address(): string {
     if (this.bootstrap === null) {
       throw new HttpError(503, 'the console reads the cluster through a PLAINTEXT listener and this broker has none (add one, e.g. on 127.0.0.1)');
     }
-    this.client ??= new KafkaClient(this.bootstrap, { clientId: 'brook-console', requestTimeoutMs: 15_000, retries: 3, ...this.security });
+    return this.bootstrap;
+  }
+
+  get kafka(): KafkaClient {
+    this.client ??= new KafkaClient(this.address, { clientId: 'brook-console', requestTimeoutMs: 15_000, retries: 3, ...this.security });
     return this.client;
   }
 
   close(): void {
     this.client?.close();
     this.client = undefined;
+  }
+
+  /**
+   * A client of its own (the same listener and login) for a caller that parks long polls on it:
+   * the broker answers a connection's requests in order, so a long-poll Fetch on the shared client
+   * would hold up every other request of the console behind it. The caller closes it.
+   */
+  openClient(): KafkaClient {
+    return new KafkaClient(this.address, { clientId: 'brook-console-tail', requestTimeoutMs: 15_000, retries: 3, ...this.security });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -325,6 +343,36 @@ export class ConsoleData {
     return { name, partitions: r!.partitions, replicationFactor: r!.replicationFactor, topicId: r!.topicId };
   }
 
+  /**
+   * Sets and deletes (back to the default) dynamic configs of a topic in one
+   * IncrementalAlterConfigs, as Kafka's tools and UIs do; the broker validates the values and its
+   * message comes back as a 400. Answers the topic's configs after the change.
+   */
+  async alterTopicConfigs(name: string, body: { set?: unknown; delete?: unknown; validateOnly?: unknown }) {
+    const changes: Array<{ name: string; op: number; value: string | null }> = [];
+    if (body.set !== undefined && body.set !== null) {
+      if (typeof body.set !== 'object' || Array.isArray(body.set)) throw new HttpError(400, 'set must be an object of config names to values');
+      for (const [k, v] of Object.entries(body.set)) {
+        if (v === null || typeof v === 'object') throw new HttpError(400, `the value of ${k} must be a string, not ${JSON.stringify(v)}`);
+        changes.push({ name: configName(k), op: ConfigOp.SET, value: String(v) });
+      }
+    }
+    if (body.delete !== undefined && body.delete !== null) {
+      if (!Array.isArray(body.delete)) throw new HttpError(400, 'delete must be an array of config names');
+      for (const k of body.delete) changes.push({ name: configName(String(k)), op: ConfigOp.DELETE, value: null });
+    }
+    if (changes.length === 0) throw new HttpError(400, 'nothing to change: give set {"name": "value"} and/or delete ["name"]');
+    const names = new Set(changes.map((c) => c.name));
+    if (names.size !== changes.length) throw new HttpError(400, 'each config may be named once');
+    await alterConfigs(this.kafka, ResourceType.TOPIC, name, changes, body.validateOnly === true);
+    const configs = await describeConfigs(this.kafka, ResourceType.TOPIC, name);
+    return {
+      name,
+      changed: changes.map((c) => ({ name: c.name, op: c.op === ConfigOp.SET ? 'set' : 'delete', value: c.value })),
+      configs: configs.map((c) => ({ name: c.name, value: c.isSensitive ? null : c.value, source: c.source, isDefault: c.isDefault, readOnly: c.readOnly, sensitive: c.isSensitive })),
+    };
+  }
+
   async deleteTopic(name: string) {
     const [r] = await deleteTopics(this.kafka, [name]);
     check(r!.errorCode, `deleting topic "${name}"`, r!.errorMessage);
@@ -440,21 +488,7 @@ export class ConsoleData {
    * in all: the live tail polls this.
    */
   async tail(topic: string, cursor: string | null, limit: number) {
-    const t = await this.kafka.topic(topic);
-    const positions = new Map<number, bigint>();
-    if (cursor) {
-      for (const part of cursor.split(',')) {
-        const m = /^(\d+):(\d+)$/.exec(part);
-        if (!m) throw new HttpError(400, `cursor must be "partition:offset,...", not "${cursor}"`);
-        positions.set(Number(m[1]), BigInt(m[2]!));
-      }
-    }
-    const tps = t.partitions.filter((p) => p.leader >= 0).map((p) => ({ topic, partition: p.partition }));
-    const missing = tps.filter((tp) => !positions.has(tp.partition));
-    if (missing.length > 0) {
-      const ends = await listOffsets(this.kafka, missing, LATEST);
-      for (const tp of missing) positions.set(tp.partition, ends.get(tpKey(topic, tp.partition))?.offset ?? 0n);
-    }
+    const { tps, positions } = await this.tailStart(topic, cursor);
     const records: ConsumedRecord[] = [];
     if (cursor) {
       const fetcher = new Fetcher(this.kafka, { maxWaitMs: 0, minBytes: 0, maxBytes: BROWSE_FETCH_BYTES, partitionMaxBytes: 256 * 1024, resetPolicy: 'latest' });
@@ -478,9 +512,25 @@ export class ConsoleData {
     }
     return {
       topic,
-      cursor: [...positions].sort((a, b) => a[0] - b[0]).map(([p, o]) => `${p}:${o}`).join(','),
+      cursor: formatCursor(positions),
       records: records.map(shownRecord),
     };
+  }
+
+  /**
+   * Where a tail starts: the cursor's offsets, and each partition it does not name (none named:
+   * every partition) at its end now. Partitions without a leader are left out.
+   */
+  async tailStart(topic: string, cursor: string | null, refresh = false): Promise<{ tps: TopicPartition[]; positions: Map<number, bigint> }> {
+    const positions = parseCursor(cursor);
+    const t = await this.kafka.topic(topic, { refresh });
+    const tps = t.partitions.filter((p) => p.leader >= 0).map((p) => ({ topic, partition: p.partition }));
+    const missing = tps.filter((tp) => !positions.has(tp.partition));
+    if (missing.length > 0) {
+      const ends = await listOffsets(this.kafka, missing, LATEST);
+      for (const tp of missing) positions.set(tp.partition, ends.get(tpKey(topic, tp.partition))?.offset ?? 0n);
+    }
+    return { tps, positions };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -563,6 +613,13 @@ export class ConsoleData {
     };
   }
 
+  /** Deletes a group (DeleteGroups): its committed offsets go; refused (409 NON_EMPTY_GROUP) while it has members. */
+  async deleteGroup(groupId: string) {
+    const [r] = await deleteGroups(this.kafka, [groupId]);
+    if (r!.errorCode !== ErrorCode.NONE) throw new KafkaError(r!.errorCode, `deleting group "${groupId}"`, r!.errorMessage);
+    return { deleted: groupId };
+  }
+
   /**
    * Resets a group's committed offsets for a topic's partitions (or every committed partition
    * when no topic is named) to earliest, latest, an offset or the first offset at/after a
@@ -619,6 +676,31 @@ export class ConsoleData {
     );
     return { groupId, offsets: plan };
   }
+}
+
+/** A tail's cursor, "partition:offset,..." (null or empty: none). */
+export function parseCursor(cursor: string | null | undefined): Map<number, bigint> {
+  const positions = new Map<number, bigint>();
+  if (cursor) {
+    if (cursor.length > 64 * 1024) throw new HttpError(400, 'cursor too long');
+    for (const part of cursor.split(',')) {
+      const m = /^(\d{1,9}):(\d{1,19})$/.exec(part.trim());
+      if (!m) throw new HttpError(400, `cursor must be "partition:offset,...", not "${cursor.slice(0, 200)}"`);
+      positions.set(Number(m[1]), BigInt(m[2]!));
+    }
+  }
+  return positions;
+}
+
+/** "p:o,p:o" by partition. */
+export function formatCursor(positions: Map<number, bigint>): string {
+  return [...positions].sort((a, b) => a[0] - b[0]).map(([p, o]) => `${p}:${o}`).join(',');
+}
+
+function configName(k: string): string {
+  const n = k.trim();
+  if (n === '' || n.length > 255 || !/^[A-Za-z0-9._-]+$/.test(n)) throw new HttpError(400, `not a config name: "${k.slice(0, 100)}"`);
+  return n;
 }
 
 /** A timestamp in ms, or an ISO date-time (a datetime-local field's value is read as UTC). */

@@ -57,6 +57,7 @@ pre{margin:0;white-space:pre-wrap;word-break:break-all;max-height:20rem;overflow
 .notice{border-left:4px solid var(--ok);background:#f0fdf4;padding:.5rem .75rem}
 .error{border-left:4px solid var(--warn);background:#fff7ed;padding:.5rem .75rem}
 form.box,fieldset{border:1px solid var(--line);padding:.75rem;margin:.5rem 0 1rem}
+form.inline{display:inline;margin:0}
 label{display:inline-block;margin:.25rem .75rem .25rem 0}
 input,select,textarea,button{font:inherit}
 button{padding:.25rem .75rem;cursor:pointer}

@@ -3,12 +3,16 @@
 //   /console                                 cluster overview: brokers, controller, counts, throughput
 //   /console/topics                          topics (paged), create form
 //   /console/topics/:topic                   partitions (offsets, leader, replicas, ISR, size), configs
+//                                            and a form to set or delete a dynamic config
+//   /console/topics/:topic/configs           (POST) IncrementalAlterConfigs, then back to the topic
 //   /console/topics/:topic/delete            confirmation, then delete (POST)
 //   /console/topics/:topic/messages          message browser (partition + offset or timestamp,
 //                                            search within the page) and produce form
-//   /console/topics/:topic/tail              live tail (polls /api/topics/:topic/tail)
+//   /console/topics/:topic/tail              live tail (Server-Sent Events from
+//                                            /api/topics/:topic/tail/stream; polls /tail without them)
 //   /console/groups                          groups (paged) with state and total lag
 //   /console/groups/:group                   members, assignments, lag per partition, reset offsets
+//   /console/groups/:group/delete            confirmation, then DeleteGroups (POST)
 //
 // Plain HTML forms (POST, then a redirect: the back button and keyboard work as everywhere); two
 // small inline scripts (throughput refresh, live tail) that only add to a page that works
@@ -21,18 +25,18 @@ import { HttpError, checkSameOrigin, readBody, type HttpAnswer, type RouteGroup 
 import { ConsoleData, pageOf, statusOf, type ShownRecord } from './data.js';
 import { Html, fmtBytes, fmtTime, html, layout, pager, seg, shown, type Section } from './html.js';
 
-const page = (title: string, section: Section | null, body: Html, url: URL, status = 200): HttpAnswer => ({
+const page = (title: string, section: Section | null, body: Html, url: URL, status = 200, error: string | null = null): HttpAnswer => ({
   status,
-  body: layout(title, section, body, { notice: url.searchParams.get('notice') }),
+  body: layout(title, section, body, { notice: url.searchParams.get('notice'), error }),
   contentType: 'text/html; charset=utf-8',
   headers: { 'cache-control': 'no-store' },
 });
 
-const redirect = (to: string, notice?: string): HttpAnswer => ({
+const redirect = (to: string, notice?: string, fragment = ''): HttpAnswer => ({
   status: 303,
   body: '',
   contentType: 'text/plain',
-  headers: { location: notice ? `${to}${to.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}` : to },
+  headers: { location: `${notice ? `${to}${to.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}` : to}${fragment}` },
 });
 
 async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
@@ -81,6 +85,21 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
       }
     } else if (sub === undefined && method === 'GET') {
       return topicPage(data, name, url);
+    } else if (sub === 'configs' && method === 'POST') {
+      const f = await formBody(req);
+      const config = (f.get('name') ?? '').trim();
+      const op = f.get('op') === 'delete' ? 'delete' : 'set';
+      const value = f.get('value') ?? '';
+      try {
+        await data.alterTopicConfigs(name, op === 'set' ? { set: { [config]: value } } : { delete: [config] });
+      } catch (err) {
+        const status = statusOf(err);
+        if (status !== 400) throw err;
+        // The broker's reason (an invalid value...) on the topic page, the form as it was typed.
+        return topicPage(data, name, url, { status, error: (err as Error)?.message ?? String(err), form: { name: config, value } });
+      }
+      // #main: the notice at the top in view (a redirect without a fragment keeps the form's #set-config).
+      return redirect(`/console/topics/${seg(name)}`, op === 'set' ? `Config ${config} set to ${value}.` : `Config ${config} deleted (back to the default).`, '#main');
     } else if (sub === 'delete') {
       if (method === 'GET') return deletePage(name, url);
       if (method === 'POST') {
@@ -110,6 +129,22 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
   } else if (kind === 'groups') {
     if (name === undefined && method === 'GET') return groupsPage(data, url);
     if (name !== undefined && sub === undefined && method === 'GET') return groupPage(data, name, url);
+    if (name !== undefined && sub === 'delete') {
+      if (method === 'GET') return groupDeletePage(data, name, url);
+      if (method === 'POST') {
+        const f = await formBody(req);
+        if (f.get('confirm') !== name) return groupDeletePage(data, name, url, { status: 400, error: `type the group's id to confirm its deletion` });
+        try {
+          await data.deleteGroup(name);
+        } catch (err) {
+          const status = statusOf(err);
+          if (status !== 409 && status !== 400) throw err;
+          // NON_EMPTY_GROUP (members still in it): the broker's answer on the confirmation page.
+          return groupDeletePage(data, name, url, { status, error: (err as Error)?.message ?? String(err) });
+        }
+        return redirect('/console/groups', `Group ${name} deleted.`);
+      }
+    }
     if (name !== undefined && sub === 'reset-offsets' && method === 'POST') {
       const f = await formBody(req);
       const r = await data.resetOffsets(name, { topic: f.get('topic'), to: f.get('to'), offset: f.get('offset'), timestamp: f.get('timestamp') });
@@ -229,8 +264,12 @@ ${pager('/console/topics', params, p, 'topics')}
   return page('Topics', 'topics', body, url);
 }
 
-async function topicPage(data: ConsoleData, name: string, url: URL): Promise<HttpAnswer> {
+async function topicPage(data: ConsoleData, name: string, url: URL, opts: { status?: number; error?: string; form?: { name: string; value: string } } = {}): Promise<HttpAnswer> {
   const t = await data.topic(name);
+  // The config form: as typed when the broker refused it, else the config chosen with "edit".
+  const chosen = t.configs.find((c) => c.name === url.searchParams.get('config'));
+  const formName = opts.form?.name ?? chosen?.name ?? '';
+  const formValue = opts.form?.value ?? (chosen && !chosen.sensitive ? (chosen.value ?? '') : '');
   const base = `/console/topics/${seg(name)}`;
   const body = html`<h1>Topic ${name}</h1>
 <p>Id <code>${t.topicId}</code>${t.internal ? ' (internal)' : ''} · <a href="${base}/messages">Browse messages</a> · <a href="${base}/tail">Live tail</a> · <a href="${base}/delete">Delete topic…</a></p>
@@ -242,12 +281,34 @@ async function topicPage(data: ConsoleData, name: string, url: URL): Promise<Htt
       html`<tr><th scope="row" class="num"><a href="${base}/messages?partition=${p.partition}" aria-label="Messages of partition ${p.partition}">${p.partition}</a></th><td class="num">${p.earliestOffset ?? '-'}</td><td class="num">${p.latestOffset ?? '-'}</td><td class="num">${p.earliestOffset !== null && p.latestOffset !== null ? p.latestOffset - p.earliestOffset : '-'}</td><td class="num">${p.leader}</td><td>${p.replicas.join(', ')}</td><td>${p.isr.join(', ')}</td><td class="num">${fmtBytes(p.sizeBytes)}</td></tr>`,
   )}</tbody>
 </table>
-<h2>Configs</h2>
-<table>
-<thead><tr><th scope="col">Name</th><th scope="col">Value</th><th scope="col">Source</th></tr></thead>
-<tbody>${t.configs.map((c) => html`<tr${c.isDefault ? new Html(' class="muted"') : ''}><th scope="row"><code>${c.name}</code></th><td>${c.sensitive ? '(sensitive)' : (c.value ?? '-')}</td><td>${c.source}</td></tr>`)}</tbody>
-</table>`;
-  return page(`Topic ${name}`, 'topics', body, url);
+<h2 id="configs">Configs</h2>
+<table aria-labelledby="configs">
+<thead><tr><th scope="col">Name</th><th scope="col">Value</th><th scope="col">Source</th><th scope="col">Change</th></tr></thead>
+<tbody>${t.configs.map(
+    (c) =>
+      html`<tr${c.isDefault ? new Html(' class="muted"') : ''}><th scope="row"><code>${c.name}</code></th><td>${c.sensitive ? '(sensitive)' : (c.value ?? '-')}</td><td>${c.source}</td><td>${
+        c.readOnly
+          ? html`<span class="muted">read-only</span>`
+          : html`<a href="${base}?config=${encodeURIComponent(c.name)}#set-config" aria-label="Edit ${c.name}">edit</a>${
+              c.source === 'DYNAMIC_TOPIC_CONFIG'
+                ? html` <form class="inline" method="post" action="${base}/configs#set-config"><input type="hidden" name="name" value="${c.name}"><button type="submit" name="op" value="delete" aria-label="Delete ${c.name} (back to the default)">delete</button></form>`
+                : ''
+            }`
+      }</td></tr>`,
+  )}</tbody>
+</table>
+<h3 id="set-config">Set or delete a config</h3>
+<form class="box" method="post" action="${base}/configs#set-config" aria-labelledby="set-config">
+${opts.error ? html`<p class="error" role="alert" id="config-error">${opts.error}</p>` : ''}
+<label for="config-name">Config name</label> <input id="config-name" name="name" list="config-names" required autocomplete="off" value="${formName}">
+<datalist id="config-names">${t.configs.filter((c) => !c.readOnly).map((c) => html`<option value="${c.name}">`)}</datalist>
+<label for="config-value">Value</label> <input id="config-value" name="value" value="${formValue}" size="30"${opts.error ? new Html(' aria-invalid="true" aria-describedby="config-error"') : ''}>
+<button type="submit" name="op" value="set">Set config</button>
+<button type="submit" name="op" value="delete">Delete config</button>
+<p class="muted">Set gives the topic its own value (IncrementalAlterConfigs, as <code>kafka-configs --alter --add-config</code>); delete removes it, back to the broker's default. The broker checks the value and says why it refuses one.</p>
+</form>`;
+  // A refused change is shown next to its form (role=alert there), not at the top of the page.
+  return page(`Topic ${name}`, 'topics', body, url, opts.status ?? 200);
 }
 
 function deletePage(name: string, url: URL): HttpAnswer {
@@ -311,7 +372,8 @@ const TAIL_SCRIPT = `
 (function(){
   var root=document.getElementById('tail'); var topic=root.getAttribute('data-topic');
   var body=document.getElementById('tail-rows'); var status=document.getElementById('tail-status');
-  var btn=document.getElementById('tail-toggle'); var cursor=''; var on=true; var timer=null; var MAX=200;
+  var btn=document.getElementById('tail-toggle'); var cursor=''; var on=true; var timer=null; var polling=false; var es=null; var MAX=200;
+  var api='/api/topics/'+encodeURIComponent(topic)+'/tail'; var sse=typeof window.EventSource==='function';
   function cell(tr,text,cls){var td=document.createElement('td'); if(cls){td.className=cls;} td.textContent=text; tr.appendChild(td); return td;}
   function shown(td,v){ if(v.kind==='null'){var s=document.createElement('span');s.className='muted';s.textContent='null';td.appendChild(s);return;}
     var k=document.createElement('span');k.className='kind';k.textContent=v.kind+(v.truncated?' (cut, '+v.size+' bytes)':'');td.appendChild(k);
@@ -320,15 +382,28 @@ const TAIL_SCRIPT = `
     cell(tr,new Date(Number(r.timestamp)).toISOString()); var k=cell(tr,''); shown(k,r.key); var v=cell(tr,''); shown(v,r.value);
     cell(tr,r.headers.map(function(h){return h.key+': '+h.value.text;}).join('\\n')); body.insertBefore(tr,body.firstChild);
     while(body.rows.length>MAX){body.deleteRow(body.rows.length-1);} }
-  function poll(){ timer=null; if(!on) return;
-    fetch('/api/topics/'+encodeURIComponent(topic)+'/tail?limit=100&cursor='+encodeURIComponent(cursor),{cache:'no-store'})
-      .then(function(r){return r.json().then(function(j){if(!r.ok) throw new Error(j.error||r.status); return j;});})
-      .then(function(j){cursor=j.cursor; j.records.forEach(add); status.textContent=j.records.length?('Received '+j.records.length+' record(s) at '+new Date().toISOString()):status.textContent||'Waiting for new records…'; root.setAttribute('data-ready','1');})
-      .catch(function(e){status.textContent='Error: '+e.message;})
-      .then(function(){ if(on) timer=setTimeout(poll,1000); });
+  function got(j){ cursor=j.cursor; j.records.forEach(add); if(j.records.length){status.textContent='Received '+j.records.length+' record(s) at '+new Date().toISOString();} }
+  function ready(mode){ root.setAttribute('data-mode',mode); root.setAttribute('data-ready','1'); }
+  // Pushed by the server (Server-Sent Events); an EventSource reconnects by itself and resumes
+  // from the last event's id. Refused (e.g. too many tails open): poll instead.
+  function stream(){
+    es=new EventSource(api+'/stream'+(cursor?'?cursor='+encodeURIComponent(cursor):''));
+    es.addEventListener('ready',function(e){ cursor=JSON.parse(e.data).cursor; status.textContent='Live: waiting for new records…'; ready('stream'); });
+    es.onmessage=function(e){ got(JSON.parse(e.data)); };
+    es.addEventListener('problem',function(e){ status.textContent='Error: '+JSON.parse(e.data).error; if(es){es.close(); es=null;} });
+    es.onerror=function(){ if(!es) return; if(es.readyState===2){ es.close(); es=null; sse=false; if(on) poll(); } else { status.textContent='Connection lost, reconnecting…'; } };
   }
-  btn.addEventListener('click',function(){on=!on; btn.textContent=on?'Pause':'Resume'; btn.setAttribute('aria-pressed',on?'false':'true'); if(on&&!timer) poll();});
-  poll();
+  function poll(){ timer=null; if(!on||polling) return; polling=true;
+    fetch(api+'?limit=100&cursor='+encodeURIComponent(cursor),{cache:'no-store'})
+      .then(function(r){return r.json().then(function(j){if(!r.ok) throw new Error(j.error||r.status); return j;});})
+      .then(function(j){got(j); if(!j.records.length&&!root.getAttribute('data-ready')){status.textContent='Waiting for new records (polled every second)…';} ready('poll');})
+      .catch(function(e){status.textContent='Error: '+e.message;})
+      .then(function(){ polling=false; if(on&&!timer) timer=setTimeout(poll,1000); });
+  }
+  function start(){ if(sse) stream(); else poll(); }
+  function stop(){ if(es){es.close(); es=null;} if(timer){clearTimeout(timer); timer=null;} }
+  btn.addEventListener('click',function(){on=!on; btn.textContent=on?'Pause':'Resume'; btn.setAttribute('aria-pressed',on?'false':'true'); if(on){start();}else{stop(); status.textContent='Paused.';}});
+  start();
 })();
 `;
 
@@ -337,7 +412,7 @@ async function tailPage(data: ConsoleData, name: string, url: URL): Promise<Http
   const body = html`<h1>Live tail of ${name}</h1>
 <p><a href="/console/topics/${seg(name)}">Topic ${name}</a> · <a href="/console/topics/${seg(name)}/messages">Browse messages</a></p>
 <div id="tail" data-topic="${name}">
-<p>New records on every partition, newest first (the last 200 kept), polled every second. <button id="tail-toggle" type="button" aria-pressed="false">Pause</button></p>
+<p>New records on every partition, newest first (the last 200 kept), pushed as they arrive. <button id="tail-toggle" type="button" aria-pressed="false">Pause</button></p>
 <p id="tail-status" role="status" aria-live="polite">Waiting for new records…</p>
 <noscript><p class="error">The live tail needs JavaScript; <a href="/console/topics/${seg(name)}/messages">the message browser</a> works without it.</p></noscript>
 <table aria-label="New records">
@@ -383,7 +458,7 @@ async function groupPage(data: ConsoleData, id: string, url: URL): Promise<HttpA
 </form>`
     : html`<p class="muted">Offsets can be reset only while the group has no members (it is ${g.state} with ${g.members.length}): stop its consumers first.</p>`;
   const body = html`<h1>Consumer group ${id}</h1>
-<p>State <strong>${g.state}</strong> · protocol ${g.protocolType || '-'}${g.protocol ? ` / ${g.protocol}` : ''} · coordinator ${g.coordinator} · total lag <strong>${g.totalLag}</strong></p>
+<p>State <strong>${g.state}</strong> · protocol ${g.protocolType || '-'}${g.protocol ? ` / ${g.protocol}` : ''} · coordinator ${g.coordinator} · total lag <strong>${g.totalLag}</strong> · <a href="/console/groups/${seg(id)}/delete">Delete group…</a></p>
 <h2>Members</h2>
 ${
   g.members.length === 0
@@ -403,3 +478,18 @@ ${reset}`;
   return page(`Group ${id}`, 'groups', body, url);
 }
 
+async function groupDeletePage(data: ConsoleData, id: string, url: URL, opts: { status?: number; error?: string } = {}): Promise<HttpAnswer> {
+  const g = await data.group(id);
+  const body = html`<h1>Delete consumer group ${id}?</h1>
+<p>Deleting a group removes its committed offsets (${g.offsets.length} partition(s)); consumers that join it again start from their <code>auto.offset.reset</code>. This cannot be undone.</p>
+${
+  g.members.length > 0
+    ? html`<p><strong>It has ${g.members.length} member(s) now (${g.state}):</strong> the broker refuses to delete a group with members (NON_EMPTY_GROUP). Stop its consumers first.</p>`
+    : html`<p>It is ${g.state}, with no members.</p>`
+}
+<form class="box" method="post" action="/console/groups/${seg(id)}/delete">
+<label>Type the group's id to confirm <input name="confirm" required autocomplete="off"></label>
+<button type="submit" class="danger">Delete group</button> <a href="/console/groups/${seg(id)}">Cancel</a>
+</form>`;
+  return page(`Delete group ${id}`, 'groups', body, url, opts.status ?? 200, opts.error ?? null);
+}
