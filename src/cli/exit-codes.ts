@@ -16,4 +16,4 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  error (Kafka error, broker unreachable, bad input, timeout)
   2  usage error (unknown command or option, invalid value)
-  3  not found (topic, partition, group or user does not exist)`;
+  3  not found (topic, partition, group or user does not exist; no ACL or quota matched)`;

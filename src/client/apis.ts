@@ -21,6 +21,9 @@ import * as P19 from '../../protocol/generated/19-create-topics.js';
 import * as P20 from '../../protocol/generated/20-delete-topics.js';
 import * as P23 from '../../protocol/generated/23-offset-for-leader-epoch.js';
 import * as P27 from '../../protocol/generated/27-write-txn-markers.js';
+import * as P29 from '../../protocol/generated/29-describe-acls.js';
+import * as P30 from '../../protocol/generated/30-create-acls.js';
+import * as P31 from '../../protocol/generated/31-delete-acls.js';
 import * as P32 from '../../protocol/generated/32-describe-configs.js';
 import * as P35 from '../../protocol/generated/35-describe-log-dirs.js';
 import * as P36 from '../../protocol/generated/36-sasl-authenticate.js';
@@ -105,6 +108,11 @@ export const Apis = {
   offsetForLeaderEpoch: api(P23.OffsetForLeaderEpochApi, P23.encodeOffsetForLeaderEpochRequest, P23.decodeOffsetForLeaderEpochResponse, { min: 3 }),
   // Inter-broker: a transaction coordinator's markers to a partition leader.
   writeTxnMarkers: api(P27.WriteTxnMarkersApi, P27.encodeWriteTxnMarkersRequest, P27.decodeWriteTxnMarkersResponse),
+  // The ACL APIs: v0 knows only LITERAL patterns (KIP-290 added the pattern type in v1); callers
+  // that need another ask for v1+.
+  describeAcls: api(P29.DescribeAclsApi, P29.encodeDescribeAclsRequest, P29.decodeDescribeAclsResponse),
+  createAcls: api(P30.CreateAclsApi, P30.encodeCreateAclsRequest, P30.decodeCreateAclsResponse),
+  deleteAcls: api(P31.DeleteAclsApi, P31.encodeDeleteAclsRequest, P31.decodeDeleteAclsResponse),
   // DescribeConfigs v1 reports each config's source (v0 only "is default").
   describeConfigs: api(P32.DescribeConfigsApi, P32.encodeDescribeConfigsRequest, P32.decodeDescribeConfigsResponse),
   createPartitions: api(P37.CreatePartitionsApi, P37.encodeCreatePartitionsRequest, P37.decodeCreatePartitionsResponse),
