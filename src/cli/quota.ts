@@ -10,20 +10,13 @@ import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { KafkaError, QuotaMatchType, alterClientQuotas, describeClientQuotas, type KafkaClient, type QuotaEntity, type QuotaFilterComponent } from '../client/index.js';
 import { CliError, ExitCode, UsageError, action, connectionOptions, type ConnectionOpts } from './common.js';
 import { printJson, printTable } from './output.js';
+import { IP_KEYS, USER_CLIENT_KEYS } from '../security/quotas.js';
 
 const USER = 'user';
 const CLIENT_ID = 'client-id';
 const IP = 'ip';
 const TYPES = [USER, CLIENT_ID, IP];
 
-/** Kafka's quota keys (QuotaConfig) and their types: LONG and INT take whole numbers. */
-const USER_CLIENT_KEYS: Readonly<Record<string, 'LONG' | 'DOUBLE'>> = {
-  producer_byte_rate: 'LONG',
-  consumer_byte_rate: 'LONG',
-  request_percentage: 'DOUBLE',
-  controller_mutation_rate: 'DOUBLE',
-};
-const IP_KEYS: Readonly<Record<string, 'INT'>> = { connection_creation_rate: 'INT' };
 
 interface EntityOpts {
   user?: string | true;

@@ -8,30 +8,12 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { Apis } from './apis.js';
 import type { KafkaClient } from './client.js';
 import { KafkaError } from './errors.js';
+import type { AclBinding, AclBindingFilter } from '../security/acls.js';
+
+export type { AclBinding, AclBindingFilter };
 
 /** PatternType.LITERAL: the only pattern type of the ACL APIs' v0 (KIP-290 added the field in v1). */
 const LITERAL = 3;
-
-export interface AclBinding {
-  resourceType: number;
-  resourceName: string;
-  patternType: number;
-  principal: string;
-  host: string;
-  operation: number;
-  permissionType: number;
-}
-
-/** A filter: null strings match any value; ANY (1) codes match any code; pattern MATCH (2) as Kafka's. */
-export interface AclBindingFilter {
-  resourceType: number;
-  resourceName: string | null;
-  patternType: number;
-  principal: string | null;
-  host: string | null;
-  operation: number;
-  permissionType: number;
-}
 
 export interface AclResult {
   errorCode: number;

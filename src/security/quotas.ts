@@ -33,13 +33,13 @@ export type QuotaEntityType = typeof USER | typeof CLIENT_ID | typeof IP;
 export type QuotaEntity = Partial<Record<QuotaEntityType, string | null>>;
 
 /** Kafka's quota keys and their config types (QuotaConfig). */
-const USER_CLIENT_KEYS: Readonly<Record<string, 'LONG' | 'DOUBLE'>> = {
+export const USER_CLIENT_KEYS: Readonly<Record<string, 'LONG' | 'DOUBLE'>> = {
   producer_byte_rate: 'LONG',
   consumer_byte_rate: 'LONG',
   request_percentage: 'DOUBLE',
   controller_mutation_rate: 'DOUBLE',
 };
-const IP_KEYS: Readonly<Record<string, 'INT'>> = { connection_creation_rate: 'INT' };
+export const IP_KEYS: Readonly<Record<string, 'INT'>> = { connection_creation_rate: 'INT' };
 
 const TYPE_ORDER: readonly QuotaEntityType[] = [USER, CLIENT_ID, IP];
 
