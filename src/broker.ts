@@ -13,6 +13,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { resolve } from 'node:path';
 import { realTimeBounded, systemClock, type Clock } from './common/clock.js';
 import { createLogger, silentLogger, type Logger } from './common/logger.js';
+import { nodeTls } from './common/builtins.js';
 import { BrokerConfig, ConfigError } from './config/config.js';
 import { checkAdvertisedHost, checkConfigRules, isWildcardHost } from './config/startup.js';
 import { fileDynamicConfigs } from './config/dynamic-store.js';
@@ -57,7 +58,7 @@ import { TXN_TOPIC, TxnStateLog } from './txn/txn-log.js';
 import { OFFSETS_TOPIC } from './group/offsets-log.js';
 import { Server } from './server/server.js';
 import { ConnectionQuota, parsePerIpOverrides } from './server/connection-quota.js';
-import { createSecureContext, type TlsOptions } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
 // The control endpoint (and node:http with it) is loaded only when asked for: a start without it is
 // shorter and smaller.
 import type { ControlServer } from './fixture/control-server.js';
@@ -441,7 +442,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       if (l.tls === undefined) throw new ConfigError(`listener ${l.name} is ${protocol}: give its tls options (key and certificate)`);
       // Bad key material fails here, before anything is opened.
       try {
-        createSecureContext(l.tls);
+        nodeTls().createSecureContext(l.tls);
       } catch (err) {
         throw new ConfigError(`listener ${l.name}: the TLS options cannot be used: ${(err as Error).message}`);
       }

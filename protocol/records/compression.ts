@@ -4,7 +4,7 @@
 // prebuilt binaries shipped in per-platform registry packages, no install script).
 
 import { createRequire } from 'node:module';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { COMPRESSION_NAMES, Compression } from './constants.js';
 import { lz4FrameDecode, lz4FrameEncode } from './lz4.js';
 
@@ -23,6 +23,13 @@ type SnappyModule = {
 };
 
 const require = createRequire(import.meta.url);
+
+// node:zlib is loaded on first use (gzip or zstd batches): a broker whose clients never compress
+// with them does not keep it in memory.
+let zlibModule: typeof Zlib | undefined;
+function zlib(): typeof Zlib {
+  return (zlibModule ??= require('node:zlib') as typeof Zlib);
+}
 let snappyModule: SnappyModule | null | undefined;
 let snappyLoadError: unknown;
 
@@ -170,9 +177,16 @@ function checkedFrames(data: Buffer, max: number): ZstdFrame[] {
   return frames.frames;
 }
 
-const zlibZstd = zlib as unknown as ZlibZstd;
-const zlibZstdCodec: ZstdCodec | null =
-  typeof zlibZstd.zstdCompressSync === 'function' && typeof zlibZstd.zstdDecompressSync === 'function'
+let zlibZstdCodecMemo: ZstdCodec | null | undefined;
+
+/** node:zlib's zstd (Node 22.15+, 23.8+), or null. */
+function zlibZstdCodec(): ZstdCodec | null {
+  if (zlibZstdCodecMemo === undefined) zlibZstdCodecMemo = makeZlibZstdCodec(zlib() as unknown as ZlibZstd);
+  return zlibZstdCodecMemo;
+}
+
+function makeZlibZstdCodec(zlibZstd: ZlibZstd): ZstdCodec | null {
+  return typeof zlibZstd.zstdCompressSync === 'function' && typeof zlibZstd.zstdDecompressSync === 'function'
     ? {
         name: 'node:zlib',
         compress(data, level) {
@@ -204,6 +218,7 @@ const zlibZstdCodec: ZstdCodec | null =
         },
       }
     : null;
+}
 
 let zstdPackageCodec: ZstdCodec | null | undefined;
 let zstdPackageLoadError: unknown;
@@ -239,11 +254,11 @@ function loadZstdPackage(): ZstdCodec | null {
 
 /** The zstd implementations this runtime has, preferred first (node:zlib, then the package). */
 export function zstdCodecs(): ZstdCodec[] {
-  return [zlibZstdCodec, loadZstdPackage()].filter((c): c is ZstdCodec => c !== null);
+  return [zlibZstdCodec(), loadZstdPackage()].filter((c): c is ZstdCodec => c !== null);
 }
 
 function zstd(): ZstdCodec {
-  const codec = zlibZstdCodec ?? loadZstdPackage();
+  const codec = zlibZstdCodec() ?? loadZstdPackage();
   if (codec === null) {
     throw new UnsupportedCompressionError(
       Compression.ZSTD,
@@ -392,7 +407,7 @@ export function compressionSupport(codec: number): { compress: boolean; decompre
         return { compress: false, decompress: false };
       }
     case Compression.ZSTD: {
-      const ok = zlibZstdCodec !== null || loadZstdPackage() !== null;
+      const ok = zlibZstdCodec() !== null || loadZstdPackage() !== null;
       return { compress: ok, decompress: ok };
     }
     default:
@@ -406,7 +421,7 @@ export function compress(codec: number, data: Buffer, opts: CompressOptions = {}
     case Compression.NONE:
       return data;
     case Compression.GZIP:
-      return zlib.gzipSync(data, opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel });
+      return zlib().gzipSync(data, opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel });
     case Compression.SNAPPY:
       return opts.snappyFraming === 'raw' ? snappy().compressSync(data) : xerialEncode(data);
     case Compression.LZ4:
@@ -429,7 +444,7 @@ export function decompress(codec: number, data: Buffer, opts: DecompressOptions 
       return data;
     case Compression.GZIP:
       try {
-        return zlib.gunzipSync(data, { maxOutputLength: max });
+        return zlib().gunzipSync(data, { maxOutputLength: max });
       } catch (err) {
         if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecompressedSizeError(`gzip output exceeds ${max} bytes`);
         throw err;

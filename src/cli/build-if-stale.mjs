@@ -58,7 +58,7 @@ function stale(files) {
   }
   if (previous !== listing(files)) return 'source files added or removed';
   if (!existsSync(join(ROOT, 'dist', 'src', 'index.cjs'))) return 'CommonJS entry missing';
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook.cjs')) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook-bundle.cjs'))) return 'CLI bundle missing';
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook.cjs')) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook-bundle.cjs')) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'brook-client.cjs'))) return 'CLI bundle missing';
   return files.some((f) => f.mtimeMs > stamp) ? 'sources changed' : null;
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The `brook` command (dist/src/cli/brook.cjs; src/cli/bundle.mjs copies this file there). It
-// loads brook-bundle.cjs, the whole CLI in one script, through V8's code cache: a later start reads
-// compiled code instead of parsing and compiling ~1.4 MB of JavaScript again (spawn to first answer
-// about a fifth shorter; the first start after a build or an upgrade compiles as before).
+// loads the CLI in one script through V8's code cache: brook-bundle.cjs for `brook start` (the
+// broker, without the client commands), brook-client.cjs for every other command line (without the
+// broker; src/cli/main.js loads one or the other by the same test). A later start reads compiled
+// code instead of parsing and compiling ~1.2 MB of JavaScript again (spawn to first answer about a
+// fifth shorter; the first start after a build or an upgrade compiles as before).
 //
 // - Node 22.1+: node:module's enableCompileCache(), turned on before the bundle is loaded (from
 //   inside the bundle it would come too late: the bundle is one script, compiled before it runs).
@@ -10,7 +12,7 @@
 //   vm.Script and cachedData, and the cache is written once, after the start (so it holds the
 //   functions a start compiles, not only the top level); V8 refuses a cache made by another V8
 //   version, other flags or another source, and it is then written again. One cache file for
-//   `brook start` and one for the client commands.
+//   `brook start` and one for the client commands, per install (folder of the bundles).
 //
 // Like Node's: NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE=dir moves it (default:
 // a folder of the OS temp directory, created private to the user; a folder that is not the user's
@@ -20,7 +22,8 @@
 
 const path = require('node:path');
 
-const BUNDLE = path.join(__dirname, 'brook-bundle.cjs');
+const kind = process.argv[2] === 'start' || process.argv[2] === 'dev' ? 'start' : 'client';
+const BUNDLE = path.join(__dirname, kind === 'start' ? 'brook-bundle.cjs' : 'brook-client.cjs');
 const Module = require('node:module');
 
 function cacheDir(fs, os) {
@@ -30,6 +33,17 @@ function cacheDir(fs, os) {
   if (!st.isDirectory()) return undefined;
   if (process.getuid && (st.uid !== process.getuid() || (st.mode & 0o022) !== 0)) return undefined;
   return dir;
+}
+
+/**
+ * A short hash of the bundle's path (FNV-1a, 32 bits, hex) in the cache file's name: installs in
+ * other folders (other projects, npx, other checkouts) share the cache folder, and each keeps its
+ * own file instead of replacing the others' at every start.
+ */
+function pathTag(p) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Runs the bundle's function (see bundle.mjs) as the main program. */
@@ -46,14 +60,13 @@ function runWithCodeCache() {
   const fs = require('node:fs');
   const os = require('node:os');
   const vm = require('node:vm');
-  const kind = process.argv[2] === 'start' || process.argv[2] === 'dev' ? 'start' : 'client';
   let file;
   let cachedData;
   try {
     const dir = cacheDir(fs, os);
     if (dir !== undefined) {
       const st = fs.statSync(BUNDLE);
-      file = path.join(dir, `brook-${process.version}-${process.arch}-${kind}-${st.size}-${Math.floor(st.mtimeMs)}.bin`);
+      file = path.join(dir, `brook-${process.version}-${process.arch}-${kind}-${pathTag(BUNDLE)}-${st.size}-${Math.floor(st.mtimeMs)}.bin`);
       cachedData = fs.readFileSync(file);
     }
   } catch {
@@ -70,10 +83,10 @@ function runWithCodeCache() {
         const tmp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(tmp, file);
-        // Caches of earlier builds (or of another Node) for the same kind: one file is kept.
+        // Caches of earlier builds (or of another Node) of this install for the same kind: one file is kept.
         const mine = path.basename(file);
         for (const name of fs.readdirSync(path.dirname(file))) {
-          if (name !== mine && name.startsWith('brook-') && name.endsWith('.bin') && name.includes(`-${kind}-`)) fs.rmSync(path.join(path.dirname(file), name), { force: true });
+          if (name !== mine && name.startsWith('brook-') && name.endsWith('.bin') && name.includes(`-${kind}-${pathTag(BUNDLE)}-`)) fs.rmSync(path.join(path.dirname(file), name), { force: true });
         }
       } catch {
         // no cache this time

@@ -9,8 +9,9 @@
 // ssl.truststore.certificates. ssl.client.auth = none | requested | required.
 
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
+import type { SecureVersion, TlsOptions } from 'node:tls';
 import { ConfigError } from './config.js';
+import { nodeTls } from '../common/builtins.js';
 
 /** The ssl.* names Brook reads (Kafka's SslConfigs / BrokerSecurityConfigs). */
 export const SSL_CONFIG_NAMES = [
@@ -139,7 +140,7 @@ export function listenerTls(listener: string, values: Record<string, string>, or
   };
   // Fails now on a wrong key password, a key not matching the certificate, bad PEM.
   try {
-    createSecureContext(options);
+    nodeTls().createSecureContext(options);
   } catch (err) {
     const msg = (err as Error).message;
     const hint = /bad decrypt|bad password|interrupted or cancelled/i.test(msg) ? ' (wrong or missing ssl.key.password?)' : '';

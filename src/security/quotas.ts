@@ -20,8 +20,8 @@
 // clients), like Kafka's sensor expiry.
 
 import { isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { ErrorCode } from '../../protocol/errors.js';
+import { nodeDnsPromises } from '../common/builtins.js';
 import type { SecurityStore } from './store.js';
 
 export const USER = 'user';
@@ -488,7 +488,7 @@ async function resolvable(host: string): Promise<boolean> {
     timer = setTimeout(() => resolve(false), RESOLVE_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([lookup(host).then(() => true, () => false), timeout]);
+    return await Promise.race([nodeDnsPromises().lookup(host).then(() => true, () => false), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -8,10 +8,11 @@
 // (RFC 2253 order) when the client sent one the truststore accepts, ANONYMOUS otherwise.
 
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
 import { Connection, type ConnectionIdentity, type ConnectionLimits, type RequestProcessor, type SecurityProtocol } from './connection.js';
 import { SaslAuthenticator, type SaslDeps } from './sasl-authenticator.js';
+import { nodeTls } from '../common/builtins.js';
 import type { ConnectionQuota } from './connection-quota.js';
 
 /** Which listener this server is: its name and protocol, and TLS options for SSL. */
@@ -81,7 +82,7 @@ export class Server {
     if (sasl && !listener.sasl) throw new Error(`listener ${listener.name} is ${listener.protocol} but has no SASL settings`);
     if (secured) {
       if (!listener.tls) throw new Error(`listener ${listener.name} is ${listener.protocol} but has no TLS options`);
-      const tls = createTlsServer(listener.tls, (socket: TLSSocket) => {
+      const tls = nodeTls().createServer(listener.tls, (socket: TLSSocket) => {
         const dn = socket.authorized ? distinguishedName(socket.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined) : null;
         // SASL_SSL: the SASL user becomes the principal once authenticated.
         accept(socket, { listener: listener.name, securityProtocol: listener.protocol, principal: sasl ? 'ANONYMOUS' : (dn ?? 'ANONYMOUS') });

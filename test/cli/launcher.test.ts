@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metadata, rawClient } from '../helpers/broker.js';
@@ -64,7 +64,7 @@ describe.skipIf(!hasBundle)('brook command: the code cache', () => {
     expect(written.length).toBeGreaterThan(0);
     if (nodeCache) return; // Node's own cache: its layout and reuse are Node's business
     expect(written).toHaveLength(1);
-    expect(written[0]).toMatch(/brook-v[\d.]+-\w+-client-\d+-\d+\.bin$/);
+    expect(written[0]).toMatch(/brook-v[\d.]+-\w+-client-[0-9a-f]{8}-\d+-\d+\.bin$/);
     expect(statSync(cache).mode & 0o077).toBe(0);
     const before = statSync(written[0]!).mtimeMs;
     const size = statSync(written[0]!).size;
@@ -72,6 +72,30 @@ describe.skipIf(!hasBundle)('brook command: the code cache', () => {
     expect(second).toMatchObject({ status: 0, stdout: `${VERSION}\n` });
     expect(files(cache)).toEqual(written);
     expect(statSync(written[0]!)).toMatchObject({ mtimeMs: before, size });
+  });
+
+  it.skipIf(nodeCache)('two installs in other folders sharing the cache folder each keep their own file', () => {
+    const cache = tempDir();
+    // A copy of the command (launcher and bundles) in another folder, as in another project.
+    const other = tempDir();
+    const cli = join(other, 'dist', 'src', 'cli');
+    mkdirSync(cli, { recursive: true });
+    for (const f of ['brook.cjs', 'brook-bundle.cjs', 'brook-client.cjs']) writeFileSync(join(cli, f), readFileSync(join(dirname(BROOK), f)));
+    writeFileSync(join(other, 'package.json'), JSON.stringify({ version: VERSION }));
+    const otherRun = (): ReturnType<typeof brook> => {
+      const r = spawnSync(process.execPath, [join(cli, 'brook.cjs'), '--version'], { encoding: 'utf8', env: cacheEnv(cache) });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    expect(brook(cache, ['--version'])).toMatchObject({ status: 0, stdout: `${VERSION}\n` });
+    expect(otherRun()).toMatchObject({ status: 0, stdout: `${VERSION}\n` });
+    const both = files(cache).sort();
+    expect(both).toHaveLength(2);
+    const mtimes = both.map((f) => statSync(f).mtimeMs);
+    // Each uses its own file again: nothing is replaced or removed.
+    expect(brook(cache, ['--version']).status).toBe(0);
+    expect(otherRun().status).toBe(0);
+    expect(files(cache).sort()).toEqual(both);
+    expect(both.map((f) => statSync(f).mtimeMs)).toEqual(mtimes);
   });
 
   it.skipIf(nodeCache)('a corrupt cache is refused by V8, the command still works and the cache is written again', () => {

@@ -272,7 +272,7 @@ async function topicPage(data: ConsoleData, name: string, url: URL, opts: { stat
   const formValue = opts.form?.value ?? (chosen && !chosen.sensitive ? (chosen.value ?? '') : '');
   const base = `/console/topics/${seg(name)}`;
   const body = html`<h1>Topic ${name}</h1>
-<p>Id <code>${t.topicId}</code>${t.internal ? ' (internal)' : ''} · <a href="${base}/messages">Browse messages</a> · <a href="${base}/tail">Live tail</a> · <a href="${base}/delete">Delete topic…</a></p>
+<p>Id <code>${t.topicId}</code>${t.internal ? ' (internal)' : ''} · <a href="${base}/messages">Browse messages</a> · <a href="${base}/tail">Live tail</a> · <a href="${base}/delete">Delete topic&hellip;</a></p>
 <h2>Partitions</h2>
 <table>
 <thead><tr><th scope="col" class="num">Partition</th><th scope="col" class="num">Earliest offset</th><th scope="col" class="num">Latest offset</th><th scope="col" class="num">Messages</th><th scope="col" class="num">Leader</th><th scope="col">Replicas</th><th scope="col">In-sync replicas</th><th scope="col" class="num">Size (leader)</th></tr></thead>
@@ -349,7 +349,7 @@ async function messagesPage(data: ConsoleData, name: string, url: URL): Promise<
 <label>Search in this page <input name="q" type="search" value="${m.query}"></label>
 <button type="submit">Show</button>
 </form>
-<p>Partition ${m.partition}: offsets ${m.earliestOffset} to ${m.latestOffset} (exclusive). Read ${m.scanned} record(s) from offset ${m.from}${m.query ? html`, ${m.records.length} contain “${m.query}”` : ''}.
+<p>Partition ${m.partition}: offsets ${m.earliestOffset} to ${m.latestOffset} (exclusive). Read ${m.scanned} record(s) from offset ${m.from}${m.query ? html`, ${m.records.length} contain &ldquo;${m.query}&rdquo;` : ''}.
 ${m.next < m.latestOffset ? html`<a href="${base}?${nextParams.toString()}" rel="next">Next records</a>` : html`<span class="muted">End of the partition.</span>`}</p>
 <table aria-label="Records">
 ${RECORD_HEAD}
@@ -413,7 +413,7 @@ async function tailPage(data: ConsoleData, name: string, url: URL): Promise<Http
 <p><a href="/console/topics/${seg(name)}">Topic ${name}</a> · <a href="/console/topics/${seg(name)}/messages">Browse messages</a></p>
 <div id="tail" data-topic="${name}">
 <p>New records on every partition, newest first (the last 200 kept), pushed as they arrive. <button id="tail-toggle" type="button" aria-pressed="false">Pause</button></p>
-<p id="tail-status" role="status" aria-live="polite">Waiting for new records…</p>
+<p id="tail-status" role="status" aria-live="polite">Waiting for new records&hellip;</p>
 <noscript><p class="error">The live tail needs JavaScript; <a href="/console/topics/${seg(name)}/messages">the message browser</a> works without it.</p></noscript>
 <table aria-label="New records">
 ${RECORD_HEAD}
@@ -458,7 +458,7 @@ async function groupPage(data: ConsoleData, id: string, url: URL): Promise<HttpA
 </form>`
     : html`<p class="muted">Offsets can be reset only while the group has no members (it is ${g.state} with ${g.members.length}): stop its consumers first.</p>`;
   const body = html`<h1>Consumer group ${id}</h1>
-<p>State <strong>${g.state}</strong> · protocol ${g.protocolType || '-'}${g.protocol ? ` / ${g.protocol}` : ''} · coordinator ${g.coordinator} · total lag <strong>${g.totalLag}</strong> · <a href="/console/groups/${seg(id)}/delete">Delete group…</a></p>
+<p>State <strong>${g.state}</strong> · protocol ${g.protocolType || '-'}${g.protocol ? ` / ${g.protocol}` : ''} · coordinator ${g.coordinator} · total lag <strong>${g.totalLag}</strong> · <a href="/console/groups/${seg(id)}/delete">Delete group&hellip;</a></p>
 <h2>Members</h2>
 ${
   g.members.length === 0
