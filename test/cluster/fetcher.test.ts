@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHook } from 'node:async_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -199,14 +200,30 @@ describe('replica fetcher lifecycle', () => {
     const b = await startTestBroker();
     const port = b.port;
     await b.close();
-    const resources = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
-    const before = resources();
-    const f = follower(() => ({ host: '127.0.0.1', port }), { options: { backoffMs: 60_000 } });
-    f.manager.setPartitions([part('rf-gone', 0, 'AAAAAAAAAAAAAAAAAAAAAA')]);
-    await waitFor(() => f.lines.some((l) => l.level === 40), 10_000, 10, 'the connect warning');
-    await f.manager.close();
-    expect(resources()).toBe(before);
-    expect(f.manager.describe()).toEqual([]);
+    // Timers and sockets made from here on that are still alive after close() (counting the
+    // process's active resources instead also saw the closed broker's own timers end meanwhile).
+    const live = new Map<number, string>();
+    const hook = createHook({
+      init(id, type) {
+        if (type === 'Timeout' || type === 'TCPWRAP') live.set(id, type);
+      },
+      destroy(id) {
+        live.delete(id);
+      },
+    }).enable();
+    try {
+      const f = follower(() => ({ host: '127.0.0.1', port }), { options: { backoffMs: 60_000 } });
+      f.manager.setPartitions([part('rf-gone', 0, 'AAAAAAAAAAAAAAAAAAAAAA')]);
+      await waitFor(() => f.lines.some((l) => l.level === 40), 10_000, 10, 'the connect warning');
+      // The back-off timer (60 s) is pending now: close() must take it away at once.
+      expect([...live.values()]).toContain('Timeout');
+      await f.manager.close();
+      await new Promise((r) => setImmediate(r));
+      expect([...live.values()]).toEqual([]);
+      expect(f.manager.describe()).toEqual([]);
+    } finally {
+      hook.disable();
+    }
   });
 });
 
