@@ -299,3 +299,35 @@ describe('live tail streams on a server of their own (keepalive, disconnect, bac
     }
   }, 90_000);
 });
+
+describe('a live tail stream and partitions added to its topic', () => {
+  it('follows partitions created after it opened, from their start', async () => {
+    const data = new ConsoleData(broker.bootstrap, null);
+    const tails = new LiveTails({ maxStreams: 1, maxWaitMs: 200, partitionCheckMs: 100 });
+    const server = await startHttpServer('127.0.0.1', 0, [apiRoutes(data, { liveTails: tails })]);
+    const admin = kafkaFor(broker).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'growing', numPartitions: 1 }] });
+      const s = await openStream(server.url, '/api/topics/growing/tail/stream');
+      try {
+        await s.until((e) => e.some((x) => x.event === 'ready'), 'ready');
+        expect(s.events[0]!.data.cursor).toBe('0:0');
+        await admin.createPartitions({ topicPartitions: [{ topic: 'growing', count: 3 }] });
+        // Written to the new partitions before the stream has looked for them: still seen.
+        await producer.send({ topic: 'growing', messages: [{ value: 'p1', partition: 1 }, { value: 'p2', partition: 2 }, { value: 'p0', partition: 0 }] });
+        await s.until((e) => values(e).length >= 3, 'records of all three partitions');
+        expect(values(s.events).sort()).toEqual(['p0', 'p1', 'p2']);
+        const last = s.events[s.events.length - 1]!;
+        expect(last.id!.split(',').sort()).toEqual(['0:1', '1:1', '2:1']);
+      } finally {
+        s.close();
+      }
+      await waitFor(() => tails.active === 0, 10_000, 20, 'stream ended');
+    } finally {
+      await admin.disconnect();
+      await server.close();
+      data.close();
+    }
+  });
+});

@@ -15,6 +15,9 @@
 // exactly there: nothing lost, nothing twice. The cursor can also be given as ?cursor= (a page that
 // paused and resumes); without either each partition starts at its end now.
 //
+// Partitions added to the topic meanwhile are looked for every `partitionCheckMs` and followed
+// from their start.
+//
 // Bounds: at most `maxStreams` streams open at once per broker (503 past it; the page falls back
 // to polling /tail); a socket that does not drain stops the fetching until 'drain'; a client that
 // goes away (or the server closing) closes the stream's Kafka client, which ends its parked Fetch
@@ -32,6 +35,8 @@ export interface LiveTailOptions {
   keepaliveMs?: number;
   /** Max wait of each long-poll Fetch (default 5 000 ms). */
   maxWaitMs?: number;
+  /** How often a stream looks for partitions added to its topic (default 30 000 ms). */
+  partitionCheckMs?: number;
 }
 
 export const DEFAULT_MAX_LIVE_TAILS = 16;
@@ -52,12 +57,14 @@ export class LiveTails {
   readonly maxStreams: number;
   readonly keepaliveMs: number;
   readonly maxWaitMs: number;
+  readonly partitionCheckMs: number;
 
   constructor(opts: LiveTailOptions = {}) {
     this.maxStreams = opts.maxStreams ?? DEFAULT_MAX_LIVE_TAILS;
     if (!Number.isInteger(this.maxStreams) || this.maxStreams < 0) throw new Error(`the most live tails must be an integer >= 0, not ${String(opts.maxStreams)}`);
     this.keepaliveMs = opts.keepaliveMs ?? 15_000;
     this.maxWaitMs = opts.maxWaitMs ?? 5_000;
+    this.partitionCheckMs = opts.partitionCheckMs ?? 30_000;
   }
 
   /** Streams open now (a slot is held from the request until its loop has ended). */
@@ -140,7 +147,22 @@ export class LiveTails {
       await write(`retry: ${RETRY_MS}\n` + event('ready', start, { topic, cursor: start }));
       const fetcher = new Fetcher(client, { maxWaitMs: this.maxWaitMs, minBytes: 1, maxBytes: FETCH_BYTES, partitionMaxBytes: 256 * 1024, resetPolicy: 'latest' });
       fetcher.assign(tps.map((tp) => ({ ...tp, offset: positions.get(tp.partition)! })));
+      let checked = Date.now();
       while (!closed) {
+        if (Date.now() - checked >= this.partitionCheckMs) {
+          // Partitions added since the stream opened are followed from their start (every
+          // record in them is new to this stream).
+          checked = Date.now();
+          const t = await client.topic(topic, { refresh: true });
+          const added = t.partitions.filter((p) => p.leader >= 0 && !positions.has(p.partition));
+          if (added.length > 0) {
+            for (const p of added) {
+              positions.set(p.partition, 0n);
+              tps.push({ topic, partition: p.partition });
+            }
+            fetcher.assign([...fetcher.assigned(), ...added.map((p) => ({ topic, partition: p.partition, offset: 0n }))]);
+          }
+        }
         const polled = fetcher.poll();
         polled.catch(() => {}); // left behind when the client goes away: its failure is no news
         const got = await Promise.race([polled, gone]);
