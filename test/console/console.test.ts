@@ -172,6 +172,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('web console in headless chromi
       await page.getByLabel("Type the topic's name to confirm").fill('wrong');
       await page.getByRole('button', { name: 'Delete topic' }).click();
       expect(await page.locator('[role=alert]').textContent()).toContain('confirm');
+      // The refusal is on the confirmation page itself: the form is still there.
+      expect(await page.getByLabel("Type the topic's name to confirm").count()).toBe(1);
       expect(problems).toEqual([expect.stringContaining('400')]);
       problems = [];
       await page.goto(`${base}/console/topics/made-in-ui/delete`);

@@ -104,8 +104,15 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
       if (method === 'GET') return deletePage(name, url);
       if (method === 'POST') {
         const f = await formBody(req);
-        if (f.get('confirm') !== name) throw new HttpError(400, `type the topic's name to confirm its deletion`);
-        await data.deleteTopic(name);
+        if (f.get('confirm') !== name) return deletePage(name, url, { status: 400, error: `type the topic's name to confirm its deletion` });
+        try {
+          await data.deleteTopic(name);
+        } catch (err) {
+          const status = statusOf(err);
+          if (status !== 400 && status !== 403) throw err;
+          // A refusal (not authorized, an internal topic...): the broker's answer on the confirmation page.
+          return deletePage(name, url, { status, error: (err as Error)?.message ?? String(err) });
+        }
         return redirect('/console/topics', `Topic ${name} deleted.`);
       }
     } else if (sub === 'messages') {
@@ -311,14 +318,14 @@ ${opts.error ? html`<p class="error" role="alert" id="config-error">${opts.error
   return page(`Topic ${name}`, 'topics', body, url, opts.status ?? 200);
 }
 
-function deletePage(name: string, url: URL): HttpAnswer {
+function deletePage(name: string, url: URL, opts: { status?: number; error?: string } = {}): HttpAnswer {
   const body = html`<h1>Delete topic ${name}?</h1>
 <p>Deleting a topic removes all its partitions and messages on every broker. This cannot be undone.</p>
 <form class="box" method="post" action="/console/topics/${seg(name)}/delete">
 <label>Type the topic's name to confirm <input name="confirm" required autocomplete="off"></label>
 <button type="submit" class="danger">Delete topic</button> <a href="/console/topics/${seg(name)}">Cancel</a>
 </form>`;
-  return page(`Delete ${name}`, 'topics', body, url);
+  return page(`Delete ${name}`, 'topics', body, url, opts.status ?? 200, opts.error ?? null);
 }
 
 function recordRows(records: ShownRecord[]): Html[] {
