@@ -189,7 +189,7 @@ export class ClusterNode {
     const live = [...this.cache.brokers.keys()].sort((a, b) => a - b);
     let placed: number[][];
     try {
-      placed = assignments ?? assignReplicas(live, meta.numPartitions, meta.replicationFactor);
+      placed = assignments ?? assignReplicas(live, meta.numPartitions, meta.replicationFactor, { racks: this.racks() });
     } catch (err) {
       if (err instanceof AssignmentError) return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: err.message };
       throw err;
@@ -205,6 +205,11 @@ export class ClusterNode {
     }
     await this.cache.waitForRevision(revision);
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...meta, replicationFactor: placed[0]?.length ?? meta.replicationFactor } };
+  }
+
+  /** broker.rack of the live brokers (null: none). */
+  private racks(): Map<number, string | null> {
+    return new Map([...this.cache.brokers.values()].map((b) => [b.nodeId, b.rack ?? null]));
   }
 
   async deleteTopic(name: string): Promise<TopicAdminResult> {
@@ -225,7 +230,7 @@ export class ClusterNode {
     const live = [...this.cache.brokers.keys()].sort((a, b) => a - b);
     let added: number[][];
     try {
-      added = assignments ?? assignReplicas(live, total - have, rf, { startPartitionId: have });
+      added = assignments ?? assignReplicas(live, total - have, rf, { startPartitionId: have, racks: this.racks() });
     } catch (err) {
       if (err instanceof AssignmentError) return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: err.message };
       throw err;

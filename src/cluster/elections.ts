@@ -1,7 +1,7 @@
 // The controller's decisions as pure functions (issue 10): where a new topic's replicas go and
 // who leads a partition after a broker dies, shuts down, or a reassignment or preferred-leader
 // election runs. They follow Kafka's ZooKeeper-era controller (AdminUtils'
-// assignReplicasToBrokersRackUnaware, PartitionLeaderElectionAlgorithms) so that a Brook cluster
+// assignReplicasToBrokersRackUnaware and -RackAware, PartitionLeaderElectionAlgorithms) so that a Brook cluster
 // places and moves leaders as Kafka would; the controller (controller.ts) and ElectLeaders
 // (cluster-node.ts) call them.
 //
@@ -31,6 +31,12 @@ export interface AssignOptions {
   startPartitionId?: number;
   /** Random source for the defaults (Math.random). */
   random?: () => number;
+  /**
+   * broker.rack of the brokers. When any broker has one the placement is Kafka's rack-aware one
+   * (replicas of a partition on as many racks as possible); a broker without a rack then counts
+   * as a rack of its own kind (Kafka's ZooKeeper-era rule refuses a mix, KRaft's accepts it).
+   */
+  racks?: ReadonlyMap<number, string | null>;
 }
 
 /**
@@ -46,6 +52,9 @@ export function assignReplicas(brokers: readonly number[], numPartitions: number
   if (replicationFactor > n) {
     throw new AssignmentError('INVALID_REPLICATION_FACTOR', `Replication factor: ${replicationFactor} larger than available brokers: ${n}.`);
   }
+  if (opts.racks !== undefined && brokers.some((b) => (opts.racks!.get(b) ?? null) !== null)) {
+    return assignRackAware(brokers, numPartitions, replicationFactor, opts.racks, opts);
+  }
   const random = opts.random ?? Math.random;
   const startIndex = opts.startIndex ?? Math.floor(random() * n);
   let shift = opts.nextReplicaShift ?? (opts.startIndex !== undefined ? opts.startIndex : Math.floor(random() * n));
@@ -56,6 +65,69 @@ export function assignReplicas(brokers: readonly number[], numPartitions: number
     const first = (p + startIndex) % n;
     const replicas = [brokers[first]!];
     for (let j = 0; j < replicationFactor - 1; j++) replicas.push(brokers[(first + 1 + ((shift + j) % (n - 1))) % n]!);
+    out.push(replicas);
+  }
+  return out;
+}
+
+/** A broker without broker.rack, among brokers with one (a name no configured rack can have). */
+const NO_RACK = '\u0000no rack';
+
+/**
+ * Kafka's rack-aware placement (AdminUtils.assignReplicasToBrokersRackAware): the brokers are
+ * listed alternating between racks (racks in name order, brokers by id within a rack); the first
+ * replica walks that list as in the rack-unaware rule, and each further replica is the next one
+ * along (at the shift, scaled by the number of racks) whose rack has no replica yet, unless every
+ * rack has one, and which is not a replica yet, unless every broker is.
+ */
+function assignRackAware(brokers: readonly number[], numPartitions: number, replicationFactor: number, racks: ReadonlyMap<number, string | null>, opts: AssignOptions): number[][] {
+  const rackOf = (b: number): string => racks.get(b) ?? NO_RACK;
+  const byRack = new Map<string, number[]>();
+  for (const b of [...brokers].sort((x, y) => x - y)) {
+    const list = byRack.get(rackOf(b));
+    if (list === undefined) byRack.set(rackOf(b), [b]);
+    else list.push(b);
+  }
+  const rackNames = [...byRack.keys()].sort();
+  const arranged: number[] = [];
+  const next = new Map(rackNames.map((r) => [r, 0]));
+  for (let i = 0; arranged.length < brokers.length; i = (i + 1) % rackNames.length) {
+    const r = rackNames[i]!;
+    const k = next.get(r)!;
+    const list = byRack.get(r)!;
+    if (k < list.length) {
+      arranged.push(list[k]!);
+      next.set(r, k + 1);
+    }
+  }
+  const n = arranged.length;
+  const numRacks = rackNames.length;
+  const random = opts.random ?? Math.random;
+  const startIndex = opts.startIndex ?? Math.floor(random() * n);
+  let shift = opts.nextReplicaShift ?? (opts.startIndex !== undefined ? opts.startIndex : Math.floor(random() * n));
+  const start = opts.startPartitionId ?? 0;
+  const out: number[][] = [];
+  for (let p = start; p < start + numPartitions; p++) {
+    if (p > 0 && p % n === 0) shift++;
+    const first = (p + startIndex) % n;
+    const leader = arranged[first]!;
+    const replicas = [leader];
+    const racksWith = new Set([rackOf(leader)]);
+    const brokersWith = new Set([leader]);
+    let k = 0;
+    for (let j = 0; j < replicationFactor - 1; j++) {
+      for (;;) {
+        const b = arranged[(first + 1 + ((shift * numRacks + k) % (n - 1))) % n]!;
+        k++;
+        const rack = rackOf(b);
+        if ((!racksWith.has(rack) || racksWith.size === numRacks) && (!brokersWith.has(b) || brokersWith.size === n)) {
+          replicas.push(b);
+          racksWith.add(rack);
+          brokersWith.add(b);
+          break;
+        }
+      }
+    }
     out.push(replicas);
   }
   return out;

@@ -31,9 +31,10 @@ const electApi = clientApi(G.ElectLeadersApi, G.encodeElectLeadersRequest, G.dec
 const alterApi = clientApi(G.AlterPartitionReassignmentsApi, G.encodeAlterPartitionReassignmentsRequest, G.decodeAlterPartitionReassignmentsResponse);
 const listApi = clientApi(G.ListPartitionReassignmentsApi, G.encodeListPartitionReassignmentsRequest, G.decodeListPartitionReassignmentsResponse);
 const logDirsApi = clientApi(G.DescribeLogDirsApi, G.encodeDescribeLogDirsRequest, G.decodeDescribeLogDirsResponse);
+const metadataApi = clientApi(G.MetadataApi, G.encodeMetadataRequest, G.decodeMetadataResponse);
 
-async function startNode(id: number): Promise<Broker> {
-  const b = await startBroker({ host: '127.0.0.1', port: 0, nodeId: id, metadata: meta!, config: BASE });
+async function startNode(id: number, rack?: string): Promise<Broker> {
+  const b = await startBroker({ host: '127.0.0.1', port: 0, nodeId: id, metadata: meta!, config: rack === undefined ? BASE : { ...BASE, 'broker.rack': rack } });
   brokers.push(b);
   return b;
 }
@@ -213,6 +214,29 @@ describe('partition reassignment (AlterPartitionReassignments / ListPartitionRea
     expect(stateOf(bs[0]!, 'undo', 0).state).toMatchObject({ leader: 1 });
     await produce(bs, 'undo', 0, ['c']);
     expect((await bs[0]!.records('undo', 0)).map((r) => r.value!.toString())).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('rack-aware placement (broker.rack)', () => {
+  it('CreateTopics and CreatePartitions put each partition on both racks; Metadata reports the racks', async () => {
+    meta = await makeStore();
+    const rackOf: Record<number, string> = { 1: 'east', 2: 'east', 3: 'west', 4: 'west' };
+    const bs: Broker[] = [];
+    for (const id of [1, 2, 3, 4]) bs.push(await startNode(id, rackOf[id]));
+    await waitFor(() => bs.every((b) => b.clusterNode!.brokers().length === 4), 15_000, 'registration');
+    await withAdmin(bs, async (admin) => {
+      await admin.createTopics({ topics: [{ topic: 'racked', numPartitions: 8, replicationFactor: 2 }] });
+      await admin.createPartitions({ topicPartitions: [{ topic: 'racked', count: 12 }] });
+      const md = await admin.fetchTopicMetadata({ topics: ['racked'] });
+      const parts = md.topics[0]!.partitions;
+      expect(parts).toHaveLength(12);
+      for (const p of parts) expect(p.replicas.map((b) => rackOf[b]).sort()).toEqual(['east', 'west']);
+      const cluster = await admin.describeCluster();
+      expect(cluster.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3, 4]);
+    });
+    const c = await raw(bs[0]!);
+    const md = await c.request(metadataApi, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    expect(md.brokers.map((b) => [b.nodeId, b.rack]).sort()).toEqual([[1, 'east'], [2, 'east'], [3, 'west'], [4, 'west']]);
   });
 });
 

@@ -71,6 +71,52 @@ describe('replica assignment (Kafka rack-unaware rule)', () => {
   });
 });
 
+describe('replica assignment (Kafka rack-aware rule)', () => {
+  const racks = (m: Record<number, string | null>) => new Map(Object.entries(m).map(([k, v]) => [Number(k), v]));
+  // Kafka's AdminRackAwareTest.testGetRackAlternatedBrokerListAndAssignReplicasToBrokers.
+  const SIX = { 0: 'rack1', 1: 'rack3', 2: 'rack3', 3: 'rack2', 4: 'rack2', 5: 'rack1' };
+
+  it("places replicas as Kafka's test expects (brokers alternating between racks)", () => {
+    expect(assignReplicas([0, 1, 2, 3, 4, 5], 7, 3, { startIndex: 0, racks: racks(SIX) })).toEqual([
+      [0, 3, 1],
+      [3, 1, 5],
+      [1, 5, 4],
+      [5, 4, 2],
+      [4, 2, 0],
+      [2, 0, 3],
+      [0, 4, 2],
+    ]);
+  });
+
+  it('puts every partition on as many racks as it can, leaders spread evenly', () => {
+    const rackOf = { 0: 'rack1', 1: 'rack2', 2: 'rack2', 3: 'rack3', 4: 'rack3', 5: 'rack1' } as Record<number, string>;
+    for (const startIndex of [0, 1, 2, 3, 4, 5, undefined]) {
+      const a = assignReplicas([0, 1, 2, 3, 4, 5], 12, 3, { startIndex, racks: racks(rackOf) });
+      for (const replicas of a) {
+        expect(new Set(replicas).size).toBe(3);
+        expect(new Set(replicas.map((b) => rackOf[b])).size).toBe(3);
+      }
+      const leaders = new Map<number, number>();
+      for (const r of a) leaders.set(r[0]!, (leaders.get(r[0]!) ?? 0) + 1);
+      expect([...leaders.values()]).toEqual([2, 2, 2, 2, 2, 2]);
+    }
+    // More replicas than racks: every rack first, then the rest without repeating a broker.
+    for (const replicas of assignReplicas([0, 1, 2, 3], 4, 3, { startIndex: 0, racks: racks({ 0: 'a', 1: 'a', 2: 'b', 3: 'b' }) })) {
+      expect(new Set(replicas).size).toBe(3);
+      expect(new Set(replicas.map((b) => (b < 2 ? 'a' : 'b'))).size).toBe(2);
+    }
+  });
+
+  it('without racks (or all null) it is the rack-unaware rule; brokers without a rack among others count as one more rack', () => {
+    const plain = assignReplicas([0, 1, 2, 3, 4], 10, 3, { startIndex: 0 });
+    expect(assignReplicas([0, 1, 2, 3, 4], 10, 3, { startIndex: 0, racks: racks({ 0: null, 1: null, 2: null, 3: null, 4: null }) })).toEqual(plain);
+    for (const replicas of assignReplicas([1, 2, 3], 6, 2, { startIndex: 0, racks: racks({ 1: 'r1', 2: 'r1', 3: null }) })) {
+      // Two "racks" (r1 and none): each partition has a replica on broker 3 and one on r1.
+      expect(replicas.filter((b) => b === 3)).toHaveLength(1);
+    }
+  });
+});
+
 describe('leader elections (Kafka PartitionLeaderElectionAlgorithms)', () => {
   const live = (...b: number[]) => new Set(b);
 
