@@ -770,6 +770,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         liveBrokers: () => node?.cache.liveBrokerIds() ?? new Set([nodeId]),
         proposeIsr: (topic, partition, leaderEpoch, isr) => (node ? node.proposeIsr(topic, partition, leaderEpoch, isr) : Promise.resolve(false)),
         checkpointDir: dataDir ?? undefined,
+        rackOf: (id) => node?.brokers().find((b) => b.nodeId === id)?.rack ?? null,
       });
       core.topics.setClusterBackend({
         createTopic: (meta, assignments) => node!.createTopic(meta, assignments),

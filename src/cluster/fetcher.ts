@@ -19,7 +19,7 @@
 //   leader, corrupt batches) backs the partition off replica.fetch.backoff.ms and retries, as
 //   Kafka does (the leader may not have taken on the new metadata yet); a connection failure
 //   closes the connection and backs the whole fetcher off.
-// Not done: fetch sessions (KIP-227; Brook declines them), quotas/throttling, rack-aware reads.
+// Not done: fetch sessions (KIP-227; Brook declines them), quotas/throttling.
 
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import type { FetchResponsePartitionData } from '../../protocol/generated/01-fetch.js';

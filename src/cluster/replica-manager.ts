@@ -41,6 +41,8 @@ export interface ProduceResult {
 }
 
 export interface PartitionRead {
+  /** KIP-392: the replica the consumer should fetch this partition from instead (no records then). */
+  preferredReadReplica?: number;
   errorCode: number;
   highWatermark: bigint;
   lastStableOffset: bigint;
@@ -68,6 +70,16 @@ export interface ReplicationHooks {
   proposeIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<boolean>;
   /** The data directory holding the high-watermark checkpoint (durable stores only). */
   checkpointDir?: string;
+  /** broker.rack of a live broker (null: none, or not live); for replica.selector.class. */
+  rackOf?(nodeId: number): string | null;
+}
+
+/** The consumer side of a Fetch (v11+, KIP-392): its rack, and that followers may serve it. */
+export interface FetchClient {
+  /** Fetch v11+ from a consumer: a follower may answer it (up to its high watermark). */
+  followerReads: boolean;
+  /** The consumer's client.rack ('' none). */
+  rack: string;
 }
 
 /** A partition's place in replication on this broker (cluster mode only). */
@@ -102,6 +114,10 @@ interface FollowerRole {
 }
 
 type Role = LeaderRole | FollowerRole;
+
+/** replica.selector.class values (KIP-392): Kafka's two selectors. */
+export const RACK_AWARE_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
+export const LEADER_SELECTOR = 'org.apache.kafka.common.replica.LeaderSelector';
 
 export const READ_UNCOMMITTED = 0;
 export const READ_COMMITTED = 1;
@@ -356,7 +372,11 @@ export class ReplicaManager {
     const log = this.store.partition(topic, partition);
     if (role?.kind !== 'follower' || !log) return;
     // The fetcher moves the log start itself (Kafka's maybeIncrementLogStartOffset).
-    role.hw = leaderHw < log.logEndOffset ? leaderHw : log.logEndOffset;
+    const hw = leaderHw < log.logEndOffset ? leaderHw : log.logEndOffset;
+    const moved = hw > role.hw;
+    role.hw = hw;
+    // Consumers fetching from this follower (KIP-392) read up to its high watermark: wake them.
+    if (moved) this.notify(topic, partition);
   }
 
   /**
@@ -801,22 +821,29 @@ export class ReplicaManager {
     isolationLevel = READ_UNCOMMITTED,
     replicaId = -1,
     lastFetchedEpoch = -1,
+    client?: FetchClient,
   ): PartitionRead {
     const log = this.store.partition(topic, partition);
     if (!log) {
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: null };
     }
+    let preferred: number | undefined;
     if (this.replication) {
       const role = this.roles.get(key(topic, partition));
-      if (role?.kind !== 'leader') {
+      // A consumer's Fetch v11+ may be answered by a follower (KIP-392), up to its high watermark.
+      const servable = role?.kind === 'leader' || (role?.kind === 'follower' && replicaId < 0 && client?.followerReads === true);
+      if (!servable) {
         return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null, abortedTransactions: isolationLevel === READ_COMMITTED ? [] : null };
       }
-      if (replicaId >= 0) return this.readForFollower(log, role, replicaId, offset, maxBytes, minOneBatch, lastFetchedEpoch);
+      if (role.kind === 'leader' && replicaId >= 0) return this.readForFollower(log, role, replicaId, offset, maxBytes, minOneBatch, lastFetchedEpoch);
+      if (role.kind === 'leader' && replicaId < 0 && client !== undefined && client.rack !== '') preferred = this.preferredReadReplica(role, client.rack, offset);
     }
     const hw = this.highWatermark(log);
     const lso = this.lastStableOffset(log);
     const committed = isolationLevel === READ_COMMITTED;
     const base = { highWatermark: hw, lastStableOffset: lso, logStartOffset: log.logStartOffset };
+    // KIP-392: another replica serves this consumer; it is told which, and nothing is read here.
+    if (preferred !== undefined) return { preferredReadReplica: preferred, errorCode: ErrorCode.NONE, ...base, records: null, abortedTransactions: committed ? [] : null };
     // Out of range below the log start or past the high watermark; in a cluster past the log end
     // only (a consumer may be ahead of a new leader's HW for a moment: it reads nothing meanwhile).
     if (offset < log.logStartOffset || offset > (this.replication ? log.logEndOffset : hw)) {
@@ -836,6 +863,24 @@ export class ReplicaManager {
     // Kafka bounds the aborted transactions by the end of what it read (at most the LSO).
     const aborted = committed && records.bytes > 0 ? log.producerState.abortedTransactions(offset, limit) : committed ? [] : null;
     return { errorCode: ErrorCode.NONE, ...base, records, abortedTransactions: aborted };
+  }
+
+  /**
+   * KIP-392, Kafka's RackAwareReplicaSelector under replica.selector.class: for a consumer in
+   * `rack`, the in-sync follower in that rack that has `offset` (the most caught up), unless the
+   * leader is in that rack too or none is; undefined: the leader serves it.
+   */
+  private preferredReadReplica(role: LeaderRole, rack: string, offset: bigint): number | undefined {
+    if (this.config.get('replica.selector.class') !== RACK_AWARE_SELECTOR || this.replication?.rackOf === undefined) return undefined;
+    const rackOf = this.replication.rackOf;
+    if (rackOf(this.replication.nodeId) === rack) return undefined;
+    const isr = new Set(role.state.isr);
+    let best: { id: number; leo: bigint; caughtUp: number } | undefined;
+    for (const [id, f] of role.state.followers) {
+      if (!isr.has(id) || f.leo < offset || rackOf(id) !== rack) continue;
+      if (best === undefined || f.leo > best.leo || (f.leo === best.leo && f.lastCaughtUpTimeMs > best.caughtUp)) best = { id, leo: f.leo, caughtUp: f.lastCaughtUpTimeMs };
+    }
+    return best?.id;
   }
 
   /**

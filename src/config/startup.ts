@@ -35,7 +35,6 @@ const KAFKA_ONLY: ReadonlyArray<{ name: string; type: ConfigType; validator?: Va
   { name: 'log.cleaner.dedupe.buffer.size', type: 'LONG' },
   { name: 'log.cleaner.io.buffer.size', type: 'INT', validator: atLeast(0) },
   { name: 'metadata.log.dir', type: 'STRING' },
-  { name: 'broker.rack', type: 'STRING' },
   { name: 'zookeeper.connect', type: 'STRING' },
   { name: 'zookeeper.connection.timeout.ms', type: 'INT' },
   { name: 'zookeeper.session.timeout.ms', type: 'INT' },

@@ -50,7 +50,7 @@ import { allowed, clusterAllowed } from './auth.js';
 import { MIN_RECORDS_VIEW_BYTES, type Encodable } from '../../protocol/primitives/writer.js';
 import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import { defineHandler, type RequestContext } from './types.js';
-import { READ_COMMITTED } from '../cluster/replica-manager.js';
+import { READ_COMMITTED, type FetchClient } from '../cluster/replica-manager.js';
 import { leaderEpochError } from './epochs.js';
 import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD } from '../../protocol/records/constants.js';
 import { downConvertBatches, type LegacyMagic } from '../../protocol/records/legacy.js';
@@ -116,8 +116,8 @@ function readLegacy(ctx: RequestContext, topic: string, partition: number, fetch
 }
 
 /** Fetch v4+: one partition's stored batches, as they are (one buffer; no copy for one chunk). */
-function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, isolationLevel: number, replicaId: number, lastFetchedEpoch: number) {
-  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne, isolationLevel, replicaId, lastFetchedEpoch);
+function readStored(ctx: RequestContext, topic: string, partition: number, fetchOffset: bigint, limit: number, minOne: boolean, isolationLevel: number, replicaId: number, lastFetchedEpoch: number, client: FetchClient | undefined) {
+  const r = ctx.replicas.read(topic, partition, fetchOffset, limit, minOne, isolationLevel, replicaId, lastFetchedEpoch, client);
   const chunks = r.records?.chunks ?? [];
   const records = chunks.length === 0 ? null : joinViews(chunks, r.records!.bytes);
   return { read: r, records, errorCode: r.errorCode };
@@ -151,8 +151,9 @@ function partitionOut(
   abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null,
   records: Buffer,
   divergingEpoch?: { epoch: number; endOffset: bigint },
+  preferredReadReplica = -1,
 ): PartitionOut {
-  const out: PartitionOut = { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records };
+  const out: PartitionOut = { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica, records };
   if (divergingEpoch !== undefined) out.divergingEpoch = divergingEpoch;
   return out;
 }
@@ -170,6 +171,8 @@ function zstdTopic(ctx: RequestContext, topic: string): boolean {
 /** Reads every partition asked for within `maxBytes` (the request's max_bytes capped by fetch.max.bytes). */
 function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
   const version = ctx.header.apiVersion;
+  // KIP-392 (v11+): a consumer may read from a follower, and gives its rack to the leader.
+  const client: FetchClient | undefined = version >= 11 ? { followerReads: true, rack: req.rackId ?? '' } : undefined;
   let budget = maxBytes;
   let bytes = 0;
   let errors = false;
@@ -203,7 +206,7 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
       const l =
         version < 4
           ? readLegacy(ctx, t.topic!, p.partition, p.fetchOffset, limit, version < 3 ? budget > 0 : bytes === 0, version < 2 ? 0 : 1)
-          : readStored(ctx, t.topic!, p.partition, p.fetchOffset, limit, bytes === 0, isolation, replicaId, version >= 12 ? p.lastFetchedEpoch : -1);
+          : readStored(ctx, t.topic!, p.partition, p.fetchOffset, limit, bytes === 0, isolation, replicaId, version >= 12 ? p.lastFetchedEpoch : -1, client);
       if (l.errorCode !== ErrorCode.NONE) errors = true;
       if (l.records) {
         bytes += l.records.length;
@@ -211,10 +214,11 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
       }
       const r = l.read;
       const diverging = r.divergingEpoch === undefined ? undefined : { epoch: r.divergingEpoch.epoch, endOffset: r.divergingEpoch.endOffset };
-      // A diverging epoch is answered at once: the follower must truncate before anything else.
-      if (diverging !== undefined) errors = true;
+      // A diverging epoch is answered at once: the follower must truncate before anything else;
+      // so is a preferred read replica (the consumer goes there: Kafka does not wait either).
+      if (diverging !== undefined || r.preferredReadReplica !== undefined) errors = true;
       partitions.push(
-        partitionOut(p.partition, l.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.abortedTransactions ?? noAborted, l.records ?? EMPTY, diverging),
+        partitionOut(p.partition, l.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.abortedTransactions ?? noAborted, l.records ?? EMPTY, diverging, r.preferredReadReplica),
       );
     }
     topics.push({ topic: t.topic ?? '', topicId: t.topicId, partitions });

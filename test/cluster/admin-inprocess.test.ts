@@ -32,9 +32,10 @@ const alterApi = clientApi(G.AlterPartitionReassignmentsApi, G.encodeAlterPartit
 const listApi = clientApi(G.ListPartitionReassignmentsApi, G.encodeListPartitionReassignmentsRequest, G.decodeListPartitionReassignmentsResponse);
 const logDirsApi = clientApi(G.DescribeLogDirsApi, G.encodeDescribeLogDirsRequest, G.decodeDescribeLogDirsResponse);
 const metadataApi = clientApi(G.MetadataApi, G.encodeMetadataRequest, G.decodeMetadataResponse);
+const fetchApi = clientApi(G.FetchApi, G.encodeFetchRequest, G.decodeFetchResponse);
 
-async function startNode(id: number, rack?: string): Promise<Broker> {
-  const b = await startBroker({ host: '127.0.0.1', port: 0, nodeId: id, metadata: meta!, config: rack === undefined ? BASE : { ...BASE, 'broker.rack': rack } });
+async function startNode(id: number, rack?: string, extra: Record<string, string> = {}): Promise<Broker> {
+  const b = await startBroker({ host: '127.0.0.1', port: 0, nodeId: id, metadata: meta!, config: { ...BASE, ...(rack === undefined ? {} : { 'broker.rack': rack }), ...extra } });
   brokers.push(b);
   return b;
 }
@@ -237,6 +238,66 @@ describe('rack-aware placement (broker.rack)', () => {
     const c = await raw(bs[0]!);
     const md = await c.request(metadataApi, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     expect(md.brokers.map((b) => [b.nodeId, b.rack]).sort()).toEqual([[1, 'east'], [2, 'east'], [3, 'west'], [4, 'west']]);
+  });
+});
+
+describe('consumers reading from followers (KIP-392)', () => {
+  const SELECTOR = { 'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector' };
+
+  it('the leader sends a kafkajs consumer with a rackId to the in-sync follower in its rack, which serves it', async () => {
+    meta = await makeStore();
+    const racks: Record<number, string> = { 1: 'east', 2: 'west', 3: 'north' };
+    const bs: Broker[] = [];
+    for (const id of [1, 2, 3]) bs.push(await startNode(id, racks[id], SELECTOR));
+    await waitFor(() => bs.every((b) => b.clusterNode!.brokers().length === 3), 15_000, 'registration');
+    await createAssigned(bs, 'nearby', [[1, 2, 3]]);
+    const values = Array.from({ length: 20 }, (_, i) => `v${i}`);
+    await produce(bs, 'nearby', 0, values);
+    const west = bs[1]!;
+    await waitFor(() => west.replicas.roleOf('nearby', 0)?.hw === 20n, 10_000, 'the west follower has the high watermark');
+
+    // The leader answers a Fetch v11 from a consumer in the west with the west follower, and no records.
+    const c = await raw(bs[0]!);
+    const fetchBody = (rackId: string) => ({
+      replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'nearby', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId,
+    });
+    const toWest = await c.request(fetchApi, 11, fetchBody('west'));
+    const p = toWest.responses[0]!.partitions[0]!;
+    expect([p.errorCode, p.preferredReadReplica, p.records?.length ?? 0, p.highWatermark]).toEqual([ErrorCode.NONE, 2, 0, 20n]);
+    // The leader's own rack, an unknown rack or none: the leader serves it.
+    for (const rackId of ['east', 'south', '']) {
+      const r = (await c.request(fetchApi, 11, fetchBody(rackId))).responses[0]!.partitions[0]!;
+      expect([r.preferredReadReplica, (r.records?.length ?? 0) > 0], rackId).toEqual([-1, true]);
+    }
+    // The follower serves a consumer's Fetch v11 itself; before v11 it is not the leader.
+    const w = await raw(west);
+    const fromWest = (await w.request(fetchApi, 11, fetchBody('west'))).responses[0]!.partitions[0]!;
+    expect([fromWest.errorCode, (fromWest.records?.length ?? 0) > 0, fromWest.highWatermark]).toEqual([ErrorCode.NONE, true, 20n]);
+    const old = (await w.request(fetchApi, 10, fetchBody(''))).responses[0]!.partitions[0]!;
+    expect(old.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+    // kafkajs with rackId 'west' reads everything, its fetches going to the west broker.
+    const fetchedFrom = new Set<string>();
+    const consumer = kafkaFor(bs).consumer({ groupId: 'west-readers', rackId: 'west', maxWaitTimeInMs: 100 });
+    consumer.on(consumer.events.REQUEST, (e) => {
+      if (e.payload.apiName === 'Fetch') fetchedFrom.add(e.payload.broker);
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'nearby', fromBeginning: true });
+      const got: string[] = [];
+      await consumer.run({ eachMessage: async ({ message }) => void got.push(message.value!.toString()) });
+      await waitFor(() => got.length >= 20, 20_000, 'all records');
+      // New records reach it through the follower too (its long poll wakes on the follower's HW).
+      await produce(bs, 'nearby', 0, ['late']);
+      await waitFor(() => got.includes('late'), 20_000, 'the late record');
+      expect(got).toEqual([...values, 'late']);
+      expect(fetchedFrom.has(west.bootstrap)).toBe(true);
+    } finally {
+      await consumer.disconnect();
+    }
   });
 });
 
