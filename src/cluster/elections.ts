@@ -34,16 +34,21 @@ export interface AssignOptions {
   /**
    * broker.rack of the brokers. When any broker has one the placement is Kafka's rack-aware one
    * (replicas of a partition on as many racks as possible); a broker without a rack then counts
-   * as a rack of its own kind (Kafka's ZooKeeper-era rule refuses a mix, KRaft's accepts it).
+   * as one more rack (Kafka's ZooKeeper-era rule refuses a mix, KRaft's accepts it).
    */
   racks?: ReadonlyMap<number, string | null>;
 }
 
 /**
  * Replicas for partitions startPartitionId .. startPartitionId + numPartitions - 1 over `brokers`
- * (Kafka's rack-unaware rule): the first replica walks the brokers round robin from startIndex,
- * the followers follow it at a shift that grows by one each time the partitions wrap around the
- * broker list, so leaders and followers both spread evenly.
+ * (Kafka's AdminUtils): the first replica walks the broker list round robin from startIndex, the
+ * followers follow it at a shift that grows by one each time the partitions wrap around the list,
+ * so leaders and followers both spread evenly. Without racks the list is `brokers` as given and
+ * the followers are the next brokers along (rack-unaware). With racks (any broker has one) it is
+ * the rack-aware rule: the list alternates between racks (racks in name order, brokers by id
+ * within a rack), the shift is scaled by the number of racks, and each further replica is the next
+ * one along whose rack has no replica yet, unless every rack has one (rack-unaware, with one rack,
+ * is the same walk).
  */
 export function assignReplicas(brokers: readonly number[], numPartitions: number, replicationFactor: number, opts: AssignOptions = {}): number[][] {
   const n = brokers.length;
@@ -52,56 +57,10 @@ export function assignReplicas(brokers: readonly number[], numPartitions: number
   if (replicationFactor > n) {
     throw new AssignmentError('INVALID_REPLICATION_FACTOR', `Replication factor: ${replicationFactor} larger than available brokers: ${n}.`);
   }
-  if (opts.racks !== undefined && brokers.some((b) => (opts.racks!.get(b) ?? null) !== null)) {
-    return assignRackAware(brokers, numPartitions, replicationFactor, opts.racks, opts);
-  }
-  const random = opts.random ?? Math.random;
-  const startIndex = opts.startIndex ?? Math.floor(random() * n);
-  let shift = opts.nextReplicaShift ?? (opts.startIndex !== undefined ? opts.startIndex : Math.floor(random() * n));
-  const start = opts.startPartitionId ?? 0;
-  const out: number[][] = [];
-  for (let p = start; p < start + numPartitions; p++) {
-    if (p > 0 && p % n === 0) shift++;
-    const first = (p + startIndex) % n;
-    const replicas = [brokers[first]!];
-    for (let j = 0; j < replicationFactor - 1; j++) replicas.push(brokers[(first + 1 + ((shift + j) % (n - 1))) % n]!);
-    out.push(replicas);
-  }
-  return out;
-}
-
-/** A broker without broker.rack, among brokers with one (a name no configured rack can have). */
-const NO_RACK = '\u0000no rack';
-
-/**
- * Kafka's rack-aware placement (AdminUtils.assignReplicasToBrokersRackAware): the brokers are
- * listed alternating between racks (racks in name order, brokers by id within a rack); the first
- * replica walks that list as in the rack-unaware rule, and each further replica is the next one
- * along (at the shift, scaled by the number of racks) whose rack has no replica yet, unless every
- * rack has one, and which is not a replica yet, unless every broker is.
- */
-function assignRackAware(brokers: readonly number[], numPartitions: number, replicationFactor: number, racks: ReadonlyMap<number, string | null>, opts: AssignOptions): number[][] {
-  const rackOf = (b: number): string => racks.get(b) ?? NO_RACK;
-  const byRack = new Map<string, number[]>();
-  for (const b of [...brokers].sort((x, y) => x - y)) {
-    const list = byRack.get(rackOf(b));
-    if (list === undefined) byRack.set(rackOf(b), [b]);
-    else list.push(b);
-  }
-  const rackNames = [...byRack.keys()].sort();
-  const arranged: number[] = [];
-  const next = new Map(rackNames.map((r) => [r, 0]));
-  for (let i = 0; arranged.length < brokers.length; i = (i + 1) % rackNames.length) {
-    const r = rackNames[i]!;
-    const k = next.get(r)!;
-    const list = byRack.get(r)!;
-    if (k < list.length) {
-      arranged.push(list[k]!);
-      next.set(r, k + 1);
-    }
-  }
-  const n = arranged.length;
-  const numRacks = rackNames.length;
+  const racked = opts.racks !== undefined && brokers.some((b) => (opts.racks!.get(b) ?? null) !== null);
+  const rackOf = (b: number): string => (racked ? (opts.racks!.get(b) ?? NO_RACK) : '');
+  const arranged = racked ? rackAlternated(brokers, rackOf) : brokers;
+  const numRacks = new Set(brokers.map(rackOf)).size;
   const random = opts.random ?? Math.random;
   const startIndex = opts.startIndex ?? Math.floor(random() * n);
   let shift = opts.nextReplicaShift ?? (opts.startIndex !== undefined ? opts.startIndex : Math.floor(random() * n));
@@ -113,23 +72,34 @@ function assignRackAware(brokers: readonly number[], numPartitions: number, repl
     const leader = arranged[first]!;
     const replicas = [leader];
     const racksWith = new Set([rackOf(leader)]);
-    const brokersWith = new Set([leader]);
     let k = 0;
-    for (let j = 0; j < replicationFactor - 1; j++) {
-      for (;;) {
-        const b = arranged[(first + 1 + ((shift * numRacks + k) % (n - 1))) % n]!;
-        k++;
-        const rack = rackOf(b);
-        if ((!racksWith.has(rack) || racksWith.size === numRacks) && (!brokersWith.has(b) || brokersWith.size === n)) {
-          replicas.push(b);
-          racksWith.add(rack);
-          brokersWith.add(b);
-          break;
-        }
-      }
+    while (replicas.length < replicationFactor) {
+      const b = arranged[(first + 1 + ((shift * numRacks + k) % (n - 1))) % n]!;
+      k++;
+      // Skip a broker already chosen, or one in a rack that has a replica while another has none.
+      if (replicas.includes(b) || (racksWith.has(rackOf(b)) && racksWith.size < numRacks)) continue;
+      replicas.push(b);
+      racksWith.add(rackOf(b));
     }
     out.push(replicas);
   }
+  return out;
+}
+
+/** A broker without broker.rack, among brokers with one (a name no configured rack can have). */
+const NO_RACK = '\u0000no rack';
+
+/** Kafka's getRackAlternatedBrokerList: one broker of each rack in turn (racks by name, ids ascending). */
+function rackAlternated(brokers: readonly number[], rackOf: (b: number) => string): number[] {
+  const byRack = new Map<string, number[]>();
+  for (const b of [...brokers].sort((x, y) => x - y)) {
+    const list = byRack.get(rackOf(b));
+    if (list === undefined) byRack.set(rackOf(b), [b]);
+    else list.push(b);
+  }
+  const lists = [...byRack.keys()].sort().map((r) => byRack.get(r)!);
+  const out: number[] = [];
+  for (let i = 0; out.length < brokers.length; i++) for (const list of lists) if (i < list.length) out.push(list[i]!);
   return out;
 }
 
