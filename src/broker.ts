@@ -627,10 +627,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const apiRanges = advertisedRanges(table);
 
   const faults = new FaultInjector();
+  // For log lines (an ACL refusal names its request): looked up only when one is written.
+  const apiNameOf = (apiKey: number): string | undefined => table.get(apiKey)?.api.name;
   const processor = createProcessor(table, (header, connection): RequestContext => ({
     metrics: metrics ?? undefined,
     header,
-    apiName: table.get(header.apiKey)?.api.name,
+    apiNameOf,
     connection,
     config,
     cluster,
@@ -770,7 +772,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         liveBrokers: () => node?.cache.liveBrokerIds() ?? new Set([nodeId]),
         proposeIsr: (topic, partition, leaderEpoch, isr) => (node ? node.proposeIsr(topic, partition, leaderEpoch, isr) : Promise.resolve(false)),
         checkpointDir: dataDir ?? undefined,
-        rackOf: (id) => node?.brokers().find((b) => b.nodeId === id)?.rack ?? null,
+        rackOf: (id) => node?.rackOf(id) ?? null,
       });
       core.topics.setClusterBackend({
         createTopic: (meta, assignments) => node!.createTopic(meta, assignments),

@@ -13,6 +13,8 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 // process starts sooner and smaller. Every other command line loads them.
 // (No top-level await: the single executable's bundle is CommonJS; main() loads them.)
 let client: typeof import('./client-commands.js') | undefined;
+/** The commands that run a broker (the rest are client commands; src/cli/launcher.cjs splits the same way). */
+const BROKER_COMMANDS = new Set(['start', 'dev']);
 
 function collect(value: string, previous: string[]): string[] {
   if (!value.includes('=')) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
@@ -168,7 +170,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 async function main(): Promise<void> {
-  if (process.argv[2] !== 'start' && process.argv[2] !== 'dev') {
+  if (!BROKER_COMMANDS.has(process.argv[2] ?? '')) {
     client = await import('./client-commands.js');
     client.setCliVersion(pkg.version);
     for (const cmd of client.clientCommands()) program.addCommand(cmd);
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
     return;
   }
   const name = program.args[0];
-  if (name !== undefined && name !== 'start' && name !== 'dev') {
+  if (name !== undefined && !BROKER_COMMANDS.has(name)) {
     // A client command finished: flush stdout, then exit (no lingering sockets or timers).
     if (!process.stdout.destroyed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
     process.exit(client?.outcome.exitCode ?? ExitCode.OK);

@@ -207,9 +207,14 @@ export class ClusterNode {
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...meta, replicationFactor: placed[0]?.length ?? meta.replicationFactor } };
   }
 
-  /** broker.rack of the live brokers (null: none). */
+  /** broker.rack of a live broker (null: none, or not live). */
+  rackOf(nodeId: number): string | null {
+    return this.cache.brokers.get(nodeId)?.rack ?? null;
+  }
+
+  /** broker.rack of the live brokers, for replica placement. */
   private racks(): Map<number, string | null> {
-    return new Map([...this.cache.brokers.values()].map((b) => [b.nodeId, b.rack ?? null]));
+    return new Map([...this.cache.brokers.keys()].map((id) => [id, this.rackOf(id)]));
   }
 
   async deleteTopic(name: string): Promise<TopicAdminResult> {

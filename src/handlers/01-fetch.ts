@@ -169,13 +169,15 @@ function zstdTopic(ctx: RequestContext, topic: string): boolean {
 }
 
 /** Reads every partition asked for within `maxBytes` (the request's max_bytes capped by fetch.max.bytes). */
-function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: RequestContext): { topics: TopicOut[]; bytes: number; errors: boolean } {
+function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: RequestContext): { topics: TopicOut[]; bytes: number; answerNow: boolean } {
   const version = ctx.header.apiVersion;
   // KIP-392 (v11+): a consumer may read from a follower, and gives its rack to the leader.
   const client: FetchClient | undefined = version >= 11 ? { followerReads: true, rack: req.rackId ?? '' } : undefined;
   let budget = maxBytes;
   let bytes = 0;
-  let errors = false;
+  // Kafka answers at once, whatever min_bytes asks, on an error, a diverging epoch or a preferred
+  // read replica.
+  let answerNow = false;
   const isolation = version >= 4 ? req.isolationLevel : 0;
   // A follower's fetch (issue 10): replica id >= 0 (ReplicaState from v15).
   const replicaId = version >= 15 ? (req.replicaState?.replicaId ?? -1) : req.replicaId;
@@ -196,7 +198,7 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
                 ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
                 : leaderEpochError(p.currentLeaderEpoch, ctx.replicas.leaderEpochOf(log));
       if (errorCode !== ErrorCode.NONE) {
-        errors = true;
+        answerNow = true;
         partitions.push(partitionOut(p.partition, errorCode, -1n, -1n, -1n, noAborted, EMPTY));
         continue;
       }
@@ -207,23 +209,22 @@ function readAll(req: FetchRequest, targets: Target[], maxBytes: number, ctx: Re
         version < 4
           ? readLegacy(ctx, t.topic!, p.partition, p.fetchOffset, limit, version < 3 ? budget > 0 : bytes === 0, version < 2 ? 0 : 1)
           : readStored(ctx, t.topic!, p.partition, p.fetchOffset, limit, bytes === 0, isolation, replicaId, version >= 12 ? p.lastFetchedEpoch : -1, client);
-      if (l.errorCode !== ErrorCode.NONE) errors = true;
+      if (l.errorCode !== ErrorCode.NONE) answerNow = true;
       if (l.records) {
         bytes += l.records.length;
         budget -= l.records.length;
       }
       const r = l.read;
       const diverging = r.divergingEpoch === undefined ? undefined : { epoch: r.divergingEpoch.epoch, endOffset: r.divergingEpoch.endOffset };
-      // A diverging epoch is answered at once: the follower must truncate before anything else;
-      // so is a preferred read replica (the consumer goes there: Kafka does not wait either).
-      if (diverging !== undefined || r.preferredReadReplica !== undefined) errors = true;
+      // The follower must truncate before anything else; the consumer goes to its replica.
+      if (diverging !== undefined || r.preferredReadReplica !== undefined) answerNow = true;
       partitions.push(
         partitionOut(p.partition, l.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.abortedTransactions ?? noAborted, l.records ?? EMPTY, diverging, r.preferredReadReplica),
       );
     }
     topics.push({ topic: t.topic ?? '', topicId: t.topicId, partitions });
   }
-  return { topics, bytes, errors };
+  return { topics, bytes, answerNow };
 }
 
 export default defineHandler<FetchRequest, FetchResponse>({
@@ -283,7 +284,7 @@ export default defineHandler<FetchRequest, FetchResponse>({
       if (signal.aborted) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
       const result = readAll(req, targets, maxBytes, ctx);
       const remaining = deadline - ctx.clock.now();
-      if (result.bytes >= minBytes || result.errors || expired || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
+      if (result.bytes >= minBytes || result.answerNow || expired || remaining <= 0 || keys.length === 0 || ctx.replicas.isShuttingDown) {
         const throttleTimeMs = consumer ? recordQuota(ctx, 'consumer_byte_rate', result.bytes) : 0;
         if (throttleTimeMs > 0) {
           // KafkaApis: a throttled fetch returns no data, and its bytes are not counted.

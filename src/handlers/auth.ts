@@ -7,7 +7,7 @@ import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { hostOf, kafkaPrincipal } from '../security/authorizer.js';
 import type { RequestContext } from './types.js';
 
-type AuthContext = Pick<RequestContext, 'authorizer' | 'connection'> & Partial<Pick<RequestContext, 'logger' | 'apiName'>>;
+type AuthContext = Pick<RequestContext, 'authorizer' | 'connection'> & Partial<Pick<RequestContext, 'logger' | 'apiNameOf' | 'header'>>;
 
 const OPERATION_NAMES = new Map<number, string>(Object.entries(AclOperation).map(([k, v]) => [v, k]));
 const RESOURCE_TYPE_NAMES: Record<number, string> = { 2: 'Topic', 3: 'Group', 4: 'Cluster', 5: 'TransactionalId', 6: 'DelegationToken', 7: 'User' };
@@ -25,7 +25,7 @@ export function allowed(ctx: AuthContext, op: number, resourceType: number, name
   if (ctx.authorizer.authorize(principal, host, op, resourceType, name)) return true;
   if (!quiet && ctx.logger !== undefined) {
     ctx.logger.info(
-      { principal, host, operation: OPERATION_NAMES.get(op) ?? op, resource: `${RESOURCE_TYPE_NAMES[resourceType] ?? resourceType}:${name}`, request: ctx.apiName },
+      { principal, host, operation: OPERATION_NAMES.get(op) ?? op, resource: `${RESOURCE_TYPE_NAMES[resourceType] ?? resourceType}:${name}`, request: ctx.header ? ctx.apiNameOf?.(ctx.header.apiKey) : undefined },
       'authorization denied',
     );
   }

@@ -20,8 +20,8 @@ import type { Authorizer } from '../security/authorizer.js';
 
 export interface RequestContext {
   header: RequestHeader;
-  /** The API's name (Produce, Fetch, ...), for log lines. */
-  apiName?: string;
+  /** An API's name (Produce, Fetch, ...) by key, for log lines. */
+  apiNameOf?: (apiKey: number) => string | undefined;
   connection: ConnectionInfo;
   config: BrokerConfig;
   cluster: ClusterView;

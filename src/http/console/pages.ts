@@ -72,14 +72,7 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
       if (method === 'GET') return topicsPage(data, url);
       if (method === 'POST') {
         const f = await formBody(req);
-        const configs: Record<string, string> = {};
-        for (const line of (f.get('configs') ?? '').split(/\r?\n/)) {
-          const t = line.trim();
-          if (t === '') continue;
-          const i = t.indexOf('=');
-          if (i <= 0) throw new HttpError(400, `a config line is name=value, not "${t}"`);
-          configs[t.slice(0, i).trim()] = t.slice(i + 1).trim();
-        }
+        const configs = namedLines(f.get('configs'), '=', 'a config line is name=value');
         const r = await data.createTopic({ name: f.get('name'), partitions: f.get('partitions'), replicationFactor: f.get('replicationFactor'), configs });
         return redirect(`/console/topics/${seg(r.name)}`, `Topic ${r.name} created with ${r.partitions} partition(s).`);
       }
@@ -119,14 +112,7 @@ async function answer(data: ConsoleData, req: IncomingMessage, url: URL): Promis
       if (method === 'GET') return messagesPage(data, name, url);
       if (method === 'POST') {
         const f = await formBody(req);
-        const headers: Record<string, string> = {};
-        for (const line of (f.get('headers') ?? '').split(/\r?\n/)) {
-          const t = line.trim();
-          if (t === '') continue;
-          const i = t.indexOf(':');
-          if (i <= 0) throw new HttpError(400, `a header line is name: value, not "${t}"`);
-          headers[t.slice(0, i).trim()] = t.slice(i + 1).trim();
-        }
+        const headers = namedLines(f.get('headers'), ':', 'a header line is name: value');
         const r = await data.produce(name, { partition: f.get('partition'), key: f.get('key') ?? '', value: f.get('value') ?? '', headers });
         return redirect(`/console/topics/${seg(name)}/messages?partition=${r.partition}&offset=${r.offset}`, `Produced to partition ${r.partition} at offset ${r.offset}.`);
       }
@@ -316,6 +302,19 @@ ${opts.error ? html`<p class="error" role="alert" id="config-error">${opts.error
 </form>`;
   // A refused change is shown next to its form (role=alert there), not at the top of the page.
   return page(`Topic ${name}`, 'topics', body, url, opts.status ?? 200);
+}
+
+/** A textarea of `name<sep>value` lines (blank lines skipped) as an object; a bad line is a 400 saying `rule`. */
+function namedLines(text: string | undefined | null, sep: string, rule: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of (text ?? '').split(/\r?\n/)) {
+    const t = line.trim();
+    if (t === '') continue;
+    const i = t.indexOf(sep);
+    if (i <= 0) throw new HttpError(400, `${rule}, not "${t}"`);
+    out[t.slice(0, i).trim()] = t.slice(i + 1).trim();
+  }
+  return out;
 }
 
 function deletePage(name: string, url: URL, opts: { status?: number; error?: string } = {}): HttpAnswer {
